@@ -1,0 +1,89 @@
+import type { Tensor } from '../tensor/tensor.ts';
+import { joinPath, type ForwardContext, type Layer, type LayerInfo, type ParamSpec } from './layer.ts';
+
+abstract class Container implements Layer {
+  abstract readonly op: string;
+  readonly paramSpecs: readonly ParamSpec[] = [];
+  readonly params = new Map<string, Tensor>();
+  constructor(readonly name: string, readonly children: readonly Layer[]) {}
+  abstract forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor>;
+  abstract outputShape(input: readonly number[]): number[];
+  abstract describe(input: readonly number[], path: string): LayerInfo[];
+}
+
+/** Layers applied one after the other. An empty name adds no level to the trace path. */
+export class Sequential extends Container {
+  readonly op = 'sequential';
+  async forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor> {
+    const here = joinPath(path, this.name);
+    let y = x;
+    for (const layer of this.children) y = await layer.forward(ctx, y, here);
+    return y;
+  }
+  outputShape(input: readonly number[]): number[] {
+    let s = [...input];
+    for (const layer of this.children) s = layer.outputShape(s);
+    return s;
+  }
+  describe(input: readonly number[], path: string): LayerInfo[] {
+    const here = joinPath(path, this.name);
+    const rows: LayerInfo[] = [];
+    let s = [...input];
+    for (const layer of this.children) {
+      rows.push(...layer.describe(s, here));
+      s = layer.outputShape(s);
+    }
+    return rows;
+  }
+}
+
+/** Parallel branches on the same input, concatenated along channels (an inception block). */
+export class Branches extends Container {
+  readonly op = 'concat';
+  async forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor> {
+    const here = joinPath(path, this.name);
+    const outs: Tensor[] = [];
+    for (const branch of this.children) outs.push(await branch.forward(ctx, x, here));
+    const y = await ctx.backend.concat(outs);
+    ctx.trace?.(here, y, this);
+    return y;
+  }
+  outputShape(input: readonly number[]): number[] {
+    const shapes = this.children.map((b) => b.outputShape(input));
+    return [shapes.reduce((c, s) => c + s[0], 0), ...shapes[0].slice(1)];
+  }
+  describe(input: readonly number[], path: string): LayerInfo[] {
+    const here = joinPath(path, this.name);
+    const rows = this.children.flatMap((b) => b.describe(input, here));
+    rows.push({ name: here, op: 'concat', detail: `${this.children.length} branches`, output: this.outputShape(input), params: 0, macs: 0 });
+    return rows;
+  }
+}
+
+/** y = body(x) + x, as in MobileNet-style inverted residual blocks. */
+export class Residual extends Container {
+  readonly op = 'add';
+  constructor(name: string, body: Layer) {
+    super(name, [body]);
+  }
+  async forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor> {
+    const here = joinPath(path, this.name);
+    const y = await ctx.backend.add(await this.children[0].forward(ctx, x, here), x);
+    ctx.trace?.(here, y, this);
+    return y;
+  }
+  outputShape(input: readonly number[]): number[] {
+    return this.children[0].outputShape(input);
+  }
+  describe(input: readonly number[], path: string): LayerInfo[] {
+    const here = joinPath(path, this.name);
+    return [...this.children[0].describe(input, here), { name: here, op: 'add', detail: 'residual', output: this.outputShape(input), params: 0, macs: 0 }];
+  }
+}
+
+/** Every leaf layer with its full path, in forward order. */
+export function leaves(layer: Layer, path = ''): { path: string; layer: Layer }[] {
+  if (layer.children.length === 0) return [{ path: joinPath(path, layer.name), layer }];
+  const here = joinPath(path, layer.name);
+  return layer.children.flatMap((c) => leaves(c, here));
+}

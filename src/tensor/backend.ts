@@ -1,0 +1,62 @@
+import type { Conv2dOptions, Padding, Pool2dOptions } from './geometry.ts';
+import type { Tensor } from './tensor.ts';
+
+export interface LrnOptions {
+  /** Window of channels (odd in practice). */
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+}
+
+export interface BatchNormParams {
+  mean: Tensor;
+  variance: Tensor;
+  gamma: Tensor;
+  beta: Tensor;
+  eps: number;
+}
+
+/**
+ * The ops every layer calls and none bypasses. Methods are async because GPU and
+ * threaded backends finish later; a synchronous backend simply resolves at once.
+ * Inputs are never modified; every op returns a new tensor.
+ */
+export interface Backend {
+  readonly name: string;
+  /** What really runs (mode, threads): reported so that a fallback is never silent. */
+  describe(): BackendReport;
+
+  conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options?: Conv2dOptions): Promise<Tensor>;
+  relu(x: Tensor): Promise<Tensor>;
+  /** Per-channel PReLU: x for x > 0, alpha[c] * x otherwise. */
+  prelu(x: Tensor, alpha: Tensor): Promise<Tensor>;
+  maxPool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor>;
+  avgPool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor>;
+  /** LP pooling with p = 2: sqrt of the sum of squares over each window (padding counts as 0). */
+  l2Pool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor>;
+  /** Cross-channel LRN, Torch7 form x / (k + alpha/size * sum x^2)^beta. */
+  lrn(x: Tensor, options: LrnOptions): Promise<Tensor>;
+  batchNorm(x: Tensor, params: BatchNormParams): Promise<Tensor>;
+  /** x is [N, F] or [N, C, H, W] flattened in C, H, W order; weight is [O, F]. Returns [N, O]. */
+  dense(x: Tensor, weight: Tensor, bias: Tensor | null): Promise<Tensor>;
+  /** Softmax over dimension 1 (channels), for every batch item and spatial position. */
+  softmax(x: Tensor): Promise<Tensor>;
+  concat(xs: readonly Tensor[]): Promise<Tensor>;
+  add(a: Tensor, b: Tensor): Promise<Tensor>;
+  /** x / sqrt(max(sum x^2, eps)) over dimension 1. */
+  l2Normalize(x: Tensor, eps?: number): Promise<Tensor>;
+  /** Zero padding of the spatial dimensions. */
+  pad2d(x: Tensor, padding: Padding): Promise<Tensor>;
+
+  /** Releases workers and device memory. */
+  dispose(): Promise<void>;
+}
+
+export interface BackendReport {
+  backend: string;
+  mode: string;
+  threads: number;
+  /** Set when the backend runs something other than what was asked for, with the reason. */
+  fallback?: string;
+}

@@ -1,0 +1,257 @@
+import { availableParallelism } from 'node:os';
+import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
+import { ShapeError } from '../errors.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions } from '../geometry.ts';
+import { sameShape, shapeSize, Tensor } from '../tensor.ts';
+import {
+  chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise,
+  packConvWeights, packedWeightLength, type ConvPlan,
+} from './conv2d.ts';
+import * as pw from './pointwise.ts';
+import { pool2d, type PoolKind } from './pool.ts';
+import { ThreadPool } from './threadPool.ts';
+
+export interface CpuBackendOptions {
+  /** Threads to use, the calling one included. Default: TSFACE_THREADS, else up to 2 cores. */
+  threads?: number;
+}
+
+/** Convolutions smaller than this many multiply-adds run on the calling thread only. */
+const THREADING_MIN_MACS = 1_500_000;
+
+function defaultThreads(): number {
+  const env = Number(process.env.TSFACE_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+/**
+ * The plain-TypeScript backend: the reference every other backend is checked against, and
+ * the fallback where no other runs. Convolution is im2col + a 4x4 register-blocked GEMM,
+ * shared between threads by output chunks.
+ */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly threads: number;
+  private workers: ThreadPool | null = null;
+  private scratch = new Float32Array(0);
+  /** Packed weights, keyed by the weight tensor (weights outlive many forward passes). */
+  private readonly packed = new WeakMap<Tensor, Float32Array>();
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+  }
+
+  describe(): BackendReport {
+    return { backend: 'cpu', mode: 'typescript', threads: this.threads };
+  }
+
+  private alloc(shape: readonly number[]): Tensor {
+    const size = shapeSize(shape);
+    if (this.threads > 1) return new Tensor(shape, new Float32Array(new SharedArrayBuffer(size * 4)));
+    return new Tensor(shape, new Float32Array(size));
+  }
+
+  private shared(a: Float32Array): Float32Array {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
+    const copy = new Float32Array(new SharedArrayBuffer(a.byteLength));
+    copy.set(a);
+    return copy;
+  }
+
+  private getPool(): ThreadPool {
+    this.workers ??= new ThreadPool(this.threads);
+    return this.workers;
+  }
+
+  async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {
+    const [n, cIn] = x.nchw('conv2d');
+    if (weight.rank !== 4) throw new ShapeError('conv2d', 'weight must be [cOut, cIn/groups, kH, kW]', [weight.shape]);
+    const [cOut, cInG, kH, kW] = weight.shape;
+    const groups = options.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || cIn % groups !== 0 || cOut % groups !== 0 || cInG * groups !== cIn) {
+      throw new ShapeError('conv2d', `input channels ${cIn} and weight do not fit groups=${groups}`, [x.shape, weight.shape]);
+    }
+    if (bias && (bias.size !== cOut)) throw new ShapeError('conv2d', `bias must hold ${cOut} values`, [weight.shape, bias.shape]);
+    const g = windowGeometry('conv2d', x.shape, [kH, kW], options.stride, options.padding, false);
+    const plan: ConvPlan = {
+      n, cIn, inH: g.inH, inW: g.inW, cOut, kH, kW, strideH: g.strideH, strideW: g.strideW,
+      padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0,
+    };
+    plan.chunk = chunkFor(convReduction(plan));
+    const out = this.alloc([n, cOut, g.outH, g.outW]);
+    const macs = out.size * cInG * kH * kW;
+    const threaded = this.threads > 1 && macs >= THREADING_MIN_MACS;
+    const b = bias ? bias.data : null;
+
+    if (isDepthwise(plan)) {
+      const total = n * cIn;
+      if (!threaded) {
+        depthwiseTasks(plan, x.data, weight.data, b, out.data, 0, total);
+        return out;
+      }
+      const xs = this.shared(x.data);
+      const ws = this.sharedWeights(weight);
+      const bs = b && this.shared(b);
+      await this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, out: out.data }, total,
+        (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, from, to));
+      return out;
+    }
+
+    const packed = this.packedWeights(weight, plan, threaded);
+    const total = convTaskCount(plan);
+    const need = plan.chunk * convReduction(plan);
+    if (this.scratch.length < need) this.scratch = new Float32Array(need);
+    const scratch = this.scratch;
+    if (!threaded) {
+      convTasks(plan, x.data, packed, b, out.data, scratch, 0, total);
+      return out;
+    }
+    const xs = this.shared(x.data);
+    const bs = b && this.shared(b);
+    await this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, out: out.data }, total,
+      (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, from, to));
+    return out;
+  }
+
+  private packedWeights(weight: Tensor, plan: ConvPlan, shared: boolean): Float32Array {
+    let packed = this.packed.get(weight);
+    const length = packedWeightLength(plan);
+    if (!packed || packed.length !== length || (shared && !(packed.buffer instanceof SharedArrayBuffer))) {
+      const into = shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+      packed = packConvWeights(plan, weight.data, into);
+      this.packed.set(weight, packed);
+    }
+    return packed;
+  }
+
+  private sharedWeights(weight: Tensor): Float32Array {
+    let s = this.packed.get(weight);
+    if (!s || s.length !== weight.size) {
+      s = this.shared(weight.data);
+      this.packed.set(weight, s);
+    }
+    return s;
+  }
+
+  async relu(x: Tensor): Promise<Tensor> {
+    const out = this.alloc(x.shape);
+    pw.relu(x.data, out.data);
+    return out;
+  }
+
+  async prelu(x: Tensor, alpha: Tensor): Promise<Tensor> {
+    const c = x.rank >= 2 ? x.shape[1] : 1;
+    if (alpha.size !== c) throw new ShapeError('prelu', `alpha must hold one value per channel (${c})`, [x.shape, alpha.shape]);
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    const out = this.alloc(x.shape);
+    pw.prelu(x.data, alpha.data, x.shape[0] * c, c, plane, out.data);
+    return out;
+  }
+
+  private pooling(kind: PoolKind, op: string, x: Tensor, o: Pool2dOptions): Tensor {
+    const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
+    const out = this.alloc([g.n, g.c, g.outH, g.outW]);
+    pool2d(kind, g, x.data, out.data, o.countIncludePad ?? true);
+    return out;
+  }
+
+  async maxPool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    return this.pooling('max', 'maxPool2d', x, options);
+  }
+  async avgPool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    return this.pooling('avg', 'avgPool2d', x, options);
+  }
+  async l2Pool2d(x: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    return this.pooling('l2', 'l2Pool2d', x, options);
+  }
+
+  async lrn(x: Tensor, o: LrnOptions): Promise<Tensor> {
+    const [n, c, h, w] = x.nchw('lrn');
+    const out = this.alloc(x.shape);
+    pw.lrnChannels(x.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, out.data);
+    return out;
+  }
+
+  async batchNorm(x: Tensor, p: BatchNormParams): Promise<Tensor> {
+    const c = x.shape[1];
+    for (const t of [p.mean, p.variance, p.gamma, p.beta]) {
+      if (t.size !== c) throw new ShapeError('batchNorm', `parameters must hold ${c} values`, [x.shape, t.shape]);
+    }
+    const out = this.alloc(x.shape);
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    pw.batchNorm(x.data, x.shape[0], c, plane, p.mean.data, p.variance.data, p.gamma.data, p.beta.data, p.eps, out.data);
+    return out;
+  }
+
+  async dense(x: Tensor, weight: Tensor, bias: Tensor | null): Promise<Tensor> {
+    const n = x.shape[0];
+    const f = x.size / Math.max(n, 1);
+    if (weight.rank !== 2 || weight.shape[1] !== f) {
+      throw new ShapeError('dense', `weight must be [out, ${f}]`, [x.shape, weight.shape]);
+    }
+    const o = weight.shape[0];
+    if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
+    const out = this.alloc([n, o]);
+    pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
+    return out;
+  }
+
+  async softmax(x: Tensor): Promise<Tensor> {
+    const out = this.alloc(x.shape);
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    pw.softmaxChannels(x.data, x.shape[0], x.shape[1], plane, out.data);
+    return out;
+  }
+
+  async concat(xs: readonly Tensor[]): Promise<Tensor> {
+    if (xs.length === 0) throw new ShapeError('concat', 'no tensors given');
+    const first = xs[0];
+    let c = 0;
+    for (const t of xs) {
+      if (t.rank !== first.rank || t.shape[0] !== first.shape[0] || !sameShape(t.shape.slice(2), first.shape.slice(2))) {
+        throw new ShapeError('concat', 'tensors differ outside the channel dimension', [first.shape, t.shape]);
+      }
+      c += t.shape[1];
+    }
+    const n = first.shape[0];
+    const plane = first.rank > 2 ? shapeSize(first.shape.slice(2)) : 1;
+    const out = this.alloc([n, c, ...first.shape.slice(2)]);
+    let at = 0;
+    for (let b = 0; b < n; b++) {
+      for (const t of xs) {
+        const per = t.shape[1] * plane;
+        out.data.set(t.data.subarray(b * per, (b + 1) * per), at);
+        at += per;
+      }
+    }
+    return out;
+  }
+
+  async add(a: Tensor, b: Tensor): Promise<Tensor> {
+    if (!sameShape(a.shape, b.shape)) throw new ShapeError('add', 'shapes differ', [a.shape, b.shape]);
+    const out = this.alloc(a.shape);
+    pw.add(a.data, b.data, out.data);
+    return out;
+  }
+
+  async l2Normalize(x: Tensor, eps = 1e-12): Promise<Tensor> {
+    const out = this.alloc(x.shape);
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    pw.l2NormalizeChannels(x.data, x.shape[0], x.shape[1], plane, eps, out.data);
+    return out;
+  }
+
+  async pad2d(x: Tensor, p: Padding): Promise<Tensor> {
+    const [n, c, h, w] = x.nchw('pad2d');
+    if (p.some((v) => !Number.isInteger(v) || v < 0)) throw new ShapeError('pad2d', `padding must be non-negative integers, got [${p.join(', ')}]`);
+    const out = this.alloc([n, c, h + p[0] + p[1], w + p[2] + p[3]]);
+    pw.pad2d(x.data, n * c, h, w, p[0], p[1], p[2], p[3], out.data);
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.workers?.dispose();
+    this.workers = null;
+  }
+}

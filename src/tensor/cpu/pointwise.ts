@@ -1,0 +1,131 @@
+// Element-wise and per-position kernels: cheap next to convolution, written plainly.
+
+export function relu(x: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    out[i] = v > 0 ? v : 0;
+  }
+}
+
+export function prelu(x: Float32Array, alpha: Float32Array, planes: number, channels: number, plane: number, out: Float32Array): void {
+  let i = 0;
+  for (let p = 0; p < planes; p++) {
+    const a = alpha[p % channels];
+    for (let j = 0; j < plane; j++, i++) {
+      const v = x[i];
+      out[i] = v > 0 ? v : a * v;
+    }
+  }
+}
+
+export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+}
+
+/** Softmax over the channel axis of [n, c, plane]: max-subtracted, as every reference does. */
+export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array): void {
+  for (let b = 0; b < n; b++) {
+    const base = b * c * plane;
+    for (let j = 0; j < plane; j++) {
+      let m = -Infinity;
+      for (let k = 0; k < c; k++) m = Math.max(m, x[base + k * plane + j]);
+      let s = 0;
+      for (let k = 0; k < c; k++) {
+        const e = Math.exp(x[base + k * plane + j] - m);
+        out[base + k * plane + j] = e;
+        s += e;
+      }
+      for (let k = 0; k < c; k++) out[base + k * plane + j] /= s;
+    }
+  }
+}
+
+export function l2NormalizeChannels(x: Float32Array, n: number, c: number, plane: number, eps: number, out: Float32Array): void {
+  for (let b = 0; b < n; b++) {
+    const base = b * c * plane;
+    for (let j = 0; j < plane; j++) {
+      let s = 0;
+      for (let k = 0; k < c; k++) s += x[base + k * plane + j] ** 2;
+      const inv = 1 / Math.sqrt(Math.max(s, eps));
+      for (let k = 0; k < c; k++) out[base + k * plane + j] = x[base + k * plane + j] * inv;
+    }
+  }
+}
+
+/**
+ * Cross-channel LRN (Torch7 SpatialCrossMapLRN, torch.nn.LocalResponseNorm): the window of
+ * `size` channels is centred, channels past the borders count as zero, and the divisor is
+ * always `size`.
+ */
+export function lrnChannels(
+  x: Float32Array, n: number, c: number, plane: number,
+  size: number, alpha: number, beta: number, k: number, out: Float32Array,
+): void {
+  const before = Math.floor(size / 2);
+  const after = Math.floor((size - 1) / 2);
+  const scale = alpha / size;
+  const sq = new Float64Array(c);
+  for (let b = 0; b < n; b++) {
+    const base = b * c * plane;
+    for (let j = 0; j < plane; j++) {
+      for (let ch = 0; ch < c; ch++) sq[ch] = x[base + ch * plane + j] ** 2;
+      for (let ch = 0; ch < c; ch++) {
+        let s = 0;
+        const lo = Math.max(0, ch - before);
+        const hi = Math.min(c - 1, ch + after);
+        for (let q = lo; q <= hi; q++) s += sq[q];
+        out[base + ch * plane + j] = x[base + ch * plane + j] / Math.pow(k + scale * s, beta);
+      }
+    }
+  }
+}
+
+export function batchNorm(
+  x: Float32Array, n: number, c: number, plane: number,
+  mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number,
+  out: Float32Array,
+): void {
+  let i = 0;
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const scale = gamma[ch] / Math.sqrt(variance[ch] + eps);
+      const shift = beta[ch] - mean[ch] * scale;
+      for (let j = 0; j < plane; j++, i++) out[i] = x[i] * scale + shift;
+    }
+  }
+}
+
+/** y[b, o] = sum_f x[b, f] * w[o, f] + bias[o]. */
+export function dense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array): void {
+  for (let b = 0; b < n; b++) {
+    const xb = b * f;
+    for (let r = 0; r < o; r++) {
+      const wr = r * f;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let i = 0;
+      for (; i + 3 < f; i += 4) {
+        s0 += x[xb + i] * w[wr + i];
+        s1 += x[xb + i + 1] * w[wr + i + 1];
+        s2 += x[xb + i + 2] * w[wr + i + 2];
+        s3 += x[xb + i + 3] * w[wr + i + 3];
+      }
+      for (; i < f; i++) s0 += x[xb + i] * w[wr + i];
+      out[b * o + r] = s0 + s1 + s2 + s3 + (bias ? bias[r] : 0);
+    }
+  }
+}
+
+export function pad2d(
+  x: Float32Array, planes: number, h: number, w: number,
+  top: number, bottom: number, left: number, right: number, out: Float32Array,
+): void {
+  const oh = h + top + bottom;
+  const ow = w + left + right;
+  out.fill(0);
+  for (let p = 0; p < planes; p++) {
+    for (let y = 0; y < h; y++) {
+      const src = (p * h + y) * w;
+      out.set(x.subarray(src, src + w), (p * oh + y + top) * ow + left);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { Window2d } from '../geometry.ts';
+
+export type PoolKind = 'max' | 'avg' | 'l2';
+
+/**
+ * Max, average and L2 pooling over the windows described by `g`. Padded cells never win a max
+ * (they act as -inf, as in PyTorch and Caffe) and count as 0 in sums. For average pooling
+ * the divisor follows PyTorch: with countIncludePad the window clipped to input + padding,
+ * otherwise only the cells inside the input.
+ */
+export function pool2d(kind: PoolKind, g: Window2d, x: Float32Array, out: Float32Array, countIncludePad: boolean): void {
+  const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = g;
+  const planes = g.n * g.c;
+  const plane = inH * inW;
+  const limitH = inH + g.padBottom;
+  const limitW = inW + g.padRight;
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * plane;
+    for (let oy = 0; oy < outH; oy++) {
+      const wy0 = oy * strideH - padTop;
+      const y0 = Math.max(wy0, 0);
+      const y1 = Math.min(wy0 + kH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const wx0 = ox * strideW - padLeft;
+        const x0 = Math.max(wx0, 0);
+        const x1 = Math.min(wx0 + kW, inW);
+        if (kind === 'max') {
+          let m = -Infinity;
+          for (let y = y0; y < y1; y++) {
+            const row = base + y * inW;
+            for (let xx = x0; xx < x1; xx++) {
+              const v = x[row + xx];
+              if (v > m || v !== v) m = v;
+            }
+          }
+          out[o++] = m;
+        } else {
+          let s = 0;
+          for (let y = y0; y < y1; y++) {
+            const row = base + y * inW;
+            if (kind === 'avg') for (let xx = x0; xx < x1; xx++) s += x[row + xx];
+            else for (let xx = x0; xx < x1; xx++) s += x[row + xx] * x[row + xx];
+          }
+          if (kind === 'l2') {
+            out[o++] = Math.sqrt(s);
+          } else {
+            const count = countIncludePad
+              ? (Math.min(wy0 + kH, limitH) - wy0) * (Math.min(wx0 + kW, limitW) - wx0)
+              : (y1 - y0) * (x1 - x0);
+            out[o++] = s / count;
+          }
+        }
+      }
+    }
+  }
+}
