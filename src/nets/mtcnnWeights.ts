@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TsfaceError, WeightsError } from '../tensor/errors.ts';
+import { readSafetensors } from '../tensor/safetensors.ts';
+import { ONet, PNet, RNet } from './mtcnn.ts';
+import type { Net } from './net.ts';
+
+export const BUNDLED_MTCNN = fileURLToPath(new URL('../../weights/mtcnn.safetensors', import.meta.url));
+
+export interface MtcnnNets {
+  pnet: Net;
+  rnet: Net;
+  onet: Net;
+}
+
+/** The three nets with weights from a tsface MTCNN safetensors file (the bundled one by default). */
+export function loadMtcnn(file = BUNDLED_MTCNN): MtcnnNets {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new WeightsError(file, null, `cannot be read: ${(e as Error).message}`);
+  }
+  const { tensors } = readSafetensors(bytes, file);
+  try {
+    return { pnet: PNet().load(tensors, file), rnet: RNet().load(tensors, file), onet: ONet().load(tensors, file) };
+  } catch (e) {
+    if (e instanceof TsfaceError) throw e;
+    throw new WeightsError(file, null, String(e));
+  }
+}

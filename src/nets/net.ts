@@ -1,0 +1,60 @@
+import { Sequential } from '../layers/containers.ts';
+import type { Layer, LayerInfo, TraceHook } from '../layers/layer.ts';
+import { bindWeights, expectedTensors } from '../layers/weights.ts';
+import type { Backend } from '../tensor/backend.ts';
+import { ShapeError } from '../tensor/errors.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+
+/**
+ * A network: a trunk of layers, then one or more heads on the trunk's output. Layer names are
+ * the trace names; weights are stored as `<net>.<layer>.<param>`.
+ */
+export class Net {
+  readonly trunk: Sequential;
+  readonly heads: Readonly<Record<string, Layer>>;
+  constructor(
+    readonly name: string,
+    /** [C, H, W]; H and W are null for fully convolutional nets that take any size. */
+    readonly input: readonly [number, number | null, number | null],
+    trunk: readonly Layer[],
+    heads: Record<string, readonly Layer[]> = {},
+  ) {
+    this.trunk = new Sequential('', trunk);
+    this.heads = Object.fromEntries(Object.entries(heads).map(([k, layers]) => [k, new Sequential('', layers)]));
+  }
+
+  /** Runs the net; returns the heads' outputs by name, or `{ output }` for a net without heads. */
+  async forward(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
+    const [c, h, w] = this.input;
+    const [, xc, xh, xw] = x.nchw(this.name);
+    if (xc !== c || (h !== null && xh !== h) || (w !== null && xw !== w)) {
+      throw new ShapeError(this.name, `expects input [N, ${c}, ${h ?? 'H'}, ${w ?? 'W'}]`, [x.shape]);
+    }
+    const ctx = { backend, trace };
+    const features = await this.trunk.forward(ctx, x, '');
+    const names = Object.keys(this.heads);
+    if (names.length === 0) return { output: features };
+    const out: Record<string, Tensor> = {};
+    for (const name of names) out[name] = await this.heads[name].forward(ctx, features, '');
+    return out;
+  }
+
+  /** The layer table for an input of [C, H, W]. */
+  describe(input: readonly number[] = this.input.map((d) => d ?? 0)): LayerInfo[] {
+    const rows = this.trunk.describe(input, '');
+    const features = this.trunk.outputShape(input);
+    for (const head of Object.values(this.heads)) rows.push(...head.describe(features, ''));
+    return rows;
+  }
+
+  expectedTensors(): { name: string; shape: readonly number[] }[] {
+    return [this.trunk, ...Object.values(this.heads)].flatMap((l) => expectedTensors(l, `${this.name}.`));
+  }
+
+  /** Binds `<net>.<layer>.<param>` tensors; checks all of them before binding any. */
+  load(tensors: ReadonlyMap<string, Tensor>, file: string): this {
+    const all = new Sequential('', [this.trunk, ...Object.values(this.heads)]);
+    bindWeights(all, tensors, file, `${this.name}.`);
+    return this;
+  }
+}
