@@ -1,0 +1,287 @@
+// MTCNN's cascade (Zhang et al. 2016) as facenet-pytorch runs it: image pyramid -> P-Net ->
+// NMS per scale and across scales -> R-Net on 24x24 crops -> O-Net on 48x48 crops with five
+// landmarks -> 'Min' NMS. The arithmetic follows the reference step for step (float32 boxes,
+// >= vs > thresholds, truncating crops, tie order), see docs in ../shared/docs/mtcnn.md.
+import { loadMtcnn, type MtcnnNets } from '../nets/mtcnnWeights.ts';
+import type { Backend } from '../tensor/backend.ts';
+import { CpuBackend } from '../tensor/cpu/backend.ts';
+import { ArgumentError, ImageError } from '../tensor/errors.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
+import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
+import { nmsMin, nmsUnion } from './nms.ts';
+import { areaResizeNormalized } from './resample.ts';
+
+const f = Math.fround;
+
+export interface Face {
+  /** [x1, y1, x2, y2] in the original image's pixels; not clipped, may extend past the edges. */
+  box: [number, number, number, number];
+  score: number;
+  /** Left eye, right eye, nose, left mouth corner, right mouth corner, as seen in the image. */
+  landmarks: [number, number][];
+}
+
+export type FaceSelection = 'all' | 'largest' | 'confident';
+
+export interface DetectOptions extends DecodeOptions {
+  /** Smallest face side in pixels that the pyramid looks for (default 20). */
+  minFaceSize?: number;
+  /** Ratio between pyramid levels (default 0.709). */
+  scaleFactor?: number;
+  /** Face-probability thresholds of P-Net, R-Net, O-Net (default [0.6, 0.7, 0.7]). */
+  thresholds?: readonly [number, number, number];
+  /** 'all' (default, largest first), 'largest' (one face) or 'confident' (sorted by score). */
+  selection?: FaceSelection;
+  /** Keep at most this many faces after selection. */
+  maxFaces?: number;
+}
+
+/** What each stage kept and how long it took, for `detect --explain` and the benchmark. */
+export interface DetectionReport {
+  scales: number[];
+  counts: {
+    pnetCandidates: number;
+    afterScaleNms: number;
+    afterPyramidNms: number;
+    rnetInput: number;
+    rnetPassed: number;
+    afterRnetNms: number;
+    onetInput: number;
+    onetPassed: number;
+    faces: number;
+  };
+  ms: { decode: number; pyramid: number; pnet: number; rnet: number; onet: number; post: number };
+}
+
+export interface Detection {
+  width: number;
+  height: number;
+  faces: Face[];
+  report: DetectionReport;
+}
+
+const DEFAULTS = { minFaceSize: 20, scaleFactor: 0.709, thresholds: [0.6, 0.7, 0.7] as const };
+
+function checkOptions(o: DetectOptions): Required<Pick<DetectOptions, 'minFaceSize' | 'scaleFactor' | 'thresholds'>> {
+  const minFaceSize = o.minFaceSize ?? DEFAULTS.minFaceSize;
+  const scaleFactor = o.scaleFactor ?? DEFAULTS.scaleFactor;
+  const thresholds = o.thresholds ?? DEFAULTS.thresholds;
+  if (!(Number.isFinite(minFaceSize) && minFaceSize >= 12)) throw new ArgumentError(`minFaceSize must be a number >= 12, got ${minFaceSize}`);
+  if (!(Number.isFinite(scaleFactor) && scaleFactor > 0.1 && scaleFactor < 1)) throw new ArgumentError(`scaleFactor must be in (0.1, 1), got ${scaleFactor}`);
+  if (thresholds.length !== 3 || !thresholds.every((t) => Number.isFinite(t) && t >= 0 && t <= 1)) {
+    throw new ArgumentError(`thresholds must be three numbers in [0, 1], got ${JSON.stringify(thresholds)}`);
+  }
+  if (o.maxFaces !== undefined && !(Number.isInteger(o.maxFaces) && o.maxFaces >= 0)) throw new ArgumentError(`maxFaces must be a non-negative integer, got ${o.maxFaces}`);
+  if (o.selection !== undefined && !['all', 'largest', 'confident'].includes(o.selection)) throw new ArgumentError(`unknown selection '${o.selection}'`);
+  return { minFaceSize, scaleFactor, thresholds };
+}
+
+/** Pyramid scales: from 12/minFaceSize while the short side stays >= 12 pixels (f64, as the reference). */
+export function pyramidScales(width: number, height: number, minFaceSize: number, factor: number): number[] {
+  const m = 12 / minFaceSize;
+  let minl = Math.min(width, height) * m;
+  let s = m;
+  const scales: number[] = [];
+  while (minl >= 12) {
+    scales.push(s);
+    s *= factor;
+    minl *= factor;
+  }
+  return scales;
+}
+
+const now = () => performance.now();
+
+export interface FaceDetectorOptions {
+  backend?: Backend;
+  /** A tsface MTCNN safetensors file; the bundled weights by default. */
+  weights?: string;
+}
+
+export class FaceDetector {
+  readonly backend: Backend;
+  readonly nets: MtcnnNets;
+  private readonly ownsBackend: boolean;
+
+  constructor(options: FaceDetectorOptions = {}) {
+    this.ownsBackend = !options.backend;
+    this.backend = options.backend ?? new CpuBackend();
+    this.nets = loadMtcnn(options.weights);
+  }
+
+  async detect(image: ImageInput, options: DetectOptions = {}): Promise<Detection> {
+    return (await this.detectBatch([image], options))[0];
+  }
+
+  /**
+   * Detects faces in several images of any sizes: P-Net runs per image and scale, then the
+   * R-Net and O-Net crops of all images go through the nets as one batch.
+   */
+  async detectBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Detection[]> {
+    const opts = checkOptions(options);
+    const t0 = now();
+    const rgb = images.map((img) => toRgbImage(img, options));
+    const tDecode = now() - t0;
+    const reports = rgb.map((): DetectionReport => ({
+      scales: [],
+      counts: { pnetCandidates: 0, afterScaleNms: 0, afterPyramidNms: 0, rnetInput: 0, rnetPassed: 0, afterRnetNms: 0, onetInput: 0, onetPassed: 0, faces: 0 },
+      ms: { decode: tDecode / rgb.length, pyramid: 0, pnet: 0, rnet: 0, onet: 0, post: 0 },
+    }));
+
+    let boxes: Candidate[] = [];
+    for (let i = 0; i < rgb.length; i++) boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i])));
+
+    const [, t2, t3] = opts.thresholds.map((t) => f(t));
+    let t = now();
+    boxes = await this.refine(rgb, boxes, 24, t2, reports, 'rnet');
+    for (const r of reports) r.ms.rnet = (now() - t) / rgb.length;
+    t = now();
+    boxes = await this.refine(rgb, boxes, 48, t3, reports, 'onet');
+    for (const r of reports) r.ms.onet = (now() - t) / rgb.length;
+
+    return rgb.map((img, i) => {
+      const tp = now();
+      const faces = select(boxes.filter((b) => b.image === i), options);
+      reports[i].counts.faces = faces.length;
+      reports[i].ms.post += now() - tp;
+      return { width: img.width, height: img.height, faces, report: reports[i] };
+    });
+  }
+
+  private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport): Promise<Candidate[]> {
+    if (img.width < 12 || img.height < 12) return [];
+    const threshold = f(opts.thresholds[0]);
+    const scales = pyramidScales(img.width, img.height, opts.minFaceSize, opts.scaleFactor);
+    report.scales = scales;
+    const kept: Candidate[] = [];
+    for (const scale of scales) {
+      let t = now();
+      const h = Math.trunc(img.height * scale + 1);
+      const w = Math.trunc(img.width * scale + 1);
+      const input = new Tensor([1, 3, h, w]);
+      areaResizeNormalized(img, { x: 0, y: 0, width: img.width, height: img.height }, h, w, input.data);
+      report.ms.pyramid += now() - t;
+      t = now();
+      const { prob, box } = await this.nets.pnet.forward(this.backend, input);
+      report.ms.pnet += now() - t;
+      t = now();
+      const [, , mh, mw] = prob.shape;
+      const plane = mh * mw;
+      const fs = f(scale);
+      const found: Candidate[] = [];
+      for (let by = 0; by < mh; by++) {
+        for (let bx = 0; bx < mw; bx++) {
+          const cell = by * mw + bx;
+          const score = prob.data[plane + cell];
+          if (!(score >= threshold)) continue;
+          found.push({
+            x1: Math.floor(f(f(2 * bx + 1) / fs)),
+            y1: Math.floor(f(f(2 * by + 1) / fs)),
+            x2: Math.floor(f(f(2 * bx + 12) / fs)),
+            y2: Math.floor(f(f(2 * by + 12) / fs)),
+            score,
+            reg: [box.data[cell], box.data[plane + cell], box.data[2 * plane + cell], box.data[3 * plane + cell]],
+            image,
+          });
+        }
+      }
+      report.counts.pnetCandidates += found.length;
+      for (const k of nmsUnion(found, 0.5)) kept.push(found[k]);
+      report.ms.post += now() - t;
+    }
+    const t = now();
+    report.counts.afterScaleNms = kept.length;
+    const picked = nmsUnion(kept, 0.7).map((k) => kept[k]);
+    report.counts.afterPyramidNms = picked.length;
+    for (const b of picked) {
+      regress(b, b.reg, false);
+      square(b);
+    }
+    report.ms.post += now() - t;
+    return picked;
+  }
+
+  /** R-Net (size 24) or O-Net (size 48) over the crops of all candidates of all images. */
+  private async refine(images: RgbImage[], boxes: Candidate[], size: 24 | 48, threshold: number, reports: DetectionReport[], net: 'rnet' | 'onet'): Promise<Candidate[]> {
+    const valid: Candidate[] = [];
+    const regions = [];
+    for (const b of boxes) {
+      const region = cropRegion(b, images[b.image].width, images[b.image].height);
+      if (!region) continue;
+      valid.push(b);
+      regions.push(region);
+    }
+    for (const b of valid) reports[b.image].counts[net === 'rnet' ? 'rnetInput' : 'onetInput']++;
+    if (valid.length === 0) return [];
+    const per = 3 * size * size;
+    const input = new Tensor([valid.length, 3, size, size]);
+    valid.forEach((b, k) => areaResizeNormalized(images[b.image], regions[k], size, size, input.data, k * per));
+    const out = await this.nets[net].forward(this.backend, input);
+    const passed: Candidate[] = [];
+    valid.forEach((b, k) => {
+      const score = out.prob.data[2 * k + 1];
+      if (!(score > threshold)) return;
+      const c: Candidate = { x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score, image: b.image, reg: [out.box.data[4 * k], out.box.data[4 * k + 1], out.box.data[4 * k + 2], out.box.data[4 * k + 3]] };
+      if (net === 'onet') {
+        const w = f(f(c.x2 - c.x1) + 1);
+        const h = f(f(c.y2 - c.y1) + 1);
+        const p = out.landmarks.data.subarray(10 * k, 10 * k + 10);
+        c.landmarks = [0, 1, 2, 3, 4].map((j) => [f(f(f(w * p[j]) + c.x1) - 1), f(f(f(h * p[5 + j]) + c.y1) - 1)]);
+      }
+      passed.push(c);
+    });
+    const result: Candidate[] = [];
+    for (let i = 0; i < images.length; i++) {
+      const mine = passed.filter((c) => c.image === i);
+      reports[i].counts[net === 'rnet' ? 'rnetPassed' : 'onetPassed'] = mine.length;
+      if (net === 'rnet') {
+        const kept = nmsUnion(mine, 0.7).map((k) => mine[k]);
+        reports[i].counts.afterRnetNms = kept.length;
+        for (const c of kept) {
+          regress(c, c.reg, true);
+          square(c);
+          result.push(c);
+        }
+      } else {
+        for (const c of mine) regress(c, c.reg, true);
+        for (const k of nmsMin(mine, 0.7)) result.push(mine[k]);
+      }
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.ownsBackend) await this.backend.dispose();
+  }
+}
+
+/** Largest first (as the reference), then the selection and limit asked for. */
+function select(boxes: Candidate[], options: DetectOptions): Face[] {
+  const areas = boxes.map(boxArea);
+  const order = boxes.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || b - a);
+  let faces = order.map((i): Face => {
+    const b = boxes[i];
+    return { box: [b.x1, b.y1, b.x2, b.y2], score: b.score, landmarks: b.landmarks ?? [] };
+  });
+  if (options.selection === 'confident') faces = [...faces].sort((a, b) => b.score - a.score);
+  if (options.selection === 'largest') faces = faces.slice(0, 1);
+  if (options.maxFaces !== undefined) faces = faces.slice(0, options.maxFaces);
+  return faces;
+}
+
+let shared: FaceDetector | null = null;
+
+/** Detects faces in one image with a shared detector (bundled weights, CPU backend). */
+export async function detectFaces(image: ImageInput, options: DetectOptions = {}): Promise<Face[]> {
+  shared ??= new FaceDetector();
+  return (await shared.detect(image, options)).faces;
+}
+
+/** Many images of any sizes, R-Net/O-Net crops batched across them. */
+export async function detectFacesBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Face[][]> {
+  shared ??= new FaceDetector();
+  return (await shared.detectBatch(images, options)).map((d) => d.faces);
+}
+
+export { ImageError };

@@ -1,0 +1,80 @@
+// Non-maximum suppression, in the two forms MTCNN's reference uses, in float32 arithmetic.
+const f = Math.fround;
+
+export interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  score: number;
+}
+
+/**
+ * Indices of `order` sorted by descending score; among equal scores the later index comes
+ * first, which is the order the reference's sorts produce (and which decides which of two
+ * identically scored boxes survives).
+ */
+export function descendingByScore(boxes: readonly Box[]): number[] {
+  const idx = boxes.map((_, i) => i);
+  idx.sort((a, b) => boxes[b].score - boxes[a].score || b - a);
+  return idx;
+}
+
+/**
+ * IoU NMS with areas (x2 - x1) * (y2 - y1), no +1 (torchvision.ops.nms): a box is dropped when
+ * its overlap with a kept, higher-scored box is greater than `threshold`. Returns kept indices,
+ * highest score first.
+ */
+export function nmsUnion(boxes: readonly Box[], threshold: number): number[] {
+  const order = descendingByScore(boxes);
+  const area = boxes.map((b) => f(f(b.x2 - b.x1) * f(b.y2 - b.y1)));
+  const suppressed = new Uint8Array(boxes.length);
+  const keep: number[] = [];
+  for (let a = 0; a < order.length; a++) {
+    const i = order[a];
+    if (suppressed[i]) continue;
+    keep.push(i);
+    const bi = boxes[i];
+    for (let c = a + 1; c < order.length; c++) {
+      const j = order[c];
+      if (suppressed[j]) continue;
+      const bj = boxes[j];
+      const w = Math.max(0, f(Math.min(bi.x2, bj.x2) - Math.max(bi.x1, bj.x1)));
+      const h = Math.max(0, f(Math.min(bi.y2, bj.y2) - Math.max(bi.y1, bj.y1)));
+      const inter = f(w * h);
+      const iou = f(inter / f(f(area[i] + area[j]) - inter));
+      if (iou > threshold) suppressed[j] = 1;
+    }
+  }
+  return keep;
+}
+
+/**
+ * The 'Min' NMS of MTCNN's last stage (the original Matlab/NumPy form): areas and
+ * intersections with +1, overlap = intersection / smaller area, and a box survives when its
+ * overlap is <= threshold (compared in float32). Candidates are taken from the end of an
+ * ascending score order, so among equal scores the highest index wins.
+ */
+export function nmsMin(boxes: readonly Box[], threshold: number): number[] {
+  const t = f(threshold);
+  const area = boxes.map((b) => f(f(f(b.x2 - b.x1) + 1) * f(f(b.y2 - b.y1) + 1)));
+  let rest = boxes.map((_, i) => i).sort((a, b) => boxes[a].score - boxes[b].score || a - b);
+  const keep: number[] = [];
+  while (rest.length > 0) {
+    const i = rest[rest.length - 1];
+    keep.push(i);
+    const bi = boxes[i];
+    const next: number[] = [];
+    for (let c = 0; c < rest.length - 1; c++) {
+      const j = rest[c];
+      const bj = boxes[j];
+      const w = Math.max(0, f(f(Math.min(bi.x2, bj.x2) - Math.max(bi.x1, bj.x1)) + 1));
+      const h = Math.max(0, f(f(Math.min(bi.y2, bj.y2) - Math.max(bi.y1, bj.y1)) + 1));
+      const inter = f(w * h);
+      const o = f(inter / Math.min(area[i], area[j]));
+      if (o <= t) next.push(j);
+    }
+    rest = next;
+  }
+  return keep;
+}

@@ -1,0 +1,60 @@
+// Area resampling, as PyTorch's interpolate(mode='area') (adaptive average pooling): output
+// cell i covers source cells floor(i*in/out) .. ceil((i+1)*in/out) - 1. The sum of 8-bit
+// pixels is exact in float32, and the division is rounded once to float32, as the reference's
+// channels-last kernel does.
+import type { RgbImage } from './image.ts';
+
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** MTCNN's input normalisation in float32: (v - 127.5) * 0.0078125. */
+export function normalizePixel(v: number): number {
+  return Math.fround(Math.fround(v - 127.5) * 0.0078125);
+}
+
+/**
+ * Resizes `region` of `img` to outH x outW with area interpolation, writing planar RGB
+ * normalised values (C, H, W) into `out` at `offset`.
+ */
+export function areaResizeNormalized(img: RgbImage, region: Region, outH: number, outW: number, out: Float32Array, offset = 0): void {
+  const { data, width } = img;
+  const rows = spans(region.height, outH);
+  const cols = spans(region.width, outW);
+  const plane = outH * outW;
+  for (let oy = 0; oy < outH; oy++) {
+    const y0 = region.y + rows[2 * oy];
+    const y1 = region.y + rows[2 * oy + 1];
+    for (let ox = 0; ox < outW; ox++) {
+      const x0 = region.x + cols[2 * ox];
+      const x1 = region.x + cols[2 * ox + 1];
+      let r = 0, g = 0, b = 0;
+      for (let y = y0; y < y1; y++) {
+        let i = (y * width + x0) * 3;
+        for (let x = x0; x < x1; x++, i += 3) {
+          r += data[i];
+          g += data[i + 1];
+          b += data[i + 2];
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const at = offset + oy * outW + ox;
+      out[at] = normalizePixel(Math.fround(r / n));
+      out[at + plane] = normalizePixel(Math.fround(g / n));
+      out[at + 2 * plane] = normalizePixel(Math.fround(b / n));
+    }
+  }
+}
+
+/** [start, end) of each output cell's source span, flattened. */
+function spans(inSize: number, outSize: number): Int32Array {
+  const s = new Int32Array(2 * outSize);
+  for (let i = 0; i < outSize; i++) {
+    s[2 * i] = Math.floor((i * inSize) / outSize);
+    s[2 * i + 1] = Math.ceil(((i + 1) * inSize) / outSize);
+  }
+  return s;
+}
