@@ -1,9 +1,10 @@
 // Every op of the CPU backend against PyTorch, case by case (fixtures: tools/reference/ops.py).
+import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Backend } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { foldBatchNorm } from '../src/tensor/foldBatchNorm.ts';
-import type { Tensor } from '../src/tensor/tensor.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { loadFixture } from './helpers/fixtures.ts';
 
@@ -77,4 +78,19 @@ test('the fixture covers every backend op', () => {
   for (const op of ['conv2d', 'relu', 'prelu', 'maxPool2d', 'avgPool2d', 'l2Pool2d', 'lrn', 'batchNorm', 'convBatchNormFold', 'dense', 'softmax', 'concat', 'add', 'l2Normalize', 'pad2d']) {
     if (!ops.has(op)) throw new Error(`no fixture case for ${op}`);
   }
+});
+
+test('a conv with its activation fused gives exactly the unfused values', async () => {
+  const backend = new CpuBackend({ threads: 1 });
+  for (const c of cases.filter((c) => c.op === 'conv2d')) {
+    const w = t(c, 'weight');
+    const bias = c.params.includes('bias') ? t(c, 'bias') : null;
+    const plain = await backend.conv2d(t(c, 'input'), w, bias, c.options);
+    const alpha = Tensor.fromArray([w.shape[0]], Array.from({ length: w.shape[0] }, (_, i) => 0.1 * i - 0.3));
+    const prelu = await backend.conv2d(t(c, 'input'), w, bias, { ...c.options, activation: { kind: 'prelu', alpha } });
+    const relu = await backend.conv2d(t(c, 'input'), w, bias, { ...c.options, activation: { kind: 'relu' } });
+    assert.deepEqual(prelu.data, (await backend.prelu(plain, alpha)).data, c.name);
+    assert.deepEqual(relu.data, (await backend.relu(plain)).data, c.name);
+  }
+  await backend.dispose();
 });

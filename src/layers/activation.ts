@@ -1,9 +1,13 @@
 import type { Backend } from '../tensor/backend.ts';
+import type { FusedActivation } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { LeafLayer, type ParamSpec } from './layer.ts';
 
 export class ReLU extends LeafLayer {
   readonly op = 'relu';
+  asFused(): FusedActivation {
+    return { kind: 'relu' };
+  }
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.relu(x);
   }
@@ -20,6 +24,9 @@ export class PReLU extends LeafLayer {
   }
   override get paramSpecs(): ParamSpec[] {
     return [{ name: 'alpha', shape: [this.channels] }];
+  }
+  asFused(): FusedActivation {
+    return { kind: 'prelu', alpha: this.param('alpha') };
   }
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.prelu(x, this.param('alpha'));

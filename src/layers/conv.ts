@@ -1,6 +1,6 @@
 import type { Backend } from '../tensor/backend.ts';
 import { ShapeError } from '../tensor/errors.ts';
-import { padding4, pair, pooledSize, type Padding } from '../tensor/geometry.ts';
+import { padding4, pair, pooledSize, type FusedActivation, type Padding } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { LeafLayer, type ParamSpec } from './layer.ts';
 
@@ -32,12 +32,18 @@ export class Conv2d extends LeafLayer {
     return specs;
   }
 
-  protected run(backend: Backend, x: Tensor): Promise<Tensor> {
+  protected run(backend: Backend, x: Tensor, activation?: FusedActivation): Promise<Tensor> {
     return backend.conv2d(x, this.param('weight'), this.optionalParam('bias'), {
       stride: this.spec.stride ?? 1,
       padding: this.padding,
       groups: this.spec.groups ?? 1,
+      activation,
     });
+  }
+
+  /** The convolution with the following activation applied in the same pass (no trace in between). */
+  runFused(backend: Backend, x: Tensor, activation: FusedActivation): Promise<Tensor> {
+    return this.run(backend, x, activation);
   }
 
   outputShape(input: readonly number[]): number[] {

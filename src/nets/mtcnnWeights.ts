@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { bundledWeights } from '../paths.ts';
 import { TsfaceError, WeightsError } from '../tensor/errors.ts';
 import { readSafetensors } from '../tensor/safetensors.ts';
 import { ONet, PNet, RNet } from './mtcnn.ts';
 import type { Net } from './net.ts';
 
-export const BUNDLED_MTCNN = fileURLToPath(new URL('../../weights/mtcnn.safetensors', import.meta.url));
+export const BUNDLED_MTCNN = bundledWeights('mtcnn.safetensors');
 
 export interface MtcnnNets {
   pnet: Net;

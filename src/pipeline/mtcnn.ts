@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
 import { nmsMin, nmsUnion } from './nms.ts';
-import { areaResizeNormalized } from './resample.ts';
+import { areaResizeNormalized, type Region } from './resample.ts';
 
 const f = Math.fround;
 
@@ -205,7 +205,7 @@ export class FaceDetector {
   /** R-Net (size 24) or O-Net (size 48) over the crops of all candidates of all images. */
   private async refine(images: RgbImage[], boxes: Candidate[], size: 24 | 48, threshold: number, reports: DetectionReport[], net: 'rnet' | 'onet'): Promise<Candidate[]> {
     const valid: Candidate[] = [];
-    const regions = [];
+    const regions: Region[] = [];
     for (const b of boxes) {
       const region = cropRegion(b, images[b.image].width, images[b.image].height);
       if (!region) continue;

@@ -1,4 +1,8 @@
 import { ArgumentError, ShapeError } from './errors.ts';
+import type { Tensor } from './tensor.ts';
+
+/** An activation a convolution may apply to its output in the same pass. */
+export type FusedActivation = { kind: 'relu' } | { kind: 'prelu'; alpha: Tensor };
 
 /** Zero padding on each side: top, bottom, left, right. */
 export type Padding = readonly [number, number, number, number];
@@ -8,6 +12,8 @@ export interface Conv2dOptions {
   /** A number pads all four sides; [top, bottom, left, right] pads asymmetrically. */
   padding?: number | Padding;
   groups?: number;
+  /** Applied to each output value (after the bias) before it is stored. */
+  activation?: FusedActivation;
 }
 
 export interface Pool2dOptions {

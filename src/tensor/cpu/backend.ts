@@ -77,7 +77,13 @@ export class CpuBackend implements Backend {
     const plan: ConvPlan = {
       n, cIn, inH: g.inH, inW: g.inW, cOut, kH, kW, strideH: g.strideH, strideW: g.strideW,
       padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0,
+      activation: !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2,
     };
+    let alpha: Float32Array | null = null;
+    if (options.activation?.kind === 'prelu') {
+      alpha = options.activation.alpha.data;
+      if (alpha.length !== cOut) throw new ShapeError('conv2d', `fused PReLU needs ${cOut} slopes`, [weight.shape, options.activation.alpha.shape]);
+    }
     plan.chunk = chunkFor(convReduction(plan));
     const out = this.alloc([n, cOut, g.outH, g.outW]);
     const macs = out.size * cInG * kH * kW;
@@ -87,14 +93,15 @@ export class CpuBackend implements Backend {
     if (isDepthwise(plan)) {
       const total = n * cIn;
       if (!threaded) {
-        depthwiseTasks(plan, x.data, weight.data, b, out.data, 0, total);
+        depthwiseTasks(plan, x.data, weight.data, b, out.data, alpha, 0, total);
         return out;
       }
       const xs = this.shared(x.data);
       const ws = this.sharedWeights(weight);
       const bs = b && this.shared(b);
-      await this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, out: out.data }, total,
-        (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, from, to));
+      const as = alpha && this.shared(alpha);
+      await this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, alpha: as, out: out.data }, total,
+        (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, as, from, to));
       return out;
     }
 
@@ -104,13 +111,14 @@ export class CpuBackend implements Backend {
     if (this.scratch.length < need) this.scratch = new Float32Array(need);
     const scratch = this.scratch;
     if (!threaded) {
-      convTasks(plan, x.data, packed, b, out.data, scratch, 0, total);
+      convTasks(plan, x.data, packed, b, out.data, scratch, alpha, 0, total);
       return out;
     }
     const xs = this.shared(x.data);
     const bs = b && this.shared(b);
-    await this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, out: out.data }, total,
-      (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, from, to));
+    const as = alpha && this.shared(alpha);
+    await this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,
+      (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, as, from, to));
     return out;
   }
 

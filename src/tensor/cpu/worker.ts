@@ -9,6 +9,7 @@ export interface ConvJob {
   x: Float32Array;
   weights: Float32Array;
   bias: Float32Array | null;
+  alpha: Float32Array | null;
   out: Float32Array;
   from: number;
   to: number;
@@ -19,11 +20,11 @@ let scratch = new Float32Array(0);
 parentPort?.on('message', (job: ConvJob) => {
   try {
     if (job.kind === 'depthwise') {
-      depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.from, job.to);
+      depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, job.from, job.to);
     } else {
       const need = job.plan.chunk * convReduction(job.plan);
       if (scratch.length < need) scratch = new Float32Array(need);
-      convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.from, job.to);
+      convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, job.from, job.to);
     }
     parentPort!.postMessage({ id: job.id, ok: true });
   } catch (e) {

@@ -1,0 +1,62 @@
+// `tsface detect` as a user runs it: JSON shape, per-image errors, exit codes, pictures.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const EXAMPLE = 'examples/astronaut.jpg';
+
+function tsface(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('detect --json prints exactly one JSON array in the documented shape', () => {
+  const r = tsface('detect', EXAMPLE, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.length, 1);
+  assert.deepEqual(Object.keys(out[0]), ['image', 'width', 'height', 'faces']);
+  assert.equal(out[0].image, EXAMPLE);
+  assert.deepEqual(Object.keys(out[0].faces[0]), ['box', 'score', 'landmarks']);
+  assert.equal(out[0].faces[0].box.length, 4);
+  assert.equal(out[0].faces[0].landmarks.length, 5);
+});
+
+test('one unreadable image is reported in its entry, the others still run, exit code 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-'));
+  const broken = join(dir, 'broken.jpg');
+  writeFileSync(broken, readFileSync(join(ROOT, EXAMPLE)).subarray(0, 5000));
+  const r = tsface('detect', broken, EXAMPLE, '--json', '--draw', dir);
+  assert.equal(r.code, 1);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.length, 2);
+  assert.match(out[0].error, /JPEG/);
+  assert.equal(out[1].faces.length, 1);
+  assert.match(r.stderr, /\[1\/2\] .*error/);
+  assert.match(r.stderr, /\[2\/2\] .*1 face/);
+  // Only the successful image is drawn, and nothing half-written is left behind.
+  assert.deepEqual(readdirSync(dir).sort(), ['astronaut.png', 'broken.jpg']);
+  const png = PNG.sync.read(readFileSync(join(dir, 'astronaut.png')));
+  assert.deepEqual([png.width, png.height], [512, 512]);
+});
+
+test('bad arguments are errors with a usage hint, not crashes', () => {
+  const none = tsface('detect');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /usage/);
+  assert.equal(tsface('detect', EXAMPLE, '--min-face', 'abc').code, 2);
+  assert.equal(tsface('detect', EXAMPLE, '--bogus').code, 2);
+  assert.equal(tsface('frobnicate').code, 2);
+});
+
+test('--explain reports every stage', () => {
+  const r = tsface('detect', EXAMPLE, '--explain');
+  assert.equal(r.code, 0);
+  for (const stage of ['pyramid', 'P-Net', 'R-Net', 'O-Net', 'time ms']) assert.match(r.stderr, new RegExp(stage));
+});
