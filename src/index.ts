@@ -3,7 +3,7 @@ export * from './tensor/index.ts';
 export * from './layers/index.ts';
 export { Net } from './nets/net.ts';
 export { PNet, RNet, ONet } from './nets/mtcnn.ts';
-export { loadMtcnn, BUNDLED_MTCNN, type MtcnnNets } from './nets/mtcnnWeights.ts';
+export { loadMtcnn, BUNDLED_MTCNN, type MtcnnNets } from './nets/weights.ts';
 export { FaceDetector, detectFaces, detectFacesBatch, pyramidScales } from './pipeline/mtcnn.ts';
 export type { Face, DetectOptions, Detection, DetectionReport, FaceSelection, FaceDetectorOptions } from './pipeline/mtcnn.ts';
 export { decodeImage, toRgbImage, DEFAULT_MAX_PIXELS } from './pipeline/image.ts';

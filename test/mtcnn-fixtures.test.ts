@@ -2,7 +2,7 @@
 // reads the TFLite files itself (tools/reference/mtcnn_layers.py): no ../shared needed.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { loadMtcnn } from '../src/nets/mtcnnWeights.ts';
+import { loadMtcnn } from '../src/nets/weights.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import type { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';

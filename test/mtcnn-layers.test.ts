@@ -2,7 +2,7 @@
 // dumps of facenet-pytorch in ../shared/reference/mtcnn/layers.
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { loadMtcnn } from '../src/nets/mtcnnWeights.ts';
+import { loadMtcnn } from '../src/nets/weights.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { readNpy } from '../src/tensor/npy.ts';
 import type { Tensor } from '../src/tensor/tensor.ts';

@@ -2,7 +2,7 @@
 // NMS per scale and across scales -> R-Net on 24x24 crops -> O-Net on 48x48 crops with five
 // landmarks -> 'Min' NMS. The arithmetic follows the reference step for step (float32 boxes,
 // >= vs > thresholds, truncating crops, tie order), see docs in ../shared/docs/mtcnn.md.
-import { loadMtcnn, type MtcnnNets } from '../nets/mtcnnWeights.ts';
+import { loadMtcnn, type MtcnnNets } from '../nets/weights.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
 import { ArgumentError, ImageError } from '../tensor/errors.ts';
