@@ -60,3 +60,27 @@ test('--explain reports every stage', () => {
   assert.equal(r.code, 0);
   for (const stage of ['pyramid', 'P-Net', 'R-Net', 'O-Net', 'time ms']) assert.match(r.stderr, new RegExp(stage));
 });
+
+test('embed --json, index add, search and align as documented', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-embed-'));
+  const r = tsface('embed', EXAMPLE, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out[0]), ['image', 'faces']);
+  assert.deepEqual(Object.keys(out[0].faces[0]), ['box', 'score', 'embedding']);
+  assert.equal(out[0].faces[0].embedding.length, 192);
+  const index = join(dir, 'people.json');
+  assert.equal(tsface('index', 'add', index, '--label', 'eileen', EXAMPLE).code, 0);
+  const s = tsface('search', '--index', index, EXAMPLE, '--json');
+  assert.equal(s.code, 0, s.stderr);
+  const hits = JSON.parse(s.stdout).hits;
+  assert.equal(hits[0].label, 'eileen');
+  assert.equal(hits[0].same, true);
+  writeFileSync(join(dir, 'corrupt.json'), '{"format": 3');
+  const bad = tsface('search', '--index', join(dir, 'corrupt.json'), EXAMPLE);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /corrupt\.json: not valid JSON/);
+  assert.equal(tsface('align', EXAMPLE, '--out', dir).code, 0);
+  const crop = PNG.sync.read(readFileSync(join(dir, 'astronaut_0.png')));
+  assert.deepEqual([crop.width, crop.height], [112, 112]);
+});

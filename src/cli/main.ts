@@ -2,12 +2,14 @@
 // tsface command line: `tsface <command> [...]`.
 import { TsfaceError } from '../tensor/errors.ts';
 import { DETECT_USAGE, detectCommand } from './detect.ts';
+import { EMBED_USAGE, embedCommand } from './embed.ts';
 import { createCliRuntime } from './runtime.ts';
 
-const USAGE = `tsface: face detection (MTCNN) in pure TypeScript
+const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
 
 usage:
   ${DETECT_USAGE}
+  ${EMBED_USAGE}
 
 common options:
   --threads N     CPU threads (default: TSFACE_THREADS or up to 2)
@@ -30,6 +32,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'detect':
         return await detectCommand(rest, runtime);
+      case 'embed':
+      case 'compare':
+      case 'index':
+      case 'search':
+      case 'align':
+      case 'eval-lfw':
+        return await embedCommand(command, rest, runtime);
       default:
         process.stderr.write(`tsface: unknown command '${command}'\n\n${USAGE}`);
         return 2;

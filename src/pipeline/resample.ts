@@ -21,10 +21,30 @@ export function normalizePixel(v: number): number {
  * normalised values (C, H, W) into `out` at `offset`.
  */
 export function areaResizeNormalized(img: RgbImage, region: Region, outH: number, outW: number, out: Float32Array, offset = 0): void {
+  const plane = outH * outW;
+  areaAverage(img, region, outH, outW, (at, r, g, b) => {
+    out[offset + at] = normalizePixel(r);
+    out[offset + at + plane] = normalizePixel(g);
+    out[offset + at + 2 * plane] = normalizePixel(b);
+  });
+}
+
+/** The same area resampling to an 8-bit RGB image (rounded). */
+export function areaResize(img: RgbImage, region: Region, outH: number, outW: number): RgbImage {
+  const data = new Uint8Array(outH * outW * 3);
+  areaAverage(img, region, outH, outW, (at, r, g, b) => {
+    data[at * 3] = Math.round(r);
+    data[at * 3 + 1] = Math.round(g);
+    data[at * 3 + 2] = Math.round(b);
+  });
+  return { width: outW, height: outH, data };
+}
+
+/** Calls `emit(index, r, g, b)` with each output cell's float32 channel averages. */
+function areaAverage(img: RgbImage, region: Region, outH: number, outW: number, emit: (at: number, r: number, g: number, b: number) => void): void {
   const { data, width } = img;
   const rows = spans(region.height, outH);
   const cols = spans(region.width, outW);
-  const plane = outH * outW;
   for (let oy = 0; oy < outH; oy++) {
     const y0 = region.y + rows[2 * oy];
     const y1 = region.y + rows[2 * oy + 1];
@@ -41,10 +61,7 @@ export function areaResizeNormalized(img: RgbImage, region: Region, outH: number
         }
       }
       const n = (y1 - y0) * (x1 - x0);
-      const at = offset + oy * outW + ox;
-      out[at] = normalizePixel(Math.fround(r / n));
-      out[at + plane] = normalizePixel(Math.fround(g / n));
-      out[at + 2 * plane] = normalizePixel(Math.fround(b / n));
+      emit(oy * outW + ox, Math.fround(r / n), Math.fround(g / n), Math.fround(b / n));
     }
   }
 }

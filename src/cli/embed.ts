@@ -1,0 +1,183 @@
+// tsface embed / compare / search / index / align / eval-lfw.
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { Canvas } from '../pipeline/draw.ts';
+import { FaceEmbedder, type EmbeddedFace } from '../pipeline/embed.ts';
+import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
+import { evaluatePairs, loadPairs } from '../pipeline/lfw.ts';
+import { areaResize } from '../pipeline/resample.ts';
+import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
+import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';
+import type { Runtime } from './runtime.ts';
+
+export const EMBED_USAGE = `tsface embed <image...> [--model mobilefacenet|nn4.small2.v1] [--weights FILE] [--json]
+  tsface compare <a> <b> [--model M] [--threshold T] [--json]
+  tsface index add <index.json|index.safetensors> --label NAME <image...> [--model M]
+  tsface search --index FILE <image> [--k N] [--json]
+  tsface align <image...> --out DIR [--model M]
+  tsface eval-lfw --root DIR --pairs pairs.txt [--folds K] [--model M] [--upscale 250] [--json]`;
+
+const VALUED = new Set(['model', 'weights', 'threshold', 'label', 'index', 'k', 'out', 'root', 'pairs', 'folds', 'upscale', 'max-pixels']);
+const BOOLEAN = new Set(['json']);
+
+function embedder(args: ParsedArgs, runtime: Runtime): FaceEmbedder {
+  return new FaceEmbedder({ backend: runtime.backend, model: (args.flags.get('model') as string) ?? 'mobilefacenet', weights: args.flags.get('weights') as string | undefined });
+}
+
+async function largestFace(e: FaceEmbedder, path: string): Promise<EmbeddedFace> {
+  const { faces } = await e.embed(path, { selection: 'largest' });
+  if (faces.length === 0) throw new TsfaceError('E_NO_FACE', `${path}: no face found`);
+  return faces[0];
+}
+
+const round = (v: number) => Math.round(v * 1e6) / 1e6;
+
+export async function embedCommand(command: string, argv: readonly string[], runtime: Runtime): Promise<number> {
+  const args = parseArgs(argv, VALUED, BOOLEAN);
+  const json = args.flags.has('json');
+  const pos = args.positionals;
+  const e = embedder(args, runtime);
+  switch (command) {
+    case 'embed': {
+      if (pos.length === 0) throw new ArgumentError(`no image given\nusage: ${EMBED_USAGE}`);
+      const out: object[] = [];
+      let failed = 0;
+      for (const path of pos) {
+        try {
+          const r = await e.embed(path);
+          out.push({ image: path, faces: r.faces.map((f) => ({ box: f.box, score: f.score, embedding: Array.from(f.embedding, round) })) });
+          if (!json) console.log(`${path}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'} embedded (${e.model.name}, ${r.faces[0]?.embedding.length ?? 0}-d)${r.skipped.length ? `, ${r.skipped.length} skipped: ${r.skipped.map((s) => s.reason).join('; ')}` : ''}`);
+        } catch (err) {
+          if (!(err instanceof TsfaceError)) throw err;
+          failed++;
+          out.push({ image: path, error: err.message });
+          if (!json) console.error(`${path}: error: ${err.message}`);
+        }
+      }
+      if (json) console.log(JSON.stringify(out));
+      return failed ? 1 : 0;
+    }
+    case 'compare': {
+      if (pos.length !== 2) throw new ArgumentError(`compare needs two images\nusage: ${EMBED_USAGE}`);
+      const [a, b] = [await largestFace(e, pos[0]), await largestFace(e, pos[1])];
+      const v = verify(a.embedding, b.embedding, { model: e.model.name, threshold: numberFlag(args, 'threshold') });
+      const l2 = squaredL2(a.embedding, b.embedding);
+      if (json) console.log(JSON.stringify({ a: pos[0], b: pos[1], model: e.model.name, cosine: v.similarity, squaredL2: l2, threshold: v.threshold, same: v.same }));
+      else console.log(`cosine similarity ${v.similarity.toFixed(4)} (squared L2 ${l2.toFixed(4)}), threshold ${v.threshold}: ${v.same ? 'same person' : 'different people'}`);
+      return 0;
+    }
+    case 'index': {
+      if (pos[0] !== 'add' || pos.length < 3) throw new ArgumentError(`usage: ${EMBED_USAGE}`);
+      const label = args.flags.get('label');
+      if (typeof label !== 'string') throw new ArgumentError('index add needs --label NAME');
+      const file = pos[1];
+      const index = existsSync(file) ? FaceIndex.load(file) : new FaceIndex(e.model.name, 0);
+      let target = index;
+      for (const path of pos.slice(2)) {
+        const face = await largestFace(e, path);
+        if (target.size === 0 && target.dimension === 0) target = new FaceIndex(e.model.name, face.embedding.length);
+        if (target.model !== e.model.name) throw new ArgumentError(`${file} holds ${target.model} embeddings, not ${e.model.name}`);
+        target.add(label, face.embedding);
+      }
+      target.save(file);
+      console.log(`${file}: ${target.size} embeddings`);
+      return 0;
+    }
+    case 'search': {
+      const file = args.flags.get('index');
+      if (typeof file !== 'string' || pos.length !== 1) throw new ArgumentError(`usage: ${EMBED_USAGE}`);
+      const index = FaceIndex.load(file);
+      if (index.model !== e.model.name) throw new ArgumentError(`${file} holds ${index.model} embeddings; pass --model ${index.model}`);
+      const face = await largestFace(e, pos[0]);
+      const hits = index.query(face.embedding, numberFlag(args, 'k') ?? 5).map((h) => ({ ...h, same: h.similarity >= e.model.threshold }));
+      if (json) console.log(JSON.stringify({ image: pos[0], hits }));
+      else for (const h of hits) console.log(`${h.label.padEnd(24)} cosine ${h.similarity.toFixed(4)}${h.same ? '  (match)' : ''}`);
+      return 0;
+    }
+    case 'align': {
+      const dir = args.flags.get('out');
+      if (typeof dir !== 'string' || pos.length === 0) throw new ArgumentError(`usage: ${EMBED_USAGE}`);
+      mkdirSync(dir, { recursive: true });
+      for (const path of pos) {
+        const { faces } = await e.embed(path);
+        faces.forEach((f, i) => Canvas.of(f.crop).savePng(join(dir, `${basename(path, extname(path))}_${i}.png`)));
+        console.log(`${path}: ${faces.length} aligned ${e.model.size}x${e.model.size} crop${faces.length === 1 ? '' : 's'} in ${dir}`);
+      }
+      return 0;
+    }
+    case 'eval-lfw':
+      return evalLfw(args, e);
+  }
+  throw new ArgumentError(`unknown command ${command}`);
+}
+
+/** Resizes small images up (LFW's 150 px variants) before detection. */
+function upscale(img: RgbImage, size: number | undefined): RgbImage {
+  if (!size || Math.max(img.width, img.height) >= size) return img;
+  const s = size / Math.max(img.width, img.height);
+  const w = Math.round(img.width * s);
+  const h = Math.round(img.height * s);
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const sx = Math.min(img.width - 1, Math.max(0, (x + 0.5) / s - 0.5));
+    const sy = Math.min(img.height - 1, Math.max(0, (y + 0.5) / s - 0.5));
+    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(x0 + 1, img.width - 1), y1 = Math.min(y0 + 1, img.height - 1);
+    const fx = sx - x0, fy = sy - y0;
+    for (let c = 0; c < 3; c++) {
+      const p = (xx: number, yy: number) => img.data[(yy * img.width + xx) * 3 + c];
+      out[(y * w + x) * 3 + c] = Math.round((p(x0, y0) * (1 - fx) + p(x1, y0) * fx) * (1 - fy) + (p(x0, y1) * (1 - fx) + p(x1, y1) * fx) * fy);
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** No face detected: fall back to the central square of the image, resized (no alignment). */
+async function fallbackEmbedding(e: FaceEmbedder, img: RgbImage): Promise<Float32Array> {
+  const side = Math.min(img.width, img.height);
+  const s = e.model.size;
+  return (await e.embedCrops([areaResize(img, { x: (img.width - side) >> 1, y: (img.height - side) >> 1, width: side, height: side }, s, s)]))[0];
+}
+
+async function evalLfw(args: ParsedArgs, e: FaceEmbedder): Promise<number> {
+  const root = args.flags.get('root');
+  const pairsFile = args.flags.get('pairs');
+  if (typeof root !== 'string' || typeof pairsFile !== 'string') throw new ArgumentError(`eval-lfw needs --root and --pairs\nusage: ${EMBED_USAGE}`);
+  const pairs = loadPairs(pairsFile, root);
+  const size = numberFlag(args, 'upscale');
+  const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const embeddings = new Map<string, Float32Array>();
+  const missing: string[] = [];
+  let noFace = 0;
+  const started = performance.now();
+  for (const [i, path] of images.entries()) {
+    if (!existsSync(path)) {
+      missing.push(path);
+      continue;
+    }
+    const img = upscale(toRgbImage(path), size);
+    const { faces } = await e.embed(img, { selection: 'largest' });
+    if (faces.length) embeddings.set(path, faces[0].embedding);
+    else {
+      noFace++;
+      embeddings.set(path, await fallbackEmbedding(e, img));
+    }
+    const done = i + 1;
+    const eta = ((performance.now() - started) / done) * (images.length - done) / 1000;
+    const bar = '#'.repeat(Math.round((done / images.length) * 30)).padEnd(30, '.');
+    process.stderr.write(`\r[${bar}] ${done}/${images.length} images, eta ${eta.toFixed(0)} s`);
+  }
+  process.stderr.write('\n');
+  const usable = pairs.filter((p) => embeddings.has(p.a) && embeddings.has(p.b));
+  if (usable.length === 0) throw new ArgumentError(`none of the ${pairs.length} pairs has both images under ${root}`);
+  const scores = usable.map((p) => cosineSimilarity(embeddings.get(p.a)!, embeddings.get(p.b)!));
+  const r = evaluatePairs(scores, usable, numberFlag(args, 'folds'));
+  const report = { model: e.model.name, ...r, images: embeddings.size, noFaceDetected: noFace, missingImages: missing.length, skippedPairs: pairs.length - usable.length };
+  if (args.flags.has('json')) console.log(JSON.stringify(report));
+  else {
+    console.log(`LFW (${e.model.name}): accuracy ${(r.accuracy * 100).toFixed(2)}% +- ${(r.std * 100).toFixed(2)} over ${r.folds} folds, ${r.pairs} pairs`);
+    console.log(`  TAR ${(r.tarAtFar1e3 * 100).toFixed(2)}% at FAR 1e-3; mean threshold (cosine) ${r.threshold.toFixed(4)}`);
+    console.log(`  ${noFace} of ${embeddings.size} images had no detected face (central crop used instead); ${missing.length} images missing, ${report.skippedPairs} pairs skipped`);
+  }
+  return 0;
+}
