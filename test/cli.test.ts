@@ -1,7 +1,7 @@
 // `tsface detect` as a user runs it: JSON shape, per-image errors, exit codes, pictures.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,4 +83,22 @@ test('embed --json, index add, search and align as documented', () => {
   assert.equal(tsface('align', EXAMPLE, '--out', dir).code, 0);
   const crop = PNG.sync.read(readFileSync(join(dir, 'astronaut_0.png')));
   assert.deepEqual([crop.width, crop.height], [112, 112]);
+});
+
+test('weights convert-openface lists what is missing, refuses without stand-ins, and the result is refused as OpenFace', { skip: existsSync(join(ROOT, '../shared/models/openface-nn4.small2.v1/csv')) ? false : 'SKIPPING: ../shared absent' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-of-'));
+  const csv = join(ROOT, '../shared/models/openface-nn4.small2.v1/csv');
+  const refused = tsface('weights', 'convert-openface', '--csv', csv, '--out', join(dir, 'nn4.safetensors'));
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /5 tensors are missing: inception_3c_3x3_conv2_w/);
+  assert.equal(existsSync(join(dir, 'nn4.safetensors')), false, 'nothing written');
+  const ok = tsface('weights', 'convert-openface', '--csv', csv, '--out', join(dir, 'nn4.safetensors'), '--stand-ins', '1000');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /NOT OpenFace/);
+  assert.match(ok.stderr, /inception_5a_3x3_conv2_m/);
+  const embed = tsface('embed', EXAMPLE, '--model', 'nn4.small2.v1', '--weights', join(dir, 'nn4.safetensors'));
+  assert.equal(embed.code, 2);
+  assert.match(embed.stderr, /refuses to present its embeddings as OpenFace/);
+  const absent = tsface('embed', EXAMPLE, '--model', 'nn4.small2.v1', '--weights', join(dir, 'absent.safetensors'));
+  assert.match(absent.stderr, /weights fetch openface/);
 });

@@ -4,12 +4,14 @@ import { TsfaceError } from '../tensor/errors.ts';
 import { DETECT_USAGE, detectCommand } from './detect.ts';
 import { EMBED_USAGE, embedCommand } from './embed.ts';
 import { createCliRuntime } from './runtime.ts';
+import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
 
 const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
 
 usage:
   ${DETECT_USAGE}
   ${EMBED_USAGE}
+  ${WEIGHTS_USAGE}
 
 common options:
   --threads N     CPU threads (default: TSFACE_THREADS or up to 2)
@@ -39,6 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'align':
       case 'eval-lfw':
         return await embedCommand(command, rest, runtime);
+      case 'weights':
+        return await weightsCommand(rest);
       default:
         process.stderr.write(`tsface: unknown command '${command}'\n\n${USAGE}`);
         return 2;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { bundledWeights } from '../paths.ts';
 import { TsfaceError, WeightsError } from '../tensor/errors.ts';
 import { readSafetensors, type SafetensorsFile } from '../tensor/safetensors.ts';
@@ -63,6 +63,7 @@ export interface Nn4LoadOptions {
 
 /** nn4.small2.v1 from a tsface safetensors file (built by `tsface weights fetch openface` or the converter). */
 export function loadNn4Small2(file: string, options: Nn4LoadOptions = {}): Net {
+  if (!existsSync(file)) throw new WeightsError(file, null, 'not found: run `tsface weights fetch openface` (or convert a CSV dump with `tsface weights convert-openface`) first');
   const { tensors, metadata } = readWeightsFile(file);
   return nn4FromTensors(tensors, metadata, file, options);
 }

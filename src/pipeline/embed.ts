@@ -1,11 +1,12 @@
 // Faces to embeddings: detect (MTCNN), align on five landmarks, run the embedding net, L2-normalise.
-import { loadMobileFaceNet } from '../nets/weights.ts';
+import { openFaceCachePath } from '../convert/openfaceFetch.ts';
+import { loadMobileFaceNet, loadNn4Small2 } from '../nets/weights.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { alignFace, TEMPLATE_112, type Affine } from './align.ts';
+import { alignFace, TEMPLATE_112, TEMPLATE_96, type Affine } from './align.ts';
 import { toRgbImage, type ImageInput, type RgbImage } from './image.ts';
 import { FaceDetector, type DetectOptions, type Face } from './mtcnn.ts';
 
@@ -31,7 +32,18 @@ export const MOBILEFACENET: EmbeddingModelSpec = {
   load: (weights) => loadMobileFaceNet(weights),
 };
 
-const MODELS = new Map<string, EmbeddingModelSpec>([[MOBILEFACENET.name, MOBILEFACENET]]);
+export const NN4_SMALL2_V1: EmbeddingModelSpec = {
+  name: 'nn4.small2.v1',
+  size: 96,
+  template: TEMPLATE_96,
+  normalize: (v) => Math.fround(v / 255),
+  // Not calibrated here (the shared dump lacks five tensors): cosine 0.5 is squared L2 1.0 on
+  // unit vectors, near the distances OpenFace's own demos use. Recalibrate with eval-lfw.
+  threshold: 0.5,
+  load: (weights) => loadNn4Small2(weights ?? openFaceCachePath()),
+};
+
+const MODELS = new Map<string, EmbeddingModelSpec>([[MOBILEFACENET.name, MOBILEFACENET], [NN4_SMALL2_V1.name, NN4_SMALL2_V1]]);
 
 export function registerEmbeddingModel(spec: EmbeddingModelSpec): void {
   MODELS.set(spec.name, spec);
