@@ -3,6 +3,7 @@
 import { TsfaceError } from '../tensor/errors.ts';
 import { DETECT_USAGE, detectCommand } from './detect.ts';
 import { EMBED_USAGE, embedCommand } from './embed.ts';
+import { INSPECT_USAGE, inspectCommand } from './inspect.ts';
 import { createCliRuntime } from './runtime.ts';
 import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
 
@@ -12,6 +13,7 @@ usage:
   ${DETECT_USAGE}
   ${EMBED_USAGE}
   ${WEIGHTS_USAGE}
+  ${INSPECT_USAGE}
 
 common options:
   --threads N     CPU threads (default: TSFACE_THREADS or up to 2)
@@ -43,6 +45,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await embedCommand(command, rest, runtime);
       case 'weights':
         return await weightsCommand(rest);
+      case 'summary':
+      case 'inspect':
+      case 'crosscheck':
+        return await inspectCommand(command, rest, runtime);
       default:
         process.stderr.write(`tsface: unknown command '${command}'\n\n${USAGE}`);
         return 2;

@@ -9,7 +9,7 @@ import { ArgumentError, ImageError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
-import { nmsMin, nmsUnion } from './nms.ts';
+import { nmsMin, nmsUnion, type Box } from './nms.ts';
 import { areaResizeNormalized, type Region } from './resample.ts';
 
 const f = Math.fround;
@@ -35,6 +35,21 @@ export interface DetectOptions extends DecodeOptions {
   selection?: FaceSelection;
   /** Keep at most this many faces after selection. */
   maxFaces?: number;
+  /** Keep every stage's candidates and P-Net's probability maps in the report (for `inspect`). */
+  keepStages?: boolean;
+}
+
+export interface StageBoxes {
+  /** P-Net cells over the threshold, all scales. */
+  pnet: Box[];
+  /** After NMS within and across scales, regression and squaring. */
+  pnetNms: Box[];
+  /** After R-Net's threshold, NMS, regression and squaring. */
+  rnet: Box[];
+  /** O-Net's output before selection. */
+  onet: Box[];
+  /** P-Net's face probability per scale (height x width cells, one cell per 2 pixels of that scale). */
+  probMaps: { scale: number; height: number; width: number; data: Float32Array }[];
 }
 
 /** What each stage kept and how long it took, for `detect --explain` and the benchmark. */
@@ -52,6 +67,7 @@ export interface DetectionReport {
     faces: number;
   };
   ms: { decode: number; pyramid: number; pnet: number; rnet: number; onet: number; post: number };
+  stages?: StageBoxes;
 }
 
 export interface Detection {
@@ -124,6 +140,7 @@ export class FaceDetector {
     const rgb = images.map((img) => toRgbImage(img, options));
     const tDecode = now() - t0;
     const reports = rgb.map((): DetectionReport => ({
+      stages: options.keepStages ? { pnet: [], pnetNms: [], rnet: [], onet: [], probMaps: [] } : undefined,
       scales: [],
       counts: { pnetCandidates: 0, afterScaleNms: 0, afterPyramidNms: 0, rnetInput: 0, rnetPassed: 0, afterRnetNms: 0, onetInput: 0, onetPassed: 0, faces: 0 },
       ms: { decode: tDecode / rgb.length, pyramid: 0, pnet: 0, rnet: 0, onet: 0, post: 0 },
@@ -133,12 +150,18 @@ export class FaceDetector {
     for (let i = 0; i < rgb.length; i++) boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i])));
 
     const [, t2, t3] = opts.thresholds.map((t) => f(t));
+    const snapshot = (stage: keyof Omit<StageBoxes, 'probMaps'>) => {
+      for (const b of boxes) reports[b.image].stages?.[stage].push({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score });
+    };
+    snapshot('pnetNms');
     let t = now();
     boxes = await this.refine(rgb, boxes, 24, t2, reports, 'rnet');
     for (const r of reports) r.ms.rnet = (now() - t) / rgb.length;
+    snapshot('rnet');
     t = now();
     boxes = await this.refine(rgb, boxes, 48, t3, reports, 'onet');
     for (const r of reports) r.ms.onet = (now() - t) / rgb.length;
+    snapshot('onet');
 
     return rgb.map((img, i) => {
       const tp = now();
@@ -187,6 +210,10 @@ export class FaceDetector {
         }
       }
       report.counts.pnetCandidates += found.length;
+      if (report.stages) {
+        report.stages.pnet.push(...found.map((b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })));
+        report.stages.probMaps.push({ scale, height: mh, width: mw, data: prob.data.slice(plane, 2 * plane) });
+      }
       for (const k of nmsUnion(found, 0.5)) kept.push(found[k]);
       report.ms.post += now() - t;
     }
