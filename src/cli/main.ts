@@ -4,7 +4,8 @@ import { TsfaceError } from '../tensor/errors.ts';
 import { DETECT_USAGE, detectCommand } from './detect.ts';
 import { EMBED_USAGE, embedCommand } from './embed.ts';
 import { INSPECT_USAGE, inspectCommand } from './inspect.ts';
-import { createCliRuntime } from './runtime.ts';
+import { createRuntime, type RuntimeOptions } from '../runtime.ts';
+import { ArgumentError } from '../tensor/errors.ts';
 import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
 
 const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
@@ -15,23 +16,26 @@ usage:
   ${WEIGHTS_USAGE}
   ${INSPECT_USAGE}
 
-common options:
-  --threads N     CPU threads (default: TSFACE_THREADS or up to 2)
+common options (every command that runs a net):
+  --backend cpu|gpujs            default: TSFACE_BACKEND (cpu, gpujs, gpujs:MODE) or cpu
+  --gpujs-mode auto|webasm|webgpu|headlessgl|cpu
+  --threads N                    CPU backend threads (default: TSFACE_THREADS or up to 2)
 `;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const threadsAt = rest.indexOf('--threads');
-  let threads: number | undefined;
-  if (threadsAt >= 0) {
-    threads = Number(rest[threadsAt + 1]);
-    rest.splice(threadsAt, 2);
-  }
   if (!command || command === '--help' || command === 'help' || command === '-h') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const runtime = createCliRuntime(threads);
+  let runtime;
+  try {
+    runtime = createRuntime(takeRuntimeFlags(rest));
+  } catch (e) {
+    if (!(e instanceof TsfaceError)) throw e;
+    process.stderr.write(`tsface ${command}: ${e.message}\n`);
+    return 2;
+  }
   try {
     switch (command) {
       case 'detect':
@@ -60,8 +64,36 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   } finally {
-    await runtime.backend.dispose();
+    const report = runtime.report();
+    if (report.fallback) process.stderr.write(`tsface: WARNING: backend fell back: ${report.fallback}\n`);
+    else if (report.backend === 'gpujs' && rest.includes('--explain')) process.stderr.write(`tsface: backend gpujs, mode ${report.mode}\n`);
+    await runtime.dispose();
   }
+}
+
+/** Removes --backend, --gpujs-mode and --threads from argv (shared by every command). */
+function takeRuntimeFlags(args: string[]): RuntimeOptions {
+  const options: RuntimeOptions = {};
+  for (const flag of ['--backend', '--gpujs-mode', '--threads']) {
+    const at = args.indexOf(flag);
+    if (at < 0) continue;
+    const value = args[at + 1];
+    if (value === undefined) throw new ArgumentError(`${flag} needs a value`);
+    args.splice(at, 2);
+    if (flag === '--backend') {
+      if (value !== 'cpu' && value !== 'gpujs') throw new ArgumentError(`--backend must be cpu or gpujs, got '${value}'`);
+      options.backend = value;
+    } else if (flag === '--gpujs-mode') {
+      if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(value)) throw new ArgumentError(`unknown --gpujs-mode '${value}'`);
+      options.gpujsMode = value as RuntimeOptions['gpujsMode'];
+      options.backend ??= 'gpujs';
+    } else {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`--threads must be a positive integer, got '${value}'`);
+      options.threads = n;
+    }
+  }
+  return options;
 }
 
 const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);

@@ -1,0 +1,36 @@
+// Choosing a backend: createRuntime({ backend, gpujsMode }), or the TSFACE_BACKEND environment
+// variable (`cpu`, `gpujs`, `gpujs:MODE`). Explicit options win over the environment.
+import type { Backend, BackendReport } from './tensor/backend.ts';
+import { CpuBackend } from './tensor/cpu/backend.ts';
+import { ArgumentError } from './tensor/errors.ts';
+import { GpujsBackend, type GpujsMode } from './tensor/gpujs/backend.ts';
+
+export interface RuntimeOptions {
+  backend?: 'cpu' | 'gpujs';
+  gpujsMode?: GpujsMode;
+  /** CPU backend threads (the gpu.js webasm mode sizes its own worker pool). */
+  threads?: number;
+}
+
+export interface Runtime {
+  backend: Backend;
+  /** What actually ran so far: backend, mode, threads, and any fallback with its reason. */
+  report(): BackendReport;
+  dispose(): Promise<void>;
+}
+
+export function parseBackendSpec(spec: string): Pick<RuntimeOptions, 'backend' | 'gpujsMode'> {
+  const [backend, mode] = spec.split(':');
+  if (backend !== 'cpu' && backend !== 'gpujs') throw new ArgumentError(`TSFACE_BACKEND must be cpu, gpujs or gpujs:MODE, got '${spec}'`);
+  if (mode !== undefined && backend === 'cpu') throw new ArgumentError(`the cpu backend has no modes ('${spec}')`);
+  if (mode !== undefined && !['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(mode)) throw new ArgumentError(`unknown gpu.js mode '${mode}'`);
+  return { backend, gpujsMode: mode as GpujsMode | undefined };
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const env = process.env.TSFACE_BACKEND ? parseBackendSpec(process.env.TSFACE_BACKEND) : {};
+  const kind = options.backend ?? env.backend ?? 'cpu';
+  const mode = options.gpujsMode ?? env.gpujsMode ?? 'auto';
+  const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode }) : new CpuBackend({ threads: options.threads });
+  return { backend, report: () => backend.describe(), dispose: () => backend.dispose() };
+}

@@ -1,0 +1,225 @@
+// The gpu.js backend: every op a gpu.js kernel (sources in kernels.ts), compiled once per shape
+// and cached. One GPU instance per backend; `mode` picks what gpu.js compiles to, and
+// describe() reports what really ran, including gpu.js's own fallback reasons.
+import { createRequire } from 'node:module';
+import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
+import { ArgumentError, ShapeError } from '../errors.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions } from '../geometry.ts';
+import { sameShape, shapeSize, Tensor } from '../tensor.ts';
+import * as K from './kernels.ts';
+
+const require = createRequire(import.meta.url);
+
+export type GpujsMode = 'auto' | 'webasm' | 'webgpu' | 'headlessgl' | 'cpu';
+
+export interface GpujsBackendOptions {
+  mode?: GpujsMode;
+  /** Kernel calls return promises and webasm splits them over worker threads (default true). */
+  async?: boolean;
+}
+
+type GpuKernel = ((...args: unknown[]) => unknown) & { kernel?: { constructor: { mode?: string }; fallbackReason?: string | null }; destroy?: () => void };
+
+/** Which gpu.js modes this process can run, and why the others cannot. */
+export async function gpujsAvailability(): Promise<Record<Exclude<GpujsMode, 'auto'>, true | string>> {
+  const { GPU } = require('gpu.js');
+  let webgpu: true | string = 'no WebGPU adapter (Dawn found no GPU)';
+  try {
+    if (await GPU.isWebGPUAvailable()) webgpu = true;
+  } catch (e) {
+    webgpu = `WebGPU probe failed: ${(e as Error).message}`;
+  }
+  return {
+    cpu: true,
+    webasm: GPU.isWebAssemblySupported ? true : 'WebAssembly is not supported here',
+    headlessgl: GPU.isHeadlessGLSupported ? true : "the optional 'gl' package is not installed or did not build",
+    webgpu,
+  };
+}
+
+export class GpujsBackend implements Backend {
+  readonly name = 'gpujs';
+  readonly mode: GpujsMode;
+  readonly async: boolean;
+  private readonly gpu: { createKernel: (src: string, settings: object) => GpuKernel; destroy: () => void };
+  private readonly kernels = new Map<string, GpuKernel>();
+  private ran = new Set<string>();
+  private fallbacks = new Set<string>();
+  /** Compiles so far: a steady state compiles nothing new per image. */
+  compiles = 0;
+
+  constructor(options: GpujsBackendOptions = {}) {
+    const { GPU } = require('gpu.js');
+    this.mode = options.mode ?? 'auto';
+    if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
+    this.async = options.async ?? true;
+    this.gpu = new GPU({ mode: this.mode === 'auto' ? (this.async ? 'async' : 'gpu') : this.mode });
+  }
+
+  describe(): BackendReport {
+    const ran = [...this.ran];
+    const report: BackendReport = { backend: 'gpujs', mode: ran.length ? ran.join('+') : this.mode, threads: this.async ? 0 : 1 };
+    const asked = this.mode === 'auto' ? null : this.mode;
+    if (this.fallbacks.size || (asked && ran.length && ran.some((m) => m !== asked))) {
+      report.fallback = `asked for ${this.mode}, ran ${ran.join('+')}${this.fallbacks.size ? `: ${[...this.fallbacks].join('; ')}` : ''}`;
+    }
+    return report;
+  }
+
+  /**
+   * One kernel per op and per set of constants (channels, spatial sizes, kernel geometry). The
+   * batch size is not a constant: output and argument lengths are dynamic, so R-Net and O-Net
+   * over a different number of crops per image reuse the same compiled kernel.
+   */
+  private kernel(source: string, name: string, size: number, constants: Record<string, number>): GpuKernel {
+    const key = `${name}|${JSON.stringify(constants)}`;
+    let k = this.kernels.get(key);
+    if (!k) {
+      k = this.gpu.createKernel(source, {
+        output: [size], constants, asyncMode: this.async, loopMaxIterations: 1 << 20, tactic: 'precision', precision: 'single',
+        dynamicOutput: true, dynamicArguments: true,
+      });
+      this.kernels.set(key, k);
+      this.compiles++;
+    }
+    if ((k as unknown as { output?: number[] }).output?.[0] !== size) (k as unknown as { setOutput: (o: number[]) => void }).setOutput([size]);
+    return k;
+  }
+
+  private async run(source: string, name: string, shape: readonly number[], constants: Record<string, number>, args: Float32Array[]): Promise<Tensor> {
+    const size = shapeSize(shape);
+    if (size === 0) return new Tensor(shape);
+    const k = this.kernel(source, name, size, constants);
+    const result = (await k(...args)) as Float32Array;
+    const ran = k.kernel?.constructor?.mode;
+    if (ran) this.ran.add(ran);
+    if (k.kernel?.fallbackReason) this.fallbacks.add(k.kernel.fallbackReason);
+    return new Tensor(shape, result instanceof Float32Array && result.length === size ? result : Float32Array.from(result as ArrayLike<number>));
+  }
+
+  async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {
+    const [n, cIn] = x.nchw('conv2d');
+    if (weight.rank !== 4) throw new ShapeError('conv2d', 'weight must be [cOut, cIn/groups, kH, kW]', [weight.shape]);
+    const [cOut, cInG, kH, kW] = weight.shape;
+    const groups = options.groups ?? 1;
+    if (cIn % groups || cOut % groups || cInG * groups !== cIn) throw new ShapeError('conv2d', `input channels ${cIn} and weight do not fit groups=${groups}`, [x.shape, weight.shape]);
+    const g = windowGeometry('conv2d', x.shape, [kH, kW], options.stride, options.padding, false);
+    const act = !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2;
+    const alpha = options.activation?.kind === 'prelu' ? options.activation.alpha.data : new Float32Array(1);
+    const b = bias ? bias.data : new Float32Array(cOut);
+    return this.run(K.CONV, 'conv', [n, cOut, g.outH, g.outW], {
+      cIn, cOut, cInG, cOutG: cOut / groups, inH: g.inH, inW: g.inW, kH, kW, sH: g.strideH, sW: g.strideW, pT: g.padTop, pL: g.padLeft, outH: g.outH, outW: g.outW, act,
+    }, [x.data, weight.data, b, alpha]);
+  }
+
+  private pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+    const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
+    return this.run(K.POOL, 'pool', [g.n, g.c, g.outH, g.outW], {
+      kind, c: g.c, inH: g.inH, inW: g.inW, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW, pT: g.padTop, pL: g.padLeft, pB: g.padBottom, pR: g.padRight,
+      outH: g.outH, outW: g.outW, includePad: o.countIncludePad ?? true ? 1 : 0,
+    }, [x.data]);
+  }
+
+  maxPool2d(x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+    return this.pool(0, 'maxPool2d', x, o);
+  }
+  avgPool2d(x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+    return this.pool(1, 'avgPool2d', x, o);
+  }
+  l2Pool2d(x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+    return this.pool(2, 'l2Pool2d', x, o);
+  }
+
+  async lrn(x: Tensor, o: LrnOptions): Promise<Tensor> {
+    const [, c, h, w] = x.nchw('lrn');
+    return this.run(K.LRN, 'lrn', x.shape, { c, h, w, size: o.size, before: Math.floor(o.size / 2), scale: o.alpha / o.size, beta: o.beta, k: o.k }, [x.data]);
+  }
+
+  private spatial(x: Tensor): [number, number, number] {
+    const c = x.shape[1];
+    return x.rank === 4 ? [c, x.shape[2], x.shape[3]] : [c, 1, x.size / (x.shape[0] * c)];
+  }
+
+  async softmax(x: Tensor): Promise<Tensor> {
+    const [c, h, w] = this.spatial(x);
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 0, c, h, w, eps: 0 }, [x.data]);
+  }
+
+  async l2Normalize(x: Tensor, eps = 1e-12): Promise<Tensor> {
+    const [c, h, w] = this.spatial(x);
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, h, w, eps }, [x.data]);
+  }
+
+  private channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {
+    const c = x.rank >= 2 ? x.shape[1] : 1;
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    return this.run(K.CHANNEL_MAP, 'channelMap', x.shape, { kind, c, plane }, [x.data, p, q]);
+  }
+
+  relu(x: Tensor): Promise<Tensor> {
+    return this.channelMap(2, x, new Float32Array(1), new Float32Array(1));
+  }
+
+  prelu(x: Tensor, alpha: Tensor): Promise<Tensor> {
+    const c = x.rank >= 2 ? x.shape[1] : 1;
+    if (alpha.size !== c) throw new ShapeError('prelu', `alpha must hold one value per channel (${c})`, [x.shape, alpha.shape]);
+    return this.channelMap(1, x, alpha.data, new Float32Array(1));
+  }
+
+  batchNorm(x: Tensor, p: BatchNormParams): Promise<Tensor> {
+    const c = x.shape[1];
+    const scale = new Float32Array(c);
+    const shift = new Float32Array(c);
+    for (let k = 0; k < c; k++) {
+      scale[k] = p.gamma.data[k] / Math.sqrt(p.variance.data[k] + p.eps);
+      shift[k] = p.beta.data[k] - p.mean.data[k] * scale[k];
+    }
+    return this.channelMap(0, x, scale, shift);
+  }
+
+  async dense(x: Tensor, weight: Tensor, bias: Tensor | null): Promise<Tensor> {
+    const n = x.shape[0];
+    const f = x.size / n;
+    if (weight.rank !== 2 || weight.shape[1] !== f) throw new ShapeError('dense', `weight must be [out, ${f}]`, [x.shape, weight.shape]);
+    const o = weight.shape[0];
+    return this.run(K.DENSE, 'dense', [n, o], { o, f }, [x.data, weight.data, bias ? bias.data : new Float32Array(o)]);
+  }
+
+  async concat(xs: readonly Tensor[]): Promise<Tensor> {
+    if (xs.length === 0) throw new ShapeError('concat', 'no tensors given');
+    let acc = xs[0];
+    for (const t of xs.slice(1)) {
+      if (t.rank !== acc.rank || t.shape[0] !== acc.shape[0] || !sameShape(t.shape.slice(2), acc.shape.slice(2))) {
+        throw new ShapeError('concat', 'tensors differ outside the channel dimension', [acc.shape, t.shape]);
+      }
+      const [, h, w] = this.spatial(acc);
+      const c1 = acc.shape[1];
+      const c2 = t.shape[1];
+      acc = await this.run(K.CONCAT2, 'concat2', [acc.shape[0], c1 + c2, ...acc.shape.slice(2)], { c: c1 + c2, c1, c2, h, w }, [acc.data, t.data]);
+    }
+    return acc;
+  }
+
+  async add(a: Tensor, b: Tensor): Promise<Tensor> {
+    if (!sameShape(a.shape, b.shape)) throw new ShapeError('add', 'shapes differ', [a.shape, b.shape]);
+    return this.run(K.ADD, 'add', a.shape, {}, [a.data, b.data]);
+  }
+
+  async pad2d(x: Tensor, p: Padding): Promise<Tensor> {
+    const [n, c, h, w] = x.nchw('pad2d');
+    const outH = h + p[0] + p[1];
+    const outW = w + p[2] + p[3];
+    return this.run(K.PAD, 'pad', [n, c, outH, outW], { c, inH: h, inW: w, outH, outW, pT: p[0], pL: p[2] }, [x.data]);
+  }
+
+  /** Pre-processing: area resize of an RGB region to normalised planar input (MTCNN's). */
+  async areaResizeNormalized(rgb: Uint8Array, imgW: number, region: { x: number; y: number; width: number; height: number }, outH: number, outW: number): Promise<Tensor> {
+    return this.run(K.AREA_RESIZE, 'area', [1, 3, outH, outW], { c: 3, outH, outW, rx: region.x, ry: region.y, rw: region.width, rh: region.height, imgW }, [Float32Array.from(rgb)]);
+  }
+
+  async dispose(): Promise<void> {
+    for (const k of this.kernels.values()) k.destroy?.();
+    this.kernels.clear();
+    this.gpu.destroy();
+  }
+}

@@ -1,0 +1,156 @@
+// gpu.js kernel sources, one per op. Written as strings so no TypeScript transpiler touches
+// what gpu.js parses; every size is a compile-time constant (`this.constants`), so a kernel is
+// compiled once per shape and cached. Outputs are flat (1-D): thread x is the NCHW index.
+
+/** Splits the flat index into (n, c, y, x) of an NCHW output; `C`, `H`, `W` are constant names. */
+const decode = (C: string, H: string, W: string) => `
+  const i = this.thread.x;
+  const ox = i % this.constants.${W};
+  const r1 = Math.floor(i / this.constants.${W});
+  const oy = r1 % this.constants.${H};
+  const r2 = Math.floor(r1 / this.constants.${H});
+  const oc = r2 % this.constants.${C};
+  const n = Math.floor(r2 / this.constants.${C});`;
+
+export const CONV = `function (x, w, b, alpha) {${decode('cOut', 'outH', 'outW')}
+  const g = Math.floor(oc / this.constants.cOutG);
+  let sum = 0;
+  for (let c = 0; c < this.constants.cInG; c++) {
+    const ci = g * this.constants.cInG + c;
+    for (let ky = 0; ky < this.constants.kH; ky++) {
+      const iy = oy * this.constants.sH - this.constants.pT + ky;
+      if (iy >= 0 && iy < this.constants.inH) {
+        for (let kx = 0; kx < this.constants.kW; kx++) {
+          const ix = ox * this.constants.sW - this.constants.pL + kx;
+          if (ix >= 0 && ix < this.constants.inW) {
+            sum += x[((n * this.constants.cIn + ci) * this.constants.inH + iy) * this.constants.inW + ix] * w[((oc * this.constants.cInG + c) * this.constants.kH + ky) * this.constants.kW + kx];
+          }
+        }
+      }
+    }
+  }
+  let y = sum + b[oc];
+  if (this.constants.act === 1 && y < 0) { y = 0; }
+  if (this.constants.act === 2 && y < 0) { y = y * alpha[oc]; }
+  return y;
+}`;
+
+/** kind: 0 max, 1 average, 2 L2 (sqrt of the sum of squares). */
+export const POOL = `function (x) {${decode('c', 'outH', 'outW')}
+  const plane = (n * this.constants.c + oc) * this.constants.inH * this.constants.inW;
+  const wy0 = oy * this.constants.sH - this.constants.pT;
+  const wx0 = ox * this.constants.sW - this.constants.pL;
+  let m = -3.4e38;
+  let s = 0;
+  let cells = 0;
+  for (let ky = 0; ky < this.constants.kH; ky++) {
+    const iy = wy0 + ky;
+    if (iy >= 0 && iy < this.constants.inH) {
+      for (let kx = 0; kx < this.constants.kW; kx++) {
+        const ix = wx0 + kx;
+        if (ix >= 0 && ix < this.constants.inW) {
+          const v = x[plane + iy * this.constants.inW + ix];
+          m = Math.max(m, v);
+          s += this.constants.kind === 2 ? v * v : v;
+          cells += 1;
+        }
+      }
+    }
+  }
+  if (this.constants.kind === 0) { return m; }
+  if (this.constants.kind === 2) { return Math.sqrt(s); }
+  let count = cells;
+  if (this.constants.includePad === 1) {
+    count = (Math.min(wy0 + this.constants.kH, this.constants.inH + this.constants.pB) - wy0) * (Math.min(wx0 + this.constants.kW, this.constants.inW + this.constants.pR) - wx0);
+  }
+  return s / count;
+}`;
+
+export const LRN = `function (x) {${decode('c', 'h', 'w')}
+  const plane = this.constants.h * this.constants.w;
+  const at = oy * this.constants.w + ox;
+  let s = 0;
+  for (let k = 0; k < this.constants.size; k++) {
+    const ch = oc - this.constants.before + k;
+    if (ch >= 0 && ch < this.constants.c) {
+      const v = x[(n * this.constants.c + ch) * plane + at];
+      s += v * v;
+    }
+  }
+  return x[i] / Math.pow(this.constants.k + this.constants.scale * s, this.constants.beta);
+}`;
+
+/** Softmax (kind 0) or L2 normalisation (kind 1) over the channels of each position. */
+export const CHANNELWISE = `function (x) {${decode('c', 'h', 'w')}
+  const plane = this.constants.h * this.constants.w;
+  const at = oy * this.constants.w + ox;
+  if (this.constants.kind === 0) {
+    let m = -3.4e38;
+    for (let k = 0; k < this.constants.c; k++) { m = Math.max(m, x[(n * this.constants.c + k) * plane + at]); }
+    let s = 0;
+    for (let k = 0; k < this.constants.c; k++) { s += Math.exp(x[(n * this.constants.c + k) * plane + at] - m); }
+    return Math.exp(x[i] - m) / s;
+  }
+  let q = 0;
+  for (let k = 0; k < this.constants.c; k++) { const v = x[(n * this.constants.c + k) * plane + at]; q += v * v; }
+  return x[i] / Math.sqrt(Math.max(q, this.constants.eps));
+}`;
+
+/** Per-channel affine y = x * scale[c] + shift[c] (batch norm), or PReLU (kind 1), ReLU (kind 2). */
+export const CHANNEL_MAP = `function (x, p, q) {
+  const i = this.thread.x;
+  const c = Math.floor(i / this.constants.plane) % this.constants.c;
+  const v = x[i];
+  if (this.constants.kind === 0) { return v * p[c] + q[c]; }
+  if (this.constants.kind === 1) { if (v < 0) { return v * p[c]; } return v; }
+  if (v < 0) { return 0; }
+  return v;
+}`;
+
+export const ADD = `function (a, b) {
+  return a[this.thread.x] + b[this.thread.x];
+}`;
+
+export const DENSE = `function (x, w, b) {
+  const i = this.thread.x;
+  const o = i % this.constants.o;
+  const n = Math.floor(i / this.constants.o);
+  let s = 0;
+  for (let f = 0; f < this.constants.f; f++) {
+    s += x[n * this.constants.f + f] * w[o * this.constants.f + f];
+  }
+  return s + b[o];
+}`;
+
+/** Channels [0, c1) from a, [c1, c1 + c2) from b. */
+export const CONCAT2 = `function (a, b) {${decode('c', 'h', 'w')}
+  const plane = this.constants.h * this.constants.w;
+  const at = oy * this.constants.w + ox;
+  if (oc < this.constants.c1) { return a[(n * this.constants.c1 + oc) * plane + at]; }
+  return b[(n * this.constants.c2 + oc - this.constants.c1) * plane + at];
+}`;
+
+export const PAD = `function (x) {${decode('c', 'outH', 'outW')}
+  const iy = oy - this.constants.pT;
+  const ix = ox - this.constants.pL;
+  if (iy < 0 || iy >= this.constants.inH || ix < 0 || ix >= this.constants.inW) { return 0; }
+  return x[((n * this.constants.c + oc) * this.constants.inH + iy) * this.constants.inW + ix];
+}`;
+
+/**
+ * Area resampling of an 8-bit RGB (HWC) region to planar normalised CHW, as the MTCNN
+ * pipeline's pyramid and crops: output cell spans floor(i*in/out) .. ceil((i+1)*in/out).
+ */
+export const AREA_RESIZE = `function (img) {${decode('c', 'outH', 'outW')}
+  const y0 = this.constants.ry + Math.floor(oy * this.constants.rh / this.constants.outH);
+  const y1 = this.constants.ry + Math.ceil((oy + 1) * this.constants.rh / this.constants.outH);
+  const x0 = this.constants.rx + Math.floor(ox * this.constants.rw / this.constants.outW);
+  const x1 = this.constants.rx + Math.ceil((ox + 1) * this.constants.rw / this.constants.outW);
+  let s = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let xx = x0; xx < x1; xx++) {
+      s += img[(y * this.constants.imgW + xx) * 3 + oc];
+    }
+  }
+  return (s / ((y1 - y0) * (x1 - x0)) - 127.5) * 0.0078125;
+}`;

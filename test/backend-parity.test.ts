@@ -1,0 +1,75 @@
+// Backend parity in the spirit of ggml's test-backend-ops: every op case of the PyTorch fixture on
+// every gpu.js mode this machine can run (sync and threaded), against PyTorch and against the CPU
+// backend; then whole nets. Modes that cannot run here are reported as skipped, by name.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../src/tensor/gpujs/backend.ts';
+import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
+import { FaceDetector } from '../src/pipeline/mtcnn.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
+import { assertClose } from './helpers/compare.ts';
+import { cases, runCase, t } from './helpers/opCases.ts';
+
+const availability = await gpujsAvailability();
+const wanted = (process.env.TSFACE_PARITY_MODES ?? 'cpu,webasm,headlessgl,webgpu').split(',') as Exclude<GpujsMode, 'auto'>[];
+const configs: { mode: Exclude<GpujsMode, 'auto'>; async: boolean }[] = wanted.flatMap((mode) => (mode === 'webasm' ? [{ mode, async: false }, { mode, async: true }] : [{ mode, async: true }]));
+const cpu = new CpuBackend({ threads: 1 });
+after(() => cpu.dispose());
+
+/**
+ * f32 accumulation (webasm, GPU) against PyTorch's and the CPU backend's: sums of up to 37*9
+ * products differ by reassociation only, well inside 1e-5 of the tensor's maximum; the bound
+ * stays 1e-5 everywhere.
+ */
+const BOUND = 1e-5;
+
+for (const { mode, async } of configs) {
+  const label = `gpujs ${mode}${mode === 'webasm' ? (async ? ' (threaded)' : ' (sync)') : ''}`;
+  const skip = availability[mode] === true ? false : `${label}: ${availability[mode]}`;
+  if (skip) console.log(`SKIPPED ${label}: ${availability[mode]}`);
+  describe(label, { skip }, () => {
+    const backend = skip ? null : new GpujsBackend({ mode, async });
+    after(() => backend?.dispose());
+    for (const c of cases) {
+      test(`${c.op}: ${c.name}`, async () => {
+        const got = await runCase(backend!, c);
+        assertClose(`${label} ${c.name} vs PyTorch`, got, t(c, 'output'), BOUND, false);
+        assertClose(`${label} ${c.name} vs cpu`, got, await runCase(cpu, c), BOUND, false);
+      });
+    }
+    test('fused conv activations', async () => {
+      for (const c of cases.filter((c) => c.op === 'conv2d')) {
+        const w = t(c, 'weight');
+        const alpha = Tensor.fromArray([w.shape[0]], Array.from({ length: w.shape[0] }, (_, i) => 0.1 * i - 0.3));
+        const opts = { ...c.options, activation: { kind: 'prelu' as const, alpha } };
+        const bias = c.params.includes('bias') ? t(c, 'bias') : null;
+        assertClose(`${c.name} +prelu`, await backend!.conv2d(t(c, 'input'), w, bias, opts), await cpu.conv2d(t(c, 'input'), w, bias, opts), BOUND, false);
+      }
+    });
+    test('whole nets: P-Net, R-Net, O-Net and MobileFaceNet outputs equal the CPU backend', async () => {
+      const nets = loadMtcnn();
+      const mfn = loadMobileFaceNet();
+      const seeded = (shape: number[], seed: number) => { const x = new Tensor(shape); let s = seed; for (let i = 0; i < x.size; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x.data[i] = s / 2 ** 32 - 0.5; } return x; };
+      for (const [name, net, x] of [['pnet', nets.pnet, seeded([1, 3, 31, 45], 1)], ['rnet', nets.rnet, seeded([5, 3, 24, 24], 2)], ['onet', nets.onet, seeded([3, 3, 48, 48], 3)], ['mobilefacenet', mfn, seeded([1, 3, 112, 112], 4)]] as const) {
+        const a = await net.forward(backend!, x);
+        const b = await net.forward(cpu, x);
+        for (const head of Object.keys(b)) assertClose(`${label} ${name}.${head}`, a[head], b[head], BOUND, false);
+      }
+    });
+    test('detections on the example photo equal the CPU backend', async () => {
+      const d1 = new FaceDetector({ backend: backend! });
+      const d2 = new FaceDetector({ backend: cpu });
+      const path = new URL('../examples/astronaut.jpg', import.meta.url).pathname;
+      const [a, b] = [await d1.detect(path), await d2.detect(path)];
+      assert.equal(a.faces.length, b.faces.length);
+      a.faces.forEach((f, i) => {
+        f.box.forEach((v, k) => assert.ok(Math.abs(v - b.faces[i].box[k]) < 1e-3, `box ${k}: ${v} vs ${b.faces[i].box[k]}`));
+        assert.ok(Math.abs(f.score - b.faces[i].score) < 1e-5);
+      });
+      const report = backend!.describe();
+      console.log(`  ${label}: ran ${report.mode}${report.fallback ? `, FALLBACK ${report.fallback}` : ''}; ${backend!.compiles} kernels compiled`);
+      assert.equal(report.fallback, undefined, 'no silent degradation');
+    });
+  });
+}
