@@ -13,7 +13,8 @@ import { cases, runCase, t } from './helpers/opCases.ts';
 
 const availability = await gpujsAvailability();
 const wanted = (process.env.TSFACE_PARITY_MODES ?? 'cpu,webasm,headlessgl,webgpu').split(',') as Exclude<GpujsMode, 'auto'>[];
-const configs: { mode: Exclude<GpujsMode, 'auto'>; async: boolean }[] = wanted.flatMap((mode) => (mode === 'webasm' ? [{ mode, async: false }, { mode, async: true }] : [{ mode, async: true }]));
+type Config = { mode: Exclude<GpujsMode, 'auto'>; async: boolean };
+const configs = wanted.flatMap((mode): Config[] => (mode === 'webasm' ? [{ mode, async: false }, { mode, async: true }] : [{ mode, async: true }]));
 const cpu = new CpuBackend({ threads: 1 });
 after(() => cpu.dispose());
 
