@@ -1,15 +1,18 @@
-// tsface benchmark: prints a table; `--json FILE` also writes the rows as
-// [{case, backend, mode, threads, ms, gflops}]. Speed is compared as ratios within one run.
-//   npm run bench [-- --json FILE] [--quick]
+// tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
+// rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NN2, Nn4Small2 } from '../../src/nets/facenet.ts';
+import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
 import { toRgbImage, type RgbImage } from '../../src/pipeline/image.ts';
 import { FaceDetector } from '../../src/pipeline/mtcnn.ts';
+import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
+import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 
 interface Row {
   case: string;
@@ -21,9 +24,11 @@ interface Row {
 }
 
 const args = process.argv.slice(2);
-const jsonAt = args.indexOf('--json');
-const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : null;
+const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const jsonFile = flag('--json');
 const quick = args.includes('--quick');
+const anchors = !args.includes('--no-anchors');
+const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',') as Exclude<GpujsMode, 'auto'>[];
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const rows: Row[] = [];
 
@@ -52,7 +57,25 @@ function random(shape: number[], seed: number): Tensor {
 function record(row: Row, extra = ''): void {
   rows.push(row);
   const gf = row.gflops === null ? '' : `${row.gflops.toFixed(2)} GFLOP/s`;
-  console.log(`${row.case.padEnd(30)} ${`${row.backend}/${row.mode}`.padEnd(16)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
+  console.log(`${row.case.padEnd(26)} ${`${row.backend}/${row.mode}`.padEnd(22)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
+}
+
+/** The tsface backends of this run: CPU with 1 and 2 threads, gpu.js modes sync and threaded. */
+const availability = await gpujsAvailability();
+function tsfaceBackends(): { make: () => Backend; backend: string; mode: string; threads: number }[] {
+  const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [
+    { make: () => new CpuBackend({ threads: 1 }), backend: 'cpu', mode: 'typescript', threads: 1 },
+    { make: () => new CpuBackend({ threads: 2 }), backend: 'cpu', mode: 'typescript', threads: 2 },
+  ];
+  for (const mode of gpujsModes) {
+    if (availability[mode] !== true) {
+      console.log(`SKIPPED gpujs/${mode}: ${availability[mode]}`);
+      continue;
+    }
+    list.push({ make: () => new GpujsBackend({ mode, async: false }), backend: 'gpujs', mode, threads: 1 });
+    list.push({ make: () => new GpujsBackend({ mode, async: true }), backend: 'gpujs', mode, threads: 2 });
+  }
+  return list;
 }
 
 async function convCase(name: string, inShape: number[], outC: number, k: number, pad: number, runs: number): Promise<void> {
@@ -73,30 +96,51 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
 /** Seeded weights for nets whose real weights are not bundled (speed does not depend on values). */
 function seeded(net: Net): Net {
   const tensors = new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)]));
-  for (const [name, t] of tensors) if (name.endsWith('.variance')) t.data.forEach((v, i) => (t.data[i] = Math.abs(v) + 0.5));
   return net.load(tensors, 'seeded');
 }
 
-async function netCase(name: string, net: Net, input: number[], runs: number): Promise<void> {
+async function netCase(name: string, net: Net, input: number[], runs: number, onnx: string | null): Promise<void> {
   const x = random(input, 7);
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
-  for (const threads of [1, 2]) {
-    const backend = new CpuBackend({ threads });
+  const gflops = (ms: number) => (2 * macs) / ms / 1e6;
+  for (const b of tsfaceBackends()) {
+    const backend = b.make();
     const ms = await median(() => net.forward(backend, x), runs, 1);
-    record({ case: name, backend: 'cpu', mode: 'typescript', threads, ms, gflops: (2 * macs) / ms / 1e6 }, `(${(ms / input[0]).toFixed(2)} ms per item, ${(macs / 1e6).toFixed(0)}M MACs)`);
+    const report = backend.describe();
+    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? report.mode : b.mode, threads: b.threads, ms, gflops: gflops(ms) },
+      `${(ms / input[0]).toFixed(2)} ms per item${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
     await backend.dispose();
+  }
+  if (!anchors) return;
+  const results: (AnchorResult | string)[] = [await tfjsAnchor('wasm', net, input, runs, median)];
+  if (!quick && macs * 2 < 4e9) results.push(await tfjsAnchor('cpu', net, input, 1, median));
+  if (onnx) for (const threads of [1, 2]) results.push(await onnxAnchor(onnx, input, threads, runs, median));
+  for (const r of results) {
+    if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
+    else record({ case: name, ...r, gflops: gflops(r.ms) }, `${(r.ms / input[0]).toFixed(2)} ms per item`);
   }
 }
 
 async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | null, runs: number): Promise<void> {
-  for (const threads of [1, 2]) {
-    const detector = new FaceDetector({ backend: new CpuBackend({ threads }) });
+  for (const b of tsfaceBackends()) {
+    const detector = new FaceDetector({ backend: b.make() });
     let last = await detector.detect(image);
     const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, 1);
     const s = last.report.ms;
-    record({ case: name, backend: 'cpu', mode: 'typescript', threads, ms, gflops: null },
-      `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms (last run)`);
+    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? detector.backend.describe().mode : b.mode, threads: b.threads, ms, gflops: null },
+      `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);
     await detector.backend.dispose();
+  }
+}
+
+function ratios(): void {
+  console.log('\nratios (anchor ms / best tsface ms; above 1 means tsface is faster):');
+  for (const name of [...new Set(rows.map((r) => r.case))]) {
+    const mine = rows.filter((r) => r.case === name && (r.backend === 'cpu' || r.backend === 'gpujs'));
+    const others = rows.filter((r) => r.case === name && r.backend !== 'cpu' && r.backend !== 'gpujs');
+    if (!mine.length || !others.length) continue;
+    const best = mine.reduce((a, b) => (a.ms <= b.ms ? a : b));
+    console.log(`  ${name.padEnd(24)} best tsface ${best.backend}/${best.mode} x${best.threads} ${best.ms.toFixed(1)} ms: ${others.map((o) => `${o.backend}${o.threads > 1 ? ` x${o.threads}` : ''} ${(o.ms / best.ms).toFixed(2)}`).join(', ')}`);
   }
 }
 
@@ -105,35 +149,32 @@ await convCase('conv3x3-16-32-108x192', [1, 16, 108, 192], 32, 3, 1, quick ? 5 :
 await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 3 : 9);
 
 const mtcnn = loadMtcnn();
-await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5);
-await netCase('rnet-b256', mtcnn.rnet, [256, 3, 24, 24], quick ? 2 : 5);
-await netCase('onet-b64', mtcnn.onet, [64, 3, 48, 48], quick ? 2 : 5);
+await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5, 'pnet');
+await netCase('rnet-b256', mtcnn.rnet, [256, 3, 24, 24], quick ? 2 : 5, 'rnet');
+await netCase('onet-b64', mtcnn.onet, [64, 3, 48, 48], quick ? 2 : 5, 'onet');
 const nn4 = seeded(Nn4Small2({ batchNorm: false }));
-await netCase('nn4small2-b1', nn4, [1, 3, 96, 96], quick ? 3 : 10);
-await netCase('nn4small2-b32', nn4, [32, 3, 96, 96], quick ? 1 : 3);
+await netCase('nn4small2-b1', nn4, [1, 3, 96, 96], quick ? 3 : 10, 'nn4small2');
+await netCase('nn4small2-b32', nn4, [32, 3, 96, 96], quick ? 1 : 3, 'nn4small2');
 const mfn = loadMobileFaceNet();
-await netCase('mobilefacenet-b1', mfn, [1, 3, 112, 112], quick ? 3 : 10);
-await netCase('mobilefacenet-b32', mfn, [32, 3, 112, 112], quick ? 1 : 3);
-if (!quick) await netCase('nn2-b1', seeded(NN2()), [1, 3, 224, 224], 3);
+await netCase('mobilefacenet-b1', mfn, [1, 3, 112, 112], quick ? 3 : 10, 'mobilefacenet');
+await netCase('mobilefacenet-b32', mfn, [32, 3, 112, 112], quick ? 1 : 3, 'mobilefacenet');
 
 if (existsSync(`${SHARED}images/multiface.jpg`)) {
   const bytes = readFileSync(`${SHARED}images/multiface.jpg`);
   await detectCase('detect-multiface', toRgbImage(bytes), bytes, quick ? 2 : 5);
-  if (quick) {
-    if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(rows, null, 1)}\n`);
-    process.exit(0);
-  }
   const big = toRgbImage(`${SHARED}images/celebs/shea_whigham.jpg`);
   const crop = new Uint8Array(1920 * 1080 * 3);
   for (let y = 0; y < 1080; y++) crop.set(big.data.subarray((y * big.width + 64) * 3, (y * big.width + 64 + 1920) * 3), y * 1920 * 3);
   await detectCase('detect-1920x1080', { width: 1920, height: 1080, data: crop }, null, quick ? 1 : 3);
 } else {
-  console.warn('!!! ../shared/images is absent: SKIPPING the detect cases !!!');
+  console.warn('!!! ../shared/images is absent: SKIPPING detect-multiface and detect-1920x1080 !!!');
 }
 const example = fileURLToPath(new URL('../../examples/astronaut.jpg', import.meta.url));
 await detectCase('detect-example-512x512', toRgbImage(example), readFileSync(example), quick ? 2 : 5);
+ratios();
 
 if (jsonFile) {
   writeFileSync(jsonFile, `${JSON.stringify(rows, null, 1)}\n`);
   console.log(`wrote ${rows.length} rows to ${jsonFile}`);
 }
+process.exit(0);
