@@ -7,6 +7,17 @@ import type { Net } from './net.ts';
 const m = (kernel: number, stride: number, padding = 0) => ({ kind: 'max' as const, kernel, stride, padding });
 const l2 = (kernel: number, stride: number, padding = 0) => ({ kind: 'l2' as const, kernel, stride, padding });
 
+/** The stem both nets share: conv1 7x7/2, max pool + LRN, the "inception (2)" row (conv2 1x1, conv3 3x3), LRN + max pool. */
+const STEM_ROWS: readonly InceptionRow[] = [
+  { type: 'conv', name: 'conv1', out: 64, kernel: 7, stride: 2, padding: 3 },
+  { type: 'pool', name: 'pool1', pool: m(3, 2, 1) },
+  { type: 'lrn', name: 'lrn1' },
+  { type: 'conv', name: 'conv2', out: 64, kernel: 1 },
+  { type: 'conv', name: 'conv3', out: 192, kernel: 3, padding: 1 },
+  { type: 'lrn', name: 'lrn2' },
+  { type: 'pool', name: 'pool2', pool: m(3, 2, 1) },
+];
+
 /**
  * NN2, 224x224x3 -> 128. Columns: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool, proj.
  * Where the paper is terse: its "inception (2)" row is conv2 (1x1, 64) + conv3 (3x3, 192); the
@@ -15,13 +26,7 @@ const l2 = (kernel: number, stride: number, padding = 0) => ({ kind: 'l2' as con
  * the L2 pool unpadded and zero-pads after the projection, 2.1M fewer multiply-adds in 3b).
  */
 export const NN2_ROWS: readonly InceptionRow[] = [
-  { type: 'conv', name: 'conv1', out: 64, kernel: 7, stride: 2, padding: 3 },
-  { type: 'pool', name: 'pool1', pool: m(3, 2, 1) },
-  { type: 'lrn', name: 'lrn1' },
-  { type: 'conv', name: 'conv2', out: 64, kernel: 1 },
-  { type: 'conv', name: 'conv3', out: 192, kernel: 3, padding: 1 },
-  { type: 'lrn', name: 'lrn2' },
-  { type: 'pool', name: 'pool2', pool: m(3, 2, 1) },
+  ...STEM_ROWS,
   { type: 'inception', name: 'inception_3a', c1x1: 64, reduce3x3: 96, c3x3: 128, reduce5x5: 16, c5x5: 32, pool: m(3, 1, 1), poolProj: 32 },
   { type: 'inception', name: 'inception_3b', c1x1: 64, reduce3x3: 96, c3x3: 128, reduce5x5: 32, c5x5: 64, pool: l2(3, 1, 1), poolProj: 64 },
   { type: 'inception', name: 'inception_3c', c1x1: 0, reduce3x3: 128, c3x3: 256, reduce5x5: 32, c5x5: 64, pool: m(3, 2, 1), poolProj: 0, stride: 2 },
@@ -46,13 +51,7 @@ export function NN2(): Net {
  * pool branches run unpadded and are zero-padded after their projection (DepthConcat).
  */
 export const NN4_SMALL2_ROWS: readonly InceptionRow[] = [
-  { type: 'conv', name: 'conv1', out: 64, kernel: 7, stride: 2, padding: 3 },
-  { type: 'pool', name: 'pool1', pool: m(3, 2, 1) },
-  { type: 'lrn', name: 'lrn1' },
-  { type: 'conv', name: 'conv2', out: 64, kernel: 1 },
-  { type: 'conv', name: 'conv3', out: 192, kernel: 3, padding: 1 },
-  { type: 'lrn', name: 'lrn2' },
-  { type: 'pool', name: 'pool2', pool: m(3, 2, 1) },
+  ...STEM_ROWS,
   { type: 'inception', name: 'inception_3a', c1x1: 64, reduce3x3: 96, c3x3: 128, reduce5x5: 16, c5x5: 32, pool: m(3, 2), poolProj: 32 },
   { type: 'inception', name: 'inception_3b', c1x1: 64, reduce3x3: 96, c3x3: 128, reduce5x5: 32, c5x5: 64, pool: l2(3, 3), poolProj: 64 },
   { type: 'inception', name: 'inception_3c', c1x1: 0, reduce3x3: 128, c3x3: 256, reduce5x5: 32, c5x5: 64, pool: m(3, 2), poolProj: 0, stride: 2 },

@@ -1,0 +1,32 @@
+// A long run: detect (and embed) the example photo N times on one runtime and print the resident
+// memory every tenth of the way, to show it stays flat (kernels and buffers are reused).
+//   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE]
+import { fileURLToPath } from 'node:url';
+import { FaceEmbedder } from '../../src/pipeline/embed.ts';
+import { toRgbImage } from '../../src/pipeline/image.ts';
+import { createRuntime, type RuntimeOptions } from '../../src/runtime.ts';
+import { GpujsBackend } from '../../src/tensor/gpujs/backend.ts';
+
+const args = process.argv.slice(2);
+const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
+const flag = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
+const runtime = createRuntime({ backend: flag('--backend') as RuntimeOptions['backend'], gpujsMode: flag('--gpujs-mode') as RuntimeOptions['gpujsMode'] });
+const embedder = new FaceEmbedder({ backend: runtime.backend });
+const base = toRgbImage(fileURLToPath(new URL('../../examples/astronaut.jpg', import.meta.url)));
+const mb = () => (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+console.log(`soak: ${n} images on ${JSON.stringify(runtime.report())}; rss at start ${mb()} MB`);
+const t0 = performance.now();
+for (let i = 1; i <= n; i++) {
+  // Vary the crop so image sizes (and pyramid shapes) change from one image to the next.
+  const cut = (i % 7) * 8;
+  const img = { width: base.width - cut, height: base.height, data: new Uint8Array((base.width - cut) * base.height * 3) };
+  for (let y = 0; y < base.height; y++) img.data.set(base.data.subarray(y * base.width * 3, (y * base.width + img.width) * 3), y * img.width * 3);
+  const { faces } = await embedder.embed(img);
+  if (faces.length !== 1) throw new Error(`image ${i}: ${faces.length} faces`);
+  if (i % Math.max(1, Math.floor(n / 10)) === 0) {
+    const compiles = runtime.backend instanceof GpujsBackend ? `, ${runtime.backend.compiles} kernels compiled` : '';
+    console.log(`  ${String(i).padStart(5)} images: rss ${mb()} MB, ${((performance.now() - t0) / i).toFixed(0)} ms per image${compiles}`);
+  }
+}
+await runtime.dispose();
+console.log(`done: ${runtime.report().backend}/${runtime.report().mode}${runtime.report().fallback ? ` FALLBACK ${runtime.report().fallback}` : ''}`);
