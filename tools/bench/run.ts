@@ -28,7 +28,7 @@ const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? a
 const jsonFile = flag('--json');
 const quick = args.includes('--quick');
 const anchors = !args.includes('--no-anchors');
-const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',') as Exclude<GpujsMode, 'auto'>[];
+const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',').filter((m) => m && m !== 'none') as Exclude<GpujsMode, 'auto'>[];
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const rows: Row[] = [];
 
