@@ -129,3 +129,19 @@ export class FaceEmbedder {
     if (this.ownsBackend) await this.backend.dispose();
   }
 }
+
+const sharedEmbedders = new Map<string, FaceEmbedder>();
+
+/**
+ * Embeddings of every face of an image (detected, aligned, embedded), or of faces already
+ * detected on it, with a shared embedder per model (CPU backend, bundled weights).
+ */
+export async function embed(image: ImageInput, options: DetectOptions & { model?: string; faces?: readonly Face[] } = {}): Promise<EmbeddedFace[]> {
+  const model = options.model ?? 'mobilefacenet';
+  let e = sharedEmbedders.get(model);
+  if (!e) {
+    e = new FaceEmbedder({ model });
+    sharedEmbedders.set(model, e);
+  }
+  return (await e.embed(image, options)).faces;
+}
