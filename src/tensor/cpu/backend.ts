@@ -52,11 +52,23 @@ export class CpuBackend implements Backend {
     return new Tensor(shape, new Float32Array(size));
   }
 
+  /** Shared-memory copies of parameters (biases, slopes), made once per array. */
+  private readonly sharedParams = new WeakMap<Float32Array, Float32Array>();
+
   private shared(a: Float32Array): Float32Array {
     if (a.buffer instanceof SharedArrayBuffer) return a;
     const copy = new Float32Array(new SharedArrayBuffer(a.byteLength));
     copy.set(a);
     return copy;
+  }
+
+  private sharedParam(a: Float32Array): Float32Array {
+    let s = this.sharedParams.get(a);
+    if (!s) {
+      s = this.shared(a);
+      this.sharedParams.set(a, s);
+    }
+    return s;
   }
 
   private getPool(): ThreadPool {
@@ -98,8 +110,8 @@ export class CpuBackend implements Backend {
       }
       const xs = this.shared(x.data);
       const ws = this.sharedWeights(weight);
-      const bs = b && this.shared(b);
-      const as = alpha && this.shared(alpha);
+      const bs = b && this.sharedParam(b);
+      const as = alpha && this.sharedParam(alpha);
       await this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, alpha: as, out: out.data }, total,
         (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, as, from, to));
       return out;
@@ -115,8 +127,8 @@ export class CpuBackend implements Backend {
       return out;
     }
     const xs = this.shared(x.data);
-    const bs = b && this.shared(b);
-    const as = alpha && this.shared(alpha);
+    const bs = b && this.sharedParam(b);
+    const as = alpha && this.sharedParam(alpha);
     await this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,
       (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, as, from, to));
     return out;
