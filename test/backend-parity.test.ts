@@ -48,6 +48,17 @@ for (const { mode, async } of configs) {
         assertClose(`${c.name} +prelu`, await backend!.conv2d(t(c, 'input'), w, bias, opts), await cpu.conv2d(t(c, 'input'), w, bias, opts), BOUND, false);
       }
     });
+    test('pre-processing: area resize of a region batch equals the CPU backend exactly', async () => {
+      const { toRgbImage } = await import('../src/pipeline/image.ts');
+      const img = toRgbImage(new URL('../examples/astronaut.jpg', import.meta.url).pathname);
+      const regions = [{ x: 0, y: 0, width: 512, height: 512 }, { x: 170, y: 50, width: 110, height: 131 }, { x: 3, y: 400, width: 17, height: 9 }];
+      for (const [h, w] of [[24, 24], [48, 48], [157, 211]]) {
+        const a = await backend!.resizeArea(img, regions, h, w);
+        const b = await cpu.resizeArea(img, regions, h, w);
+        assert.deepEqual(a.shape, b.shape);
+        assertClose(`${label} resize ${h}x${w}`, a, b, 0, false);
+      }
+    });
     test('whole nets: P-Net, R-Net, O-Net and MobileFaceNet outputs equal the CPU backend', async () => {
       const nets = loadMtcnn();
       const mfn = loadMobileFaceNet();

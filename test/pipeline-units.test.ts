@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { cropRegion, square } from '../src/pipeline/boxes.ts';
 import { pyramidScales } from '../src/pipeline/mtcnn.ts';
 import { nmsMin, nmsUnion, type Box } from '../src/pipeline/nms.ts';
-import { areaResizeNormalized, normalizePixel } from '../src/pipeline/resample.ts';
+import { areaResizeNormalized, normalizePixel } from '../src/tensor/cpu/resample.ts';
 
 const box = (x1: number, y1: number, x2: number, y2: number, score: number): Box => ({ x1, y1, x2, y2, score });
 

@@ -5,7 +5,7 @@ import { Canvas } from '../pipeline/draw.ts';
 import { FaceEmbedder, type EmbeddedFace } from '../pipeline/embed.ts';
 import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
 import { evaluatePairs, loadPairs } from '../pipeline/lfw.ts';
-import { areaResize } from '../pipeline/resample.ts';
+import { areaResize } from '../tensor/cpu/resample.ts';
 import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';

@@ -12,7 +12,7 @@ import { Canvas } from '../pipeline/draw.ts';
 import { MOBILEFACENET, NN4_SMALL2_V1 } from '../pipeline/embed.ts';
 import { toRgbImage } from '../pipeline/image.ts';
 import { FaceDetector, pyramidScales } from '../pipeline/mtcnn.ts';
-import { areaResizeNormalized } from '../pipeline/resample.ts';
+import { areaResizeNormalized } from '../tensor/cpu/resample.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { readNpy } from '../tensor/npy.ts';
 import { Tensor } from '../tensor/tensor.ts';

@@ -6,11 +6,11 @@ import { loadMtcnn, type MtcnnNets } from '../nets/weights.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
 import { ArgumentError, ImageError } from '../tensor/errors.ts';
-import { Tensor } from '../tensor/tensor.ts';
+import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
 import { nmsMin, nmsUnion, type Box } from './nms.ts';
-import { areaResizeNormalized, type Region } from './resample.ts';
+import type { Region } from '../tensor/geometry.ts';
 
 const f = Math.fround;
 
@@ -182,8 +182,7 @@ export class FaceDetector {
       let t = now();
       const h = Math.trunc(img.height * scale + 1);
       const w = Math.trunc(img.width * scale + 1);
-      const input = new Tensor([1, 3, h, w]);
-      areaResizeNormalized(img, { x: 0, y: 0, width: img.width, height: img.height }, h, w, input.data);
+      const input = await this.backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w);
       report.ms.pyramid += now() - t;
       t = now();
       const { prob, box } = await this.nets.pnet.forward(this.backend, input);
@@ -241,9 +240,13 @@ export class FaceDetector {
     }
     for (const b of valid) reports[b.image].counts[net === 'rnet' ? 'rnetInput' : 'onetInput']++;
     if (valid.length === 0) return [];
-    const per = 3 * size * size;
-    const input = new Tensor([valid.length, 3, size, size]);
-    valid.forEach((b, k) => areaResizeNormalized(images[b.image], regions[k], size, size, input.data, k * per));
+    // One resize call per image (a batch of its crops), stacked in candidate order.
+    const parts: Tensor[] = [];
+    for (let i = 0; i < images.length; i++) {
+      const mine = regions.filter((_, k) => valid[k].image === i);
+      if (mine.length) parts.push(await this.backend.resizeArea(images[i], mine, size, size));
+    }
+    const input = parts.length === 1 ? parts[0] : stackBatch(parts);
     const out = await this.nets[net].forward(this.backend, input);
     const passed: Candidate[] = [];
     valid.forEach((b, k) => {

@@ -1,4 +1,4 @@
-import type { Conv2dOptions, Padding, Pool2dOptions } from './geometry.ts';
+import type { Conv2dOptions, Padding, Pool2dOptions, Region } from './geometry.ts';
 import type { Tensor } from './tensor.ts';
 
 export interface LrnOptions {
@@ -48,6 +48,12 @@ export interface Backend {
   l2Normalize(x: Tensor, eps?: number): Promise<Tensor>;
   /** Zero padding of the spatial dimensions. */
   pad2d(x: Tensor, padding: Padding): Promise<Tensor>;
+
+  /**
+   * Pre-processing: area-resamples each region of an 8-bit RGB (HWC) image to outH x outW and
+   * normalises it as MTCNN's input, (v - 127.5) * 0.0078125: a [regions, 3, outH, outW] batch.
+   */
+  resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor>;
 
   /** Releases workers and device memory. */
   dispose(): Promise<void>;

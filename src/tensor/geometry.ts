@@ -91,3 +91,11 @@ export function windowGeometry(
   }
   return { n, c, inH, inW, kH, kW, strideH, strideW, padTop, padBottom, padLeft, padRight, outH, outW };
 }
+
+/** A rectangle of an image in whole pixels. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}

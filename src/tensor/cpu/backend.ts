@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
 import { ShapeError } from '../errors.ts';
-import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions } from '../geometry.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
   chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise,
@@ -9,6 +9,7 @@ import {
 } from './conv2d.ts';
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
+import { areaResizeNormalized } from './resample.ts';
 import { ThreadPool } from './threadPool.ts';
 
 export interface CpuBackendOptions {
@@ -267,6 +268,12 @@ export class CpuBackend implements Backend {
     if (p.some((v) => !Number.isInteger(v) || v < 0)) throw new ShapeError('pad2d', `padding must be non-negative integers, got [${p.join(', ')}]`);
     const out = this.alloc([n, c, h + p[0] + p[1], w + p[2] + p[3]]);
     pw.pad2d(x.data, n * c, h, w, p[0], p[1], p[2], p[3], out.data);
+    return out;
+  }
+
+  async resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor> {
+    const out = new Tensor([regions.length, 3, outH, outW]);
+    regions.forEach((r, k) => areaResizeNormalized(image, r, outH, outW, out.data, k * 3 * outH * outW));
     return out;
   }
 

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
-import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions } from '../geometry.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
 
@@ -212,9 +212,10 @@ export class GpujsBackend implements Backend {
     return this.run(K.PAD, 'pad', [n, c, outH, outW], { c, inH: h, inW: w, outH, outW, pT: p[0], pL: p[2] }, [x.data]);
   }
 
-  /** Pre-processing: area resize of an RGB region to normalised planar input (MTCNN's). */
-  async areaResizeNormalized(rgb: Uint8Array, imgW: number, region: { x: number; y: number; width: number; height: number }, outH: number, outW: number): Promise<Tensor> {
-    return this.run(K.AREA_RESIZE, 'area', [1, 3, outH, outW], { c: 3, outH, outW, rx: region.x, ry: region.y, rw: region.width, rh: region.height, imgW }, [Float32Array.from(rgb)]);
+  async resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor> {
+    const boxes = Float32Array.from(regions.flatMap((r) => [r.x, r.y, r.width, r.height]));
+    // The image goes in as float32 (gpu.js arguments are float arrays); 8-bit values are exact.
+    return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3, outH, outW, imgW: image.width }, [Float32Array.from(image.data), boxes]);
   }
 
   async dispose(): Promise<void> {

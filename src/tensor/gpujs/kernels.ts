@@ -138,14 +138,20 @@ export const PAD = `function (x) {${decode('c', 'outH', 'outW')}
 }`;
 
 /**
- * Area resampling of an 8-bit RGB (HWC) region to planar normalised CHW, as the MTCNN
- * pipeline's pyramid and crops: output cell spans floor(i*in/out) .. ceil((i+1)*in/out).
+ * Area resampling of regions of an 8-bit RGB (HWC) image to planar normalised CHW, as the MTCNN
+ * pipeline's pyramid and crops: output cell i spans floor(i*in/out) .. ceil((i+1)*in/out).
+ * Regions are an argument ([x, y, width, height] per batch item), so one compiled kernel serves
+ * every crop of a stage.
  */
-export const AREA_RESIZE = `function (img) {${decode('c', 'outH', 'outW')}
-  const y0 = this.constants.ry + Math.floor(oy * this.constants.rh / this.constants.outH);
-  const y1 = this.constants.ry + Math.ceil((oy + 1) * this.constants.rh / this.constants.outH);
-  const x0 = this.constants.rx + Math.floor(ox * this.constants.rw / this.constants.outW);
-  const x1 = this.constants.rx + Math.ceil((ox + 1) * this.constants.rw / this.constants.outW);
+export const AREA_RESIZE = `function (img, regions) {${decode('c', 'outH', 'outW')}
+  const rx = regions[n * 4];
+  const ry = regions[n * 4 + 1];
+  const rw = regions[n * 4 + 2];
+  const rh = regions[n * 4 + 3];
+  const y0 = ry + Math.floor(oy * rh / this.constants.outH);
+  const y1 = ry + Math.ceil((oy + 1) * rh / this.constants.outH);
+  const x0 = rx + Math.floor(ox * rw / this.constants.outW);
+  const x1 = rx + Math.ceil((ox + 1) * rw / this.constants.outW);
   let s = 0;
   for (let y = y0; y < y1; y++) {
     for (let xx = x0; xx < x1; xx++) {

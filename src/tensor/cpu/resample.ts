@@ -2,14 +2,15 @@
 // cell i covers source cells floor(i*in/out) .. ceil((i+1)*in/out) - 1. The sum of 8-bit
 // pixels is exact in float32, and the division is rounded once to float32, as the reference's
 // channels-last kernel does.
-import type { RgbImage } from './image.ts';
-
-export interface Region {
-  x: number;
-  y: number;
+/** An 8-bit RGB image, row-major, 3 bytes a pixel. */
+export interface RgbPixels {
   width: number;
   height: number;
+  data: Uint8Array;
 }
+
+export type { Region } from '../geometry.ts';
+import type { Region } from '../geometry.ts';
 
 /** MTCNN's input normalisation in float32: (v - 127.5) * 0.0078125. */
 export function normalizePixel(v: number): number {
@@ -20,7 +21,7 @@ export function normalizePixel(v: number): number {
  * Resizes `region` of `img` to outH x outW with area interpolation, writing planar RGB
  * normalised values (C, H, W) into `out` at `offset`.
  */
-export function areaResizeNormalized(img: RgbImage, region: Region, outH: number, outW: number, out: Float32Array, offset = 0): void {
+export function areaResizeNormalized(img: RgbPixels, region: Region, outH: number, outW: number, out: Float32Array, offset = 0): void {
   const plane = outH * outW;
   areaAverage(img, region, outH, outW, (at, r, g, b) => {
     out[offset + at] = normalizePixel(r);
@@ -30,7 +31,7 @@ export function areaResizeNormalized(img: RgbImage, region: Region, outH: number
 }
 
 /** The same area resampling to an 8-bit RGB image (rounded). */
-export function areaResize(img: RgbImage, region: Region, outH: number, outW: number): RgbImage {
+export function areaResize(img: RgbPixels, region: Region, outH: number, outW: number): RgbPixels {
   const data = new Uint8Array(outH * outW * 3);
   areaAverage(img, region, outH, outW, (at, r, g, b) => {
     data[at * 3] = Math.round(r);
@@ -41,7 +42,7 @@ export function areaResize(img: RgbImage, region: Region, outH: number, outW: nu
 }
 
 /** Calls `emit(index, r, g, b)` with each output cell's float32 channel averages. */
-function areaAverage(img: RgbImage, region: Region, outH: number, outW: number, emit: (at: number, r: number, g: number, b: number) => void): void {
+function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number, emit: (at: number, r: number, g: number, b: number) => void): void {
   const { data, width } = img;
   const rows = spans(region.height, outH);
   const cols = spans(region.width, outW);
