@@ -16,6 +16,12 @@ export interface GpujsBackendOptions {
   mode?: GpujsMode;
   /** Kernel calls return promises and webasm splits them over worker threads (default true). */
   async?: boolean;
+  /**
+   * Compiled kernels kept (least recently used evicted and destroyed). Each webasm kernel holds
+   * its own WebAssembly memory; the cap bounds the footprint of a process that meets many nets.
+   * Default 160 (MTCNN and both embedding nets need about 120).
+   */
+  maxKernels?: number;
 }
 
 type GpuKernel = ((...args: unknown[]) => unknown) & { kernel?: { constructor: { mode?: string }; fallbackReason?: string | null }; destroy?: () => void };
@@ -47,12 +53,14 @@ export class GpujsBackend implements Backend {
   private fallbacks = new Set<string>();
   /** Compiles so far: a steady state compiles nothing new per image. */
   compiles = 0;
+  private readonly maxKernels: number;
 
   constructor(options: GpujsBackendOptions = {}) {
     const { GPU } = require('gpu.js');
     this.mode = options.mode ?? 'auto';
     if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
     this.async = options.async ?? true;
+    this.maxKernels = Math.max(8, options.maxKernels ?? 160);
     this.gpu = new GPU({ mode: this.mode === 'auto' ? (this.async ? 'async' : 'gpu') : this.mode });
   }
 
@@ -67,14 +75,23 @@ export class GpujsBackend implements Backend {
   }
 
   /**
-   * One kernel per op and per set of constants (channels, spatial sizes, kernel geometry). The
-   * batch size is not a constant: output and argument lengths are dynamic, so R-Net and O-Net
-   * over a different number of crops per image reuse the same compiled kernel.
+   * One kernel per op and per set of constants (channels, kernel geometry). Batch and spatial
+   * sizes are not constants: output and argument lengths are dynamic, so every pyramid level,
+   * image size and crop count reuses the same compiled kernel.
    */
   private kernel(source: string, name: string, size: number, constants: Record<string, number>): GpuKernel {
     const key = `${name}|${JSON.stringify(constants)}`;
     let k = this.kernels.get(key);
-    if (!k) {
+    if (k) {
+      // Map order is insertion order: re-inserting marks the kernel most recently used.
+      this.kernels.delete(key);
+      this.kernels.set(key, k);
+    } else {
+      if (this.kernels.size >= this.maxKernels) {
+        const [oldest, evicted] = this.kernels.entries().next().value as [string, GpuKernel];
+        this.kernels.delete(oldest);
+        evicted.destroy?.();
+      }
       k = this.gpu.createKernel(source, {
         output: [size], constants, asyncMode: this.async, loopMaxIterations: 1 << 20, tactic: 'precision', precision: 'single',
         dynamicOutput: true, dynamicArguments: true,
@@ -86,7 +103,9 @@ export class GpujsBackend implements Backend {
     return k;
   }
 
-  private async run(source: string, name: string, shape: readonly number[], constants: Record<string, number>, args: Float32Array[]): Promise<Tensor> {
+  /** `dims`: the sizes a kernel reads from its last argument (spatial sizes, padding), not compiled in. */
+  private async run(source: string, name: string, shape: readonly number[], constants: Record<string, number>, args: Float32Array[], dims?: number[]): Promise<Tensor> {
+    if (dims) args = [...args, Float32Array.from(dims)];
     const size = shapeSize(shape);
     if (size === 0) return new Tensor(shape);
     const k = this.kernel(source, name, size, constants);
@@ -108,16 +127,15 @@ export class GpujsBackend implements Backend {
     const alpha = options.activation?.kind === 'prelu' ? options.activation.alpha.data : new Float32Array(1);
     const b = bias ? bias.data : new Float32Array(cOut);
     return this.run(K.CONV, 'conv', [n, cOut, g.outH, g.outW], {
-      cIn, cOut, cInG, cOutG: cOut / groups, inH: g.inH, inW: g.inW, kH, kW, sH: g.strideH, sW: g.strideW, pT: g.padTop, pL: g.padLeft, outH: g.outH, outW: g.outW, act,
-    }, [x.data, weight.data, b, alpha]);
+      cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act,
+    }, [x.data, weight.data, b, alpha], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
   }
 
   private pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     return this.run(K.POOL, 'pool', [g.n, g.c, g.outH, g.outW], {
-      kind, c: g.c, inH: g.inH, inW: g.inW, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW, pT: g.padTop, pL: g.padLeft, pB: g.padBottom, pR: g.padRight,
-      outH: g.outH, outW: g.outW, includePad: o.countIncludePad ?? true ? 1 : 0,
-    }, [x.data]);
+      kind, c: g.c, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW, includePad: o.countIncludePad ?? true ? 1 : 0,
+    }, [x.data], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft, g.padBottom, g.padRight]);
   }
 
   maxPool2d(x: Tensor, o: Pool2dOptions): Promise<Tensor> {
@@ -132,7 +150,7 @@ export class GpujsBackend implements Backend {
 
   async lrn(x: Tensor, o: LrnOptions): Promise<Tensor> {
     const [, c, h, w] = x.nchw('lrn');
-    return this.run(K.LRN, 'lrn', x.shape, { c, h, w, size: o.size, before: Math.floor(o.size / 2), scale: o.alpha / o.size, beta: o.beta, k: o.k }, [x.data]);
+    return this.run(K.LRN, 'lrn', x.shape, { c, size: o.size, before: Math.floor(o.size / 2), scale: o.alpha / o.size, beta: o.beta, k: o.k }, [x.data], [h, w]);
   }
 
   private spatial(x: Tensor): [number, number, number] {
@@ -142,18 +160,18 @@ export class GpujsBackend implements Backend {
 
   async softmax(x: Tensor): Promise<Tensor> {
     const [c, h, w] = this.spatial(x);
-    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 0, c, h, w, eps: 0 }, [x.data]);
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 0, c, eps: 0 }, [x.data], [h, w]);
   }
 
   async l2Normalize(x: Tensor, eps = 1e-12): Promise<Tensor> {
     const [c, h, w] = this.spatial(x);
-    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, h, w, eps }, [x.data]);
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, eps }, [x.data], [h, w]);
   }
 
   private channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {
     const c = x.rank >= 2 ? x.shape[1] : 1;
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
-    return this.run(K.CHANNEL_MAP, 'channelMap', x.shape, { kind, c, plane }, [x.data, p, q]);
+    return this.run(K.CHANNEL_MAP, 'channelMap', x.shape, { kind, c }, [x.data, p, q], [plane]);
   }
 
   relu(x: Tensor): Promise<Tensor> {
@@ -195,7 +213,7 @@ export class GpujsBackend implements Backend {
       const [, h, w] = this.spatial(acc);
       const c1 = acc.shape[1];
       const c2 = t.shape[1];
-      acc = await this.run(K.CONCAT2, 'concat2', [acc.shape[0], c1 + c2, ...acc.shape.slice(2)], { c: c1 + c2, c1, c2, h, w }, [acc.data, t.data]);
+      acc = await this.run(K.CONCAT2, 'concat2', [acc.shape[0], c1 + c2, ...acc.shape.slice(2)], { c: c1 + c2, c1, c2 }, [acc.data, t.data], [h, w]);
     }
     return acc;
   }
@@ -209,13 +227,13 @@ export class GpujsBackend implements Backend {
     const [n, c, h, w] = x.nchw('pad2d');
     const outH = h + p[0] + p[1];
     const outW = w + p[2] + p[3];
-    return this.run(K.PAD, 'pad', [n, c, outH, outW], { c, inH: h, inW: w, outH, outW, pT: p[0], pL: p[2] }, [x.data]);
+    return this.run(K.PAD, 'pad', [n, c, outH, outW], { c }, [x.data], [h, w, outH, outW, p[0], p[2]]);
   }
 
   async resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor> {
     const boxes = Float32Array.from(regions.flatMap((r) => [r.x, r.y, r.width, r.height]));
     // The image goes in as float32 (gpu.js arguments are float arrays); 8-bit values are exact.
-    return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3, outH, outW, imgW: image.width }, [Float32Array.from(image.data), boxes]);
+    return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3 }, [Float32Array.from(image.data), boxes], [outH, outW, image.width]);
   }
 
   async dispose(): Promise<void> {

@@ -1,29 +1,33 @@
 // gpu.js kernel sources, one per op. Written as strings so no TypeScript transpiler touches
-// what gpu.js parses; every size is a compile-time constant (`this.constants`), so a kernel is
-// compiled once per shape and cached. Outputs are flat (1-D): thread x is the NCHW index.
+// what gpu.js parses. What shapes the loops (channels, kernel size, stride) is a compile-time
+// constant (`this.constants`); spatial sizes and padding come in the last argument `d`, so one
+// compiled kernel serves every pyramid level and every image size (a kernel per size would
+// compile ~80 kernels per new photo size, each holding its own WebAssembly memory).
+// Outputs are flat (1-D): thread x is the NCHW index.
 
-/** Splits the flat index into (n, c, y, x) of an NCHW output; `C`, `H`, `W` are constant names. */
+/** Splits the flat index into (n, c, y, x) of an NCHW output: C a constant, H and W from `d`. */
 const decode = (C: string, H: string, W: string) => `
   const i = this.thread.x;
-  const ox = i % this.constants.${W};
-  const r1 = Math.floor(i / this.constants.${W});
-  const oy = r1 % this.constants.${H};
-  const r2 = Math.floor(r1 / this.constants.${H});
+  const ox = i % ${W};
+  const r1 = Math.floor(i / ${W});
+  const oy = r1 % ${H};
+  const r2 = Math.floor(r1 / ${H});
   const oc = r2 % this.constants.${C};
   const n = Math.floor(r2 / this.constants.${C});`;
 
-export const CONV = `function (x, w, b, alpha) {${decode('cOut', 'outH', 'outW')}
+/** d = [inH, inW, outH, outW, padTop, padLeft] */
+export const CONV = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3]')}
   const g = Math.floor(oc / this.constants.cOutG);
   let sum = 0;
   for (let c = 0; c < this.constants.cInG; c++) {
     const ci = g * this.constants.cInG + c;
     for (let ky = 0; ky < this.constants.kH; ky++) {
-      const iy = oy * this.constants.sH - this.constants.pT + ky;
-      if (iy >= 0 && iy < this.constants.inH) {
+      const iy = oy * this.constants.sH - d[4] + ky;
+      if (iy >= 0 && iy < d[0]) {
         for (let kx = 0; kx < this.constants.kW; kx++) {
-          const ix = ox * this.constants.sW - this.constants.pL + kx;
-          if (ix >= 0 && ix < this.constants.inW) {
-            sum += x[((n * this.constants.cIn + ci) * this.constants.inH + iy) * this.constants.inW + ix] * w[((oc * this.constants.cInG + c) * this.constants.kH + ky) * this.constants.kW + kx];
+          const ix = ox * this.constants.sW - d[5] + kx;
+          if (ix >= 0 && ix < d[1]) {
+            sum += x[((n * this.constants.cIn + ci) * d[0] + iy) * d[1] + ix] * w[((oc * this.constants.cInG + c) * this.constants.kH + ky) * this.constants.kW + kx];
           }
         }
       }
@@ -35,21 +39,21 @@ export const CONV = `function (x, w, b, alpha) {${decode('cOut', 'outH', 'outW')
   return y;
 }`;
 
-/** kind: 0 max, 1 average, 2 L2 (sqrt of the sum of squares). */
-export const POOL = `function (x) {${decode('c', 'outH', 'outW')}
-  const plane = (n * this.constants.c + oc) * this.constants.inH * this.constants.inW;
-  const wy0 = oy * this.constants.sH - this.constants.pT;
-  const wx0 = ox * this.constants.sW - this.constants.pL;
+/** kind: 0 max, 1 average, 2 L2 (sqrt of the sum of squares); d = [inH, inW, outH, outW, pT, pL, pB, pR]. */
+export const POOL = `function (x, d) {${decode('c', 'd[2]', 'd[3]')}
+  const plane = (n * this.constants.c + oc) * d[0] * d[1];
+  const wy0 = oy * this.constants.sH - d[4];
+  const wx0 = ox * this.constants.sW - d[5];
   let m = -3.4e38;
   let s = 0;
   let cells = 0;
   for (let ky = 0; ky < this.constants.kH; ky++) {
     const iy = wy0 + ky;
-    if (iy >= 0 && iy < this.constants.inH) {
+    if (iy >= 0 && iy < d[0]) {
       for (let kx = 0; kx < this.constants.kW; kx++) {
         const ix = wx0 + kx;
-        if (ix >= 0 && ix < this.constants.inW) {
-          const v = x[plane + iy * this.constants.inW + ix];
+        if (ix >= 0 && ix < d[1]) {
+          const v = x[plane + iy * d[1] + ix];
           m = Math.max(m, v);
           s += this.constants.kind === 2 ? v * v : v;
           cells += 1;
@@ -61,14 +65,14 @@ export const POOL = `function (x) {${decode('c', 'outH', 'outW')}
   if (this.constants.kind === 2) { return Math.sqrt(s); }
   let count = cells;
   if (this.constants.includePad === 1) {
-    count = (Math.min(wy0 + this.constants.kH, this.constants.inH + this.constants.pB) - wy0) * (Math.min(wx0 + this.constants.kW, this.constants.inW + this.constants.pR) - wx0);
+    count = (Math.min(wy0 + this.constants.kH, d[0] + d[6]) - wy0) * (Math.min(wx0 + this.constants.kW, d[1] + d[7]) - wx0);
   }
   return s / count;
 }`;
 
-export const LRN = `function (x) {${decode('c', 'h', 'w')}
-  const plane = this.constants.h * this.constants.w;
-  const at = oy * this.constants.w + ox;
+export const LRN = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
+  const plane = d[0] * d[1];
+  const at = oy * d[1] + ox;
   let s = 0;
   for (let k = 0; k < this.constants.size; k++) {
     const ch = oc - this.constants.before + k;
@@ -81,9 +85,9 @@ export const LRN = `function (x) {${decode('c', 'h', 'w')}
 }`;
 
 /** Softmax (kind 0) or L2 normalisation (kind 1) over the channels of each position. */
-export const CHANNELWISE = `function (x) {${decode('c', 'h', 'w')}
-  const plane = this.constants.h * this.constants.w;
-  const at = oy * this.constants.w + ox;
+export const CHANNELWISE = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
+  const plane = d[0] * d[1];
+  const at = oy * d[1] + ox;
   if (this.constants.kind === 0) {
     let m = -3.4e38;
     for (let k = 0; k < this.constants.c; k++) { m = Math.max(m, x[(n * this.constants.c + k) * plane + at]); }
@@ -97,9 +101,9 @@ export const CHANNELWISE = `function (x) {${decode('c', 'h', 'w')}
 }`;
 
 /** Per-channel affine y = x * scale[c] + shift[c] (batch norm), or PReLU (kind 1), ReLU (kind 2). */
-export const CHANNEL_MAP = `function (x, p, q) {
+export const CHANNEL_MAP = `function (x, p, q, d) {
   const i = this.thread.x;
-  const c = Math.floor(i / this.constants.plane) % this.constants.c;
+  const c = Math.floor(i / d[0]) % this.constants.c;
   const v = x[i];
   if (this.constants.kind === 0) { return v * p[c] + q[c]; }
   if (this.constants.kind === 1) { if (v < 0) { return v * p[c]; } return v; }
@@ -123,39 +127,40 @@ export const DENSE = `function (x, w, b) {
 }`;
 
 /** Channels [0, c1) from a, [c1, c1 + c2) from b. */
-export const CONCAT2 = `function (a, b) {${decode('c', 'h', 'w')}
-  const plane = this.constants.h * this.constants.w;
-  const at = oy * this.constants.w + ox;
+export const CONCAT2 = `function (a, b, d) {${decode('c', 'd[0]', 'd[1]')}
+  const plane = d[0] * d[1];
+  const at = oy * d[1] + ox;
   if (oc < this.constants.c1) { return a[(n * this.constants.c1 + oc) * plane + at]; }
   return b[(n * this.constants.c2 + oc - this.constants.c1) * plane + at];
 }`;
 
-export const PAD = `function (x) {${decode('c', 'outH', 'outW')}
-  const iy = oy - this.constants.pT;
-  const ix = ox - this.constants.pL;
-  if (iy < 0 || iy >= this.constants.inH || ix < 0 || ix >= this.constants.inW) { return 0; }
-  return x[((n * this.constants.c + oc) * this.constants.inH + iy) * this.constants.inW + ix];
+/** d = [inH, inW, outH, outW, padTop, padLeft] */
+export const PAD = `function (x, d) {${decode('c', 'd[2]', 'd[3]')}
+  const iy = oy - d[4];
+  const ix = ox - d[5];
+  if (iy < 0 || iy >= d[0] || ix < 0 || ix >= d[1]) { return 0; }
+  return x[((n * this.constants.c + oc) * d[0] + iy) * d[1] + ix];
 }`;
 
 /**
  * Area resampling of regions of an 8-bit RGB (HWC) image to planar normalised CHW, as the MTCNN
  * pipeline's pyramid and crops: output cell i spans floor(i*in/out) .. ceil((i+1)*in/out).
  * Regions are an argument ([x, y, width, height] per batch item), so one compiled kernel serves
- * every crop of a stage.
+ * every crop of a stage. d = [outH, outW, image width].
  */
-export const AREA_RESIZE = `function (img, regions) {${decode('c', 'outH', 'outW')}
+export const AREA_RESIZE = `function (img, regions, d) {${decode('c', 'd[0]', 'd[1]')}
   const rx = regions[n * 4];
   const ry = regions[n * 4 + 1];
   const rw = regions[n * 4 + 2];
   const rh = regions[n * 4 + 3];
-  const y0 = ry + Math.floor(oy * rh / this.constants.outH);
-  const y1 = ry + Math.ceil((oy + 1) * rh / this.constants.outH);
-  const x0 = rx + Math.floor(ox * rw / this.constants.outW);
-  const x1 = rx + Math.ceil((ox + 1) * rw / this.constants.outW);
+  const y0 = ry + Math.floor(oy * rh / d[0]);
+  const y1 = ry + Math.ceil((oy + 1) * rh / d[0]);
+  const x0 = rx + Math.floor(ox * rw / d[1]);
+  const x1 = rx + Math.ceil((ox + 1) * rw / d[1]);
   let s = 0;
   for (let y = y0; y < y1; y++) {
     for (let xx = x0; xx < x1; xx++) {
-      s += img[(y * this.constants.imgW + xx) * 3 + oc];
+      s += img[(y * d[2] + xx) * 3 + oc];
     }
   }
   return (s / ((y1 - y0) * (x1 - x0)) - 127.5) * 0.0078125;
