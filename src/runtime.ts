@@ -10,6 +10,13 @@ export interface RuntimeOptions {
   gpujsMode?: GpujsMode;
   /** CPU backend threads (the gpu.js webasm mode sizes its own worker pool). */
   threads?: number;
+  /**
+   * gpu.js under its async contract (webasm split over worker threads). Off by default: with
+   * gpu.js 2.24.1 the threaded webasm path grows by ~70 MB per detection when output sizes
+   * vary from call to call (the pyramid), while the synchronous path stays flat
+   * (`npm run bench:soak -- 40 --backend gpujs --gpujs-mode webasm [--gpujs-threads]`).
+   */
+  gpujsThreads?: boolean;
 }
 
 export interface Runtime {
@@ -31,6 +38,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const env = process.env.TSFACE_BACKEND ? parseBackendSpec(process.env.TSFACE_BACKEND) : {};
   const kind = options.backend ?? env.backend ?? 'cpu';
   const mode = options.gpujsMode ?? env.gpujsMode ?? 'auto';
-  const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode }) : new CpuBackend({ threads: options.threads });
+  const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode, async: options.gpujsThreads ?? false }) : new CpuBackend({ threads: options.threads });
   return { backend, report: () => backend.describe(), dispose: () => backend.dispose() };
 }

@@ -19,6 +19,7 @@ usage:
 common options (every command that runs a net):
   --backend cpu|gpujs            default: TSFACE_BACKEND (cpu, gpujs, gpujs:MODE) or cpu
   --gpujs-mode auto|webasm|webgpu|headlessgl|cpu
+  --gpujs-threads                gpu.js async contract (webasm over worker threads)
   --threads N                    CPU backend threads (default: TSFACE_THREADS or up to 2)
 `;
 
@@ -71,9 +72,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Removes --backend, --gpujs-mode and --threads from argv (shared by every command). */
+/** Removes --backend, --gpujs-mode, --gpujs-threads and --threads from argv (shared by every command). */
 function takeRuntimeFlags(args: string[]): RuntimeOptions {
   const options: RuntimeOptions = {};
+  const threadsAt = args.indexOf('--gpujs-threads');
+  if (threadsAt >= 0) {
+    args.splice(threadsAt, 1);
+    options.gpujsThreads = true;
+  }
   for (const flag of ['--backend', '--gpujs-mode', '--threads']) {
     const at = args.indexOf(flag);
     if (at < 0) continue;

@@ -1,6 +1,6 @@
 // A long run: detect (and embed) the example photo N times on one runtime and print the resident
 // memory every tenth of the way, to show it stays flat (kernels and buffers are reused).
-//   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE]
+//   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE] [--gpujs-threads]
 import { fileURLToPath } from 'node:url';
 import { FaceEmbedder } from '../../src/pipeline/embed.ts';
 import { toRgbImage } from '../../src/pipeline/image.ts';
@@ -10,7 +10,7 @@ import { GpujsBackend } from '../../src/tensor/gpujs/backend.ts';
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const flag = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
-const runtime = createRuntime({ backend: flag('--backend') as RuntimeOptions['backend'], gpujsMode: flag('--gpujs-mode') as RuntimeOptions['gpujsMode'] });
+const runtime = createRuntime({ backend: flag('--backend') as RuntimeOptions['backend'], gpujsMode: flag('--gpujs-mode') as RuntimeOptions['gpujsMode'], gpujsThreads: args.includes('--gpujs-threads') });
 const embedder = new FaceEmbedder({ backend: runtime.backend });
 const base = toRgbImage(fileURLToPath(new URL('../../examples/astronaut.jpg', import.meta.url)));
 const mb = () => (process.memoryUsage().rss / 2 ** 20).toFixed(0);

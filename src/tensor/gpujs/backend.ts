@@ -14,7 +14,7 @@ export type GpujsMode = 'auto' | 'webasm' | 'webgpu' | 'headlessgl' | 'cpu';
 
 export interface GpujsBackendOptions {
   mode?: GpujsMode;
-  /** Kernel calls return promises and webasm splits them over worker threads (default true). */
+  /** Kernel calls return promises and webasm splits them over worker threads (default false: see RuntimeOptions.gpujsThreads). */
   async?: boolean;
   /**
    * Compiled kernels kept (least recently used evicted and destroyed). Each webasm kernel holds
@@ -59,7 +59,7 @@ export class GpujsBackend implements Backend {
     const { GPU } = require('gpu.js');
     this.mode = options.mode ?? 'auto';
     if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
-    this.async = options.async ?? true;
+    this.async = options.async ?? false;
     this.maxKernels = Math.max(8, options.maxKernels ?? 160);
     this.gpu = new GPU({ mode: this.mode === 'auto' ? (this.async ? 'async' : 'gpu') : this.mode });
   }
