@@ -3,7 +3,6 @@
 // published parameter counts and ../shared/docs/nn4small2.md's multiply-adds.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { LayerInfo } from '../src/layers/layer.ts';
 import { NN2, Nn4Small2 } from '../src/nets/facenet.ts';
 import type { Net } from '../src/nets/net.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
@@ -48,7 +47,7 @@ function withinRounding(actual: number, printed: string): boolean {
 }
 
 /** Weights only (the paper counts no biases): conv and dense weight tensors. */
-function weightCount(rows: LayerInfo[], net: Net, prefixes: string[]): number {
+function weightCount(net: Net, prefixes: string[]): number {
   return net.expectedTensors()
     .filter((e) => e.name.endsWith('.weight') && prefixes.some((p) => e.name.startsWith(`${net.name}.${p}.`)))
     .reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0);
@@ -77,14 +76,14 @@ test('NN2 reproduces every row of the FaceNet paper: output size, params and mul
     assert.deepEqual(shape.length === 1 ? [1, 1, shape[0]] : [shape[1], shape[2], shape[0]], [h, w, c], `${last} output size`);
     const mine = rows.filter((r) => names.includes(r.name.split('/')[0]));
     const macs = mine.reduce((a, r) => a + r.macs, 0);
-    const weights = weightCount(rows, net, names);
+    const weights = weightCount(net, names);
     totalMacs += macs;
     console.log(`  ${names.join('+').padEnd(16)} ${[h, w, c].join('x').padEnd(12)} params ${String(weights).padStart(8)} (paper ${params.padStart(4)})  MACs ${(macs / 1e6).toFixed(1).padStart(6)}M (paper ${flops})`);
     assert.ok(withinRounding(weights, params), `${names} params ${weights} vs ${params}`);
     // conv1: 7x7x3x64 at 112x112 is 118.0M multiply-adds; the paper prints 119M.
     assert.ok(withinRounding(macs, flops) || (names[0] === 'conv1' && Math.abs(macs - 118.0e6) < 0.1e6), `${names} MACs ${macs} vs ${flops}`);
   }
-  const totalParams = weightCount(rows, net, PAPER_NN2.flatMap((r) => r[0]));
+  const totalParams = weightCount(net, PAPER_NN2.flatMap((r) => r[0]));
   console.log(`  total: ${(totalParams / 1e6).toFixed(2)}M weights (paper 7.5M), ${(totalMacs / 1e9).toFixed(3)}G multiply-adds (paper 1.6B)`);
   assert.ok(withinRounding(totalParams, '7.5M'), `total params ${totalParams}`);
   assert.ok(withinRounding(totalMacs, '1.6B'), `total MACs ${totalMacs}`);

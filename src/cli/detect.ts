@@ -5,7 +5,7 @@ import { toRgbImage } from '../pipeline/image.ts';
 import { FaceDetector, type DetectOptions, type Detection, type FaceSelection } from '../pipeline/mtcnn.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../runtime.ts';
 
 export const DETECT_USAGE = `tsface detect <image...> [--json] [--min-face N] [--factor F] [--thresholds a,b,c]
               [--select all|largest|confident] [--max-faces N] [--max-pixels N] [--draw DIR] [--explain]`;

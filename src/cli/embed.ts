@@ -9,7 +9,7 @@ import { areaResize } from '../tensor/cpu/resample.ts';
 import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../runtime.ts';
 
 export const EMBED_USAGE = `tsface embed <image...> [--model mobilefacenet|nn4.small2.v1] [--weights FILE] [--json]
   tsface compare <a> <b> [--model M] [--threshold T] [--json]
@@ -72,16 +72,14 @@ export async function embedCommand(command: string, argv: readonly string[], run
       const label = args.flags.get('label');
       if (typeof label !== 'string') throw new ArgumentError('index add needs --label NAME');
       const file = pos[1];
-      const index = existsSync(file) ? FaceIndex.load(file) : new FaceIndex(e.model.name, 0);
-      let target = index;
-      for (const path of pos.slice(2)) {
-        const face = await largestFace(e, path);
-        if (target.size === 0 && target.dimension === 0) target = new FaceIndex(e.model.name, face.embedding.length);
-        if (target.model !== e.model.name) throw new ArgumentError(`${file} holds ${target.model} embeddings, not ${e.model.name}`);
-        target.add(label, face.embedding);
-      }
-      target.save(file);
-      console.log(`${file}: ${target.size} embeddings`);
+      const existing = existsSync(file) ? FaceIndex.load(file) : null;
+      if (existing && existing.model !== e.model.name) throw new ArgumentError(`${file} holds ${existing.model} embeddings, not ${e.model.name}`);
+      const faces = [];
+      for (const path of pos.slice(2)) faces.push(await largestFace(e, path));
+      const index = existing ?? new FaceIndex(e.model.name, faces[0].embedding.length);
+      for (const face of faces) index.add(label, face.embedding);
+      index.save(file);
+      console.log(`${file}: ${index.size} embeddings`);
       return 0;
     }
     case 'search': {

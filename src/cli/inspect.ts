@@ -17,7 +17,7 @@ import { ArgumentError } from '../tensor/errors.ts';
 import { readNpy } from '../tensor/npy.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { numberFlag, parseArgs } from './args.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../runtime.ts';
 
 export const INSPECT_USAGE = `tsface summary <pnet|rnet|onet|nn2|nn4.small2.v1|mobilefacenet> [--by layer|block] [--json]
   tsface inspect <net> --image FILE [--layer NAME] [--out DIR] [--scale S] [--weights FILE] [--json]

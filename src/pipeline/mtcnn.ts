@@ -5,7 +5,7 @@
 import { loadMtcnn, type MtcnnNets } from '../nets/weights.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
-import { ArgumentError, ImageError } from '../tensor/errors.ts';
+import { ArgumentError } from '../tensor/errors.ts';
 import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
@@ -314,4 +314,3 @@ export async function detectFacesBatch(images: readonly ImageInput[], options: D
   return (await shared.detectBatch(images, options)).map((d) => d.faces);
 }
 
-export { ImageError };

@@ -1,6 +1,6 @@
 // tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
 // rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
-//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl]
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl] [--only PREFIX]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
@@ -10,6 +10,7 @@ import { toRgbImage, type RgbImage } from '../../src/pipeline/image.ts';
 import { FaceDetector } from '../../src/pipeline/mtcnn.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
+import { gemmKernel } from '../../src/tensor/cpu/conv2d.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
@@ -29,6 +30,9 @@ const jsonFile = flag('--json');
 const quick = args.includes('--quick');
 const anchors = !args.includes('--no-anchors');
 const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',').filter((m) => m && m !== 'none') as Exclude<GpujsMode, 'auto'>[];
+/** Runs only the cases whose names start with this prefix. */
+const only = flag('--only');
+const wanted = (name: string) => !only || name.startsWith(only);
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const rows: Row[] = [];
 
@@ -78,7 +82,27 @@ function tsfaceBackends(): { make: () => Backend; backend: string; mode: string;
   return list;
 }
 
+/**
+ * The CPU backend's generated GEMM alone on the calibration case's sizes (K = 16*3*3, 32 rows,
+ * 108*192 pixels in chunks of 84 already unrolled): what the conv costs without im2col and its
+ * wrapping, i.e. the ceiling of the current micro-kernel.
+ */
+async function gemmCase(runs: number): Promise<void> {
+  const name = 'gemm-only-k144-m32-n20736';
+  if (!wanted(name)) return;
+  const K = 144, M = 32, N = 108 * 192, chunk = 84;
+  const A = random([M * K], 4).data;
+  const B = random([chunk * K], 5).data;
+  const C = new Float32Array(M * N);
+  const g = gemmKernel(K, 0);
+  const ms = await median(async () => {
+    for (let j0 = 0; j0 < N; j0 += chunk) g(A, 0, B, M, Math.min(chunk, N - j0), C, j0, N, null, null, 0);
+  }, runs);
+  record({ case: name, backend: 'cpu', mode: 'typescript', threads: 1, ms, gflops: (2 * M * K * N) / ms / 1e6 });
+}
+
 async function convCase(name: string, inShape: number[], outC: number, k: number, pad: number, runs: number): Promise<void> {
+  if (!wanted(name)) return;
   const x = random(inShape, 1);
   const w = random([outC, inShape[1], k, k], 2);
   const b = random([outC], 3);
@@ -100,6 +124,7 @@ function seeded(net: Net): Net {
 }
 
 async function netCase(name: string, net: Net, input: number[], runs: number, onnx: string | null): Promise<void> {
+  if (!wanted(name)) return;
   const x = random(input, 7);
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
@@ -122,6 +147,7 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
 }
 
 async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | null, runs: number): Promise<void> {
+  if (!wanted(name)) return;
   for (const b of tsfaceBackends()) {
     const detector = new FaceDetector({ backend: b.make() });
     let last = await detector.detect(image);
@@ -145,6 +171,7 @@ function ratios(): void {
 }
 
 console.log(`tsface benchmark: median of runs, ${new Date().toISOString()}, node ${process.version}`);
+await gemmCase(quick ? 5 : 15);
 await convCase('conv3x3-16-32-108x192', [1, 16, 108, 192], 32, 3, 1, quick ? 5 : 15);
 await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 3 : 9);
 

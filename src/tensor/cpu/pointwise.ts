@@ -3,7 +3,7 @@
 // Activations avoid both branches (activation signs are close to random) and Math.max/min
 // (V8's NaN and -0 handling makes them slow): (v + |v|) / 2 and (v - |v|) / 2 are exactly
 // max(v, 0) and min(v, 0) in float64, so the results are bit-identical to the plain forms and
-// 3x faster (tmp measurements: 25 ms -> 8 ms for 2.7M elements).
+// run about 3x faster on P-Net's first-layer maps.
 export function relu(x: Float32Array, out: Float32Array): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];

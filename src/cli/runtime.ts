@@ -1,1 +1,0 @@
-export { createRuntime, type Runtime } from '../runtime.ts';
