@@ -54,6 +54,7 @@ export class GpujsBackend implements Backend {
   /** Compiles so far: a steady state compiles nothing new per image. */
   compiles = 0;
   private readonly maxKernels: number;
+  private readonly imageFloats = new WeakMap<Uint8Array, Float32Array>();
 
   constructor(options: GpujsBackendOptions = {}) {
     const { GPU } = require('gpu.js');
@@ -232,8 +233,14 @@ export class GpujsBackend implements Backend {
 
   async resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor> {
     const boxes = Float32Array.from(regions.flatMap((r) => [r.x, r.y, r.width, r.height]));
-    // The image goes in as float32 (gpu.js arguments are float arrays); 8-bit values are exact.
-    return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3 }, [Float32Array.from(image.data), boxes], [outH, outW, image.width]);
+    // The image goes in as float32 (gpu.js arguments are float arrays; 8-bit values are exact),
+    // converted once per image rather than once per pyramid level or crop batch.
+    let pixels = this.imageFloats.get(image.data);
+    if (!pixels) {
+      pixels = Float32Array.from(image.data);
+      this.imageFloats.set(image.data, pixels);
+    }
+    return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3 }, [pixels, boxes], [outH, outW, image.width]);
   }
 
   async dispose(): Promise<void> {
