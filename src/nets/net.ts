@@ -23,13 +23,22 @@ export class Net {
     this.heads = Object.fromEntries(Object.entries(heads).map(([k, layers]) => [k, new Sequential('', layers)]));
   }
 
-  /** Runs the net; returns the heads' outputs by name, or `{ output }` for a net without heads. */
+  /**
+   * Runs the net; returns the heads' outputs by name, or `{ output }` for a net without heads.
+   * A backend that compiles whole passes (gpu.js pipelines) gets the net as one graph, unless a
+   * trace asks to see every intermediate.
+   */
   async forward(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
     const [c, h, w] = this.input;
     const [, xc, xh, xw] = x.nchw(this.name);
     if (xc !== c || (h !== null && xh !== h) || (w !== null && xw !== w)) {
       throw new ShapeError(this.name, `expects input [N, ${c}, ${h ?? 'H'}, ${w ?? 'W'}]`, [x.shape]);
     }
+    if (!trace && backend.runGraph) return backend.runGraph(this, (b, input) => this.layers(b, input), x);
+    return this.layers(backend, x, trace);
+  }
+
+  private async layers(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
     const ctx = { backend, trace };
     const features = await this.trunk.forward(ctx, x, '');
     const names = Object.keys(this.heads);

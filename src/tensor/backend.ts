@@ -55,9 +55,18 @@ export interface Backend {
    */
   resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor>;
 
+  /**
+   * Optional: runs a whole forward pass as one plan (gpu.js `createPipeline`), reading back only
+   * its outputs. `graph` identifies the pass (a net) for caching; `forward` runs it op by op on
+   * the backend it is given, which is how the plan is recorded and what runs where no plan can.
+   */
+  runGraph?(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>>;
+
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
 }
+
+export type GraphForward = (backend: Backend, x: Tensor) => Promise<Record<string, Tensor>>;
 
 export interface BackendReport {
   backend: string;
@@ -65,4 +74,6 @@ export interface BackendReport {
   threads: number;
   /** Set when the backend runs something other than what was asked for, with the reason. */
   fallback?: string;
+  /** How whole nets ran where the backend fuses them: gpu.js pipeline executors ('fused-sync', 'generic'...). */
+  executor?: string;
 }

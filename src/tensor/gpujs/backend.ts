@@ -2,11 +2,12 @@
 // and cached. One GPU instance per backend; `mode` picks what gpu.js compiles to, and
 // describe() reports what really ran, including gpu.js's own fallback reasons.
 import { createRequire } from 'node:module';
-import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
+import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
-import { sameShape, shapeSize, Tensor } from '../tensor.ts';
+import { sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
+import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -22,9 +23,22 @@ export interface GpujsBackendOptions {
    * Default 160 (MTCNN and both embedding nets need about 120).
    */
   maxKernels?: number;
+  /**
+   * Whole nets as fused gpu.js pipelines (default true): one plan per net and input shape,
+   * intermediates kept in the plan's memory, only the outputs read back. False runs op by op.
+   */
+  fuse?: boolean;
+  /** Compiled pipeline plans kept, least recently used evicted (default 96: a few photo sizes' pyramids). */
+  maxPlans?: number;
+  /** Largest batch one plan takes; batches are padded to a power of two up to it (default 256). */
+  maxPlanBatch?: number;
 }
 
-type GpuKernel = ((...args: unknown[]) => unknown) & { kernel?: { constructor: { mode?: string }; fallbackReason?: string | null }; destroy?: () => void };
+type GpuInstance = {
+  createKernel: (src: string, settings: object) => GpuKernel;
+  createPipeline: (fn: (input: unknown) => unknown, settings: object) => Plan['run'];
+  destroy: () => void;
+};
 
 /** Which gpu.js modes this process can run, and why the others cannot. */
 export async function gpujsAvailability(): Promise<Record<Exclude<GpujsMode, 'auto'>, true | string>> {
@@ -47,27 +61,48 @@ export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly mode: GpujsMode;
   readonly async: boolean;
-  private readonly gpu: { createKernel: (src: string, settings: object) => GpuKernel; destroy: () => void };
+  readonly fuse: boolean;
+  private readonly gpu: GpuInstance;
   private readonly kernels = new Map<string, GpuKernel>();
-  private ran = new Set<string>();
-  private fallbacks = new Set<string>();
-  /** Compiles so far: a steady state compiles nothing new per image. */
-  compiles = 0;
+  private readonly plans = new Map<string, Plan>();
+  private readonly graphIds = new WeakMap<object, number>();
+  private readonly ran = new Set<string>();
+  private readonly fallbacks = new Set<string>();
+  private readonly executors = new Set<string>();
+  // Counters live in an object so that a recording view (Object.create of this backend) shares them.
+  private readonly counts = { kernels: 0, plans: 0, graphs: 0 };
   private readonly maxKernels: number;
+  private readonly maxPlans: number;
+  private readonly maxPlanBatch: number;
   private readonly imageFloats = new WeakMap<Uint8Array, Float32Array>();
+  /** Set only on a recording view: ops note their kernel call instead of running it. */
+  private recording: Recording | null = null;
 
   constructor(options: GpujsBackendOptions = {}) {
     const { GPU } = require('gpu.js');
     this.mode = options.mode ?? 'auto';
     if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
     this.async = options.async ?? false;
+    this.fuse = options.fuse ?? true;
     this.maxKernels = Math.max(8, options.maxKernels ?? 160);
+    this.maxPlans = Math.max(1, options.maxPlans ?? 96);
+    this.maxPlanBatch = Math.max(1, options.maxPlanBatch ?? 256);
     this.gpu = new GPU({ mode: this.mode === 'auto' ? (this.async ? 'async' : 'gpu') : this.mode });
+  }
+
+  /** Kernels compiled so far: a steady state compiles nothing new per image. */
+  get compiles(): number {
+    return this.counts.kernels;
+  }
+  /** Pipeline plans built so far (one per net and padded input shape). */
+  get planBuilds(): number {
+    return this.counts.plans;
   }
 
   describe(): BackendReport {
     const ran = [...this.ran];
     const report: BackendReport = { backend: 'gpujs', mode: ran.length ? ran.join('+') : this.mode, threads: this.async ? 0 : 1 };
+    if (this.executors.size) report.executor = [...this.executors].join('+');
     const asked = this.mode === 'auto' ? null : this.mode;
     if (this.fallbacks.size || (asked && ran.length && ran.some((m) => m !== asked))) {
       report.fallback = `asked for ${this.mode}, ran ${ran.join('+')}${this.fallbacks.size ? `: ${[...this.fallbacks].join('; ')}` : ''}`;
@@ -80,8 +115,7 @@ export class GpujsBackend implements Backend {
    * sizes are not constants: output and argument lengths are dynamic, so every pyramid level,
    * image size and crop count reuses the same compiled kernel.
    */
-  private kernel(source: string, name: string, size: number, constants: Record<string, number>): GpuKernel {
-    const key = `${name}|${JSON.stringify(constants)}`;
+  private kernel(source: string, key: string, size: number, constants: Record<string, number>): GpuKernel {
     let k = this.kernels.get(key);
     if (k) {
       // Map order is insertion order: re-inserting marks the kernel most recently used.
@@ -93,15 +127,20 @@ export class GpujsBackend implements Backend {
         this.kernels.delete(oldest);
         evicted.destroy?.();
       }
-      k = this.gpu.createKernel(source, {
-        output: [size], constants, asyncMode: this.async, loopMaxIterations: 1 << 20, tactic: 'precision', precision: 'single',
-        dynamicOutput: true, dynamicArguments: true,
-      });
+      k = this.createKernel(source, constants, size, true);
       this.kernels.set(key, k);
-      this.compiles++;
+      this.counts.kernels++;
     }
-    if ((k as unknown as { output?: number[] }).output?.[0] !== size) (k as unknown as { setOutput: (o: number[]) => void }).setOutput([size]);
+    if (k.output?.[0] !== size) k.setOutput!([size]);
     return k;
+  }
+
+  /** `dynamic`: output and argument sizes may change from call to call (cached kernels; plan kernels are fixed). */
+  private createKernel(source: string, constants: Record<string, number>, size: number, dynamic: boolean): GpuKernel {
+    return this.gpu.createKernel(source, {
+      output: [size], constants, asyncMode: this.async, loopMaxIterations: 1 << 20, tactic: 'precision', precision: 'single',
+      dynamicOutput: dynamic, dynamicArguments: dynamic,
+    });
   }
 
   /** `dims`: the sizes a kernel reads from its last argument (spatial sizes, padding), not compiled in. */
@@ -109,7 +148,9 @@ export class GpujsBackend implements Backend {
     if (dims) args = [...args, Float32Array.from(dims)];
     const size = shapeSize(shape);
     if (size === 0) return new Tensor(shape);
-    const k = this.kernel(source, name, size, constants);
+    const key = `${name}|${JSON.stringify(constants)}`;
+    if (this.recording) return this.recording.record(source, key, constants, shape, args);
+    const k = this.kernel(source, key, size, constants);
     const result = (await k(...args)) as Float32Array;
     const ran = k.kernel?.constructor?.mode;
     if (ran) this.ran.add(ran);
@@ -127,7 +168,8 @@ export class GpujsBackend implements Backend {
     const act = !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2;
     const alpha = options.activation?.kind === 'prelu' ? options.activation.alpha.data : new Float32Array(1);
     const b = bias ? bias.data : new Float32Array(cOut);
-    return this.run(K.CONV, 'conv', [n, cOut, g.outH, g.outW], {
+    const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
+    return this.run(pointwise ? K.CONV_1X1 : K.CONV, pointwise ? 'conv1x1' : 'conv', [n, cOut, g.outH, g.outW], {
       cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act,
     }, [x.data, weight.data, b, alpha], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
   }
@@ -243,7 +285,82 @@ export class GpujsBackend implements Backend {
     return this.run(K.AREA_RESIZE, 'area', [regions.length, 3, outH, outW], { c: 3 }, [pixels, boxes], [outH, outW, image.width]);
   }
 
+  /**
+   * A whole pass as one fused plan per graph and padded input shape. Batches are padded to a
+   * power of two (see batchBucket) and cut back; larger ones run in chunks of maxPlanBatch.
+   */
+  async runGraph(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
+    if (!this.fuse || this.recording) return forward(this, x);
+    const n = x.shape[0];
+    const per = x.size / Math.max(n, 1);
+    if (n === 0 || per === 0) return forward(this, x);
+    if (n > this.maxPlanBatch) {
+      const parts: Record<string, Tensor>[] = [];
+      for (let at = 0; at < n; at += this.maxPlanBatch) {
+        const m = Math.min(this.maxPlanBatch, n - at);
+        parts.push(await this.runGraph(graph, forward, new Tensor([m, ...x.shape.slice(1)], x.data.subarray(at * per, (at + m) * per))));
+      }
+      return Object.fromEntries(Object.keys(parts[0]).map((k) => [k, stackBatch(parts.map((p) => p[k]))]));
+    }
+    const bucket = batchBucket(n, this.maxPlanBatch);
+    let input = x.data;
+    if (bucket !== n) {
+      input = new Float32Array(bucket * per);
+      input.set(x.data);
+    }
+    const plan = await this.plan(graph, forward, [bucket, ...x.shape.slice(1)]);
+    const result = await plan.run(input);
+    this.executors.add(plan.run.executorKind ?? 'unknown');
+    if (plan.run.backend) this.ran.add(plan.run.backend);
+    if (plan.run.fallbackReason) this.fallbacks.add(`pipeline: ${plan.run.fallbackReason}`);
+    const out: Record<string, Tensor> = {};
+    for (const [name, shape] of Object.entries(plan.shapes)) {
+      const values = result[name];
+      const size = (shapeSize(shape) / bucket) * n;
+      const data = values instanceof Float32Array ? values.subarray(0, size) : Float32Array.from(Array.prototype.slice.call(values, 0, size) as number[]);
+      out[name] = new Tensor([n, ...shape.slice(1)], data);
+    }
+    return out;
+  }
+
+  private async plan(graph: object, forward: GraphForward, shape: readonly number[]): Promise<Plan> {
+    let id = this.graphIds.get(graph);
+    if (id === undefined) this.graphIds.set(graph, (id = this.counts.graphs++));
+    const key = `${id}|${shape.join('x')}`;
+    let plan = this.plans.get(key);
+    if (plan) {
+      this.plans.delete(key);
+      this.plans.set(key, plan);
+      return plan;
+    }
+    const placeholder = new Tensor(shape);
+    const recording = new Recording(placeholder, (source, constants, size) => this.createKernel(source, constants, size, false));
+    // A view of this backend that shares its kernels and counters but records: concurrent
+    // calls on the backend itself keep running for real meanwhile.
+    const view = Object.create(this) as GpujsBackend;
+    view.recording = recording;
+    const outputs = await forward(view, placeholder);
+    const steps = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, recording.stepOf(t, name)]));
+    if (this.plans.size >= this.maxPlans) this.dropPlan(this.plans.keys().next().value as string);
+    plan = {
+      run: this.gpu.createPipeline(recording.orchestration(steps), { threads: this.async }),
+      shapes: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.shape])),
+      kernels: [...recording.kernels.values()],
+    };
+    this.plans.set(key, plan);
+    this.counts.plans++;
+    return plan;
+  }
+
+  private dropPlan(key: string): void {
+    const plan = this.plans.get(key);
+    plan?.run.destroy?.();
+    for (const k of plan?.kernels ?? []) k.destroy?.();
+    this.plans.delete(key);
+  }
+
   async dispose(): Promise<void> {
+    for (const key of [...this.plans.keys()]) this.dropPlan(key);
     for (const k of this.kernels.values()) k.destroy?.();
     this.kernels.clear();
     this.gpu.destroy();

@@ -15,23 +15,55 @@ const decode = (C: string, H: string, W: string) => `
   const oc = r2 % this.constants.${C};
   const n = Math.floor(r2 / this.constants.${C});`;
 
-/** d = [inH, inW, outH, outW, padTop, padLeft] */
+/**
+ * d = [inH, inW, outH, outW, padTop, padLeft]. The window is clipped to the image once, before
+ * the loops, so the inner loop is a bare multiply-add over contiguous taps (gpu.js's webasm runs
+ * four neighbouring cells as SIMD lanes, and a branch per tap costs every lane). Taps are still
+ * summed channel by channel, row by row, as the CPU backend does.
+ */
 export const CONV = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3]')}
   const g = Math.floor(oc / this.constants.cOutG);
+  const iy0 = oy * this.constants.sH - d[4];
+  const ix0 = ox * this.constants.sW - d[5];
+  const kyLo = Math.max(0, 0 - iy0);
+  const kyHi = Math.min(this.constants.kH, d[0] - iy0);
+  const kxLo = Math.max(0, 0 - ix0);
+  const kxHi = Math.min(this.constants.kW, d[1] - ix0);
+  const plane = d[0] * d[1];
+  let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + iy0 * d[1] + ix0;
+  let wc = oc * this.constants.cInG * this.constants.kH * this.constants.kW;
   let sum = 0;
   for (let c = 0; c < this.constants.cInG; c++) {
-    const ci = g * this.constants.cInG + c;
-    for (let ky = 0; ky < this.constants.kH; ky++) {
-      const iy = oy * this.constants.sH - d[4] + ky;
-      if (iy >= 0 && iy < d[0]) {
-        for (let kx = 0; kx < this.constants.kW; kx++) {
-          const ix = ox * this.constants.sW - d[5] + kx;
-          if (ix >= 0 && ix < d[1]) {
-            sum += x[((n * this.constants.cIn + ci) * d[0] + iy) * d[1] + ix] * w[((oc * this.constants.cInG + c) * this.constants.kH + ky) * this.constants.kW + kx];
-          }
-        }
+    for (let ky = kyLo; ky < kyHi; ky++) {
+      const xr = xc + ky * d[1];
+      const wr = wc + ky * this.constants.kW;
+      for (let kx = kxLo; kx < kxHi; kx++) {
+        sum += x[xr + kx] * w[wr + kx];
       }
     }
+    xc += plane;
+    wc += this.constants.kH * this.constants.kW;
+  }
+  let y = sum + b[oc];
+  if (this.constants.act === 1 && y < 0) { y = 0; }
+  if (this.constants.act === 2 && y < 0) { y = y * alpha[oc]; }
+  return y;
+}`;
+
+/**
+ * A 1x1 convolution without padding (MobileFaceNet's expansions and projections): one loop over
+ * the input channels. Through the general kernel its two one-step window loops cost more than
+ * the multiply-adds. d as CONV.
+ */
+export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3]')}
+  const g = Math.floor(oc / this.constants.cOutG);
+  const plane = d[0] * d[1];
+  let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + oy * this.constants.sH * d[1] + ox * this.constants.sW;
+  const wc = oc * this.constants.cInG;
+  let sum = 0;
+  for (let c = 0; c < this.constants.cInG; c++) {
+    sum += x[xc] * w[wc + c];
+    xc += plane;
   }
   let y = sum + b[oc];
   if (this.constants.act === 1 && y < 0) { y = 0; }
