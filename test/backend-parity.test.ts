@@ -6,6 +6,8 @@ import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../src/tensor/gpujs/backend.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
+import type { Net } from '../src/nets/net.ts';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
@@ -17,6 +19,36 @@ type Config = { mode: Exclude<GpujsMode, 'auto'>; async: boolean };
 const configs = wanted.flatMap((mode): Config[] => (mode === 'webasm' ? [{ mode, async: false }, { mode, async: true }] : [{ mode, async: true }]));
 const cpu = new CpuBackend({ threads: 1 });
 after(() => cpu.dispose());
+
+function seeded(shape: number[], seed: number): Tensor {
+  const x = new Tensor(shape);
+  let s = seed;
+  for (let i = 0; i < x.size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x.data[i] = s / 2 ** 32 - 0.5;
+  }
+  return x;
+}
+
+/** The nets with their bundled weights; nn4.small2 (BN folded) with seeded weights, so that it runs without ../shared. */
+function wholeNets(): [string, Net, Tensor][] {
+  const nets = loadMtcnn();
+  const nn4 = Nn4Small2({ batchNorm: false });
+  nn4.load(new Map(nn4.expectedTensors().map(({ name, shape }, k) => {
+    const t = seeded([...shape], 100 + k);
+    // Fan-in scaling keeps activations of order one through the 20-odd layers.
+    const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
+    for (let i = 0; i < t.size; i++) t.data[i] *= 2 / Math.sqrt(fanIn);
+    return [name, t];
+  })), 'seeded');
+  return [
+    ['pnet', nets.pnet, seeded([1, 3, 31, 45], 1)],
+    ['rnet', nets.rnet, seeded([5, 3, 24, 24], 2)],
+    ['onet', nets.onet, seeded([3, 3, 48, 48], 3)],
+    ['mobilefacenet', loadMobileFaceNet(), seeded([1, 3, 112, 112], 4)],
+    ['nn4.small2', nn4, seeded([2, 3, 96, 96], 7)],
+  ];
+}
 
 /**
  * f32 accumulation (webasm, GPU) against PyTorch's and the CPU backend's: sums of up to 37*9
@@ -62,14 +94,44 @@ for (const { mode, async } of configs) {
         assertClose(`${label} resize ${h}x${w}`, a, b, mode === 'cpu' ? 1.2e-7 : 0, false);
       }
     });
-    test('whole nets: P-Net, R-Net, O-Net and MobileFaceNet outputs equal the CPU backend', async () => {
-      const nets = loadMtcnn();
-      const mfn = loadMobileFaceNet();
-      const seeded = (shape: number[], seed: number) => { const x = new Tensor(shape); let s = seed; for (let i = 0; i < x.size; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; x.data[i] = s / 2 ** 32 - 0.5; } return x; };
-      for (const [name, net, x] of [['pnet', nets.pnet, seeded([1, 3, 31, 45], 1)], ['rnet', nets.rnet, seeded([5, 3, 24, 24], 2)], ['onet', nets.onet, seeded([3, 3, 48, 48], 3)], ['mobilefacenet', mfn, seeded([1, 3, 112, 112], 4)]] as const) {
-        const a = await net.forward(backend!, x);
-        const b = await net.forward(cpu, x);
-        for (const head of Object.keys(b)) assertClose(`${label} ${name}.${head}`, a[head], b[head], BOUND, false);
+    test('concat of six tensors (four per pass, then folded) equals the CPU backend', async () => {
+      const xs = [1, 3, 2, 4, 1, 5].map((c, k) => seeded([2, c, 3, 5], 10 + k));
+      assertClose(`${label} concat x6`, await backend!.concat(xs), await cpu.concat(xs), 0, false);
+    });
+    test('whole nets as fused plans and op by op: P-Net, R-Net, O-Net, MobileFaceNet, nn4.small2 equal the CPU backend', async () => {
+      const perOp = new GpujsBackend({ mode, async, fuse: false });
+      try {
+        for (const [name, net, x] of wholeNets()) {
+          const want = await net.forward(cpu, x);
+          const fused = await net.forward(backend!, x);
+          const single = await net.forward(perOp, x);
+          for (const head of Object.keys(want)) {
+            assertClose(`${label} ${name}.${head} fused`, fused[head], want[head], BOUND, false);
+            assertClose(`${label} ${name}.${head} op by op`, single[head], want[head], BOUND, false);
+          }
+        }
+        const report = backend!.describe();
+        // webasm fuses the plan into one WebAssembly memory; the other modes walk it kernel by kernel.
+        assert.equal(report.executor, mode === 'webasm' ? (async ? 'fused-threaded' : 'fused-sync') : 'generic');
+        assert.equal(perOp.describe().executor, undefined);
+      } finally {
+        await perOp.dispose();
+      }
+    });
+    test('fused plans: a batch is padded to its bucket and a large one runs in chunks, results per item unchanged', async () => {
+      const small = new GpujsBackend({ mode, async, maxPlanBatch: 4 });
+      try {
+        const { rnet } = loadMtcnn();
+        const x = seeded([9, 3, 24, 24], 5);
+        const got = await rnet.forward(small, x);
+        const want = await rnet.forward(cpu, x);
+        for (const head of Object.keys(want)) assertClose(`${label} rnet b9 in chunks of 4 .${head}`, got[head], want[head], BOUND, false);
+        // Chunks of 4, 4 and 1: two plans; a second pass of another count in the same buckets builds none.
+        assert.equal(small.planBuilds, 2);
+        await rnet.forward(small, seeded([5, 3, 24, 24], 6));
+        assert.equal(small.planBuilds, 2);
+      } finally {
+        await small.dispose();
       }
     });
     test('detections on the example photo equal the CPU backend', async () => {

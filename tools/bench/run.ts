@@ -1,6 +1,8 @@
 // tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
 // rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
-//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl] [--only PREFIX]
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl] [--gpujs-per-op] [--only PREFIX]
+// gpu.js rows run whole nets as fused pipelines (`executor` names gpu.js's executor);
+// --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
@@ -22,6 +24,8 @@ interface Row {
   threads: number;
   ms: number;
   gflops: number | null;
+  /** gpu.js rows: the pipeline executor that ran whole nets ('fused-sync', 'fused-threaded', 'generic'), or 'per-op'. */
+  executor?: string;
 }
 
 const args = process.argv.slice(2);
@@ -30,6 +34,7 @@ const jsonFile = flag('--json');
 const quick = args.includes('--quick');
 const anchors = !args.includes('--no-anchors');
 const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',').filter((m) => m && m !== 'none') as Exclude<GpujsMode, 'auto'>[];
+const gpujsPerOp = args.includes('--gpujs-per-op');
 /** Runs only the cases whose names start with this prefix. */
 const only = flag('--only');
 const wanted = (name: string) => !only || name.startsWith(only);
@@ -61,7 +66,7 @@ function random(shape: number[], seed: number): Tensor {
 function record(row: Row, extra = ''): void {
   rows.push(row);
   const gf = row.gflops === null ? '' : `${row.gflops.toFixed(2)} GFLOP/s`;
-  console.log(`${row.case.padEnd(26)} ${`${row.backend}/${row.mode}`.padEnd(22)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
+  console.log(`${row.case.padEnd(26)} ${`${row.backend}/${row.mode}${row.executor ? ` ${row.executor}` : ''}`.padEnd(36)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
 }
 
 /** The tsface backends of this run: CPU with 1 and 2 threads, gpu.js modes sync and threaded. */
@@ -76,10 +81,16 @@ function tsfaceBackends(): { make: () => Backend; backend: string; mode: string;
       console.log(`SKIPPED gpujs/${mode}: ${availability[mode]}`);
       continue;
     }
-    list.push({ make: () => new GpujsBackend({ mode, async: false }), backend: 'gpujs', mode, threads: 1 });
-    list.push({ make: () => new GpujsBackend({ mode, async: true }), backend: 'gpujs', mode, threads: 2 });
+    for (const fuse of gpujsPerOp ? [true, false] : [true]) {
+      list.push({ make: () => new GpujsBackend({ mode, async: false, fuse }), backend: 'gpujs', mode, threads: 1 });
+      list.push({ make: () => new GpujsBackend({ mode, async: true, fuse }), backend: 'gpujs', mode, threads: 2 });
+    }
   }
   return list;
+}
+
+function executorOf(backend: Backend): { executor?: string } {
+  return backend instanceof GpujsBackend ? { executor: backend.describe().executor ?? 'per-op' } : {};
 }
 
 /**
@@ -132,7 +143,7 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
     const backend = b.make();
     const ms = await median(() => net.forward(backend, x), runs, 1);
     const report = backend.describe();
-    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? report.mode : b.mode, threads: b.threads, ms, gflops: gflops(ms) },
+    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? report.mode : b.mode, threads: b.threads, ms, gflops: gflops(ms), ...executorOf(backend) },
       `${(ms / input[0]).toFixed(2)} ms per item${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
     await backend.dispose();
   }
@@ -153,7 +164,7 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
     let last = await detector.detect(image);
     const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, 1);
     const s = last.report.ms;
-    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? detector.backend.describe().mode : b.mode, threads: b.threads, ms, gflops: null },
+    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? detector.backend.describe().mode : b.mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
       `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);
     await detector.backend.dispose();
   }

@@ -248,17 +248,24 @@ export class GpujsBackend implements Backend {
 
   async concat(xs: readonly Tensor[]): Promise<Tensor> {
     if (xs.length === 0) throw new ShapeError('concat', 'no tensors given');
-    let acc = xs[0];
     for (const t of xs.slice(1)) {
-      if (t.rank !== acc.rank || t.shape[0] !== acc.shape[0] || !sameShape(t.shape.slice(2), acc.shape.slice(2))) {
-        throw new ShapeError('concat', 'tensors differ outside the channel dimension', [acc.shape, t.shape]);
+      if (t.rank !== xs[0].rank || t.rank < 2 || t.shape[0] !== xs[0].shape[0] || !sameShape(t.shape.slice(2), xs[0].shape.slice(2))) {
+        throw new ShapeError('concat', 'tensors differ outside the channel dimension', [xs[0].shape, t.shape]);
       }
-      const [, h, w] = this.spatial(acc);
-      const c1 = acc.shape[1];
-      const c2 = t.shape[1];
-      acc = await this.run(K.CONCAT2, 'concat2', [acc.shape[0], c1 + c2, ...acc.shape.slice(2)], { c: c1 + c2, c1, c2 }, [acc.data, t.data], [h, w]);
     }
-    return acc;
+    // Four at a time in one pass; more (no net here has them) fold the result back in.
+    let acc = xs.slice(0, 4);
+    for (let next = 4; ; next += 3) {
+      const parts = [...acc, ...Array<Tensor | null>(4 - acc.length).fill(null)];
+      const channels = parts.map((t) => (t ? t.shape[1] : 0));
+      const c = channels.reduce((a, b) => a + b, 0);
+      const [, h, w] = this.spatial(xs[0]);
+      const joined = await this.run(K.CONCAT4, 'concat', [xs[0].shape[0], c, ...xs[0].shape.slice(2)], {
+        c, c0: channels[0], c1: channels[1], c2: channels[2], c3: channels[3],
+      }, parts.map((t) => (t ? t.data : new Float32Array(1))), [h, w]);
+      if (next >= xs.length) return joined;
+      acc = [joined, ...xs.slice(next, next + 3)];
+    }
   }
 
   async add(a: Tensor, b: Tensor): Promise<Tensor> {
@@ -312,7 +319,9 @@ export class GpujsBackend implements Backend {
     const result = await plan.run(input);
     this.executors.add(plan.run.executorKind ?? 'unknown');
     if (plan.run.backend) this.ran.add(plan.run.backend);
-    if (plan.run.fallbackReason) this.fallbacks.add(`pipeline: ${plan.run.fallbackReason}`);
+    // gpu.js fuses plans on webasm and webgpu; on cpu and GL the generic executor is the design, not a fallback.
+    const kernelMode = plan.kernels[0]?.kernel?.constructor?.mode;
+    if (plan.run.fallbackReason && (kernelMode === 'webasm' || kernelMode === 'webgpu')) this.fallbacks.add(`pipeline: ${plan.run.fallbackReason}`);
     const out: Record<string, Tensor> = {};
     for (const [name, shape] of Object.entries(plan.shapes)) {
       const values = result[name];

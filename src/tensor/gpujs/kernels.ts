@@ -158,12 +158,19 @@ export const DENSE = `function (x, w, b) {
   return s + b[o];
 }`;
 
-/** Channels [0, c1) from a, [c1, c1 + c2) from b. */
-export const CONCAT2 = `function (a, b, d) {${decode('c', 'd[0]', 'd[1]')}
+/**
+ * Up to four tensors joined along the channels in one pass (an inception block's branches):
+ * channels [0, c0) from x0, the next c1 from x1, and so on. Unused inputs have 0 channels.
+ */
+export const CONCAT4 = `function (x0, x1, x2, x3, d) {${decode('c', 'd[0]', 'd[1]')}
   const plane = d[0] * d[1];
   const at = oy * d[1] + ox;
-  if (oc < this.constants.c1) { return a[(n * this.constants.c1 + oc) * plane + at]; }
-  return b[(n * this.constants.c2 + oc - this.constants.c1) * plane + at];
+  const e1 = this.constants.c0 + this.constants.c1;
+  const e2 = e1 + this.constants.c2;
+  if (oc < this.constants.c0) { return x0[(n * this.constants.c0 + oc) * plane + at]; }
+  if (oc < e1) { return x1[(n * this.constants.c1 + oc - this.constants.c0) * plane + at]; }
+  if (oc < e2) { return x2[(n * this.constants.c2 + oc - e1) * plane + at]; }
+  return x3[(n * this.constants.c3 + oc - e2) * plane + at];
 }`;
 
 /** d = [inH, inW, outH, outW, padTop, padLeft] */
