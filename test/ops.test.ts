@@ -6,9 +6,11 @@ import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { cases, runCase, t } from './helpers/opCases.ts';
 
-for (const threads of [1, 2]) {
-  describe(`CPU backend (${threads} thread${threads > 1 ? 's' : ''}) against PyTorch`, () => {
-    const backend = new CpuBackend({ threads });
+// Both GEMMs: the WebAssembly SIMD kernel (the default) and the plain TypeScript one.
+for (const [threads, simd] of [[1, true], [2, true], [1, false], [2, false]] as const) {
+  describe(`CPU backend (${threads} thread${threads > 1 ? 's' : ''}, ${simd ? 'wasm SIMD' : 'TypeScript'} GEMM) against PyTorch`, () => {
+    const backend = new CpuBackend({ threads, simd });
+    test('runs the GEMM it was asked for', () => assert.equal(backend.simd, simd));
     after(() => backend.dispose());
     for (const c of cases) {
       test(`${c.op}: ${c.name}`, async () => {
@@ -25,8 +27,8 @@ test('the fixture covers every backend op', () => {
   }
 });
 
-test('a conv with its activation fused gives exactly the unfused values', async () => {
-  const backend = new CpuBackend({ threads: 1 });
+for (const simd of [true, false]) test(`a conv with its activation fused gives exactly the unfused values (${simd ? 'SIMD' : 'TypeScript'} GEMM)`, async () => {
+  const backend = new CpuBackend({ threads: 1, simd });
   for (const c of cases.filter((c) => c.op === 'conv2d')) {
     const w = t(c, 'weight');
     const bias = c.params.includes('bias') ? t(c, 'bias') : null;

@@ -13,6 +13,7 @@ import { FaceDetector } from '../../src/pipeline/mtcnn.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
 import { gemmKernel } from '../../src/tensor/cpu/conv2d.ts';
+import { gemmArena, simdGemmSupported } from '../../src/tensor/cpu/simdGemm.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
@@ -72,10 +73,10 @@ function record(row: Row, extra = ''): void {
 /** The tsface backends of this run: CPU with 1 and 2 threads, gpu.js modes sync and threaded. */
 const availability = await gpujsAvailability();
 function tsfaceBackends(): { make: () => Backend; backend: string; mode: string; threads: number }[] {
-  const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [
-    { make: () => new CpuBackend({ threads: 1 }), backend: 'cpu', mode: 'typescript', threads: 1 },
-    { make: () => new CpuBackend({ threads: 2 }), backend: 'cpu', mode: 'typescript', threads: 2 },
-  ];
+  const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [];
+  for (const simd of [true, false]) {
+    for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd }), backend: 'cpu', mode: simd ? 'typescript+wasm-simd' : 'typescript', threads });
+  }
   for (const mode of gpujsModes) {
     if (availability[mode] !== true) {
       console.log(`SKIPPED gpujs/${mode}: ${availability[mode]}`);
@@ -110,6 +111,15 @@ async function gemmCase(runs: number): Promise<void> {
     for (let j0 = 0; j0 < N; j0 += chunk) g(A, 0, B, M, Math.min(chunk, N - j0), C, j0, N, null, null, 0);
   }, runs);
   record({ case: name, backend: 'cpu', mode: 'typescript', threads: 1, ms, gflops: (2 * M * K * N) / ms / 1e6 });
+  if (!simdGemmSupported()) return;
+  // The same work on the WebAssembly SIMD kernel, its output tile left in its memory.
+  const arena = gemmArena(M, K, chunk * K, M * chunk);
+  arena.weights.set(A);
+  arena.panels.set(B);
+  const simdMs = await median(async () => {
+    for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
+  }, runs);
+  record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
 }
 
 async function convCase(name: string, inShape: number[], outC: number, k: number, pad: number, runs: number): Promise<void> {
@@ -120,11 +130,13 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
   const outH = inShape[2] + 2 * pad - k + 1;
   const outW = inShape[3] + 2 * pad - k + 1;
   const flops = 2 * outC * outH * outW * inShape[1] * k * k;
-  for (const threads of [1, 2]) {
-    const backend = new CpuBackend({ threads });
-    const ms = await median(() => backend.conv2d(x, w, b, { padding: pad }), runs);
-    record({ case: name, backend: 'cpu', mode: 'typescript', threads, ms, gflops: flops / ms / 1e6 }, `(${(flops / 1e6).toFixed(1)} MFLOP)`);
-    await backend.dispose();
+  for (const simd of [true, false]) {
+    for (const threads of [1, 2]) {
+      const backend = new CpuBackend({ threads, simd });
+      const ms = await median(() => backend.conv2d(x, w, b, { padding: pad }), runs);
+      record({ case: name, backend: 'cpu', mode: backend.describe().mode, threads, ms, gflops: flops / ms / 1e6 }, `(${(flops / 1e6).toFixed(1)} MFLOP)`);
+      await backend.dispose();
+    }
   }
 }
 
@@ -143,7 +155,7 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
     const backend = b.make();
     const ms = await median(() => net.forward(backend, x), runs, 1);
     const report = backend.describe();
-    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? report.mode : b.mode, threads: b.threads, ms, gflops: gflops(ms), ...executorOf(backend) },
+    record({ case: name, backend: b.backend, mode: report.mode, threads: b.threads, ms, gflops: gflops(ms), ...executorOf(backend) },
       `${(ms / input[0]).toFixed(2)} ms per item${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
     await backend.dispose();
   }
@@ -164,7 +176,7 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
     let last = await detector.detect(image);
     const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, 1);
     const s = last.report.ms;
-    record({ case: name, backend: b.backend, mode: b.backend === 'gpujs' ? detector.backend.describe().mode : b.mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
+    record({ case: name, backend: b.backend, mode: detector.backend.describe().mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
       `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);
     await detector.backend.dispose();
   }

@@ -1,5 +1,7 @@
 // Convolution on the CPU as im2col + a register-blocked GEMM, done chunk by chunk so the
-// unrolled input stays in cache. This file has no imports: worker threads load it as is.
+// unrolled input stays in cache. The GEMM is either generated TypeScript (float64, the
+// reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
+import { gemmArena } from './simdGemm.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
 export interface ConvPlan {
@@ -21,6 +23,8 @@ export interface ConvPlan {
   chunk: number;
   /** 0: none, 1: ReLU, 2: PReLU with per-output-channel slopes. */
   activation: 0 | 1 | 2;
+  /** The GEMM runs as the WebAssembly SIMD kernel (simdGemm.ts) rather than generated TypeScript. */
+  simd: boolean;
 }
 
 /**
@@ -90,6 +94,10 @@ export function convTasks(
   from: number,
   to: number,
 ): void {
+  if (p.simd) {
+    simdConvTasks(p, x, packed, bias, out, alpha, from, to);
+    return;
+  }
   const K = convReduction(p);
   const cInG = p.cIn / p.groups;
   const mG = p.cOut / p.groups;
@@ -105,6 +113,48 @@ export function convTasks(
     unroll(p, x, scratch, b, g * cInG, cInG, j0, j1);
     const outBase = (b * p.cOut + g * mG) * hw;
     gemmKernel(K, p.activation)(packed, g * blocks * K * MR, scratch, mG, j1 - j0, out, outBase + j0, hw, bias, alpha, g * mG);
+  }
+}
+
+/**
+ * convTasks with the SIMD GEMM: the packed weights are copied into the kernel's memory once per
+ * call, im2col writes its panels there directly, and the output tile ([block][panel][row][lane])
+ * comes back through the same bias and activation step as the TypeScript kernel's.
+ */
+function simdConvTasks(
+  p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
+  alpha: Float32Array | null, from: number, to: number,
+): void {
+  const K = convReduction(p);
+  const cInG = p.cIn / p.groups;
+  const mG = p.cOut / p.groups;
+  const blocks = Math.ceil(mG / MR);
+  const hw = p.outH * p.outW;
+  const chunks = Math.ceil(hw / p.chunk);
+  const rows = p.groups * blocks * MR;
+  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk);
+  arena.weights.set(packed);
+  // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
+  arena.bias.fill(0);
+  arena.alpha.fill(0);
+  for (let g = 0; g < p.groups; g++) {
+    for (let m = 0; m < mG; m++) {
+      const c = g * mG + m;
+      arena.bias[g * blocks * MR + m] = bias ? bias[c] : 0;
+      arena.alpha[g * blocks * MR + m] = p.activation === 2 ? alpha![c] : 0;
+    }
+  }
+  const tile = arena.tile;
+  for (let t = from; t < to; t++) {
+    const chunk = t % chunks;
+    const g = Math.floor(t / chunks) % p.groups;
+    const b = Math.floor(t / (chunks * p.groups));
+    const j0 = chunk * p.chunk;
+    const j1 = Math.min(hw, j0 + p.chunk);
+    const cols = j1 - j0;
+    unroll(p, x, arena.panels, b, g * cInG, cInG, j0, j1);
+    arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+    for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
   }
 }
 
