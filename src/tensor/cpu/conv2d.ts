@@ -1,7 +1,7 @@
 // Convolution on the CPU as im2col + a register-blocked GEMM, done chunk by chunk so the
 // unrolled input stays in cache. The GEMM is either generated TypeScript (float64, the
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
-import { gemmArena } from './simdGemm.ts';
+import { gemmArena, type GemmArena } from './simdGemm.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
 export interface ConvPlan {
@@ -132,8 +132,16 @@ function simdConvTasks(
   const hw = p.outH * p.outW;
   const chunks = Math.ceil(hw / p.chunk);
   const rows = p.groups * blocks * MR;
-  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk);
+  const plane = p.inH * p.inW;
+  // Stride-1 convs gather their im2col panels in wasm from a copy of the batch item.
+  const gather = p.strideW === 1;
+  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, gather ? p.cIn * plane : 0);
   arena.weights.set(packed);
+  if (gather) {
+    let i = 0;
+    for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * plane + ky * p.inW + kx);
+  }
+  let item = -1;
   // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
   arena.bias.fill(0);
   arena.alpha.fill(0);
@@ -152,14 +160,25 @@ function simdConvTasks(
     const j0 = chunk * p.chunk;
     const j1 = Math.min(hw, j0 + p.chunk);
     const cols = j1 - j0;
-    unroll(p, x, arena.panels, b, g * cInG, cInG, j0, j1);
+    if (gather && b !== item) {
+      arena.input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
+      item = b;
+    }
+    unroll(p, x, arena.panels, b, g * cInG, cInG, j0, j1, gather ? arena : null);
     arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
     for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
   }
 }
 
-/** im2col of pixels [j0, j1) into panels of NR pixels: scratch[panel][k][lane]. */
-function unroll(p: ConvPlan, x: Float32Array, scratch: Float32Array, b: number, c0: number, cInG: number, j0: number, j1: number): void {
+/**
+ * im2col of pixels [j0, j1) into panels of NR pixels: scratch[panel][k][lane]. With `simd`
+ * (stride 1, the batch item copied into its input), runs of panels whose windows lie inside
+ * the input are gathered by the wasm kernel, four lanes per load.
+ */
+function unroll(
+  p: ConvPlan, x: Float32Array, scratch: Float32Array, b: number, c0: number, cInG: number, j0: number, j1: number,
+  simd: GemmArena | null = null,
+): void {
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outW } = p;
   const K = cInG * kH * kW;
   const plane = inH * inW;
@@ -173,6 +192,14 @@ function unroll(p: ConvPlan, x: Float32Array, scratch: Float32Array, b: number, 
     // Fast path: four pixels of one output row whose windows all lie inside the input. Then
     // lane l of tap (c, ky, kx) is x[row + kx + l * strideW]: four loads, four adjacent stores.
     if (pj + NR <= j1 && ox + NR <= outW && iy0 >= 0 && iy0 + kH <= inH && ix0 >= 0 && ix0 + (NR - 1) * strideW + kW <= inW) {
+      if (simd) {
+        // The run goes on while the next panel's windows are in the same row and inside too.
+        let count = 1;
+        while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW && ix0 + (count + 1) * NR - 1 + kW <= inW) count++;
+        simd.gather((pj - j0) / NR, c0 * plane + iy0 * inW + ix0, K, count);
+        pj += (count - 1) * NR;
+        continue;
+      }
       let dst = panel;
       for (let c = 0; c < cInG; c++) {
         for (let ky = 0; ky < kH; ky++) {

@@ -39,7 +39,9 @@ const op = {
   set: (l: number) => [0x21, ...uleb(l)],
   i32: (v: number) => [0x41, ...sleb(v)],
   add: [0x6a],
+  sub: [0x6b],
   mul: [0x6c],
+  loadI32: (offset: number) => [0x28, 2, ...uleb(offset)],
   shl: [0x74],
   ltU: [0x49],
   ne: [0x47],
@@ -117,6 +119,31 @@ function tile(width: 1 | 2): number[] {
   return code;
 }
 
+/**
+ * gather(dst, src, table, k, count): im2col of `count` panels of 4 adjacent pixels (stride 1,
+ * windows inside the input): tap i of a panel is the 4 floats at src + table[i], stored at
+ * dst + 16 i; the next panel starts 4 pixels on (src + 16) and K * 16 bytes on in dst.
+ */
+function gatherBody(): number[] {
+  const [DST, SRC, TABLE, KK, COUNT, TP, TEND, D] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const body = [
+    ...op.loop,
+    ...op.get(TABLE), ...op.set(TP), ...op.get(TABLE), ...op.get(KK), ...op.i32(2), ...op.shl, ...op.add, ...op.set(TEND),
+    ...op.get(DST), ...op.set(D),
+    ...op.loop,
+    ...op.get(D), ...op.get(SRC), ...op.get(TP), ...op.loadI32(0), ...op.add, ...op.load(0), ...op.store(0),
+    ...op.get(D), ...op.i32(16), ...op.add, ...op.set(D),
+    ...op.get(TP), ...op.i32(4), ...op.add, ...op.set(TP),
+    ...op.get(TP), ...op.get(TEND), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.get(D), ...op.set(DST),
+    ...op.get(SRC), ...op.i32(16), ...op.add, ...op.set(SRC),
+    ...op.get(COUNT), ...op.i32(1), ...op.sub, ...op.set(COUNT),
+    ...op.get(COUNT), ...op.brIf(0), ...op.end,
+    ...op.end,
+  ];
+  return [...vec([[...uleb(D - TP + 1), I32]]), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const body: number[] = [
     ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
@@ -137,13 +164,14 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ];
   const locals = vec([[...uleb(ROWS - MB + 1), I32], [...uleb(4 + 8), V128]]);
   const fn = [...locals, ...body];
+  const gather = gatherBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(10).fill([I32])), ...vec([])]])),
+    ...section(1, vec([[0x60, ...vec(new Array(10).fill([I32])), ...vec([])], [0x60, ...vec(new Array(5).fill([I32])), ...vec([])]])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0)])),
-    ...section(7, vec([[...name('gemm'), 0x00, ...uleb(0)]])),
-    ...section(10, vec([[...uleb(fn.length), ...fn]])),
+    ...section(3, vec([uleb(0), uleb(1)])),
+    ...section(7, vec([[...name('gemm'), 0x00, ...uleb(0)], [...name('gather'), 0x00, ...uleb(1)]])),
+    ...section(10, vec([[...uleb(fn.length), ...fn], [...uleb(gather.length), ...gather]])),
   ]);
 }
 
@@ -166,50 +194,63 @@ export function simdGemmSupported(): boolean {
   return simdModule() !== null;
 }
 
-/** Views of the regions of the kernel's memory for one conv: weights, panels, output tile, per-row bias and slopes. */
+/** Views of the regions of the kernel's memory for one conv, and its two kernels. */
 export interface GemmArena {
   weights: Float32Array;
   panels: Float32Array;
   tile: Float32Array;
+  /** Per weight row: bias and slope. */
   bias: Float32Array;
   alpha: Float32Array;
+  /** One batch item of the conv's input, for gather(). */
+  input: Float32Array;
+  /** Byte offsets of the K taps of a window, relative to its first: gather()'s table. */
+  taps: Int32Array;
   /**
    * Tile row r, pixel j = tile[r * ldc + j] for the rows of `blocks` 4-row blocks from weight row
    * `row0` (bias and alpha are indexed from there too). `act`: apply alpha (ReLU: alpha = 0).
    */
   run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean): void;
+  /** im2col of `count` stride-1 panels into panels[panel...], the first window at input[at]. */
+  gather(panel: number, at: number, K: number, count: number): void;
 }
 
-let instance: { memory: WebAssembly.Memory; gemm: (...a: number[]) => void } | null = null;
+let instance: { memory: WebAssembly.Memory; gemm: (...a: number[]) => void; gather: (...a: number[]) => void } | null = null;
 
 /**
  * The kernel's memory laid out for one conv (each thread has its own instance and memory),
  * grown when a conv needs more. Sizes in floats; rows: weight rows, padded to blocks of 4.
  */
-export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number): GemmArena {
+export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number, inputFloats = 0): GemmArena {
   const module = simdModule();
   if (!module) throw new Error('WebAssembly SIMD is not available');
   const weightFloats = rows * K;
-  const bytes = 4 * (weightFloats + panelFloats + tileFloats + 2 * rows);
+  // Every region starts 16-byte aligned.
+  const align = (n: number) => Math.ceil(n / 4) * 4;
+  const panelsAt = 4 * align(weightFloats);
+  const tileAt = panelsAt + 4 * align(panelFloats);
+  const biasAt = tileAt + 4 * align(tileFloats);
+  const alphaAt = biasAt + 4 * align(rows);
+  const tapsAt = alphaAt + 4 * align(rows);
+  const inputAt = tapsAt + 4 * align(K);
+  const bytes = inputAt + 4 * align(inputFloats) + 16;
   if (!instance) {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as { gemm: (...a: number[]) => void };
-    instance = { memory, gemm: exports.gemm };
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as { gemm: (...a: number[]) => void; gather: (...a: number[]) => void };
+    instance = { memory, gemm: exports.gemm, gather: exports.gather };
   }
-  const { memory, gemm } = instance;
+  const { memory, gemm, gather } = instance;
   if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
-  // Every region starts 16-byte aligned: rows and panelFloats are multiples of 4.
-  const panelsAt = 4 * weightFloats;
-  const tileAt = panelsAt + 4 * panelFloats;
-  const biasAt = tileAt + 4 * tileFloats;
-  const alphaAt = biasAt + 4 * rows;
   return {
     weights: new Float32Array(memory.buffer, 0, weightFloats),
     panels: new Float32Array(memory.buffer, panelsAt, panelFloats),
     tile: new Float32Array(memory.buffer, tileAt, tileFloats),
     bias: new Float32Array(memory.buffer, biasAt, rows),
     alpha: new Float32Array(memory.buffer, alphaAt, rows),
+    taps: new Int32Array(memory.buffer, tapsAt, K),
+    input: new Float32Array(memory.buffer, inputAt, inputFloats),
     run: (row0, K, blocks, panels, ldc, act) =>
       gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0),
+    gather: (panel, at, K, count) => gather(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
   };
 }
