@@ -10,6 +10,7 @@ import {
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
+import { simdDense } from './simdDense.ts';
 import { simdGemmSupported } from './simdGemm.ts';
 import { ThreadPool } from './threadPool.ts';
 
@@ -230,7 +231,8 @@ export class CpuBackend implements Backend {
     const o = weight.shape[0];
     if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
     const out = this.alloc([n, o]);
-    pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
+    if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
+    else pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     return out;
   }
 

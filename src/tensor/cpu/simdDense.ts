@@ -1,0 +1,44 @@
+// Fully connected layers on the SIMD GEMM: the weights are the 4-row blocks, batch items the
+// panel lanes. Item by item (the TypeScript path) a dense layer is a matrix-vector product that
+// reads every weight once per item; as a GEMM each weight load serves eight items.
+import { MR, NR } from './conv2d.ts';
+import { gemmArena } from './simdGemm.ts';
+
+/** Batch items per GEMM call: panel memory stays within about 192 KB for F up to 1152. */
+const ITEMS = 32;
+
+/** y[b, o] = sum_f x[b, f] * w[o, f] + bias[o], for n items of f features and o outputs. */
+export function simdDense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array): void {
+  const blocks = Math.ceil(o / MR);
+  const rows = blocks * MR;
+  const arena = gemmArena(rows, f, ITEMS * f, rows * ITEMS);
+  const { weights, panels, tile } = arena;
+  weights.fill(0);
+  for (let r = 0; r < o; r++) {
+    const dst = Math.floor(r / MR) * f * MR + (r % MR);
+    for (let k = 0; k < f; k++) weights[dst + k * MR] = w[r * f + k];
+  }
+  arena.bias.fill(0);
+  if (bias) arena.bias.set(bias.subarray(0, o));
+  for (let b0 = 0; b0 < n; b0 += ITEMS) {
+    const items = Math.min(ITEMS, n - b0);
+    const count = Math.ceil(items / NR);
+    // Panel p, tap k, lane l = x[b0 + 4p + l, k]; lanes past the last item are zero.
+    for (let p = 0; p < count; p++) {
+      for (let l = 0; l < NR; l++) {
+        const item = b0 + p * NR + l;
+        let dst = p * f * NR + l;
+        if (item >= n) {
+          for (let k = 0; k < f; k++, dst += NR) panels[dst] = 0;
+          continue;
+        }
+        const src = item * f;
+        for (let k = 0; k < f; k++, dst += NR) panels[dst] = x[src + k];
+      }
+    }
+    arena.run(0, f, blocks, count, ITEMS, false);
+    for (let r = 0; r < o; r++) {
+      for (let i = 0; i < items; i++) out[(b0 + i) * o + r] = tile[r * ITEMS + i];
+    }
+  }
+}
