@@ -133,15 +133,15 @@ function simdConvTasks(
   const hw = p.outH * p.outW;
   const chunks = Math.ceil(hw / p.chunk);
   const rows = p.groups * blocks * MR;
-  const plane = p.inH * p.inW;
-  // Stride-1 convs gather their im2col panels in wasm from a copy of the batch item.
-  const gather = p.strideW === 1;
-  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, gather ? p.cIn * plane : 0);
+  // The batch item is copied into the kernel's memory with its zero padding written out, so
+  // every window lies inside it and im2col needs no bounds checks.
+  const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
+  const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
+  const padPlane = padH * padW;
+  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
   arena.weights.set(packed);
-  if (gather) {
-    let i = 0;
-    for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * plane + ky * p.inW + kx);
-  }
+  let i = 0;
+  for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
   let item = -1;
   // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
   arena.bias.fill(0);
@@ -154,6 +154,7 @@ function simdConvTasks(
     }
   }
   const tile = arena.tile;
+  const plane = p.inH * p.inW;
   for (let t = from; t < to; t++) {
     const chunk = t % chunks;
     const g = Math.floor(t / chunks) % p.groups;
@@ -161,25 +162,55 @@ function simdConvTasks(
     const j0 = chunk * p.chunk;
     const j1 = Math.min(hw, j0 + p.chunk);
     const cols = j1 - j0;
-    if (gather && b !== item) {
-      arena.input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
+    if (b !== item) {
+      const input = arena.input;
+      if (padPlane === plane) {
+        input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
+      } else {
+        input.fill(0);
+        for (let c = 0; c < p.cIn; c++) {
+          for (let y = 0; y < p.inH; y++) {
+            const src = (b * p.cIn + c) * plane + y * p.inW;
+            input.set(x.subarray(src, src + p.inW), c * padPlane + (y + p.padTop) * padW + p.padLeft);
+          }
+        }
+      }
       item = b;
     }
-    unroll(p, x, arena.panels, b, g * cInG, cInG, j0, j1, gather ? arena : null);
+    simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
     arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
     for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
   }
 }
 
 /**
- * im2col of pixels [j0, j1) into panels of NR pixels: scratch[panel][k][lane]. With `simd`
- * (stride 1, the batch item copied into its input), runs of panels whose windows lie inside
- * the input are gathered by the wasm kernel, four lanes per load.
+ * im2col into the kernel's panels from its padded copy of the batch item (`base`: the group's
+ * first channel). Runs of stride-1 panels within one output row are contiguous, four lanes per
+ * load; panels that are strided or cross a row gather lane by lane. Lanes past j1 repeat the
+ * last pixel: their columns of the tile are never read.
  */
-function unroll(
-  p: ConvPlan, x: Float32Array, scratch: Float32Array, b: number, c0: number, cInG: number, j0: number, j1: number,
-  simd: GemmArena | null = null,
-): void {
+function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K: number, j0: number, j1: number): void {
+  const { outW, strideH, strideW } = p;
+  const at = (j: number) => {
+    const oy = Math.floor(j / outW);
+    return base + oy * strideH * padW + (j - oy * outW) * strideW;
+  };
+  for (let pj = j0; pj < j1; pj += NR) {
+    const ox = pj % outW;
+    if (strideW === 1 && pj + NR <= j1 && ox + NR <= outW) {
+      let count = 1;
+      while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW) count++;
+      arena.gather((pj - j0) / NR, at(pj), K, count);
+      pj += (count - 1) * NR;
+      continue;
+    }
+    const last = j1 - 1;
+    arena.gatherLanes((pj - j0) / NR, at(pj), at(Math.min(pj + 1, last)), at(Math.min(pj + 2, last)), at(Math.min(pj + 3, last)), K);
+  }
+}
+
+/** im2col of pixels [j0, j1) into panels of NR pixels: scratch[panel][k][lane]. */
+function unroll(p: ConvPlan, x: Float32Array, scratch: Float32Array, b: number, c0: number, cInG: number, j0: number, j1: number): void {
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outW } = p;
   const K = cInG * kH * kW;
   const plane = inH * inW;
@@ -193,14 +224,6 @@ function unroll(
     // Fast path: four pixels of one output row whose windows all lie inside the input. Then
     // lane l of tap (c, ky, kx) is x[row + kx + l * strideW]: four loads, four adjacent stores.
     if (pj + NR <= j1 && ox + NR <= outW && iy0 >= 0 && iy0 + kH <= inH && ix0 >= 0 && ix0 + (NR - 1) * strideW + kW <= inW) {
-      if (simd) {
-        // The run goes on while the next panel's windows are in the same row and inside too.
-        let count = 1;
-        while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW && ix0 + (count + 1) * NR - 1 + kW <= inW) count++;
-        simd.gather((pj - j0) / NR, c0 * plane + iy0 * inW + ix0, K, count);
-        pj += (count - 1) * NR;
-        continue;
-      }
       let dst = panel;
       for (let c = 0; c < cInG; c++) {
         for (let ky = 0; ky < kH; ky++) {

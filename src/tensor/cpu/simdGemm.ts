@@ -42,6 +42,9 @@ const op = {
   sub: [0x6b],
   mul: [0x6c],
   loadI32: (offset: number) => [0x28, 2, ...uleb(offset)],
+  loadF32: (offset: number) => [0x2a, 2, ...uleb(offset)],
+  splat: [0xfd, ...uleb(0x13)],
+  replaceLane: (lane: number) => [0xfd, ...uleb(0x20), lane],
   shl: [0x74],
   ltU: [0x49],
   ne: [0x47],
@@ -61,6 +64,7 @@ const op = {
   fmax: [0xfd, ...uleb(0xe9)],
 };
 
+// Three functions, each of its own type: gemm (10 params), gather (5), gatherLanes (7).
 // gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act): byte offsets of the packed weights,
 // the panels and the output tile, the reduction length, how many 4-row blocks and 4-pixel
 // panels there are, the tile's row stride in bytes, byte offsets of per-row biases and slopes,
@@ -144,6 +148,28 @@ function gatherBody(): number[] {
   return [...vec([[...uleb(D - TP + 1), I32]]), ...body];
 }
 
+/**
+ * gatherLanes(dst, a0, a1, a2, a3, table, k): one im2col panel whose four lanes are anywhere
+ * (strided, or across an output row): tap i of lane l is the float at a_l + table[i].
+ */
+function gatherLanesBody(): number[] {
+  const [DST, , , , , TABLE, KK, TP, TEND, OFF] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const lane = (l: number) => [...op.get(1 + l), ...op.get(OFF), ...op.add, ...op.loadF32(0)];
+  const body = [
+    ...op.get(TABLE), ...op.set(TP), ...op.get(TABLE), ...op.get(KK), ...op.i32(2), ...op.shl, ...op.add, ...op.set(TEND),
+    ...op.loop,
+    ...op.get(TP), ...op.loadI32(0), ...op.set(OFF),
+    ...op.get(DST),
+    ...lane(0), ...op.splat, ...lane(1), ...op.replaceLane(1), ...lane(2), ...op.replaceLane(2), ...lane(3), ...op.replaceLane(3),
+    ...op.store(0),
+    ...op.get(DST), ...op.i32(16), ...op.add, ...op.set(DST),
+    ...op.get(TP), ...op.i32(4), ...op.add, ...op.set(TP),
+    ...op.get(TP), ...op.get(TEND), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.end,
+  ];
+  return [...vec([[...uleb(OFF - TP + 1), I32]]), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const body: number[] = [
     ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
@@ -165,13 +191,14 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const locals = vec([[...uleb(ROWS - MB + 1), I32], [...uleb(4 + 8), V128]]);
   const fn = [...locals, ...body];
   const gather = gatherBody();
+  const lanes = gatherLanesBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(10).fill([I32])), ...vec([])], [0x60, ...vec(new Array(5).fill([I32])), ...vec([])]])),
+    ...section(1, vec([10, 5, 7].map((params) => [0x60, ...vec(new Array(params).fill([I32])), ...vec([])]))),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0), uleb(1)])),
-    ...section(7, vec([[...name('gemm'), 0x00, ...uleb(0)], [...name('gather'), 0x00, ...uleb(1)]])),
-    ...section(10, vec([[...uleb(fn.length), ...fn], [...uleb(gather.length), ...gather]])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(2)])),
+    ...section(7, vec([[...name('gemm'), 0x00, ...uleb(0)], [...name('gather'), 0x00, ...uleb(1)], [...name('gatherLanes'), 0x00, ...uleb(2)]])),
+    ...section(10, vec([[...uleb(fn.length), ...fn], [...uleb(gather.length), ...gather], [...uleb(lanes.length), ...lanes]])),
   ]);
 }
 
@@ -213,9 +240,12 @@ export interface GemmArena {
   run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean): void;
   /** im2col of `count` stride-1 panels into panels[panel...], the first window at input[at]. */
   gather(panel: number, at: number, K: number, count: number): void;
+  /** im2col of one panel whose lanes' windows start at input[a0], input[a1]... */
+  gatherLanes(panel: number, a0: number, a1: number, a2: number, a3: number, K: number): void;
 }
 
-let instance: { memory: WebAssembly.Memory; gemm: (...a: number[]) => void; gather: (...a: number[]) => void } | null = null;
+type Kernels = { gemm: (...a: number[]) => void; gather: (...a: number[]) => void; gatherLanes: (...a: number[]) => void };
+let instance: ({ memory: WebAssembly.Memory } & Kernels) | null = null;
 
 /**
  * The kernel's memory laid out for one conv (each thread has its own instance and memory),
@@ -236,10 +266,9 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
   const bytes = inputAt + 4 * align(inputFloats) + 16;
   if (!instance) {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as { gemm: (...a: number[]) => void; gather: (...a: number[]) => void };
-    instance = { memory, gemm: exports.gemm, gather: exports.gather };
+    instance = { memory, ...(new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels) };
   }
-  const { memory, gemm, gather } = instance;
+  const { memory, gemm, gather, gatherLanes } = instance;
   if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
   return {
     weights: new Float32Array(memory.buffer, 0, weightFloats),
@@ -252,5 +281,7 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
     run: (row0, K, blocks, panels, ldc, act) =>
       gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0),
     gather: (panel, at, K, count) => gather(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
+    gatherLanes: (panel, a0, a1, a2, a3, K) =>
+      gatherLanes(panelsAt + panel * K * 16, inputAt + 4 * a0, inputAt + 4 * a1, inputAt + 4 * a2, inputAt + 4 * a3, tapsAt, K),
   };
 }
