@@ -12,15 +12,17 @@ import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
 import { simdDense } from './simdDense.ts';
 import { simdGemmSupported } from './simdGemm.ts';
+import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { ThreadPool } from './threadPool.ts';
 
 export interface CpuBackendOptions {
   /** Threads to use, the calling one included. Default: TSFACE_THREADS, else up to 2 cores. */
   threads?: number;
   /**
-   * Convolution GEMMs on the WebAssembly SIMD micro-kernel (float32 lanes, about 6x the
-   * TypeScript kernel) where the engine has wasm SIMD. Default: true unless TSFACE_SIMD=0.
-   * False keeps every op in plain TypeScript (float64 accumulation), the reference path.
+   * Convolution and dense GEMMs and max pooling on WebAssembly SIMD kernels (float32 lanes;
+   * the GEMM about 6x the TypeScript one) where the engine has wasm SIMD. Default: true unless
+   * TSFACE_SIMD=0. False keeps every op in plain TypeScript (float64 accumulation), the
+   * reference path.
    */
   simd?: boolean;
 }
@@ -52,7 +54,7 @@ export class CpuBackend implements Backend {
   constructor(options: CpuBackendOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     const wanted = options.simd ?? process.env.TSFACE_SIMD !== '0';
-    this.simd = wanted && simdGemmSupported();
+    this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD GEMM, this engine has no WebAssembly SIMD: conv GEMMs run in TypeScript' : undefined;
   }
 
@@ -190,7 +192,8 @@ export class CpuBackend implements Backend {
   private pooling(kind: PoolKind, op: string, x: Tensor, o: Pool2dOptions): Tensor {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     const out = this.alloc([g.n, g.c, g.outH, g.outW]);
-    pool2d(kind, g, x.data, out.data, o.countIncludePad ?? true);
+    if (kind === 'max' && this.simd) simdMaxPool2d(g, x.data, out.data);
+    else pool2d(kind, g, x.data, out.data, o.countIncludePad ?? true);
     return out;
   }
 

@@ -1,70 +1,12 @@
-// The conv GEMM as a WebAssembly SIMD micro-kernel, assembled here byte by byte (no binary is
-// shipped, nothing native). Plain JavaScript has no vector instructions and no float32
+// The conv GEMM as a WebAssembly SIMD micro-kernel, assembled here from opcodes (wasm.ts; no
+// binary is shipped, nothing native). Plain JavaScript has no vector instructions and no float32
 // arithmetic, which caps the TypeScript kernel near 3 GFLOP/s on a core that can do 98; wasm
 // SIMD gives four float32 lanes per instruction. The kernel reads the same packed layouts as
-// the TypeScript GEMM (weights in blocks of 4 rows, im2col panels of 4 pixels) and leaves the
-// bias and activation to the caller.
+// the TypeScript GEMM (weights in blocks of 4 rows, im2col panels of 4 pixels), adds the bias
+// and applies the activation; two gather kernels build the panels.
 
-const I32 = 0x7f;
-const V128 = 0x7b;
+import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const name = (s: string) => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-
-/** The few instructions the kernel needs. */
-const op = {
-  get: (l: number) => [0x20, ...uleb(l)],
-  set: (l: number) => [0x21, ...uleb(l)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  loadI32: (offset: number) => [0x28, 2, ...uleb(offset)],
-  loadF32: (offset: number) => [0x2a, 2, ...uleb(offset)],
-  splat: [0xfd, ...uleb(0x13)],
-  replaceLane: (lane: number) => [0xfd, ...uleb(0x20), lane],
-  shl: [0x74],
-  ltU: [0x49],
-  ne: [0x47],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  else: [0x05],
-  end: [0x0b],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  // SIMD opcodes: the 0xfd prefix, then the opcode as unsigned LEB128; memargs are (log2 align, offset).
-  load: (offset: number) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
-  loadSplat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
-  store: (offset: number) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
-  zero: [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
-  fadd: [0xfd, ...uleb(0xe4)],
-  fmul: [0xfd, ...uleb(0xe6)],
-  fmin: [0xfd, ...uleb(0xe8)],
-  fmax: [0xfd, ...uleb(0xe9)],
-};
-
-// Three functions, each of its own type: gemm (10 params), gather (5), gatherLanes (7).
 // gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act): byte offsets of the packed weights,
 // the panels and the output tile, the reduction length, how many 4-row blocks and 4-pixel
 // panels there are, the tile's row stride in bytes, byte offsets of per-row biases and slopes,
@@ -128,7 +70,7 @@ function tile(width: 1 | 2): number[] {
  * windows inside the input): tap i of a panel is the 4 floats at src + table[i], stored at
  * dst + 16 i; the next panel starts 4 pixels on (src + 16) and K * 16 bytes on in dst.
  */
-function gatherBody(): number[] {
+function gatherBody(): WasmFunction {
   const [DST, SRC, TABLE, KK, COUNT, TP, TEND, D] = [0, 1, 2, 3, 4, 5, 6, 7];
   const body = [
     ...op.loop,
@@ -143,16 +85,15 @@ function gatherBody(): number[] {
     ...op.get(SRC), ...op.i32(16), ...op.add, ...op.set(SRC),
     ...op.get(COUNT), ...op.i32(1), ...op.sub, ...op.set(COUNT),
     ...op.get(COUNT), ...op.brIf(0), ...op.end,
-    ...op.end,
   ];
-  return [...vec([[...uleb(D - TP + 1), I32]]), ...body];
+  return { name: 'gather', params: 5, locals: [[D - TP + 1, I32]], body };
 }
 
 /**
  * gatherLanes(dst, a0, a1, a2, a3, table, k): one im2col panel whose four lanes are anywhere
  * (strided, or across an output row): tap i of lane l is the float at a_l + table[i].
  */
-function gatherLanesBody(): number[] {
+function gatherLanesBody(): WasmFunction {
   const [DST, , , , , TABLE, KK, TP, TEND, OFF] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const lane = (l: number) => [...op.get(1 + l), ...op.get(OFF), ...op.add, ...op.loadF32(0)];
   const body = [
@@ -165,12 +106,11 @@ function gatherLanesBody(): number[] {
     ...op.get(DST), ...op.i32(16), ...op.add, ...op.set(DST),
     ...op.get(TP), ...op.i32(4), ...op.add, ...op.set(TP),
     ...op.get(TP), ...op.get(TEND), ...op.ne, ...op.brIf(0), ...op.end,
-    ...op.end,
   ];
-  return [...vec([[...uleb(OFF - TP + 1), I32]]), ...body];
+  return { name: 'gatherLanes', params: 7, locals: [[OFF - TP + 1, I32]], body };
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
+function gemmFunction(): WasmFunction {
   const body: number[] = [
     ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
     ...op.get(A), ...op.set(ABLOCK),
@@ -186,34 +126,15 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     ...op.get(ABLOCK), ...op.get(KB), ...op.add, ...op.set(ABLOCK),
     ...op.get(MB), ...op.i32(1), ...op.add, ...op.set(MB),
     ...op.get(MB), ...op.get(BLOCKS), ...op.ltU, ...op.brIf(0), ...op.end,
-    ...op.end,
   ];
-  const locals = vec([[...uleb(ROWS - MB + 1), I32], [...uleb(4 + 8), V128]]);
-  const fn = [...locals, ...body];
-  const gather = gatherBody();
-  const lanes = gatherLanesBody();
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([10, 5, 7].map((params) => [0x60, ...vec(new Array(params).fill([I32])), ...vec([])]))),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0), uleb(1), uleb(2)])),
-    ...section(7, vec([[...name('gemm'), 0x00, ...uleb(0)], [...name('gather'), 0x00, ...uleb(1)], [...name('gatherLanes'), 0x00, ...uleb(2)]])),
-    ...section(10, vec([[...uleb(fn.length), ...fn], [...uleb(gather.length), ...gather], [...uleb(lanes.length), ...lanes]])),
-  ]);
+  return { name: 'gemm', params: 10, locals: [[ROWS - MB + 1, I32], [4 + 8, V128]], body };
 }
 
 let compiled: WebAssembly.Module | null | undefined;
 
-/** The compiled kernel, or null where this engine has no WebAssembly SIMD. */
+/** The compiled kernels, or null where this engine has no WebAssembly SIMD. */
 function simdModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      const bytes = moduleBytes();
-      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
-      compiled = null;
-    }
-  }
+  if (compiled === undefined) compiled = compileModule([gemmFunction(), gatherBody(), gatherLanesBody()]);
   return compiled;
 }
 
@@ -265,11 +186,11 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
   const inputAt = tapsAt + 4 * align(K);
   const bytes = inputAt + 4 * align(inputFloats) + 16;
   if (!instance) {
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    instance = { memory, ...(new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels) };
+    const { memory, exports } = instantiate<Kernels>(module);
+    instance = { memory, ...exports };
   }
   const { memory, gemm, gather, gatherLanes } = instance;
-  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  ensureBytes(memory, bytes);
   return {
     weights: new Float32Array(memory.buffer, 0, weightFloats),
     panels: new Float32Array(memory.buffer, panelsAt, panelFloats),

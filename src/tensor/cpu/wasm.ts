@@ -1,0 +1,104 @@
+// A tiny WebAssembly assembler: the instructions tsface's SIMD kernels use, and a module of
+// exported functions over one imported memory. The kernels are written as arrays of opcodes in
+// TypeScript (simdGemm.ts, simdPool.ts), so nothing binary is shipped or built.
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+}
+
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+
+/** Instructions; memargs are (log2 alignment, offset). SIMD opcodes: 0xfd, then the opcode as unsigned LEB128. */
+export const op = {
+  get: (l: number) => [0x20, ...uleb(l)],
+  set: (l: number) => [0x21, ...uleb(l)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  add: [0x6a],
+  sub: [0x6b],
+  mul: [0x6c],
+  shl: [0x74],
+  ltU: [0x49],
+  ne: [0x47],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  else: [0x05],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  loadI32: (offset: number) => [0x28, 2, ...uleb(offset)],
+  loadF32: (offset: number) => [0x2a, 2, ...uleb(offset)],
+  storeF32: (offset: number) => [0x38, 2, ...uleb(offset)],
+  maxF32: [0x97],
+  load: (offset: number) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
+  loadSplat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
+  store: (offset: number) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
+  zero: [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
+  splat: [0xfd, ...uleb(0x13)],
+  replaceLane: (lane: number) => [0xfd, ...uleb(0x20), lane],
+  fadd: [0xfd, ...uleb(0xe4)],
+  fmul: [0xfd, ...uleb(0xe6)],
+  fmin: [0xfd, ...uleb(0xe8)],
+  fmax: [0xfd, ...uleb(0xe9)],
+};
+
+export interface WasmFunction {
+  name: string;
+  /** All parameters are i32 (byte offsets and counts); no results. */
+  params: number;
+  /** Extra locals as [count, type] runs; they are numbered after the parameters. */
+  locals: [number, number][];
+  body: number[];
+}
+
+/** A module exporting `functions` over the memory it imports as env.memory; null without engine support. */
+export function compileModule(functions: WasmFunction[]): WebAssembly.Module | null {
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(functions.map((f) => [0x60, ...vec(new Array(f.params).fill([I32])), ...vec([])]))),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(functions.map((f) => {
+      const code = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.body, ...op.end];
+      return [...uleb(code.length), ...code];
+    }))),
+  ]);
+  try {
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One instance of a module with its own growable memory (per thread: module state is per worker). */
+export function instantiate<T>(module: WebAssembly.Module): { memory: WebAssembly.Memory; exports: T } {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  return { memory, exports: new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as T };
+}
+
+/** Grows `memory` to at least `bytes`. */
+export function ensureBytes(memory: WebAssembly.Memory, bytes: number): void {
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+}
