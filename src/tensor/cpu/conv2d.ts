@@ -44,9 +44,9 @@ export function convReduction(p: ConvPlan): number {
   return (p.cIn / p.groups) * p.kH * p.kW;
 }
 
-/** Pixels per im2col chunk: about 48 KB of panel, in whole pairs of panels (the SIMD kernel's 8-pixel tile). */
+/** Pixels per im2col chunk: about 96 KB of panel (L2-resident), in whole pairs of panels (the SIMD kernel's 8-pixel tile). */
 export function chunkFor(reduction: number): number {
-  const pixels = Math.floor(12288 / reduction / (2 * NR)) * 2 * NR;
+  const pixels = Math.floor(24576 / reduction / (2 * NR)) * 2 * NR;
   return Math.max(NR * 4, Math.min(pixels, 1024));
 }
 
