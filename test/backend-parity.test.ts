@@ -130,6 +130,11 @@ for (const { mode, async } of configs) {
         assert.equal(small.planBuilds, 2);
         await rnet.forward(small, seeded([5, 3, 24, 24], 6));
         assert.equal(small.planBuilds, 2);
+        // Two passes of a new shape at once share the one plan they need.
+        const [p, q] = await Promise.all([rnet.forward(small, seeded([2, 3, 24, 24], 7)), rnet.forward(small, seeded([2, 3, 24, 24], 8))]);
+        assert.equal(small.planBuilds, 3);
+        assertClose(`${label} concurrent pass`, q.prob, (await rnet.forward(cpu, seeded([2, 3, 24, 24], 8))).prob, BOUND, false);
+        assert.equal(p.prob.shape[0], 2);
       } finally {
         await small.dispose();
       }

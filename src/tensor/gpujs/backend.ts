@@ -65,6 +65,7 @@ export class GpujsBackend implements Backend {
   private readonly gpu: GpuInstance;
   private readonly kernels = new Map<string, GpuKernel>();
   private readonly plans = new Map<string, Plan>();
+  private readonly building = new Map<string, Promise<Plan>>();
   private readonly graphIds = new WeakMap<object, number>();
   private readonly ran = new Set<string>();
   private readonly fallbacks = new Set<string>();
@@ -336,12 +337,25 @@ export class GpujsBackend implements Backend {
     let id = this.graphIds.get(graph);
     if (id === undefined) this.graphIds.set(graph, (id = this.counts.graphs++));
     const key = `${id}|${shape.join('x')}`;
-    let plan = this.plans.get(key);
+    const plan = this.plans.get(key);
     if (plan) {
       this.plans.delete(key);
       this.plans.set(key, plan);
       return plan;
     }
+    // Two passes of one net and shape arriving together build one plan.
+    const pending = this.building.get(key);
+    if (pending) return pending;
+    const built = this.buildPlan(key, forward, shape);
+    this.building.set(key, built);
+    try {
+      return await built;
+    } finally {
+      this.building.delete(key);
+    }
+  }
+
+  private async buildPlan(key: string, forward: GraphForward, shape: readonly number[]): Promise<Plan> {
     const placeholder = new Tensor(shape);
     const recording = new Recording(placeholder, (source, constants, size) => this.createKernel(source, constants, size, false));
     // A view of this backend that shares its kernels and counters but records: concurrent
@@ -351,7 +365,7 @@ export class GpujsBackend implements Backend {
     const outputs = await forward(view, placeholder);
     const steps = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, recording.stepOf(t, name)]));
     if (this.plans.size >= this.maxPlans) this.dropPlan(this.plans.keys().next().value as string);
-    plan = {
+    const plan: Plan = {
       run: this.gpu.createPipeline(recording.orchestration(steps), { threads: this.async }),
       shapes: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.shape])),
       kernels: [...recording.kernels.values()],
