@@ -185,8 +185,9 @@ function simdConvTasks(
 
 /**
  * im2col into the kernel's panels from its padded copy of the batch item (`base`: the group's
- * first channel). Runs of stride-1 panels within one output row are contiguous, four lanes per
- * load; panels that are strided or cross a row gather lane by lane. Lanes past j1 repeat the
+ * first channel). Runs of panels within one output row load four lanes at once (stride 1) or
+ * eight and keep the even ones (stride 2); other strides and panels across a row gather lane
+ * by lane. Lanes past j1 repeat the
  * last pixel: their columns of the tile are never read.
  */
 function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K: number, j0: number, j1: number): void {
@@ -197,10 +198,10 @@ function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K
   };
   for (let pj = j0; pj < j1; pj += NR) {
     const ox = pj % outW;
-    if (strideW === 1 && pj + NR <= j1 && ox + NR <= outW) {
+    if ((strideW === 1 || strideW === 2) && pj + NR <= j1 && ox + NR <= outW) {
       let count = 1;
       while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW) count++;
-      arena.gather((pj - j0) / NR, at(pj), K, count);
+      arena.gather(strideW, (pj - j0) / NR, at(pj), K, count);
       pj += (count - 1) * NR;
       continue;
     }

@@ -66,27 +66,33 @@ function tile(width: 1 | 2): number[] {
 }
 
 /**
- * gather(dst, src, table, k, count): im2col of `count` panels of 4 adjacent pixels (stride 1,
- * windows inside the input): tap i of a panel is the 4 floats at src + table[i], stored at
- * dst + 16 i; the next panel starts 4 pixels on (src + 16) and K * 16 bytes on in dst.
+ * gather(dst, src, table, k, count) for stride 1, gatherStride2 for stride 2: im2col of `count`
+ * panels of 4 adjacent output pixels whose windows lie in one input row band. Tap i of a panel
+ * is lanes src + table[i] + {0, 1, 2, 3} * stride floats, stored at dst + 16 i; the next panel
+ * starts 4 pixels on (src + 16 * stride) and K * 16 bytes on in dst. Stride 2 loads 8 floats
+ * and keeps the even ones (reading one float past the last lane: the arena leaves slack).
  */
-function gatherBody(): WasmFunction {
-  const [DST, SRC, TABLE, KK, COUNT, TP, TEND, D] = [0, 1, 2, 3, 4, 5, 6, 7];
+function gatherFunction(stride: 1 | 2): WasmFunction {
+  const [DST, SRC, TABLE, KK, COUNT, TP, TEND, D, P] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const lanes = stride === 1
+    ? [...op.get(P), ...op.load(0)]
+    : [...op.get(P), ...op.load(0), ...op.get(P), ...op.load(16), ...op.shuffle([0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27])];
   const body = [
     ...op.loop,
     ...op.get(TABLE), ...op.set(TP), ...op.get(TABLE), ...op.get(KK), ...op.i32(2), ...op.shl, ...op.add, ...op.set(TEND),
     ...op.get(DST), ...op.set(D),
     ...op.loop,
-    ...op.get(D), ...op.get(SRC), ...op.get(TP), ...op.loadI32(0), ...op.add, ...op.load(0), ...op.store(0),
+    ...op.get(SRC), ...op.get(TP), ...op.loadI32(0), ...op.add, ...op.set(P),
+    ...op.get(D), ...lanes, ...op.store(0),
     ...op.get(D), ...op.i32(16), ...op.add, ...op.set(D),
     ...op.get(TP), ...op.i32(4), ...op.add, ...op.set(TP),
     ...op.get(TP), ...op.get(TEND), ...op.ne, ...op.brIf(0), ...op.end,
     ...op.get(D), ...op.set(DST),
-    ...op.get(SRC), ...op.i32(16), ...op.add, ...op.set(SRC),
+    ...op.get(SRC), ...op.i32(16 * stride), ...op.add, ...op.set(SRC),
     ...op.get(COUNT), ...op.i32(1), ...op.sub, ...op.set(COUNT),
     ...op.get(COUNT), ...op.brIf(0), ...op.end,
   ];
-  return { name: 'gather', params: 5, locals: [[D - TP + 1, I32]], body };
+  return { name: stride === 1 ? 'gather' : 'gatherStride2', params: 5, locals: [[P - TP + 1, I32]], body };
 }
 
 /**
@@ -134,7 +140,7 @@ let compiled: WebAssembly.Module | null | undefined;
 
 /** The compiled kernels, or null where this engine has no WebAssembly SIMD. */
 function simdModule(): WebAssembly.Module | null {
-  if (compiled === undefined) compiled = compileModule([gemmFunction(), gatherBody(), gatherLanesBody()]);
+  if (compiled === undefined) compiled = compileModule([gemmFunction(), gatherFunction(1), gatherFunction(2), gatherLanesBody()]);
   return compiled;
 }
 
@@ -159,13 +165,14 @@ export interface GemmArena {
    * `row0` (bias and alpha are indexed from there too). `act`: apply alpha (ReLU: alpha = 0).
    */
   run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean): void;
-  /** im2col of `count` stride-1 panels into panels[panel...], the first window at input[at]. */
-  gather(panel: number, at: number, K: number, count: number): void;
+  /** im2col of `count` panels of stride 1 or 2 into panels[panel...], the first window at input[at]. */
+  gather(stride: 1 | 2, panel: number, at: number, K: number, count: number): void;
   /** im2col of one panel whose lanes' windows start at input[a0], input[a1]... */
   gatherLanes(panel: number, a0: number, a1: number, a2: number, a3: number, K: number): void;
 }
 
-type Kernels = { gemm: (...a: number[]) => void; gather: (...a: number[]) => void; gatherLanes: (...a: number[]) => void };
+type Kernel = (...a: number[]) => void;
+type Kernels = { gemm: Kernel; gather: Kernel; gatherStride2: Kernel; gatherLanes: Kernel };
 let instance: ({ memory: WebAssembly.Memory } & Kernels) | null = null;
 
 /**
@@ -184,12 +191,12 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
   const alphaAt = biasAt + 4 * align(rows);
   const tapsAt = alphaAt + 4 * align(rows);
   const inputAt = tapsAt + 4 * align(K);
-  const bytes = inputAt + 4 * align(inputFloats) + 16;
+  const bytes = inputAt + 4 * align(inputFloats) + 32;
   if (!instance) {
     const { memory, exports } = instantiate<Kernels>(module);
     instance = { memory, ...exports };
   }
-  const { memory, gemm, gather, gatherLanes } = instance;
+  const { memory, gemm, gather, gatherStride2, gatherLanes } = instance;
   ensureBytes(memory, bytes);
   return {
     weights: new Float32Array(memory.buffer, 0, weightFloats),
@@ -201,7 +208,7 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
     input: new Float32Array(memory.buffer, inputAt, inputFloats),
     run: (row0, K, blocks, panels, ldc, act) =>
       gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0),
-    gather: (panel, at, K, count) => gather(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
+    gather: (stride, panel, at, K, count) => (stride === 1 ? gather : gatherStride2)(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
     gatherLanes: (panel, a0, a1, a2, a3, K) =>
       gatherLanes(panelsAt + panel * K * 16, inputAt + 4 * a0, inputAt + 4 * a1, inputAt + 4 * a2, inputAt + 4 * a3, tapsAt, K),
   };

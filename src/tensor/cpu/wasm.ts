@@ -56,6 +56,8 @@ export const op = {
   store: (offset: number) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
   zero: [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
   splat: [0xfd, ...uleb(0x13)],
+  /** i8x16.shuffle: 16 byte indices into the concatenation of the two operands. */
+  shuffle: (bytes: number[]) => [0xfd, ...uleb(0x0d), ...bytes],
   replaceLane: (lane: number) => [0xfd, ...uleb(0x20), lane],
   fadd: [0xfd, ...uleb(0xe4)],
   fmul: [0xfd, ...uleb(0xe6)],
