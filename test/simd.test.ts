@@ -61,7 +61,7 @@ test('SIMD max pooling equals the TypeScript pooling: ceil overhang, padding, st
   }
 });
 
-test('SIMD conv and dense equal the TypeScript path within 1e-5 on every MTCNN stage, fused activations included', async () => {
+test('SIMD conv (dense, grouped, depthwise) and dense layers equal the TypeScript path within 1e-5, whole MTCNN stages and fused activations included', async () => {
   const simd = new CpuBackend({ threads: 1, simd: true });
   const plain = new CpuBackend({ threads: 1, simd: false });
   const nets = loadMtcnn();
@@ -74,6 +74,15 @@ test('SIMD conv and dense equal the TypeScript path within 1e-5 on every MTCNN s
   const x = seeded([2, 8, 13, 17], 4);
   for (const [w, options] of [[seeded([6, 8, 3, 3], 5), { stride: 2, padding: 1 }], [seeded([8, 2, 5, 5], 6), { groups: 4, padding: 2 }], [seeded([4, 8, 7, 7], 7), { stride: 3 }]] as const) {
     assertClose(`conv ${JSON.stringify(options)}`, await simd.conv2d(x, w, null, options), await plain.conv2d(x, w, null, options), 1e-5, false);
+  }
+  // Depthwise: stride 1 and 2 with padding, a 7x7 global window, PReLU fused.
+  for (const [shape, k, stride, padding] of [[[3, 6, 11, 9], 3, 1, 1], [[2, 5, 13, 10], 3, 2, 1], [[2, 4, 7, 7], 7, 1, 0]] as const) {
+    const c = shape[1];
+    const xs = seeded([...shape], 11 + k);
+    const w = seeded([c, 1, k, k], 12 + k);
+    const alpha = seeded([c], 13);
+    const options = { stride, padding, groups: c, activation: { kind: 'prelu' as const, alpha } };
+    assertClose(`depthwise ${shape} k${k} s${stride}`, await simd.conv2d(xs, w, seeded([c], 14), options), await plain.conv2d(xs, w, seeded([c], 14), options), 1e-5, false);
   }
   const f = seeded([37, 300], 8);
   const w = seeded([10, 300], 9);

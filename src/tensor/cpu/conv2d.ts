@@ -1,6 +1,7 @@
 // Convolution on the CPU as im2col + a register-blocked GEMM, done chunk by chunk so the
 // unrolled input stays in cache. The GEMM is either generated TypeScript (float64, the
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
+import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
@@ -346,6 +347,10 @@ export function depthwiseTasks(
   from: number,
   to: number,
 ): void {
+  if (p.simd && simdDepthwiseFits(p)) {
+    simdDepthwiseTasks(p, x, w, bias, out, alpha, from, to);
+    return;
+  }
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = p;
   const plane = inH * inW;
   const taps = kH * kW;
