@@ -139,6 +139,8 @@ function simdConvTasks(
   const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
   const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
   const padPlane = padH * padW;
+  // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
+  const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
   const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
   arena.weights.set(packed);
   let i = 0;
@@ -178,8 +180,12 @@ function simdConvTasks(
       }
       item = b;
     }
-    simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
-    arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+    if (direct) {
+      arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * plane + j0, plane);
+    } else {
+      simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
+      arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+    }
     for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
   }
 }

@@ -7,16 +7,18 @@
 
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
-// gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act): byte offsets of the packed weights,
-// the panels and the output tile, the reduction length, how many 4-row blocks and 4-pixel
-// panels there are, the tile's row stride in bytes, byte offsets of per-row biases and slopes,
-// and whether to apply the slopes.
-const [A, B, C, K, BLOCKS, PANELS, LDC, BIAS, ALPHA, ACT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+// gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act, bStep, bNext): byte offsets of the
+// packed weights, the panels and the output tile, the reduction length, how many 4-row blocks
+// and 4-pixel panels there are, the tile's row stride in bytes, byte offsets of per-row biases
+// and slopes, whether to apply the slopes, and where B's values are: pixel lanes of reduction
+// step k + 1 lie bStep bytes after step k's, the next panel bNext bytes after this one. Packed
+// im2col panels: (16, 16 K). A 1x1 convolution reads its input planes directly: (4 * plane, 16).
+const [A, B, C, K, BLOCKS, PANELS, LDC, BIAS, ALPHA, ACT, BSTEP, BNEXT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 // i32 locals
-const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE, ROWS] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE, ROWS, KBS] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
 // v128 locals
-const [B0, B1, AV, T] = [20, 21, 22, 23];
-const ACC = (r: number, w: number) => 24 + r * 2 + w;
+const [B0, B1, AV, T] = [23, 24, 25, 26];
+const ACC = (r: number, w: number) => 27 + r * 2 + w;
 
 /**
  * A 4-row x (4 * width)-pixel tile: 4 * width accumulators stay in vector registers over the
@@ -27,10 +29,10 @@ const ACC = (r: number, w: number) => 24 + r * 2 + w;
 function tile(width: 1 | 2): number[] {
   const code: number[] = [];
   for (let r = 0; r < 4; r++) for (let w = 0; w < width; w++) code.push(...op.zero, ...op.set(ACC(r, w)));
-  code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KB), ...op.add, ...op.set(END));
+  code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KBS), ...op.add, ...op.set(END));
   code.push(...op.loop);
   code.push(...op.get(BQ), ...op.load(0), ...op.set(B0));
-  if (width === 2) code.push(...op.get(BQ), ...op.get(KB), ...op.add, ...op.load(0), ...op.set(B1));
+  if (width === 2) code.push(...op.get(BQ), ...op.get(BNEXT), ...op.add, ...op.load(0), ...op.set(B1));
   for (let r = 0; r < 4; r++) {
     code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
     for (let w = 0; w < width; w++) {
@@ -38,7 +40,7 @@ function tile(width: 1 | 2): number[] {
     }
   }
   code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
-  code.push(...op.get(BQ), ...op.i32(16), ...op.add, ...op.set(BQ));
+  code.push(...op.get(BQ), ...op.get(BSTEP), ...op.add, ...op.set(BQ));
   code.push(...op.get(BQ), ...op.get(END), ...op.ne, ...op.brIf(0), ...op.end);
   for (let r = 0; r < 4; r++) {
     // ROWS: byte offset of this block's first row in bias and alpha.
@@ -60,7 +62,7 @@ function tile(width: 1 | 2): number[] {
     }
   }
   code.push(...op.get(CQ), ...op.i32(16 * width), ...op.add, ...op.set(CQ));
-  code.push(...op.get(PBASE), ...op.get(KB), ...(width === 2 ? [...op.get(KB), ...op.add] : []), ...op.add, ...op.set(PBASE));
+  code.push(...op.get(PBASE), ...op.get(BNEXT), ...(width === 2 ? [...op.get(BNEXT), ...op.add] : []), ...op.add, ...op.set(PBASE));
   code.push(...op.get(PB), ...op.i32(width), ...op.add, ...op.set(PB));
   return code;
 }
@@ -119,6 +121,7 @@ function gatherLanesBody(): WasmFunction {
 function gemmFunction(): WasmFunction {
   const body: number[] = [
     ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
+    ...op.get(K), ...op.get(BSTEP), ...op.mul, ...op.set(KBS),
     ...op.get(A), ...op.set(ABLOCK),
     ...op.loop, // over blocks of 4 weight rows
     ...op.get(B), ...op.set(PBASE), ...op.i32(0), ...op.set(PB),
@@ -133,7 +136,7 @@ function gemmFunction(): WasmFunction {
     ...op.get(MB), ...op.i32(1), ...op.add, ...op.set(MB),
     ...op.get(MB), ...op.get(BLOCKS), ...op.ltU, ...op.brIf(0), ...op.end,
   ];
-  return { name: 'gemm', params: 10, locals: [[ROWS - MB + 1, I32], [4 + 8, V128]], body };
+  return { name: 'gemm', params: 12, locals: [[KBS - MB + 1, I32], [4 + 8, V128]], body };
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -165,6 +168,8 @@ export interface GemmArena {
    * `row0` (bias and alpha are indexed from there too). `act`: apply alpha (ReLU: alpha = 0).
    */
   run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean): void;
+  /** run() with B read straight from the input copy (a 1x1 conv): pixels [at, ...) of planes `plane` floats apart. */
+  runDirect(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean, at: number, plane: number): void;
   /** im2col of `count` panels of stride 1 or 2 into panels[panel...], the first window at input[at]. */
   gather(stride: 1 | 2, panel: number, at: number, K: number, count: number): void;
   /** im2col of one panel whose lanes' windows start at input[a0], input[a1]... */
@@ -207,7 +212,9 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
     taps: new Int32Array(memory.buffer, tapsAt, K),
     input: new Float32Array(memory.buffer, inputAt, inputFloats),
     run: (row0, K, blocks, panels, ldc, act) =>
-      gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0),
+      gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 16, 16 * K),
+    runDirect: (row0, K, blocks, panels, ldc, act, at, plane) =>
+      gemm(4 * row0 * K, inputAt + 4 * at, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 4 * plane, 16),
     gather: (stride, panel, at, K, count) => (stride === 1 ? gather : gatherStride2)(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
     gatherLanes: (panel, a0, a1, a2, a3, K) =>
       gatherLanes(panelsAt + panel * K * 16, inputAt + 4 * a0, inputAt + 4 * a1, inputAt + 4 * a2, inputAt + 4 * a3, tapsAt, K),
