@@ -61,7 +61,7 @@ test('SIMD max pooling equals the TypeScript pooling: ceil overhang, padding, st
   }
 });
 
-test('SIMD conv (dense, grouped, depthwise) and dense layers equal the TypeScript path within 1e-5, whole MTCNN stages and fused activations included', async () => {
+test('SIMD conv (dense, grouped, depthwise), LRN and dense layers equal the TypeScript path within 1e-5, whole MTCNN stages and fused activations included', async () => {
   const simd = new CpuBackend({ threads: 1, simd: true });
   const plain = new CpuBackend({ threads: 1, simd: false });
   const nets = loadMtcnn();
@@ -83,6 +83,12 @@ test('SIMD conv (dense, grouped, depthwise) and dense layers equal the TypeScrip
     const alpha = seeded([c], 13);
     const options = { stride, padding, groups: c, activation: { kind: 'prelu' as const, alpha } };
     assertClose(`depthwise ${shape} k${k} s${stride}`, await simd.conv2d(xs, w, seeded([c], 14), options), await plain.conv2d(xs, w, seeded([c], 14), options), 1e-5, false);
+  }
+  // LRN (beta 0.75 runs in wasm): windows clipped at both ends, odd plane sizes.
+  for (const [shape, size] of [[[2, 7, 5, 3], 5], [[1, 3, 4, 4], 11], [[3, 16, 9, 9], 5]] as const) {
+    const xs = seeded([...shape], 20 + size);
+    const o = { size, alpha: 1e-4 * 50, beta: 0.75, k: 1 };
+    assertClose(`lrn ${shape} size ${size}`, await simd.lrn(xs, o), await plain.lrn(xs, o), 1e-5, false);
   }
   const f = seeded([37, 300], 8);
   const w = seeded([10, 300], 9);

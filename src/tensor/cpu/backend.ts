@@ -12,6 +12,7 @@ import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
 import { simdDense } from './simdDense.ts';
 import { simdGemmSupported } from './simdGemm.ts';
+import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { ThreadPool } from './threadPool.ts';
 
@@ -210,7 +211,8 @@ export class CpuBackend implements Backend {
   async lrn(x: Tensor, o: LrnOptions): Promise<Tensor> {
     const [n, c, h, w] = x.nchw('lrn');
     const out = this.alloc(x.shape);
-    pw.lrnChannels(x.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, out.data);
+    if (this.simd && simdLrnFits(o.beta)) simdLrn(x.data, n, c, h * w, o.size, o.alpha, o.k, out.data);
+    else pw.lrnChannels(x.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, out.data);
     return out;
   }
 

@@ -63,6 +63,8 @@ export const op = {
   fmul: [0xfd, ...uleb(0xe6)],
   fmin: [0xfd, ...uleb(0xe8)],
   fmax: [0xfd, ...uleb(0xe9)],
+  fdiv: [0xfd, ...uleb(0xe7)],
+  fsqrt: [0xfd, ...uleb(0xe3)],
 };
 
 export interface WasmFunction {
