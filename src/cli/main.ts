@@ -67,7 +67,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     const report = runtime.report();
     if (report.fallback) process.stderr.write(`tsface: WARNING: backend fell back: ${report.fallback}\n`);
-    else if (report.backend === 'gpujs' && rest.includes('--explain')) process.stderr.write(`tsface: backend gpujs, mode ${report.mode}\n`);
+    else if (rest.includes('--explain')) {
+      process.stderr.write(`tsface: backend ${report.backend}, mode ${report.mode}, threads ${report.threads}${report.executor ? `, nets as ${report.executor} pipelines` : ''}\n`);
+    }
     await runtime.dispose();
   }
 }
