@@ -12,6 +12,7 @@ import { FaceDetector } from '../src/pipeline/mtcnn.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { cases, runCase, t } from './helpers/opCases.ts';
+import { batchBucket } from '../src/tensor/gpujs/plan.ts';
 
 const availability = await gpujsAvailability();
 const wanted = (process.env.TSFACE_PARITY_MODES ?? 'cpu,webasm,headlessgl,webgpu').split(',') as Exclude<GpujsMode, 'auto'>[];
@@ -19,6 +20,13 @@ type Config = { mode: Exclude<GpujsMode, 'auto'>; async: boolean };
 const configs = wanted.flatMap((mode): Config[] => (mode === 'webasm' ? [{ mode, async: false }, { mode, async: true }] : [{ mode, async: true }]));
 const cpu = new CpuBackend({ threads: 1 });
 after(() => cpu.dispose());
+
+test('fused plans pad batches to 1, 2, 3, 4, 6, 8, 12... at most a third padding, capped at the largest plan', () => {
+  const buckets = Array.from({ length: 300 }, (_, i) => batchBucket(i + 1, 256));
+  assert.deepEqual([...new Set(buckets)], [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]);
+  buckets.forEach((b, i) => assert.ok(i + 1 > 256 ? b === 256 : b >= i + 1 && (b - (i + 1)) / b < 1 / 3 + 1e-9, `${i + 1} -> ${b}`));
+  assert.equal(batchBucket(5, 4), 4);
+});
 
 function seeded(shape: number[], seed: number): Tensor {
   const x = new Tensor(shape);
