@@ -10,6 +10,8 @@ export interface RuntimeOptions {
   gpujsMode?: GpujsMode;
   /** CPU backend threads (the gpu.js webasm mode sizes its own worker pool). */
   threads?: number;
+  /** CPU backend: WebAssembly SIMD kernels (default, unless TSFACE_SIMD=0) or plain TypeScript throughout. */
+  simd?: boolean;
   /**
    * gpu.js under its async contract (webasm split over worker threads). Off by default: with
    * gpu.js 2.24.1 the threaded webasm path grows by ~70 MB per detection when output sizes
@@ -38,6 +40,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const env = process.env.TSFACE_BACKEND ? parseBackendSpec(process.env.TSFACE_BACKEND) : {};
   const kind = options.backend ?? env.backend ?? 'cpu';
   const mode = options.gpujsMode ?? env.gpujsMode ?? 'auto';
-  const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode, async: options.gpujsThreads ?? false }) : new CpuBackend({ threads: options.threads });
+  const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode, async: options.gpujsThreads ?? false }) : new CpuBackend({ threads: options.threads, simd: options.simd });
   return { backend, report: () => backend.describe(), dispose: () => backend.dispose() };
 }
