@@ -13,6 +13,17 @@ abstract class Container implements Layer {
   abstract describe(input: readonly number[], path: string): LayerInfo[];
 }
 
+/**
+ * Hands an intermediate back to the backend for reuse once its last reader has run. Never the
+ * caller's input, never under a trace (the hook may keep what it saw), and never when one of
+ * the tensors still in use shares its memory (reshapes and views do).
+ */
+export function releaseIntermediate(ctx: ForwardContext, t: Tensor, inUse: readonly Tensor[]): void {
+  if (ctx.trace || !ctx.backend.release) return;
+  if (inUse.some((u) => u === t || u.data.buffer === t.data.buffer)) return;
+  ctx.backend.release(t);
+}
+
 /** Layers applied one after the other. An empty name adds no level to the trace path. */
 export class Sequential extends Container {
   readonly op = 'sequential';
@@ -25,12 +36,14 @@ export class Sequential extends Container {
       const next = layers[i + 1];
       // Without a trace nobody observes the conv's own output, so the activation after it is
       // applied in the same pass (one memory round trip fewer; the values are identical).
+      const prev = y;
       if (!ctx.trace && layer instanceof Conv2d && (next instanceof PReLU || next instanceof ReLU)) {
         y = await layer.runFused(ctx.backend, y, next.asFused());
         i++;
-        continue;
+      } else {
+        y = await layer.forward(ctx, y, here);
       }
-      y = await layer.forward(ctx, y, here);
+      releaseIntermediate(ctx, prev, [x, y]);
     }
     return y;
   }
@@ -59,6 +72,7 @@ export class Branches extends Container {
     const outs: Tensor[] = [];
     for (const branch of this.children) outs.push(await branch.forward(ctx, x, here));
     const y = await ctx.backend.concat(outs);
+    for (const out of outs) releaseIntermediate(ctx, out, [x, y]);
     ctx.trace?.(here, y, this);
     return y;
   }
@@ -82,7 +96,9 @@ export class Residual extends Container {
   }
   async forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor> {
     const here = joinPath(path, this.name);
-    const y = await ctx.backend.add(await this.children[0].forward(ctx, x, here), x);
+    const body = await this.children[0].forward(ctx, x, here);
+    const y = await ctx.backend.add(body, x);
+    releaseIntermediate(ctx, body, [x, y]);
     ctx.trace?.(here, y, this);
     return y;
   }

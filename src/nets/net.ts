@@ -1,4 +1,4 @@
-import { Sequential } from '../layers/containers.ts';
+import { releaseIntermediate, Sequential } from '../layers/containers.ts';
 import type { Layer, LayerInfo, TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend } from '../tensor/backend.ts';
@@ -45,6 +45,7 @@ export class Net {
     if (names.length === 0) return { output: features };
     const out: Record<string, Tensor> = {};
     for (const name of names) out[name] = await this.heads[name].forward(ctx, features, '');
+    releaseIntermediate(ctx, features, [x, ...Object.values(out)]);
     return out;
   }
 

@@ -62,6 +62,12 @@ export interface Backend {
    */
   runGraph?(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>>;
 
+  /**
+   * Optional: `t`, an intermediate of a forward pass, will not be read again, and its memory may
+   * back a later output. Containers call it; nothing else holds such a tensor.
+   */
+  release?(t: Tensor): void;
+
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
 }
