@@ -217,11 +217,21 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  private pooling(kind: PoolKind, op: string, x: Tensor, o: Pool2dOptions): Tensor {
+  private async pooling(kind: PoolKind, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     const out = this.alloc([g.n, g.c, g.outH, g.outW]);
-    if (kind === 'max' && this.simd) simdMaxPool2d(g, x.data, out.data);
-    else pool2d(kind, g, x.data, out.data, o.countIncludePad ?? true);
+    if (kind === 'max' && this.simd) {
+      const planes = g.n * g.c;
+      // Large poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
+      if (this.threads > 1 && planes > 1 && out.size * g.kH * g.kW >= THREADING_MIN_MACS) {
+        const xs = this.shared(x.data);
+        await this.getPool().run({ kind: 'maxPool', window: g, x: xs, out: out.data }, planes, (from, to) => simdMaxPool2d(g, xs, out.data, from, to));
+      } else {
+        simdMaxPool2d(g, x.data, out.data);
+      }
+    } else {
+      pool2d(kind, g, x.data, out.data, o.countIncludePad ?? true);
+    }
     return out;
   }
 

@@ -74,27 +74,28 @@ export function simdMaxPoolSupported(): boolean {
 
 const clamp = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
 
-/** Max pooling of x (all planes of g) into out; same values as pool2d's max, NaN included. */
-export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array): void {
+/** Max pooling of planes [from, to) of x (default all planes of g) into out; same values as pool2d's max, NaN included. */
+export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, from = 0, to = g.n * g.c): void {
   if (!simdMaxPoolSupported()) throw new Error('WebAssembly SIMD is not available');
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = g;
-  const planes = g.n * g.c;
-  if (planes === 0 || outH === 0 || outW === 0) return;
+  const planes = to - from;
+  if (planes <= 0 || outH === 0 || outW === 0) return;
   const line = Math.ceil(inW / 4) * 4;
+  const inPlane = inH * inW;
+  const outPlane = outH * outW;
   // Layout: [input | 16 bytes of slack for the vertical pass's last vector | output | line | rows | cols].
-  const inputFloats = planes * inH * inW;
-  const outAt = 4 * (inputFloats + 4);
-  const lineAt = outAt + 4 * out.length;
+  const outAt = 4 * (planes * inPlane + 4);
+  const lineAt = outAt + 4 * planes * outPlane;
   const rowsAt = lineAt + 4 * line;
   const colsAt = rowsAt + 4 * outH * kH;
   instance ??= instantiate(compiled!);
   ensureBytes(instance.memory, colsAt + 4 * outW * kW);
   const buffer = instance.memory.buffer;
-  new Float32Array(buffer, 0, inputFloats).set(x.subarray(0, inputFloats));
+  new Float32Array(buffer, 0, planes * inPlane).set(x.subarray(from * inPlane, to * inPlane));
   const rows = new Int32Array(buffer, rowsAt, outH * kH);
   for (let oy = 0; oy < outH; oy++) for (let ky = 0; ky < kH; ky++) rows[oy * kH + ky] = 4 * inW * clamp(oy * strideH - padTop + ky, inH - 1);
   const cols = new Int32Array(buffer, colsAt, outW * kW);
   for (let ox = 0; ox < outW; ox++) for (let kx = 0; kx < kW; kx++) cols[ox * kW + kx] = 4 * clamp(ox * strideW - padLeft + kx, inW - 1);
-  instance.exports.maxPool(0, outAt, planes, 4 * inH * inW, inW, outH, outW, kH, kW, rowsAt, colsAt, lineAt);
-  out.set(new Float32Array(buffer, outAt, out.length));
+  instance.exports.maxPool(0, outAt, planes, 4 * inPlane, inW, outH, outW, kH, kW, rowsAt, colsAt, lineAt);
+  out.set(new Float32Array(buffer, outAt, planes * outPlane), from * outPlane);
 }

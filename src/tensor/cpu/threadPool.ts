@@ -1,5 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { ConvJob } from './worker.ts';
+import type { Job } from './worker.ts';
+
+/** A job without its share: the pool fills in id, from and to. */
+type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | 'from' | 'to'> : never) : never;
 
 // Workers start from this script so that, when tsface runs from its TypeScript sources (under
 // tsx), the worker registers the same loader before importing the kernel module.
@@ -58,7 +61,7 @@ export class ThreadPool {
    * Runs tasks [0, total): the workers take the first shares, this thread the last one
    * (through `runHere`), then waits for the workers.
    */
-  async run(job: Omit<ConvJob, 'id' | 'from' | 'to'>, total: number, runHere: (from: number, to: number) => void): Promise<void> {
+  async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
     const parts = Math.min(this.workers.length + 1, total);
     const bounds = (i: number) => Math.round((total * i) / parts);
     const waits: Promise<void>[] = [];
