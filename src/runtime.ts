@@ -14,9 +14,9 @@ export interface RuntimeOptions {
   simd?: boolean;
   /**
    * gpu.js under its async contract (webasm split over worker threads). Off by default: with
-   * gpu.js 2.24.1 the threaded webasm path grows by ~70 MB per detection when output sizes
-   * vary from call to call (the pyramid), while the synchronous path stays flat
-   * (`npm run bench:soak -- 40 --backend gpujs --gpujs-mode webasm [--gpujs-threads]`).
+   * gpu.js 2.24.1 the threaded path grows by about 30 MB per detect-and-embed (its fused
+   * pipeline executor, even once every plan is built; per-op it was ~70 MB), while the
+   * synchronous path stays flat (`npm run bench:soak -- 40 --backend gpujs --gpujs-mode webasm [--gpujs-threads]`).
    */
   gpujsThreads?: boolean;
 }
