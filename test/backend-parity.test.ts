@@ -11,6 +11,7 @@ import type { Net } from '../src/nets/net.ts';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
+import { seeded } from './helpers/seeded.ts';
 import { cases, runCase, t } from './helpers/opCases.ts';
 import { batchBucket } from '../src/tensor/gpujs/plan.ts';
 
@@ -28,15 +29,6 @@ test('fused plans pad batches to 1, 2, 3, 4, 6, 8, 12... at most a third padding
   assert.equal(batchBucket(5, 4), 4);
 });
 
-function seeded(shape: number[], seed: number): Tensor {
-  const x = new Tensor(shape);
-  let s = seed;
-  for (let i = 0; i < x.size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x.data[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
 
 /** The nets with their bundled weights; nn4.small2 (BN folded) with seeded weights, so that it runs without ../shared. */
 function wholeNets(): [string, Net, Tensor][] {

@@ -8,19 +8,10 @@ import { pool2d } from '../src/tensor/cpu/pool.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from '../src/tensor/cpu/simdPool.ts';
 import { simdGemmSupported } from '../src/tensor/cpu/simdGemm.ts';
 import { pair, windowGeometry } from '../src/tensor/geometry.ts';
-import { Tensor } from '../src/tensor/tensor.ts';
 import { loadMtcnn } from '../src/nets/weights.ts';
 import { assertClose } from './helpers/compare.ts';
+import { seeded } from './helpers/seeded.ts';
 
-function seeded(shape: number[], seed: number): Tensor {
-  const x = new Tensor(shape);
-  let s = seed;
-  for (let i = 0; i < x.size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x.data[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
 
 test('this engine has WebAssembly SIMD, so the default CPU backend uses it', () => {
   assert.ok(simdGemmSupported() && simdMaxPoolSupported());

@@ -1,8 +1,8 @@
 // Convolution on the CPU as im2col + a register-blocked GEMM, done chunk by chunk so the
 // unrolled input stays in cache. The GEMM is either generated TypeScript (float64, the
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
+import { simdConvTasks } from './simdConv.ts';
 import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
-import { gemmArena, type GemmArena } from './simdGemm.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
 export interface ConvPlan {
@@ -84,6 +84,20 @@ export function packedWeightLength(p: ConvPlan): number {
   return p.groups * Math.ceil(p.cOut / p.groups / MR) * convReduction(p) * MR;
 }
 
+/** The sizes every conv task loop works with. */
+export function convSizes(p: ConvPlan): { K: number; cInG: number; mG: number; blocks: number; hw: number } {
+  const mG = p.cOut / p.groups;
+  return { K: convReduction(p), cInG: p.cIn / p.groups, mG, blocks: Math.ceil(mG / MR), hw: p.outH * p.outW };
+}
+
+/** Task t: batch item b, group g, output pixels [j0, j1) (tasks run chunk-fastest). */
+export function convTask(p: ConvPlan, t: number): { b: number; g: number; j0: number; j1: number } {
+  const hw = p.outH * p.outW;
+  const chunks = Math.ceil(hw / p.chunk);
+  const j0 = (t % chunks) * p.chunk;
+  return { b: Math.floor(t / (chunks * p.groups)), g: Math.floor(t / chunks) % p.groups, j0, j1: Math.min(hw, j0 + p.chunk) };
+}
+
 /** Runs tasks [from, to) of a grouped/dense convolution. `scratch` holds chunk * K floats. */
 export function convTasks(
   p: ConvPlan,
@@ -100,120 +114,12 @@ export function convTasks(
     simdConvTasks(p, x, packed, bias, out, alpha, from, to);
     return;
   }
-  const K = convReduction(p);
-  const cInG = p.cIn / p.groups;
-  const mG = p.cOut / p.groups;
-  const blocks = Math.ceil(mG / MR);
-  const hw = p.outH * p.outW;
-  const chunks = Math.ceil(hw / p.chunk);
+  const { K, cInG, mG, blocks, hw } = convSizes(p);
   for (let t = from; t < to; t++) {
-    const chunk = t % chunks;
-    const g = Math.floor(t / chunks) % p.groups;
-    const b = Math.floor(t / (chunks * p.groups));
-    const j0 = chunk * p.chunk;
-    const j1 = Math.min(hw, j0 + p.chunk);
+    const { b, g, j0, j1 } = convTask(p, t);
     unroll(p, x, scratch, b, g * cInG, cInG, j0, j1);
     const outBase = (b * p.cOut + g * mG) * hw;
     gemmKernel(K, p.activation)(packed, g * blocks * K * MR, scratch, mG, j1 - j0, out, outBase + j0, hw, bias, alpha, g * mG);
-  }
-}
-
-/**
- * convTasks with the SIMD GEMM: the packed weights are copied into the kernel's memory once per
- * call, im2col writes its panels there directly, and the output tile ([block][panel][row][lane])
- * comes back through the same bias and activation step as the TypeScript kernel's.
- */
-function simdConvTasks(
-  p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
-  alpha: Float32Array | null, from: number, to: number,
-): void {
-  const K = convReduction(p);
-  const cInG = p.cIn / p.groups;
-  const mG = p.cOut / p.groups;
-  const blocks = Math.ceil(mG / MR);
-  const hw = p.outH * p.outW;
-  const chunks = Math.ceil(hw / p.chunk);
-  const rows = p.groups * blocks * MR;
-  // The batch item is copied into the kernel's memory with its zero padding written out, so
-  // every window lies inside it and im2col needs no bounds checks.
-  const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
-  const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
-  const padPlane = padH * padW;
-  // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
-  const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
-  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
-  arena.weights.set(packed);
-  let i = 0;
-  for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
-  let item = -1;
-  // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
-  arena.bias.fill(0);
-  arena.alpha.fill(0);
-  for (let g = 0; g < p.groups; g++) {
-    for (let m = 0; m < mG; m++) {
-      const c = g * mG + m;
-      arena.bias[g * blocks * MR + m] = bias ? bias[c] : 0;
-      arena.alpha[g * blocks * MR + m] = p.activation === 2 ? alpha![c] : 0;
-    }
-  }
-  const tile = arena.tile;
-  const plane = p.inH * p.inW;
-  for (let t = from; t < to; t++) {
-    const chunk = t % chunks;
-    const g = Math.floor(t / chunks) % p.groups;
-    const b = Math.floor(t / (chunks * p.groups));
-    const j0 = chunk * p.chunk;
-    const j1 = Math.min(hw, j0 + p.chunk);
-    const cols = j1 - j0;
-    if (b !== item) {
-      const input = arena.input;
-      if (padPlane === plane) {
-        input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
-      } else {
-        input.fill(0);
-        for (let c = 0; c < p.cIn; c++) {
-          for (let y = 0; y < p.inH; y++) {
-            const src = (b * p.cIn + c) * plane + y * p.inW;
-            input.set(x.subarray(src, src + p.inW), c * padPlane + (y + p.padTop) * padW + p.padLeft);
-          }
-        }
-      }
-      item = b;
-    }
-    if (direct) {
-      arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * plane + j0, plane);
-    } else {
-      simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
-      arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
-    }
-    for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
-  }
-}
-
-/**
- * im2col into the kernel's panels from its padded copy of the batch item (`base`: the group's
- * first channel). Runs of panels within one output row load four lanes at once (stride 1) or
- * eight and keep the even ones (stride 2); other strides and panels across a row gather lane
- * by lane. Lanes past j1 repeat the
- * last pixel: their columns of the tile are never read.
- */
-function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K: number, j0: number, j1: number): void {
-  const { outW, strideH, strideW } = p;
-  const at = (j: number) => {
-    const oy = Math.floor(j / outW);
-    return base + oy * strideH * padW + (j - oy * outW) * strideW;
-  };
-  for (let pj = j0; pj < j1; pj += NR) {
-    const ox = pj % outW;
-    if ((strideW === 1 || strideW === 2) && pj + NR <= j1 && ox + NR <= outW) {
-      let count = 1;
-      while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW) count++;
-      arena.gather(strideW, (pj - j0) / NR, at(pj), K, count);
-      pj += (count - 1) * NR;
-      continue;
-    }
-    const last = j1 - 1;
-    arena.gatherLanes((pj - j0) / NR, at(pj), at(Math.min(pj + 1, last)), at(Math.min(pj + 2, last)), at(Math.min(pj + 3, last)), K);
   }
 }
 

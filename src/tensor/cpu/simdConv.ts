@@ -1,0 +1,96 @@
+// Convolution tasks on the WebAssembly SIMD kernels of simdGemm.ts: the batch item copied with
+// its padding into the kernel's memory, im2col panels gathered there, the GEMM with bias and
+// activation, the output tile copied row by row into the result.
+import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
+import { gemmArena, type GemmArena } from './simdGemm.ts';
+
+/**
+ * convTasks with the SIMD GEMM: the packed weights are copied into the kernel's memory once per
+ * call, im2col writes its panels there directly, and the output tile ([block][panel][row][lane])
+ * comes back through the same bias and activation step as the TypeScript kernel's.
+ */
+export function simdConvTasks(
+  p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
+  alpha: Float32Array | null, from: number, to: number,
+): void {
+  const { K, cInG, mG, blocks, hw } = convSizes(p);
+  const rows = p.groups * blocks * MR;
+  // The batch item is copied into the kernel's memory with its zero padding written out, so
+  // every window lies inside it and im2col needs no bounds checks.
+  const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
+  const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
+  const padPlane = padH * padW;
+  // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
+  const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
+  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
+  arena.weights.set(packed);
+  let i = 0;
+  for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
+  let item = -1;
+  // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
+  arena.bias.fill(0);
+  arena.alpha.fill(0);
+  for (let g = 0; g < p.groups; g++) {
+    for (let m = 0; m < mG; m++) {
+      const c = g * mG + m;
+      arena.bias[g * blocks * MR + m] = bias ? bias[c] : 0;
+      arena.alpha[g * blocks * MR + m] = p.activation === 2 ? alpha![c] : 0;
+    }
+  }
+  const tile = arena.tile;
+  const plane = p.inH * p.inW;
+  for (let t = from; t < to; t++) {
+    const { b, g, j0, j1 } = convTask(p, t);
+    const cols = j1 - j0;
+    if (b !== item) {
+      const input = arena.input;
+      if (padPlane === plane) {
+        input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
+      } else {
+        input.fill(0);
+        for (let c = 0; c < p.cIn; c++) {
+          for (let y = 0; y < p.inH; y++) {
+            const src = (b * p.cIn + c) * plane + y * p.inW;
+            input.set(x.subarray(src, src + p.inW), c * padPlane + (y + p.padTop) * padW + p.padLeft);
+          }
+        }
+      }
+      item = b;
+    }
+    if (direct) {
+      arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * plane + j0, plane);
+    } else {
+      simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
+      arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+    }
+    for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
+  }
+}
+
+/**
+ * im2col into the kernel's panels from its padded copy of the batch item (`base`: the group's
+ * first channel). Runs of panels within one output row load four lanes at once (stride 1) or
+ * eight and keep the even ones (stride 2); other strides and panels across a row gather lane
+ * by lane. Lanes past j1 repeat the
+ * last pixel: their columns of the tile are never read.
+ */
+function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K: number, j0: number, j1: number): void {
+  const { outW, strideH, strideW } = p;
+  const at = (j: number) => {
+    const oy = Math.floor(j / outW);
+    return base + oy * strideH * padW + (j - oy * outW) * strideW;
+  };
+  for (let pj = j0; pj < j1; pj += NR) {
+    const ox = pj % outW;
+    if ((strideW === 1 || strideW === 2) && pj + NR <= j1 && ox + NR <= outW) {
+      let count = 1;
+      while (pj + (count + 1) * NR <= j1 && ox + (count + 1) * NR <= outW) count++;
+      arena.gather(strideW, (pj - j0) / NR, at(pj), K, count);
+      pj += (count - 1) * NR;
+      continue;
+    }
+    const last = j1 - 1;
+    arena.gatherLanes((pj - j0) / NR, at(pj), at(Math.min(pj + 1, last)), at(Math.min(pj + 2, last)), at(Math.min(pj + 3, last)), K);
+  }
+}
+
