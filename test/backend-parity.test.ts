@@ -111,8 +111,10 @@ for (const { mode, async } of configs) {
           }
         }
         const report = backend!.describe();
-        // webasm fuses the plan into one WebAssembly memory; the other modes walk it kernel by kernel.
-        assert.equal(report.executor, mode === 'webasm' ? (async ? 'fused-threaded' : 'fused-sync') : 'generic');
+        // webasm fuses the plan into one WebAssembly memory, webgpu into one command encoder; cpu and
+        // headlessgl walk it kernel by kernel.
+        const fused = { webasm: async ? 'fused-threaded' : 'fused-sync', webgpu: 'fused-encoder' } as Record<string, string>;
+        assert.equal(report.executor, fused[mode] ?? 'generic');
         assert.equal(perOp.describe().executor, undefined);
       } finally {
         await perOp.dispose();
