@@ -5,9 +5,9 @@ import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
 
 /**
- * convTasks with the SIMD GEMM: the packed weights are copied into the kernel's memory once per
- * call, im2col writes its panels there directly, and the output tile ([block][panel][row][lane])
- * comes back through the same bias and activation step as the TypeScript kernel's.
+ * convTasks with the SIMD GEMM: the packed weights, biases and slopes are copied into the
+ * kernel's memory once per call, im2col writes its panels there, and the GEMM leaves a
+ * row-major tile with bias and activation applied, copied out one output row at a time.
  */
 export function simdConvTasks(
   p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
@@ -71,8 +71,7 @@ export function simdConvTasks(
  * im2col into the kernel's panels from its padded copy of the batch item (`base`: the group's
  * first channel). Runs of panels within one output row load four lanes at once (stride 1) or
  * eight and keep the even ones (stride 2); other strides and panels across a row gather lane
- * by lane. Lanes past j1 repeat the
- * last pixel: their columns of the tile are never read.
+ * by lane. Lanes past j1 repeat the last pixel: their columns of the tile are never read.
  */
 function simdUnroll(p: ConvPlan, arena: GemmArena, base: number, padW: number, K: number, j0: number, j1: number): void {
   const { outW, strideH, strideW } = p;
