@@ -1,0 +1,78 @@
+// Where a net's time goes: runs one bench case op by op on a CPU backend and prints the time
+// spent in each backend op (summed per op, and the slowest calls with their shapes).
+//   npm run bench:profile -- CASE [--threads N] [--no-simd] [--runs N]
+// CASE: pnet-480x640, rnet-b256, onet-b64, nn4small2-b1, nn4small2-b32, mobilefacenet-b1, mobilefacenet-b32
+import { Nn4Small2 } from '../../src/nets/facenet.ts';
+import type { Net } from '../../src/nets/net.ts';
+import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
+import type { Backend } from '../../src/tensor/backend.ts';
+import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
+import { Tensor } from '../../src/tensor/tensor.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const name = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'pnet-480x640';
+
+function random(shape: readonly number[], seed: number): Tensor {
+  const t = new Tensor(shape);
+  let s = seed >>> 0;
+  for (let i = 0; i < t.size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    t.data[i] = s / 2 ** 32 - 0.5;
+  }
+  return t;
+}
+
+function nn4(): Net {
+  const net = Nn4Small2({ batchNorm: false });
+  return net.load(new Map(net.expectedTensors().map((e, k) => [e.name, random(e.shape, 100 + k)])), 'seeded');
+}
+
+const cases: Record<string, () => [Net, number[]]> = {
+  'pnet-480x640': () => [loadMtcnn().pnet, [1, 3, 480, 640]],
+  'rnet-b256': () => [loadMtcnn().rnet, [256, 3, 24, 24]],
+  'onet-b64': () => [loadMtcnn().onet, [64, 3, 48, 48]],
+  'nn4small2-b1': () => [nn4(), [1, 3, 96, 96]],
+  'nn4small2-b32': () => [nn4(), [32, 3, 96, 96]],
+  'mobilefacenet-b1': () => [loadMobileFaceNet(), [1, 3, 112, 112]],
+  'mobilefacenet-b32': () => [loadMobileFaceNet(), [32, 3, 112, 112]],
+};
+if (!cases[name]) {
+  console.error(`unknown case '${name}'; one of ${Object.keys(cases).join(', ')}`);
+  process.exit(2);
+}
+const [net, shape] = cases[name]();
+const backend = new CpuBackend({ threads: Number(flag('--threads') ?? 1), simd: !args.includes('--no-simd') });
+const runs = Number(flag('--runs') ?? 3);
+
+// Every op call is timed through a wrapper; `release` stays synchronous and untimed.
+const calls = new Map<string, number>();
+const timed = new Proxy(backend, {
+  get(target, prop) {
+    const value = Reflect.get(target, prop, target);
+    if (typeof value !== 'function' || prop === 'release' || prop === 'describe') return typeof value === 'function' ? value.bind(target) : value;
+    return async (...a: unknown[]) => {
+      const t0 = performance.now();
+      const result = await value.apply(target, a);
+      const x = a[0] as Tensor | undefined;
+      const w = a[1] as Tensor | undefined;
+      const key = `${String(prop)} ${x?.shape?.join('x') ?? ''}${w instanceof Tensor ? ` w ${w.shape.join('x')}` : ''}`;
+      calls.set(key, (calls.get(key) ?? 0) + performance.now() - t0);
+      return result;
+    };
+  },
+}) as Backend;
+
+const x = random(shape, 7);
+await net.forward(timed, x);
+calls.clear();
+const t0 = performance.now();
+for (let i = 0; i < runs; i++) await net.forward(timed, x);
+const total = (performance.now() - t0) / runs;
+const perOp = new Map<string, number>();
+for (const [key, ms] of calls) perOp.set(key.split(' ')[0], (perOp.get(key.split(' ')[0]) ?? 0) + ms / runs);
+console.log(`${name} on ${JSON.stringify(backend.describe())}: ${total.toFixed(1)} ms per pass (op by op, mean of ${runs})`);
+for (const [op, ms] of [...perOp].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(12)} ${ms.toFixed(1).padStart(8)} ms`);
+console.log('slowest calls:');
+for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms  ${key}`);
+await backend.dispose();
