@@ -69,9 +69,9 @@ export class CpuBackend implements Backend {
 
   /**
    * Output tensors. Memory released by a forward pass (release()) is reused by size: a fresh
-   * buffer costs a page fault per 4 KB on first write, about 0.5 ms per MB on this class of
-   * VM, which was a fifth of an R-Net batch and serialised the threads. Every op writes every
-   * element of its output, so reused memory needs no clearing.
+   * buffer costs a page fault per 4 KB on first write, which on small VMs is a visible share of
+   * a batched pass. Every op writes every element of its output, so reused memory needs no
+   * clearing.
    */
   private alloc(shape: readonly number[]): Tensor {
     const size = shapeSize(shape);
