@@ -1,8 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import type { Job } from './worker.ts';
 
-/** A job without its share: the pool fills in id, from and to. */
-type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | 'from' | 'to'> : never) : never;
+/** A job without its sharing: the pool fills in id, counter, grain and total. */
+type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | 'counter' | 'grain' | 'total'> : never) : never;
+
+/** Runs shares of `grain` tasks taken from `counter` until all `total` are taken. */
+export function takeShares(counter: Int32Array, grain: number, total: number, run: (from: number, to: number) => void): void {
+  for (;;) {
+    const from = Atomics.add(counter, 0, grain);
+    if (from >= total) return;
+    run(from, Math.min(total, from + grain));
+  }
+}
 
 // Workers start from this script so that, when tsface runs from its TypeScript sources (under
 // tsx), the worker registers the same loader before importing the kernel module.
@@ -58,21 +67,23 @@ export class ThreadPool {
   }
 
   /**
-   * Runs tasks [0, total): the workers take the first shares, this thread the last one
-   * (through `runHere`), then waits for the workers.
+   * Runs tasks [0, total) on this thread (through `runHere`) and the workers. Shares are taken
+   * from a shared counter, a few per thread, so a thread that starts late or runs slower (a
+   * worker's wake-up, a busy core) takes fewer instead of holding the others up.
    */
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
     const parts = Math.min(this.workers.length + 1, total);
-    const bounds = (i: number) => Math.round((total * i) / parts);
+    const grain = Math.max(1, Math.ceil(total / (parts * 4)));
+    const counter = new Int32Array(new SharedArrayBuffer(4));
     const waits: Promise<void>[] = [];
     for (let i = 0; i < parts - 1; i++) {
       const id = this.nextId++;
       const worker = this.workers[i];
       if (this.busy++ === 0) for (const w of this.workers) w.ref();
       waits.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
-      worker.postMessage({ ...job, id, from: bounds(i), to: bounds(i + 1) });
+      worker.postMessage({ ...job, id, counter, grain, total });
     }
-    runHere(bounds(parts - 1), total);
+    takeShares(counter, grain, total, runHere);
     await Promise.all(waits);
   }
 

@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
 import { simdMaxPool2d } from './simdPool.ts';
+import { takeShares } from './threadPool.ts';
 
 export interface ConvJob {
   id: number;
@@ -13,19 +14,23 @@ export interface ConvJob {
   bias: Float32Array | null;
   alpha: Float32Array | null;
   out: Float32Array;
-  from: number;
-  to: number;
+  /** Shares of `grain` tasks are taken from counter[0] until `total` are taken. */
+  counter: Int32Array;
+  grain: number;
+  total: number;
 }
 
-/** Max pooling of planes [from, to). */
+/** Max pooling of planes, shared out like a conv's tasks. */
 export interface MaxPoolJob {
   id: number;
   kind: 'maxPool';
   window: Window2d;
   x: Float32Array;
   out: Float32Array;
-  from: number;
-  to: number;
+  /** Shares of `grain` tasks are taken from counter[0] until `total` are taken. */
+  counter: Int32Array;
+  grain: number;
+  total: number;
 }
 
 export type Job = ConvJob | MaxPoolJob;
@@ -34,15 +39,17 @@ let scratch = new Float32Array(0);
 
 parentPort?.on('message', (job: Job) => {
   try {
-    if (job.kind === 'maxPool') {
-      simdMaxPool2d(job.window, job.x, job.out, job.from, job.to);
-    } else if (job.kind === 'depthwise') {
-      depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, job.from, job.to);
-    } else {
-      const need = job.plan.chunk * convReduction(job.plan);
-      if (scratch.length < need) scratch = new Float32Array(need);
-      convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, job.from, job.to);
-    }
+    takeShares(job.counter, job.grain, job.total, (from, to) => {
+      if (job.kind === 'maxPool') {
+        simdMaxPool2d(job.window, job.x, job.out, from, to);
+      } else if (job.kind === 'depthwise') {
+        depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, from, to);
+      } else {
+        const need = job.plan.chunk * convReduction(job.plan);
+        if (scratch.length < need) scratch = new Float32Array(need);
+        convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, from, to);
+      }
+    });
     parentPort!.postMessage({ id: job.id, ok: true });
   } catch (e) {
     parentPort!.postMessage({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });
