@@ -8,20 +8,12 @@ import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { random } from './random.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const name = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'pnet-480x640';
 
-function random(shape: readonly number[], seed: number): Tensor {
-  const t = new Tensor(shape);
-  let s = seed >>> 0;
-  for (let i = 0; i < t.size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    t.data[i] = s / 2 ** 32 - 0.5;
-  }
-  return t;
-}
 
 function nn4(): Net {
   const net = Nn4Small2({ batchNorm: false });

@@ -15,7 +15,7 @@ import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
 import { gemmKernel } from '../../src/tensor/cpu/conv2d.ts';
 import { gemmArena, simdGemmSupported } from '../../src/tensor/cpu/simdGemm.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
-import { Tensor } from '../../src/tensor/tensor.ts';
+import { random } from './random.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 
 interface Row {
@@ -54,15 +54,6 @@ async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Pro
   return times[Math.floor(times.length / 2)];
 }
 
-function random(shape: number[], seed: number): Tensor {
-  const t = new Tensor(shape);
-  let s = seed >>> 0;
-  for (let i = 0; i < t.size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    t.data[i] = s / 2 ** 32 - 0.5;
-  }
-  return t;
-}
 
 function record(row: Row, extra = ''): void {
   rows.push(row);
