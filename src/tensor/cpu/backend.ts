@@ -20,10 +20,10 @@ export interface CpuBackendOptions {
   /** Threads to use, the calling one included. Default: TSFACE_THREADS, else up to 2 cores. */
   threads?: number;
   /**
-   * Convolution and dense GEMMs and max pooling on WebAssembly SIMD kernels (float32 lanes;
-   * the GEMM about 6x the TypeScript one) where the engine has wasm SIMD. Default: true unless
-   * TSFACE_SIMD=0. False keeps every op in plain TypeScript (float64 accumulation), the
-   * reference path.
+   * Convolution (dense, grouped, depthwise), fully connected layers, max pooling and LRN with
+   * beta 0.75 on WebAssembly SIMD kernels (float32 lanes) where the engine has wasm SIMD.
+   * Default: true unless TSFACE_SIMD=0. False keeps every op in plain TypeScript (float64
+   * accumulation), the reference path.
    */
   simd?: boolean;
 }
@@ -45,7 +45,7 @@ function defaultThreads(): number {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly threads: number;
-  /** Whether conv GEMMs run on the WebAssembly SIMD kernel. */
+  /** Whether the WebAssembly SIMD kernels run (see CpuBackendOptions.simd). */
   readonly simd: boolean;
   private workers: ThreadPool | null = null;
   private scratch = new Float32Array(0);
@@ -56,7 +56,7 @@ export class CpuBackend implements Backend {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     const wanted = options.simd ?? process.env.TSFACE_SIMD !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
-    this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD GEMM, this engine has no WebAssembly SIMD: conv GEMMs run in TypeScript' : undefined;
+    this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript' : undefined;
   }
 
   private readonly fallback: string | undefined;

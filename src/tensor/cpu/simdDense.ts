@@ -7,17 +7,29 @@ import { gemmArena } from './simdGemm.ts';
 /** Batch items per GEMM call: panel memory stays within about 192 KB for F up to 1152. */
 const ITEMS = 32;
 
+const packed = new WeakMap<Float32Array, Float32Array>();
+
+/** The weight rows in blocks of 4, reduction index outermost in a block (rows past o zero), made once per weight array. */
+function packedRows(w: Float32Array, f: number, o: number): Float32Array {
+  let p = packed.get(w);
+  if (!p) {
+    p = new Float32Array(Math.ceil(o / MR) * MR * f);
+    for (let r = 0; r < o; r++) {
+      const dst = Math.floor(r / MR) * f * MR + (r % MR);
+      for (let k = 0; k < f; k++) p[dst + k * MR] = w[r * f + k];
+    }
+    packed.set(w, p);
+  }
+  return p;
+}
+
 /** y[b, o] = sum_f x[b, f] * w[o, f] + bias[o], for n items of f features and o outputs. */
 export function simdDense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array): void {
   const blocks = Math.ceil(o / MR);
   const rows = blocks * MR;
   const arena = gemmArena(rows, f, ITEMS * f, rows * ITEMS);
   const { weights, panels, tile } = arena;
-  weights.fill(0);
-  for (let r = 0; r < o; r++) {
-    const dst = Math.floor(r / MR) * f * MR + (r % MR);
-    for (let k = 0; k < f; k++) weights[dst + k * MR] = w[r * f + k];
-  }
+  weights.set(packedRows(w, f, o));
   arena.bias.fill(0);
   if (bias) arena.bias.set(bias.subarray(0, o));
   for (let b0 = 0; b0 < n; b0 += ITEMS) {

@@ -30,7 +30,7 @@ export interface GpujsBackendOptions {
   fuse?: boolean;
   /** Compiled pipeline plans kept, least recently used evicted (default 96: a few photo sizes' pyramids). */
   maxPlans?: number;
-  /** Largest batch one plan takes; batches are padded to a power of two up to it (default 256). */
+  /** Largest batch one plan takes; batches are padded up to a bucket (see batchBucket) no larger (default 256). */
   maxPlanBatch?: number;
 }
 
@@ -295,7 +295,7 @@ export class GpujsBackend implements Backend {
 
   /**
    * A whole pass as one fused plan per graph and padded input shape. Batches are padded to a
-   * power of two (see batchBucket) and cut back; larger ones run in chunks of maxPlanBatch.
+   * bucket (see batchBucket) and cut back; larger ones run in chunks of maxPlanBatch.
    */
   async runGraph(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
     if (!this.fuse || this.recording) return forward(this, x);
