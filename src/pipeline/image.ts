@@ -1,9 +1,11 @@
 // Image input: JPEG (jpeg-js, EXIF orientation applied), PNG of any colour type and depth
-// (pngjs), raw RGB/RGBA buffers. Everything becomes 8-bit RGB, row-major, 3 bytes a pixel.
+// (tsface's own decoder, png/decode.ts), raw RGB/RGBA buffers. Everything becomes 8-bit RGB,
+// row-major, 3 bytes a pixel.
 // Alpha is dropped without compositing, as PIL's convert("RGB") does.
-import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { readBoundedFile } from '../io/readFile.ts';
+import { DEFAULT_MAX_BYTES, type ReadLimits } from '../io/limits.ts';
+import { decodePng, hasPngSignature, pngSize } from './png/decode.ts';
 import { ImageError, InputValueError } from '../tensor/errors.ts';
 
 export interface RgbImage {
@@ -139,30 +141,19 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, sour
     checkSize(decoded.width, decoded.height, maxPixels, source);
     return applyOrientation(rgbaToRgb(decoded.data, decoded.width, decoded.height), jpegOrientation(bytes));
   }
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    if (bytes.length < 24) throw new ImageError('truncated PNG', source);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    checkSize(view.getUint32(16), view.getUint32(20), maxPixels, source);
-    let png;
-    try {
-      png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } catch (e) {
-      throw new ImageError(`corrupt PNG: ${(e as Error).message}`, source);
-    }
-    return rgbaToRgb(png.data, png.width, png.height);
+  if (hasPngSignature(bytes)) {
+    const size = pngSize(bytes, source);
+    checkSize(size.width, size.height, maxPixels, source);
+    return decodePng(bytes, source);
   }
   throw new ImageError('not a JPEG or PNG image', source);
 }
 
 /** Any supported input as 8-bit RGB: a path, encoded bytes, or raw pixels with their size. */
-export function toRgbImage(input: ImageInput, options: DecodeOptions = {}): RgbImage {
+export function toRgbImage(input: ImageInput, options: DecodeOptions & ReadLimits = {}): RgbImage {
   if (typeof input === 'string') {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(input);
-    } catch (e) {
-      throw new ImageError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, input);
-    }
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES.image;
+    const bytes = readBoundedFile(input, maxBytes, (reason) => new ImageError(reason, input));
     return decodeImage(bytes, options, input);
   }
   if (input instanceof Uint8Array && !('width' in input)) return decodeImage(input, options);
