@@ -1,4 +1,6 @@
 // Non-maximum suppression, in the two forms MTCNN's reference uses, in float32 arithmetic.
+import { numpyArgsort } from './argsort.ts';
+
 const f = Math.fround;
 
 export interface Box {
@@ -10,13 +12,13 @@ export interface Box {
 }
 
 /**
- * Indices of `order` sorted by descending score; among equal scores the later index comes
- * first, which is the order the reference's sorts produce (and which decides which of two
- * identically scored boxes survives).
+ * Indices sorted by descending score; among equal scores the lower index comes first, as
+ * torchvision's nms orders them (a stable descending sort), so of two identically scored boxes
+ * the earlier one survives.
  */
 export function descendingByScore(boxes: readonly Box[]): number[] {
   const idx = boxes.map((_, i) => i);
-  idx.sort((a, b) => boxes[b].score - boxes[a].score || b - a);
+  idx.sort((a, b) => boxes[b].score - boxes[a].score || a - b);
   return idx;
 }
 
@@ -52,13 +54,14 @@ export function nmsUnion(boxes: readonly Box[], threshold: number): number[] {
 /**
  * The 'Min' NMS of MTCNN's last stage (the original Matlab/NumPy form): areas and
  * intersections with +1, overlap = intersection / smaller area, and a box survives when its
- * overlap is <= threshold (compared in float32). Candidates are taken from the end of an
- * ascending score order, so among equal scores the highest index wins.
+ * overlap is <= threshold (compared in float32). Candidates are taken from the end of NumPy's
+ * ascending argsort, so among equal scores the highest index wins for up to 16 candidates, and
+ * beyond that whichever NumPy's unstable introsort leaves last.
  */
 export function nmsMin(boxes: readonly Box[], threshold: number): number[] {
   const t = f(threshold);
   const area = boxes.map((b) => f(f(f(b.x2 - b.x1) + 1) * f(f(b.y2 - b.y1) + 1)));
-  let rest = boxes.map((_, i) => i).sort((a, b) => boxes[a].score - boxes[b].score || a - b);
+  let rest = numpyArgsort(boxes.map((b) => b.score));
   const keep: number[] = [];
   while (rest.length > 0) {
     const i = rest[rest.length - 1];

@@ -281,7 +281,8 @@ export class CpuBackend implements Backend {
   async softmax(x: Tensor): Promise<Tensor> {
     const out = this.alloc(x.shape);
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
-    pw.softmaxChannels(x.data, x.shape[0], x.shape[1], plane, out.data);
+    // A rank-2 input is torch's last-dim case (multiply by the reciprocal), anything else a map.
+    pw.softmaxChannels(x.data, x.shape[0], x.shape[1], plane, out.data, x.rank === 2);
     return out;
   }
 

@@ -1,4 +1,5 @@
 // Element-wise and per-position kernels: cheap next to convolution, written plainly.
+import { expf } from './expf.ts';
 
 // Activations avoid both branches (activation signs are close to random) and Math.max/min
 // (V8's NaN and -0 handling makes them slow): (v + |v|) / 2 and (v - |v|) / 2 are exactly
@@ -27,8 +28,16 @@ export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
 }
 
-/** Softmax over the channel axis of [n, c, plane]: max-subtracted, as every reference does. */
-export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array): void {
+/**
+ * Softmax over the channel axis of [n, c, plane], in float32 step by step as torch computes it,
+ * because MTCNN's scores saturate and exact float32 ties between them decide which box NMS keeps:
+ * e_k = expf(fl32(x_k - max)) (torch's own float32 exp, see expf.ts), s = fl32(e_0 + e_1 + ...), then p_k = fl32(e_k / s) for a
+ * map (P-Net's [N, 2, H, W], torch's softmax over a non-last dim) or p_k = fl32(e_k * fl32(1 / s))
+ * for rows (R-Net/O-Net's [N, 2], torch's last-dim kernel multiplies by the reciprocal).
+ * A float64 softmax rounded once breaks ties the reference has and makes ties it does not have.
+ */
+export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array, rows = false): void {
+  const f = Math.fround;
   for (let b = 0; b < n; b++) {
     const base = b * c * plane;
     for (let j = 0; j < plane; j++) {
@@ -36,11 +45,16 @@ export function softmaxChannels(x: Float32Array, n: number, c: number, plane: nu
       for (let k = 0; k < c; k++) m = Math.max(m, x[base + k * plane + j]);
       let s = 0;
       for (let k = 0; k < c; k++) {
-        const e = Math.exp(x[base + k * plane + j] - m);
+        const e = expf(f(x[base + k * plane + j] - m));
         out[base + k * plane + j] = e;
-        s += e;
+        s = f(s + e);
       }
-      for (let k = 0; k < c; k++) out[base + k * plane + j] /= s;
+      if (rows) {
+        const inv = f(1 / s);
+        for (let k = 0; k < c; k++) out[base + k * plane + j] *= inv;
+      } else {
+        for (let k = 0; k < c; k++) out[base + k * plane + j] /= s;
+      }
     }
   }
 }

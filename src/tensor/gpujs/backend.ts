@@ -204,12 +204,13 @@ export class GpujsBackend implements Backend {
 
   async softmax(x: Tensor): Promise<Tensor> {
     const [c, h, w] = this.spatial(x);
-    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 0, c, eps: 0 }, [x.data], [h, w]);
+    // rows: torch's last-dim softmax (rank 2) multiplies by the reciprocal; a map divides.
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 0, c, eps: 0, rows: x.rank === 2 ? 1 : 0 }, [x.data], [h, w]);
   }
 
   async l2Normalize(x: Tensor, eps = 1e-12): Promise<Tensor> {
     const [c, h, w] = this.spatial(x);
-    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, eps }, [x.data], [h, w]);
+    return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, eps, rows: 0 }, [x.data], [h, w]);
   }
 
   private channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {

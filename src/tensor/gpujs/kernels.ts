@@ -4,6 +4,7 @@
 // compiled kernel serves every pyramid level and every image size (a kernel per size would
 // compile ~80 kernels per new photo size, each holding its own WebAssembly memory).
 // Outputs are flat (1-D): thread x is the NCHW index.
+import { expfSource } from './expfSource.ts';
 
 /** Splits the flat index into (n, c, y, x) of an NCHW output: C a constant, H and W from `d`. */
 const decode = (C: string, H: string, W: string) => `
@@ -116,7 +117,10 @@ export const LRN = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
   return x[i] / Math.pow(this.constants.k + this.constants.scale * s, this.constants.beta);
 }`;
 
-/** Softmax (kind 0) or L2 normalisation (kind 1) over the channels of each position. */
+/**
+ * Softmax (kind 0) as torch computes it in float32 (see src/tensor/cpu/pointwise.ts), or L2
+ * normalisation (kind 1), over the channels of each position.
+ */
 export const CHANNELWISE = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
   const plane = d[0] * d[1];
   const at = oy * d[1] + ox;
@@ -124,8 +128,13 @@ export const CHANNELWISE = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
     let m = -3.4e38;
     for (let k = 0; k < this.constants.c; k++) { m = Math.max(m, x[(n * this.constants.c + k) * plane + at]); }
     let s = 0;
-    for (let k = 0; k < this.constants.c; k++) { s += Math.exp(x[(n * this.constants.c + k) * plane + at] - m); }
-    return Math.exp(x[i] - m) / s;
+    for (let k = 0; k < this.constants.c; k++) {
+      ${expfSource('ek', 'Math.fround(x[(n * this.constants.c + k) * plane + at] - m)')}
+      s = Math.fround(s + ek);
+    }
+    ${expfSource('e', 'Math.fround(x[i] - m)')}
+    if (this.constants.rows === 1) { return Math.fround(e * Math.fround(1 / s)); }
+    return Math.fround(e / s);
   }
   let q = 0;
   for (let k = 0; k < this.constants.c; k++) { const v = x[(n * this.constants.c + k) * plane + at]; q += v * v; }
@@ -202,5 +211,6 @@ export const AREA_RESIZE = `function (img, regions, d) {${decode('c', 'd[0]', 'd
       s += img[(y * d[2] + xx) * 3 + oc];
     }
   }
-  return (s / ((y1 - y0) * (x1 - x0)) - 127.5) * 0.0078125;
+  const v = Math.fround(Math.fround(s / (y1 - y0)) / (x1 - x0));
+  return Math.fround(Math.fround(v - 127.5) * 0.0078125);
 }`;
