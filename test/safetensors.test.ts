@@ -25,7 +25,7 @@ function rejects(bytes: Uint8Array, pattern: RegExp): void {
 }
 
 test('round trip keeps names, shapes, values and metadata, byte-identically on rewrite', () => {
-  const tensors = new Map([['b', Tensor.fromArray([2, 2], [1, -2, 3.5, 1e-30])], ['a', Tensor.fromArray([3], [0, NaN, Infinity])]]);
+  const tensors = new Map([['b', Tensor.fromArray([2, 2], [1, -2, 3.5, 1e-30])], ['a', Tensor.fromArray([3], [0, -3.4e38, 3.4e38])]]);
   const bytes = writeSafetensors(tensors, { source: 'test' });
   const back = readSafetensors(bytes);
   assert.deepEqual([...back.tensors.keys()], ['a', 'b']);
@@ -49,12 +49,18 @@ test('malformed files are rejected with the reason and the tensor named', () => 
   rejects(new Uint8Array(5), /truncated/);
   const huge = new Uint8Array(16);
   new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
+  huge[8] = 0x7b; // '{': looks like a header, but a huge one
   rejects(huge, /exceeds/);
   const past = new Uint8Array(16);
   new DataView(past.buffer).setBigUint64(0, 100n, true);
+  past[8] = 0x7b;
   rejects(past, /past the end/);
+  rejects(new TextEncoder().encode('just some text, certainly not weights\n'), /not a safetensors file/);
+  rejects(Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 255), /not a safetensors file/);
+  rejects(writeSafetensors({ w: Tensor.fromArray([3], [1, NaN, 2]) }), /\[w\].*value 1 is NaN/);
+  rejects(writeSafetensors({ w: Tensor.fromArray([2], [1, -Infinity]) }), /\[w\].*value 1 is -Infinity/);
   rejects(file('{not json'), /not valid UTF-8 JSON/);
-  rejects(file('[1,2]'), /not a JSON object/);
+  rejects(file('[1,2]'), /not a safetensors file/);
   rejects(file({ t: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /\[t\].*unknown dtype/);
   rejects(file({ t: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /\[t\].*not supported/);
   rejects(file({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), /\[t\].*needs 8/);

@@ -2,7 +2,7 @@ import { releaseIntermediate, Sequential } from '../layers/containers.ts';
 import type { Layer, LayerInfo, TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ShapeError } from '../tensor/errors.ts';
+import { ShapeError, WeightsError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 /**
@@ -12,6 +12,8 @@ import type { Tensor } from '../tensor/tensor.ts';
 export class Net {
   readonly trunk: Sequential;
   readonly heads: Readonly<Record<string, Layer>>;
+  /** Where the bound weights came from, for error messages. */
+  private weightsFile = '<unloaded weights>';
   constructor(
     readonly name: string,
     /** [C, H, W]; H and W are null for fully convolutional nets that take any size. */
@@ -34,8 +36,32 @@ export class Net {
     if (xc !== c || (h !== null && xh !== h) || (w !== null && xw !== w)) {
       throw new ShapeError(this.name, `expects input [N, ${c}, ${h ?? 'H'}, ${w ?? 'W'}]`, [x.shape]);
     }
-    if (!trace && backend.runGraph) return backend.runGraph(this, (b, input) => this.layers(b, input), x);
-    return this.layers(backend, x, trace);
+    // A traced pass is for looking at the values, NaNs included: it is returned unchecked.
+    if (trace) return this.layers(backend, x, trace);
+    const out = backend.runGraph ? await backend.runGraph(this, (b, input) => this.layers(b, input), x) : await this.layers(backend, x);
+    for (const [head, t] of Object.entries(out)) {
+      if (firstNonFinite(t.data) >= 0) await this.blameNonFinite(backend, x, head);
+    }
+    return out;
+  }
+
+  /**
+   * Throws a WeightsError naming the first layer whose output holds a NaN or an infinity. The
+   * input was checked finite when it was made, so the weights are what overflowed. Found by a
+   * second, traced pass: tracing every pass would cost time and memory on every call.
+   */
+  private async blameNonFinite(backend: Backend, x: Tensor, head: string): Promise<never> {
+    const badInput = firstNonFinite(x.data);
+    if (badInput >= 0) throw new WeightsError(this.weightsFile, null, `${this.name}: input value ${badInput} is ${x.data[badInput]}`);
+    let first: { name: string; op: string; index: number; value: number } | null = null;
+    await this.layers(backend, x, (name, t, layer) => {
+      if (first) return;
+      const i = firstNonFinite(t.data);
+      if (i >= 0) first = { name, op: layer.op, index: i, value: t.data[i] };
+    });
+    const where = first as { name: string; op: string; index: number; value: number } | null;
+    const detail = where ? `layer ${where.name} (${where.op}) is the first to give a non-finite value (${where.value} at ${where.index})` : `head ${head} gives a non-finite value`;
+    throw new WeightsError(this.weightsFile, null, `${this.name}: ${detail}; the weights overflow float32 on this input`);
   }
 
   private async layers(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
@@ -63,8 +89,14 @@ export class Net {
 
   /** Binds `<net>.<layer>.<param>` tensors; checks all of them before binding any. */
   load(tensors: ReadonlyMap<string, Tensor>, file: string): this {
+    this.weightsFile = file;
     const all = new Sequential('', [this.trunk, ...Object.values(this.heads)]);
     bindWeights(all, tensors, file, `${this.name}.`);
     return this;
   }
+}
+
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
 }

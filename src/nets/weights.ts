@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedFile } from '../io/readFile.ts';
 import { bundledWeights } from '../paths.ts';
 import { TsfaceError, WeightsError } from '../tensor/errors.ts';
 import { readSafetensors, type SafetensorsFile } from '../tensor/safetensors.ts';
@@ -17,14 +19,9 @@ export interface MtcnnNets {
   onet: Net;
 }
 
-/** Reads a weights file, every failure a WeightsError naming it. */
-export function readWeightsFile(file: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new WeightsError(file, null, `cannot be read: ${(e as Error).message}`);
-  }
+/** Reads a weights file (a regular file of at most `maxBytes`), every failure a WeightsError naming it. */
+export function readWeightsFile(file: string, maxBytes: number = DEFAULT_MAX_BYTES.weights): SafetensorsFile {
+  const bytes = readBoundedFile(file, maxBytes, (reason) => new WeightsError(file, null, reason));
   return readSafetensors(bytes, file);
 }
 

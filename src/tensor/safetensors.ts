@@ -14,8 +14,12 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
+/** Reads every tensor, widened to float32; refuses malformed files and non-finite values. */
 export function readSafetensors(bytes: Uint8Array, file = '<memory>'): SafetensorsFile {
   if (bytes.length < 8) throw new WeightsError(file, null, `truncated: ${bytes.length} bytes, the header length alone needs 8`);
+  // Every safetensors header is a JSON object, so byte 8 is '{'. Checking it first turns text or
+  // random bytes into "not a safetensors file" instead of a complaint about a huge header length.
+  if (bytes.length > 8 && bytes[8] !== 0x7b) throw new WeightsError(file, null, 'not a safetensors file (no JSON header after the 8-byte length)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) throw new WeightsError(file, null, `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
@@ -76,6 +80,9 @@ export function readSafetensors(bytes: Uint8Array, file = '<memory>'): Safetenso
     const dv = new DataView(bytes.buffer, bytes.byteOffset + at, e.end - e.begin);
     if (e.dtype === 'F32') for (let i = 0; i < count; i++) data[i] = dv.getFloat32(i * 4, true);
     else for (let i = 0; i < count; i++) data[i] = halfToFloat(dv.getUint16(i * 2, true));
+    // A NaN or infinity in a weight poisons every output it reaches; refuse it here, by name.
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new WeightsError(file, e.name, `value ${bad} is ${data[bad]}: weights must be finite`);
     tensors.set(e.name, new Tensor(e.shape, data));
   }
   return { tensors, metadata };
