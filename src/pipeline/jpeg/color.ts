@@ -1,0 +1,95 @@
+// Full-resolution component rows to RGB. YCbCr uses libjpeg's 16-bit fixed-point tables, so the
+// results round exactly as libjpeg-turbo's. Four-component files become RGB as PIL does it:
+// libjpeg turns YCCK into CMYK, PIL inverts Adobe CMYK (stored inverted) and then computes
+// R = (255 - K) - C * (255 - K) / 255 with its own rounding.
+import { ImageError } from '../../tensor/errors.ts';
+import type { Frame, Tables } from './frame.ts';
+import type { RowSource } from './upsample.ts';
+
+export type ColorSpace = 'gray' | 'ycbcr' | 'rgb' | 'cmyk' | 'ycck';
+
+/** The colour space libjpeg assumes from the component count, JFIF/Adobe markers and component ids. */
+export function colorSpaceOf(frame: Frame, tables: Tables): ColorSpace {
+  const ids = frame.components.map((c) => c.id);
+  switch (frame.components.length) {
+    case 1: return 'gray';
+    case 3:
+      if (tables.jfif) return 'ycbcr';
+      if (tables.adobeTransform >= 0) return tables.adobeTransform === 0 ? 'rgb' : 'ycbcr';
+      return ids[0] === 82 && ids[1] === 71 && ids[2] === 66 ? 'rgb' : 'ycbcr';
+    case 4:
+      if (tables.adobeTransform >= 0) return tables.adobeTransform === 0 ? 'cmyk' : 'ycck';
+      return 'cmyk';
+    default:
+      throw new ImageError(`unsupported JPEG: ${frame.components.length} colour components`);
+  }
+}
+
+const ONE_HALF = 1 << 15;
+const fix = (x: number) => Math.floor(x * 65536 + 0.5);
+const CR_R = new Int32Array(256);
+const CB_B = new Int32Array(256);
+const CR_G = new Int32Array(256);
+const CB_G = new Int32Array(256);
+for (let i = 0; i < 256; i++) {
+  const x = i - 128;
+  CR_R[i] = (fix(1.402) * x + ONE_HALF) >> 16;
+  CB_B[i] = (fix(1.772) * x + ONE_HALF) >> 16;
+  CR_G[i] = -fix(0.71414) * x;
+  CB_G[i] = -fix(0.34414) * x + ONE_HALF;
+}
+
+/** Saturates -256..511 to a sample, as libjpeg's range-limit table does. */
+const LIMIT = new Uint8Array(1024);
+for (let i = 0; i < 1024; i++) LIMIT[i] = Math.max(0, Math.min(255, i - 256));
+
+/** PIL's a * b / 255, rounded its way. */
+function mulDiv255(a: number, b: number): number {
+  const t = a * b + 128;
+  return ((t >> 8) + t) >> 8;
+}
+
+export function convertRows(space: ColorSpace, adobe: boolean, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
+  const [s0, s1, s2, s3] = sources;
+  for (let y = 0, o = 0; y < height; y++) {
+    const a0 = s0.row(y), d0 = s0.data;
+    if (space === 'gray') {
+      for (let x = 0; x < width; x++, o += 3) { const v = d0[a0 + x]; out[o] = v; out[o + 1] = v; out[o + 2] = v; }
+      continue;
+    }
+    const a1 = s1.row(y), d1 = s1.data;
+    const a2 = s2.row(y), d2 = s2.data;
+    if (space === 'ycbcr') {
+      for (let x = 0; x < width; x++, o += 3) {
+        const yy = d0[a0 + x] + 256;
+        const cb = d1[a1 + x];
+        const cr = d2[a2 + x];
+        out[o] = LIMIT[yy + CR_R[cr]];
+        out[o + 1] = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
+        out[o + 2] = LIMIT[yy + CB_B[cb]];
+      }
+      continue;
+    }
+    if (space === 'rgb') {
+      for (let x = 0; x < width; x++, o += 3) { out[o] = d0[a0 + x]; out[o + 1] = d1[a1 + x]; out[o + 2] = d2[a2 + x]; }
+      continue;
+    }
+    const a3 = s3.row(y), d3 = s3.data;
+    for (let x = 0; x < width; x++, o += 3) {
+      let c = d0[a0 + x], m = d1[a1 + x], ye = d2[a2 + x];
+      if (space === 'ycck') {
+        const yy = c;
+        const cb = m, cr = ye;
+        c = 255 - LIMIT[yy + CR_R[cr] + 256];
+        m = 255 - LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16) + 256];
+        ye = 255 - LIMIT[yy + CB_B[cb] + 256];
+      }
+      let k = d3[a3 + x];
+      if (adobe) { c = 255 - c; m = 255 - m; ye = 255 - ye; k = 255 - k; }
+      const nk = 255 - k;
+      out[o] = Math.max(0, nk - mulDiv255(c, nk));
+      out[o + 1] = Math.max(0, nk - mulDiv255(m, nk));
+      out[o + 2] = Math.max(0, nk - mulDiv255(ye, nk));
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Progressive scans: DC and AC bands sent in several passes of decreasing bit position (Al),
+// refined later (Ah > 0). Coefficients accumulate per block until the last scan; then each
+// block goes through the IDCT once. Scan parameters are checked as libjpeg checks them, and a
+// scan out of order is refused instead of being decoded on top of the wrong bits.
+import { ImageError } from '../../tensor/errors.ts';
+import type { BitReader } from './huffman.ts';
+import { ZIGZAG, type Component } from './frame.ts';
+import { idctBlock } from './idct.ts';
+import type { BlockDecoder, Scan } from './scan.ts';
+
+export function checkProgressiveScan(scan: Scan): void {
+  const { ss, se, ah, al } = scan;
+  const dcBand = ss === 0;
+  const bad = (dcBand ? se !== 0 : ss > se || se > 63 || scan.components.length !== 1) || (ah !== 0 && al !== ah - 1) || al > 13;
+  if (bad) throw new ImageError(`corrupt JPEG: invalid progressive scan (Ss=${ss} Se=${se} Ah=${ah} Al=${al})`);
+  scan.components.forEach((c, i) => {
+    if (dcBand && ah === 0 && !scan.dc[i]) throw new ImageError(`not a JPEG: missing Huffman table for DC of component ${c.id}`);
+    if (!dcBand && !scan.ac[i]) throw new ImageError(`not a JPEG: missing Huffman table for AC of component ${c.id}`);
+    if (!dcBand && c.coefficientBits[0] < 0) throw new ImageError(`corrupt JPEG: AC scan of component ${c.id} before its DC scan`);
+    for (let k = ss; k <= se; k++) {
+      const have = c.coefficientBits[k] < 0 ? 0 : c.coefficientBits[k];
+      if (ah !== have) throw new ImageError(`corrupt JPEG: progressive scan of component ${c.id} refines bits it does not have`);
+      c.coefficientBits[k] = al;
+    }
+  });
+}
+
+/** End-of-band run shared by the blocks of one AC scan (reset at restart markers). */
+export interface BandState { eobrun: number }
+
+export function progressiveDecoder(scan: Scan, band: BandState): BlockDecoder {
+  const comps = scan.components;
+  const { ss, se, ah, al } = scan;
+  const offsetOf = (c: Component, row: number, col: number) => (row * c.paddedBlocksWide + col) * 64;
+  if (ss === 0) {
+    if (ah === 0) {
+      return (reader, ci, row, col) => {
+        const c = comps[ci];
+        c.dcPredictor += reader.signed(reader.decode(scan.dc[ci]!));
+        c.coefficients![offsetOf(c, row, col)] = c.dcPredictor * (1 << al);
+      };
+    }
+    return (reader, ci, row, col) => {
+      const c = comps[ci];
+      if (reader.bit()) c.coefficients![offsetOf(c, row, col)] |= 1 << al;
+    };
+  }
+  const c = comps[0];
+  const table = scan.ac[0]!;
+  if (ah === 0) {
+    return (reader: BitReader, _ci, row, col) => {
+      if (band.eobrun > 0) { band.eobrun--; return; }
+      const coefs = c.coefficients!;
+      const at = offsetOf(c, row, col);
+      for (let k = ss; k <= se; k++) {
+        const rs = reader.decode(table);
+        const r = rs >> 4;
+        const s = rs & 15;
+        if (s !== 0) {
+          k += r;
+          coefs[at + ZIGZAG[k]] = reader.signed(s) * (1 << al);
+        } else if (r === 15) {
+          k += 15;
+        } else {
+          band.eobrun = (1 << r) + reader.bitsOf(r) - 1;
+          break;
+        }
+      }
+    };
+  }
+  const p1 = 1 << al;
+  const m1 = -1 << al;
+  return (reader: BitReader, _ci, row, col) => {
+    const coefs = c.coefficients!;
+    const at = offsetOf(c, row, col);
+    let k = ss;
+    // Each nonzero coefficient passed over gets a correction bit; zeros are counted down by the run.
+    const correct = (z: number) => {
+      if (reader.bit() && (coefs[z] & p1) === 0) coefs[z] += coefs[z] >= 0 ? p1 : m1;
+    };
+    if (band.eobrun === 0) {
+      for (; k <= se; k++) {
+        const rs = reader.decode(table);
+        let r = rs >> 4;
+        let s = rs & 15;
+        if (s !== 0) {
+          s = reader.bit() ? p1 : m1;
+        } else if (r !== 15) {
+          band.eobrun = (1 << r) + reader.bitsOf(r);
+          break;
+        }
+        do {
+          const z = at + ZIGZAG[k];
+          if (coefs[z] !== 0) correct(z);
+          else if (--r < 0) break;
+          k++;
+        } while (k <= se);
+        if (s !== 0) coefs[at + ZIGZAG[k]] = s;
+      }
+    }
+    if (band.eobrun > 0) {
+      for (; k <= se; k++) {
+        const z = at + ZIGZAG[k];
+        if (coefs[z] !== 0) correct(z);
+      }
+      band.eobrun--;
+    }
+  };
+}
+
+/**
+ * libjpeg smooths blocks whose low-frequency coefficients (1..9) are still missing bits when the
+ * file ends; tsface does not invent that detail and refuses such a file instead.
+ */
+export function checkProgressionComplete(components: Component[]): void {
+  for (const c of components) {
+    if (c.coefficientBits[0] < 0) continue;
+    for (let k = 1; k <= 9; k++) {
+      if (c.coefficientBits[k] !== 0) {
+        throw new ImageError(`unsupported JPEG: progressive scans of component ${c.id} stop before coefficient ${k} is complete`);
+      }
+    }
+  }
+}
+
+/** Transforms every stored block that holds image samples into the component's plane. */
+export function transformCoefficients(c: Component): void {
+  const stride = c.paddedBlocksWide * 8;
+  const coefs = c.coefficients!;
+  for (let row = 0; row < c.blocksHigh; row++) {
+    for (let col = 0; col < c.blocksWide; col++) {
+      idctBlock(coefs, (row * c.paddedBlocksWide + col) * 64, c.quant!, c.plane!, row * 8 * stride + col * 8, stride);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Block decoding of sequential (baseline and extended) scans: each block arrives complete, so it
+// is transformed into its component's plane at once and no coefficients are kept.
+import { ImageError } from '../../tensor/errors.ts';
+import type { BitReader } from './huffman.ts';
+import { ZIGZAG } from './frame.ts';
+import { idctBlock } from './idct.ts';
+import type { BlockDecoder, Scan } from './scan.ts';
+
+export function sequentialDecoder(scan: Scan): BlockDecoder {
+  // Int16 storage truncates a corrupt coefficient the way libjpeg's 16-bit JCOEF does.
+  const block = new Int16Array(64);
+  const comps = scan.components;
+  const dcTables = comps.map((_, i) => scan.dc[i]!);
+  const acTables = comps.map((_, i) => scan.ac[i]!);
+  const strides = comps.map((c) => c.paddedBlocksWide * 8);
+  return (reader: BitReader, ci: number, row: number, col: number) => {
+    const c = comps[ci];
+    const ac = acTables[ci];
+    block.fill(0);
+    const size = reader.decode(dcTables[ci]);
+    c.dcPredictor += reader.signed(size);
+    block[0] = c.dcPredictor;
+    for (let k = 1; k < 64; k++) {
+      const rs = reader.decode(ac);
+      const s = rs & 15;
+      const r = rs >> 4;
+      if (s !== 0) {
+        k += r;
+        block[ZIGZAG[k]] = reader.signed(s);
+      } else {
+        if (r !== 15) break;
+        k += 15;
+      }
+    }
+    const stride = strides[ci];
+    idctBlock(block, 0, c.quant!, c.plane!, row * 8 * stride + col * 8, stride);
+  };
+}
+
+/** Sequential scans carry every coefficient at once; libjpeg ignores odd Ss/Se/Ah/Al there, and so does tsface. */
+export function checkSequentialScan(scan: Scan): void {
+  for (let i = 0; i < scan.components.length; i++) {
+    if (!scan.dc[i]) throw new ImageError(`not a JPEG: missing Huffman table for DC of component ${scan.components[i].id}`);
+    if (!scan.ac[i]) throw new ImageError(`not a JPEG: missing Huffman table for AC of component ${scan.components[i].id}`);
+  }
+}

@@ -1,0 +1,98 @@
+// Brings each component to full resolution one output row at a time, choosing the method
+// libjpeg-turbo's default ("fancy") upsampling chooses for the component's ratio:
+//   2:1 horizontal      triangle filter (3/4, 1/4) along the row, when the component is > 2 wide
+//   2:1 vertical        triangle filter between rows
+//   2:1 both            triangle filter both ways (9/16, 3/16, 3/16, 1/16), when > 2 wide
+//   other whole ratios  sample replication (also the fallback for 2:1 at width <= 2)
+// Rows and columns outside the component are copies of its edge ones, as libjpeg's context
+// rows are. The rounding biases alternate so the filter does not drift one way.
+import type { Component, Frame } from './frame.ts';
+
+export interface RowSource {
+  /** Holds the row that `row` locates. */
+  data: Uint8Array;
+  /** Fills the full-resolution samples of image row y and returns their offset in `data`. */
+  row(y: number): number;
+}
+
+export function rowSource(c: Component, frame: Frame): RowSource {
+  const plane = c.plane!;
+  const stride = c.paddedBlocksWide * 8;
+  const rx = frame.hMax / c.h;
+  const ry = frame.vMax / c.v;
+  const w = c.width;
+  const lastRow = c.height - 1;
+  if (rx === 1 && ry === 1) return { data: plane, row: (y) => y * stride };
+  const out = new Uint8Array(w * rx + 2);
+
+  if (rx === 2 && ry === 1 && w > 2) {
+    return {
+      data: out,
+      row(y) {
+        const at = y * stride;
+        let prev = plane[at];
+        let cur = prev;
+        for (let i = 0; i < w; i++) {
+          const next = i + 1 < w ? plane[at + i + 1] : cur;
+          const three = cur * 3;
+          out[2 * i] = (three + prev + 1) >> 2;
+          out[2 * i + 1] = (three + next + 2) >> 2;
+          prev = cur;
+          cur = next;
+        }
+        return 0;
+      },
+    };
+  }
+
+  if (rx === 1 && ry === 2) {
+    return {
+      data: out,
+      row(y) {
+        const r = y >> 1;
+        const lower = y & 1;
+        const near = r * stride;
+        const far = (lower ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) * stride;
+        const bias = lower ? 2 : 1;
+        for (let i = 0; i < w; i++) out[i] = (plane[near + i] * 3 + plane[far + i] + bias) >> 2;
+        return 0;
+      },
+    };
+  }
+
+  if (rx === 2 && ry === 2 && w > 2) {
+    const sums = new Int32Array(w);
+    return {
+      data: out,
+      row(y) {
+        const r = y >> 1;
+        const near = r * stride;
+        const far = ((y & 1) ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) * stride;
+        for (let i = 0; i < w; i++) sums[i] = plane[near + i] * 3 + plane[far + i];
+        let prev = sums[0];
+        let cur = prev;
+        for (let i = 0; i < w; i++) {
+          const next = i + 1 < w ? sums[i + 1] : cur;
+          const three = cur * 3;
+          out[2 * i] = (three + prev + 8) >> 4;
+          out[2 * i + 1] = (three + next + 7) >> 4;
+          prev = cur;
+          cur = next;
+        }
+        return 0;
+      },
+    };
+  }
+
+  return {
+    data: out,
+    row(y) {
+      const at = Math.floor(y / ry) * stride;
+      for (let i = 0, x = 0; i < w; i++) {
+        const v = plane[at + i];
+        for (let k = 0; k < rx; k++) out[x++] = v;
+      }
+      return 0;
+    },
+  };
+}
