@@ -7,6 +7,11 @@ import { INSPECT_USAGE, inspectCommand } from './inspect.ts';
 import { createRuntime, type RuntimeOptions } from '../runtime.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
+import { SCAN_USAGE, scanCommand } from './scan.ts';
+import { CLUSTER_USAGE, clusterCommand } from './cluster.ts';
+import { INDEX_BUILD_USAGE, indexBuildCommand } from './indexBuild.ts';
+import { WORKER_USAGE, workerCommand } from './worker.ts';
+import { COLLECT_USAGE, collectCommand } from './collect.ts';
 
 const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
 
@@ -15,6 +20,11 @@ usage:
   ${EMBED_USAGE}
   ${WEIGHTS_USAGE}
   ${INSPECT_USAGE}
+  ${SCAN_USAGE}
+  ${CLUSTER_USAGE}
+  ${INDEX_BUILD_USAGE}
+  ${WORKER_USAGE}
+  ${COLLECT_USAGE}
 
 common options (every command that runs a net):
   --backend cpu|gpujs            default: TSFACE_BACKEND (cpu, gpujs, gpujs:MODE) or cpu
@@ -38,7 +48,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
+    if (command === 'index' && (rest[0] === 'build' || rest[0] === 'search')) return await indexBuildCommand(rest, runtime);
     switch (command) {
+      case 'scan':
+        return await scanCommand(rest, runtime);
+      case 'cluster':
+        return await clusterCommand(rest);
+      case 'worker':
+        return await workerCommand(rest, runtime);
+      case 'collect':
+        return await collectCommand(rest);
       case 'detect':
         return await detectCommand(rest, runtime);
       case 'embed':

@@ -1,0 +1,43 @@
+// `tsface scan`: a folder (or files) to faces.jsonl on this machine, or as jobs on a queue.
+import { numberFlag, parseArgs } from './args.ts';
+import { enqueueScan } from '../collection/queue.ts';
+import { runScan } from '../collection/scan.ts';
+import type { ScanSelection } from '../collection/imageScanner.ts';
+import { checkSettings } from '../collection/imageScanner.ts';
+import type { Runtime } from '../runtime.ts';
+import { ArgumentError } from '../tensor/errors.ts';
+
+export const SCAN_USAGE = `tsface scan <dir|image...> --out faces.jsonl [--embed] [--model M] [--resume]
+              [--select all|largest|confident|center] [--decoders N] [--max-pixels N] [--progress-every S]
+  tsface scan <dir|image...> --queue redis://HOST:PORT [--embed] [--model M] [--select ...]`;
+
+export async function scanCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
+  const args = parseArgs(argv, new Set(['out', 'model', 'select', 'decoders', 'max-pixels', 'progress-every', 'queue']), new Set(['embed', 'resume']));
+  if (args.positionals.length === 0) throw new ArgumentError(`no folder or image given\nusage: ${SCAN_USAGE}`);
+  const settings = checkSettings({
+    embed: args.flags.has('embed'),
+    model: args.flags.get('model') as string | undefined,
+    select: args.flags.get('select') as ScanSelection | undefined,
+    maxPixels: numberFlag(args, 'max-pixels'),
+  });
+  const queue = args.flags.get('queue');
+  if (typeof queue === 'string') {
+    if (args.flags.has('out') || args.flags.has('resume')) throw new ArgumentError('--queue enqueues jobs; --out and --resume belong to `tsface collect` and local scans');
+    const { added, total } = await enqueueScan(queue, args.positionals, settings);
+    process.stderr.write(`tsface scan: ${added} new jobs enqueued (${total - added} were already there); run \`tsface worker --queue ${queue}\` on each machine and \`tsface collect --queue ${queue} --out faces.jsonl\`\n`);
+    return 0;
+  }
+  const out = args.flags.get('out');
+  if (typeof out !== 'string') throw new ArgumentError(`--out FILE is required\nusage: ${SCAN_USAGE}`);
+  const s = await runScan({
+    ...settings,
+    inputs: args.positionals,
+    out,
+    backend: runtime.backend,
+    resume: args.flags.has('resume'),
+    decoders: numberFlag(args, 'decoders'),
+    progressEvery: numberFlag(args, 'progress-every'),
+  });
+  process.stderr.write(`tsface scan: ${s.found} images, ${s.skipped} already done, ${s.scanned} scanned (${s.errors} error lines), ${s.faces} faces in ${s.seconds.toFixed(1)} s -> ${out}\n`);
+  return 0;
+}

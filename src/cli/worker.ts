@@ -1,0 +1,31 @@
+// `tsface worker`: takes scan jobs from the queue until stopped (Ctrl-C or SIGTERM finish the jobs in hand).
+import { startWorker } from '../collection/queue.ts';
+import type { Runtime } from '../runtime.ts';
+import { ArgumentError } from '../tensor/errors.ts';
+import { numberFlag, parseArgs } from './args.ts';
+
+export const WORKER_USAGE = `tsface worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms MS] [--quiet]`;
+
+export async function workerCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
+  const args = parseArgs(argv, new Set(['queue', 'concurrency', 'lock-ms']), new Set(['quiet']));
+  const url = args.flags.get('queue');
+  if (typeof url !== 'string' || args.positionals.length) throw new ArgumentError(`usage: ${WORKER_USAGE}`);
+  const quiet = args.flags.has('quiet');
+  const worker = startWorker({
+    url,
+    backend: runtime.backend,
+    concurrency: numberFlag(args, 'concurrency'),
+    lockMs: numberFlag(args, 'lock-ms'),
+    log: quiet ? undefined : (line) => process.stderr.write(`tsface worker: ${line}\n`),
+  });
+  await worker.done;
+  process.stderr.write(`tsface worker: waiting for jobs on ${url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stderr.write('tsface worker: stopping after the jobs in hand\n');
+  await worker.close();
+  return 0;
+}
