@@ -1,7 +1,8 @@
 // Full-resolution component rows to RGB. YCbCr uses libjpeg's 16-bit fixed-point tables, so the
 // results round exactly as libjpeg-turbo's. Four-component files become RGB as PIL does it:
-// libjpeg turns YCCK into CMYK, PIL inverts Adobe CMYK (stored inverted) and then computes
-// R = (255 - K) - C * (255 - K) / 255 with its own rounding.
+// libjpeg turns YCCK into CMYK, PIL inverts the CMYK values (it assumes Adobe's inverted storage
+// whether or not the file has an Adobe segment) and then computes R = (255 - K) - C * (255 - K) / 255
+// with its own rounding.
 import { ImageError } from '../../tensor/errors.ts';
 import type { Frame, Tables } from './frame.ts';
 import type { RowSource } from './upsample.ts';
@@ -49,7 +50,7 @@ function mulDiv255(a: number, b: number): number {
   return ((t >> 8) + t) >> 8;
 }
 
-export function convertRows(space: ColorSpace, adobe: boolean, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
+export function convertRows(space: ColorSpace, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
   const [s0, s1, s2, s3] = sources;
   for (let y = 0, o = 0; y < height; y++) {
     const a0 = s0.row(y), d0 = s0.data;
@@ -76,17 +77,20 @@ export function convertRows(space: ColorSpace, adobe: boolean, sources: RowSourc
     }
     const a3 = s3.row(y), d3 = s3.data;
     for (let x = 0; x < width; x++, o += 3) {
-      let c = d0[a0 + x], m = d1[a1 + x], ye = d2[a2 + x];
+      // PIL's inverted C, M, Y. From YCCK, libjpeg's CMYK is 255 minus the YCbCr->RGB result,
+      // so the inversion gives that result back.
+      let c: number, m: number, ye: number;
       if (space === 'ycck') {
-        const yy = c;
-        const cb = m, cr = ye;
-        c = 255 - LIMIT[yy + CR_R[cr] + 256];
-        m = 255 - LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16) + 256];
-        ye = 255 - LIMIT[yy + CB_B[cb] + 256];
+        const yy = d0[a0 + x] + 256;
+        const cb = d1[a1 + x];
+        const cr = d2[a2 + x];
+        c = LIMIT[yy + CR_R[cr]];
+        m = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
+        ye = LIMIT[yy + CB_B[cb]];
+      } else {
+        c = 255 - d0[a0 + x]; m = 255 - d1[a1 + x]; ye = 255 - d2[a2 + x];
       }
-      let k = d3[a3 + x];
-      if (adobe) { c = 255 - c; m = 255 - m; ye = 255 - ye; k = 255 - k; }
-      const nk = 255 - k;
+      const nk = d3[a3 + x];
       out[o] = Math.max(0, nk - mulDiv255(c, nk));
       out[o + 1] = Math.max(0, nk - mulDiv255(m, nk));
       out[o + 2] = Math.max(0, nk - mulDiv255(ye, nk));

@@ -160,6 +160,6 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
   }
   const space = colorSpaceOf(frame, tables);
   const out = new Uint8Array(frame.width * frame.height * 3);
-  convertRows(space, tables.adobeTransform >= 0, frame.components.map((c) => rowSource(c, frame)), frame.width, frame.height, out);
+  convertRows(space, frame.components.map((c) => rowSource(c, frame)), frame.width, frame.height, out);
   return { width: frame.width, height: frame.height, data: out };
 }
