@@ -1,13 +1,15 @@
 // Cross-checking another framework's per-layer tensors against tsface's: load the reference
 // (a folder of .npy, a folder with index.json, a .npz or a .safetensors file), map its layer
 // names to tsface's, run the same input, and compare layer by layer in execution order.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedFile } from '../io/readFile.ts';
 import { csvNameFor } from '../convert/openface.ts';
 import { Nn4Small2 } from '../nets/facenet.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { readNpy } from '../tensor/npy.ts';
 import { readNpz } from '../tensor/npz.ts';
 import { readSafetensors } from '../tensor/safetensors.ts';
@@ -32,23 +34,72 @@ export function nhwcToNchw(t: Tensor): Tensor {
   return out;
 }
 
-export function loadReference(path: string, net: string, layout: 'nchw' | 'nhwc' = 'nchw'): Reference {
+/** A reference problem: one line naming the file and what is wrong with it. */
+function refError(file: string, message: string): ArgumentError {
+  return new ArgumentError(`reference ${file}: ${message}`);
+}
+
+function readRef(file: string, maxBytes: number): Uint8Array {
+  return readBoundedFile(file, maxBytes, (reason) => refError(file, reason));
+}
+
+/**
+ * A file named by index.json: a relative path to an .npy file. References keep shared inputs
+ * beside the layer folder ("../input.npy"), so ".." is allowed, but only .npy files are read:
+ * an index cannot make tsface read, or report on, any other kind of file.
+ */
+function fileIn(folder: string, index: string, rel: unknown, what: string): string {
+  if (typeof rel !== 'string' || rel === '') throw refError(index, `${what}: "file" is not a file name`);
+  if (isAbsolute(rel) || rel.includes('\0')) throw refError(index, `${what}: ${rel} is not a path relative to ${folder}`);
+  if (!rel.endsWith('.npy')) throw refError(index, `${what}: ${rel} is not an .npy file`);
+  return resolve(folder, rel);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * index.json in one of two shapes:
+ * ../shared/reference/mtcnn/layers: { nets: { pnet: { input: { file }, layers: [{ name, file }] } } }
+ * ../shared/reference/nn4small2/layers: { input_file, layers: [{ name, file }] }
+ */
+function indexEntry(spec: unknown, index: string, net: string): { inputFile: unknown; layers: { name: string; file: unknown }[] } {
+  if (!isObject(spec)) throw refError(index, 'is not a JSON object');
+  let entry: unknown = spec;
+  if (spec.nets !== undefined) {
+    if (!isObject(spec.nets)) throw refError(index, '"nets" is not an object');
+    const nets = spec.nets;
+    entry = Object.hasOwn(nets, net) ? nets[net] : Object.values(nets).find((v) => isObject(v) && v.net === net);
+    if (entry === undefined) throw refError(index, `has no entry for ${net} (it has ${Object.keys(nets).join(', ') || 'none'})`);
+  }
+  if (!isObject(entry)) throw refError(index, `the entry for ${net} is not an object`);
+  if (!Array.isArray(entry.layers)) throw refError(index, `the entry for ${net} has no "layers" list`);
+  const layers = entry.layers.map((l, i) => {
+    if (!isObject(l) || typeof l.name !== 'string' || l.name === '') throw refError(index, `layer ${i} is not { "name": string, "file": string }`);
+    return { name: l.name, file: l.file };
+  });
+  // "input" is either { file } or, in the OpenFace dump, a description beside "input_file".
+  return { inputFile: isObject(entry.input) ? entry.input.file : entry.input_file, layers };
+}
+
+export function loadReference(path: string, net: string, layout: 'nchw' | 'nhwc' = 'nchw', maxBytes: number = DEFAULT_MAX_BYTES.array): Reference {
   if (!existsSync(path)) throw new ArgumentError(`reference ${path} does not exist`);
   const fix = (t: Tensor) => (layout === 'nhwc' ? nhwcToNchw(t) : t);
   const layers = new Map<string, Tensor>();
   let input: Tensor | null = null;
-  const npy = (file: string) => fix(readNpy(readFileSync(file), file));
+  const npy = (file: string) => fix(readNpy(readRef(file, maxBytes), file));
   if (statSync(path).isDirectory()) {
     const index = join(path, 'index.json');
     if (existsSync(index)) {
-      const spec = JSON.parse(readFileSync(index, 'utf8'));
-      // ../shared/reference/mtcnn/layers: { nets: { pnet: { input: { file }, layers: [{ name, file }] } } }
-      // ../shared/reference/nn4small2/layers: { input_file, layers: [{ name, file }] }
-      const entry = spec.nets ? spec.nets[net] ?? Object.values<any>(spec.nets).find((v) => v.net === net) : spec;
-      if (!entry) throw new ArgumentError(`${index} has no entry for ${net} (it has ${Object.keys(spec.nets ?? {}).join(', ')})`);
-      const inputFile = entry.input?.file ?? entry.input_file;
-      if (inputFile) input = npy(resolve(path, inputFile));
-      for (const l of entry.layers) layers.set(l.name, npy(join(path, l.file)));
+      let spec: unknown;
+      try {
+        spec = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readRef(index, DEFAULT_MAX_BYTES.text)));
+      } catch (e) {
+        if (e instanceof TsfaceError) throw e;
+        throw refError(index, `is not valid JSON (${(e as Error).message})`);
+      }
+      const entry = indexEntry(spec, index, net);
+      if (entry.inputFile !== undefined && entry.inputFile !== null) input = npy(fileIn(path, index, entry.inputFile, 'input'));
+      for (const l of entry.layers) layers.set(l.name, npy(fileIn(path, index, l.file, `layer ${l.name}`)));
     } else {
       for (const f of readdirSync(path).filter((f) => f.endsWith('.npy')).sort()) {
         const name = strip(f);
@@ -57,9 +108,9 @@ export function loadReference(path: string, net: string, layout: 'nchw' | 'nhwc'
       }
     }
   } else if (path.endsWith('.npz')) {
-    for (const [k, t] of readNpz(readFileSync(path), path)) (k === 'input' ? (input = fix(t)) : layers.set(k, fix(t)));
+    for (const [k, t] of readNpz(readRef(path, maxBytes), path, { maxBytes })) (k === 'input' ? (input = fix(t)) : layers.set(k, fix(t)));
   } else if (path.endsWith('.safetensors')) {
-    for (const [k, t] of readSafetensors(readFileSync(path), path).tensors) (k === 'input' ? (input = fix(t)) : layers.set(k, fix(t)));
+    for (const [k, t] of readSafetensors(readRef(path, maxBytes), path).tensors) (k === 'input' ? (input = fix(t)) : layers.set(k, fix(t)));
   } else {
     throw new ArgumentError(`reference ${path}: expected a folder, a .npz or a .safetensors file`);
   }

@@ -1,8 +1,10 @@
 // LFW verification protocol (Huang et al. 2007): pairs.txt holds K folds of n same-person and n
 // different-person pairs; for each fold the threshold is chosen on the other folds and the
 // accuracy measured on it. Reported: mean +- std accuracy, TAR at FAR 1e-3, the threshold.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolveInside } from '../io/insideFolder.ts';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedText } from '../io/readFile.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 
 export interface LfwPair {
@@ -12,34 +14,49 @@ export interface LfwPair {
   fold: number;
 }
 
+/** An LFW person name is one plain path component: no separators, no "." or "..". */
+const PLAIN_NAME = /^(?!\.\.?$)[^/\\\x00-\x1f]+$/;
+/** Image numbers are positive integers written plainly ("1", "0012"), as LFW writes them. */
+const IMAGE_NUMBER = /^0*[1-9]\d{0,5}$/;
+
 /** Parses pairs.txt ("K n" header, then per fold n lines "name i j" and n lines "name1 i name2 j"). */
-export function parsePairs(text: string, root: string): LfwPair[] {
+export function parsePairs(text: string, root: string, file = 'pairs file'): LfwPair[] {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  const [k, n] = (lines.shift() ?? '').split(/\s+/).map(Number);
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1) throw new ArgumentError('pairs file: first line must be "<folds> <pairs per fold>"');
-  if (lines.length < k * 2 * n) throw new ArgumentError(`pairs file: ${k} folds of 2 x ${n} pairs need ${k * 2 * n} lines, found ${lines.length}`);
+  const header = lines.shift() ?? '';
+  const [k, n] = header.split(/\s+/).map((v) => (/^\d{1,7}$/.test(v) ? Number(v) : NaN));
+  if (!(k >= 1) || !(n >= 1) || header.split(/\s+/).length !== 2) throw new ArgumentError(`${file}: first line must be "<folds> <pairs per fold>", positive integers`);
+  if (lines.length < k * 2 * n) throw new ArgumentError(`${file}: ${k} folds of 2 x ${n} pairs need ${k * 2 * n} lines, found ${lines.length}`);
   const pairs: LfwPair[] = [];
   for (let f = 0; f < k; f++) {
     for (let i = 0; i < 2 * n; i++) {
-      const parts = lines[f * 2 * n + i].split(/\s+/);
+      const lineNo = f * 2 * n + i + 2;
+      const line = lines[f * 2 * n + i];
+      const parts = line.split(/\s+/);
       const same = i < n;
-      if ((same && parts.length !== 3) || (!same && parts.length !== 4)) throw new ArgumentError(`pairs file: malformed line "${lines[f * 2 * n + i]}"`);
+      if ((same && parts.length !== 3) || (!same && parts.length !== 4)) throw new ArgumentError(`${file}: line ${lineNo}: expected ${same ? '"name i j"' : '"name1 i name2 j"'}, got "${line}"`);
       const [a, b] = same ? [[parts[0], parts[1]], [parts[0], parts[2]]] : [[parts[0], parts[1]], [parts[2], parts[3]]];
+      for (const [name, number] of [a, b]) {
+        if (!PLAIN_NAME.test(name)) throw new ArgumentError(`${file}: line ${lineNo}: "${name}" is not a plain name (no slashes, "." or "..")`);
+        if (!IMAGE_NUMBER.test(number)) throw new ArgumentError(`${file}: line ${lineNo}: image number "${number}" is not a positive integer`);
+      }
       pairs.push({ a: lfwImagePath(root, a[0], Number(a[1])), b: lfwImagePath(root, b[0], Number(b[1])), same, fold: f });
     }
   }
   return pairs;
 }
 
-/** root/Name/Name_0001.jpg (the LFW layout), or root/Name_0001.jpg (a flat folder). */
+/** root/Name/Name_0001.jpg (the LFW layout), or root/Name_0001.jpg (a flat folder); always inside root. */
 export function lfwImagePath(root: string, name: string, index: number): string {
+  if (!PLAIN_NAME.test(name) || !Number.isSafeInteger(index) || index < 1) throw new ArgumentError(`LFW image "${name}" ${index}: not a plain name and a positive number`);
   const file = `${name}_${String(index).padStart(4, '0')}.jpg`;
-  const nested = join(root, name, file);
-  return existsSync(nested) ? nested : join(root, file);
+  const nested = resolveInside(root, `${name}/${file}`);
+  const flat = resolveInside(root, file);
+  if (!nested || !flat) throw new ArgumentError(`LFW image ${file} would lie outside ${root}`);
+  return existsSync(nested) ? nested : flat;
 }
 
-export function loadPairs(pairsFile: string, root: string): LfwPair[] {
-  return parsePairs(readFileSync(pairsFile, 'utf8'), root);
+export function loadPairs(pairsFile: string, root: string, maxBytes: number = DEFAULT_MAX_BYTES.text): LfwPair[] {
+  return parsePairs(readBoundedText(pairsFile, maxBytes, (reason) => new ArgumentError(`${pairsFile}: ${reason}`)), root, pairsFile);
 }
 
 function accuracyAt(scores: readonly number[], same: readonly boolean[], t: number): number {

@@ -1,5 +1,7 @@
 // Comparing embeddings: distances, the same-person decision, and a searchable index.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedFile } from '../io/readFile.ts';
+import { writeFileAtomic } from '../io/writeFile.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { readSafetensors, writeSafetensors } from '../tensor/safetensors.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -57,9 +59,12 @@ export interface IndexHit {
 export class FaceIndex {
   readonly labels: string[] = [];
   readonly vectors: Float32Array[] = [];
-  constructor(readonly model: string, readonly dimension: number) {}
+  constructor(readonly model: string, readonly dimension: number) {
+    if (!Number.isSafeInteger(dimension) || dimension < 1) throw new ArgumentError(`index dimension must be a positive integer, got ${dimension}`);
+  }
 
   add(label: string, embedding: ArrayLike<number>): void {
+    if (typeof label !== 'string') throw new ArgumentError(`index labels are strings, got ${label === null ? 'null' : typeof label}`);
     if (embedding.length !== this.dimension) throw new ArgumentError(`index holds ${this.dimension}-d embeddings, got ${embedding.length}`);
     if (!Array.prototype.every.call(embedding, Number.isFinite)) throw new ArgumentError('embedding holds a non-finite value');
     this.labels.push(label);
@@ -85,10 +90,13 @@ export class FaceIndex {
     const d = data as { format?: unknown; model?: unknown; dimension?: unknown; entries?: unknown };
     if (typeof d !== 'object' || d === null || d.format !== 'tsface-index-1') throw new IndexFileError(file, 'not a tsface index (format tsface-index-1)');
     if (typeof d.model !== 'string' || !Number.isInteger(d.dimension) || !Array.isArray(d.entries)) throw new IndexFileError(file, 'model, dimension or entries missing');
+    if ((d.dimension as number) < 1 || !Number.isSafeInteger(d.dimension)) throw new IndexFileError(file, `dimension ${d.dimension} is not a positive integer`);
     const index = new FaceIndex(d.model, d.dimension as number);
     d.entries.forEach((e: any, i: number) => {
-      if (typeof e?.label !== 'string' || !Array.isArray(e.embedding) || e.embedding.length !== index.dimension || !e.embedding.every(Number.isFinite)) {
-        throw new IndexFileError(file, `entry ${i} is malformed`);
+      if (typeof e !== 'object' || e === null) throw new IndexFileError(file, `entry ${i} is not an object`);
+      if (typeof e.label !== 'string') throw new IndexFileError(file, `entry ${i}: label is ${e.label === null ? 'null' : typeof e.label}, not a string`);
+      if (!Array.isArray(e.embedding) || e.embedding.length !== index.dimension || !e.embedding.every(Number.isFinite)) {
+        throw new IndexFileError(file, `entry ${i}: embedding is not ${index.dimension} finite numbers`);
       }
       index.add(e.label, e.embedding);
     });
@@ -101,14 +109,12 @@ export class FaceIndex {
       ? writeSafetensors(new Map([['embeddings', new Tensor([this.size, this.dimension], Float32Array.from(this.vectors.flatMap((v) => Array.from(v))))]]),
         { format: 'tsface-index-1', model: this.model, labels: JSON.stringify(this.labels) })
       : new TextEncoder().encode(JSON.stringify(this.toJSON()));
-    const tmp = `${file}.partial-${process.pid}`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
+    writeFileAtomic(file, bytes, (reason) => new IndexFileError(file, reason));
   }
 
-  static load(file: string): FaceIndex {
-    if (!existsSync(file)) throw new IndexFileError(file, 'does not exist');
-    const bytes = readFileSync(file);
+  /** Reads a JSON or safetensors index (a regular file of at most `maxBytes`). */
+  static load(file: string, maxBytes: number = DEFAULT_MAX_BYTES.index): FaceIndex {
+    const bytes = readBoundedFile(file, maxBytes, (reason) => new IndexFileError(file, reason));
     if (file.endsWith('.safetensors')) {
       let st;
       try {
@@ -126,8 +132,11 @@ export class FaceIndex {
       if (st.metadata.format !== 'tsface-index-1' || !e || e.rank !== 2 || !Array.isArray(labels) || labels.length !== e.shape[0]) {
         throw new IndexFileError(file, 'not a tsface index (embeddings tensor and labels metadata)');
       }
+      if (e.shape[1] < 1) throw new IndexFileError(file, `dimension ${e.shape[1]} is not a positive integer`);
+      const bad = labels.findIndex((l) => typeof l !== 'string');
+      if (bad >= 0) throw new IndexFileError(file, `label ${bad} is ${labels[bad] === null ? 'null' : typeof labels[bad]}, not a string`);
       const index = new FaceIndex(st.metadata.model ?? 'unknown', e.shape[1]);
-      labels.forEach((l, i) => index.add(String(l), e.data.subarray(i * e.shape[1], (i + 1) * e.shape[1])));
+      labels.forEach((l, i) => index.add(l, e.data.subarray(i * e.shape[1], (i + 1) * e.shape[1])));
       return index;
     }
     let data: unknown;
