@@ -1,0 +1,150 @@
+// The scan over a real Redis queue: a redis-server of the test's own on a free loopback port,
+// enqueueing twice (no duplicates), two workers as child processes with one killed mid-run,
+// a poison image that ends as an error line after its retries, and the collected JSONL equal
+// to a single-machine scan of the same folder.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { PNG } from 'pngjs';
+import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME } from '../src/collection/queue.ts';
+import { RedisClient } from '../src/collection/redisClient.ts';
+import { runScan } from '../src/collection/scan.ts';
+import { toRgbImage } from '../src/pipeline/image.ts';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REDIS = '/usr/bin/redis-server';
+const redisSkip = existsSync(REDIS) ? false : `${REDIS} is absent (apt-get install redis-server): SKIPPING the queue tests`;
+if (redisSkip) console.warn(`\n!!! ${redisSkip} !!!\n`);
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(dir: string): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  children.push(redis);
+  const url = `redis://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    const client = new RedisClient({ ...parseQueueUrl(url), retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      if ((await client.call('PING')) === 'PONG') { client.disconnect(); break; }
+    } catch {
+      client.disconnect();
+      if (Date.now() - t0 > 10_000) throw new Error('redis-server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url, process: redis };
+}
+
+/** A worker child process and a promise of its n-th finished image (from its log). */
+function startWorker(url: string): { child: ChildProcess; finished: (n: number) => Promise<void>; exited: Promise<unknown>; log: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '1500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let log = '';
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const done = () => (log.match(/: \d+ faces|: error: /g) ?? []).length;
+  child.stderr!.on('data', (d) => {
+    log += d;
+    for (const w of waiters.filter((w) => done() >= w.n)) w.resolve();
+  });
+  return {
+    child,
+    finished: (n) => new Promise((resolve) => (done() >= n ? resolve() : waiters.push({ n, resolve }))),
+    exited: new Promise((resolve) => child.on('exit', resolve)),
+    log: () => log,
+  };
+}
+
+function halfSizePng(file: string, shift: number): Buffer {
+  const img = toRgbImage(file);
+  const w = img.width >> 1, h = img.height >> 1;
+  const png = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(img.width - 1, 2 * x + shift);
+      for (let c = 0; c < 3; c++) png.data[(y * w + x) * 4 + c] = img.data[(2 * y * img.width + sx) * 3 + c];
+      png.data[(y * w + x) * 4 + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+const sortedLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
+
+test('queue URLs are checked', () => {
+  assert.throws(() => parseQueueUrl('http://host:1'), /redis:\/\/ URL/);
+  assert.throws(() => parseQueueUrl('not a url'), /redis:\/\/HOST:PORT/);
+  assert.deepEqual({ ...parseQueueUrl('redis://:pw@10.0.0.5:7000/2'), retryStrategy: undefined }, { host: '10.0.0.5', port: 7000, db: 2, username: undefined, password: 'pw', retryStrategy: undefined });
+});
+
+test('scan over the queue: two workers, one killed mid-run, collect equals a single-machine scan', { skip: redisSkip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-queue-'));
+  const { url, process: redis } = await startRedis(dir);
+  const images = join(dir, 'images');
+  mkdirSync(join(images, 'more'), { recursive: true });
+  const astronaut = join(ROOT, 'examples/astronaut.jpg');
+  const names = Array.from({ length: 8 }, (_, i) => (i % 2 ? `more/s${i}.png` : `s${i}.png`));
+  names.forEach((name, i) => writeFileSync(join(images, name), halfSizePng(astronaut, i)));
+  writeFileSync(join(images, 'broken.jpg'), readFileSync(astronaut).subarray(0, 2000));
+  const poison = join(images, 'poison.jpg');
+  writeFileSync(poison, readFileSync(astronaut));
+
+  const first = await enqueueScan(url, [images], { embed: true });
+  const second = await enqueueScan(url, [images], { embed: true });
+  assert.deepEqual(first, { added: 10, total: 10 });
+  assert.deepEqual(second, { added: 0, total: 10 });
+  const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(url) });
+  const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
+  assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 10, 'enqueueing twice added no job');
+  // The poison image: enqueued, then gone from every machine's view. Each attempt fails; retried, then failed.
+  rmSync(poison);
+
+  const a = startWorker(url);
+  await a.finished(1);
+  const b = startWorker(url);
+  a.child.kill('SIGKILL'); // mid-run: it has taken its next job already
+  await a.exited;
+  const out = join(dir, 'faces.jsonl');
+  const got = await collect({ url, out, idleTimeoutS: 90 });
+  assert.equal(got.lines, 10);
+  b.child.kill('SIGTERM');
+  await b.exited;
+
+  const collected = sortedLines(out);
+  const lines = collected.map((t) => JSON.parse(t));
+  assert.equal(new Set(lines.map((l) => l.image)).size, 10, 'one line per image, no duplicates');
+  const poisonLine = lines.find((l) => l.image === poison);
+  assert.match(poisonLine.error, /cannot read: ENOENT \(after 3 attempts\)/);
+  const local = join(dir, 'local.jsonl');
+  const backend = new CpuBackend();
+  await runScan({ inputs: [images], out: local, backend, embed: true, progress: null });
+  await backend.dispose();
+  assert.deepEqual(collected.filter((t) => !t.includes('poison.jpg')), sortedLines(local));
+  const retried = (await queue.getCompleted(0, -1)).filter((j) => j.stalledCounter > 0 || j.attemptsMade > 1).length;
+  console.log(`  worker A finished ${(a.log().match(/: \d+ faces|: error: /g) ?? []).length} images before it was killed; ${retried} job(s) were retried after it died`);
+  await queue.close();
+  redis.kill('SIGTERM');
+});
