@@ -137,7 +137,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     return s;
   };
 
-  const process = async (job: Job<JobData>): Promise<void> => {
+  const scanJob = async (job: Job<JobData>): Promise<void> => {
     const { image, settings } = job.data;
     let stat;
     try {
@@ -172,7 +172,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     o.log?.(`${image}: ${line.error ? `error: ${line.error}` : `${line.faces?.length ?? 0} faces`}`);
   };
 
-  const worker = new Worker<JobData>(QUEUE_NAME, process, {
+  const worker = new Worker<JobData>(QUEUE_NAME, scanJob, {
     connection,
     concurrency,
     lockDuration: lockMs,
