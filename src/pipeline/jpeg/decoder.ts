@@ -73,6 +73,7 @@ function readScanHeader(data: Uint8Array, at: number, length: number, frame: Fra
     if (blocks > 10) throw new ImageError(`corrupt JPEG: interleaved scan of ${blocks} blocks per MCU (at most 10)`);
   }
   for (const c of scan.components) {
+    if (c.scanned && !frame.progressive) throw new ImageError(`corrupt JPEG: component ${c.id} appears in two sequential scans`);
     if (!c.scanned) {
       // libjpeg takes a component's quantisation table when its first scan starts.
       const q = tables.quant[c.tq];
@@ -123,6 +124,7 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
     } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (frame) throw new ImageError('corrupt JPEG: second frame header');
       frame = parseFrame(data, at, length, marker, maxPixels);
+      if (![1, 3, 4].includes(frame.components.length)) throw new ImageError(`unsupported JPEG: ${frame.components.length} colour components (1, 3 or 4)`);
       checkDataCanFill(frame, data.length);
       allocate(frame);
     } else if (marker === 0xda) {

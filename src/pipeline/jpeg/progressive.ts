@@ -5,7 +5,7 @@
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
 import { ZIGZAG, type Component } from './frame.ts';
-import { idctBlock } from './idct.ts';
+import { idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
 
 export function checkProgressiveScan(scan: Scan): void {
@@ -129,7 +129,7 @@ export function transformCoefficients(c: Component): void {
   const coefs = c.coefficients!;
   for (let row = 0; row < c.blocksHigh; row++) {
     for (let col = 0; col < c.blocksWide; col++) {
-      idctBlock(coefs, (row * c.paddedBlocksWide + col) * 64, c.quant!, c.plane!, row * 8 * stride + col * 8, stride);
+      if (!idctBlock(coefs, (row * c.paddedBlocksWide + col) * 64, c.quant!, c.plane!, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
     }
   }
 }

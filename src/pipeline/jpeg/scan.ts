@@ -53,5 +53,9 @@ export function runScan(data: Uint8Array, pos: number, frame: Frame, scan: Scan,
     }
     if (reader.overran()) throw new ImageError('corrupt JPEG: image data ends before the declared image size is filled');
   }
-  return reader.finish();
+  const end = reader.finish();
+  let next = end;
+  while (next < data.length && data[next] === 0xff) next++;
+  if (data[next] >= 0xd0 && data[next] <= 0xd7) throw new ImageError('corrupt JPEG: image data goes on past the declared image size (restart marker after the last MCU)');
+  return end;
 }

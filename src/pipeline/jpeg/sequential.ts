@@ -3,7 +3,7 @@
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
 import { ZIGZAG } from './frame.ts';
-import { idctBlock } from './idct.ts';
+import { idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
 
 export function sequentialDecoder(scan: Scan): BlockDecoder {
@@ -33,7 +33,7 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
       }
     }
     const stride = strides[ci];
-    idctBlock(block, 0, c.quant!, c.plane!, row * 8 * stride + col * 8, stride);
+    if (!idctBlock(block, 0, c.quant!, c.plane!, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
   };
 }
 
