@@ -1,7 +1,7 @@
 // `tsface detect` as a user runs it: JSON shape, per-image errors, exit codes, pictures.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -101,4 +101,63 @@ test('weights convert-openface lists what is missing, refuses without stand-ins,
   assert.match(embed.stderr, /refuses to present its embeddings as OpenFace/);
   const absent = tsface('embed', EXAMPLE, '--model', 'nn4.small2.v1', '--weights', join(dir, 'absent.safetensors'));
   assert.match(absent.stderr, /weights fetch openface/);
+});
+
+/** No Node stack trace, no "internal error": one line per problem on stderr. */
+function oneLine(stderr: string): void {
+  assert.doesNotMatch(stderr, /\n\s+at |internal error|Error: /, stderr);
+}
+
+test('--draw: same base name from two folders, a file in the way, a directory in the way', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-draw-'));
+  const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+  mkdirSync(a);
+  mkdirSync(b);
+  copyFileSync(join(ROOT, EXAMPLE), join(a, 'photo.jpg'));
+  copyFileSync(join(ROOT, EXAMPLE), join(b, 'photo.jpg'));
+  const out = join(dir, 'out');
+  const r = tsface('detect', join(a, 'photo.jpg'), join(b, 'photo.jpg'), '--json', '--draw', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['photo-2.png', 'photo.png']);
+  // --draw names an existing file: one line, exit 2.
+  const file = join(dir, 'a', 'photo.jpg');
+  const clash = tsface('detect', EXAMPLE, '--draw', file);
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr, /--draw .*photo\.jpg: exists and is not a folder/);
+  oneLine(clash.stderr);
+  // The drawing's name is taken by a directory: one error entry for that image, nothing left behind.
+  const taken = join(dir, 'taken');
+  mkdirSync(join(taken, 'astronaut.png'), { recursive: true });
+  const t = tsface('detect', EXAMPLE, '--json', '--draw', taken);
+  assert.equal(t.code, 1);
+  const entries = JSON.parse(t.stdout);
+  assert.equal(entries.length, 1);
+  assert.match(entries[0].error, /a directory of that name is in the way/);
+  assert.deepEqual(readdirSync(taken), ['astronaut.png']);
+});
+
+test('batch commands go on past a bad image; file-system problems are one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-batch-'));
+  const bad = join(dir, 'bad.jpg');
+  writeFileSync(bad, 'not an image');
+  const align = tsface('align', bad, EXAMPLE, '--out', join(dir, 'crops'));
+  assert.equal(align.code, 1);
+  assert.match(align.stderr, /bad\.jpg: error: .*not a JPEG or PNG/);
+  oneLine(align.stderr);
+  assert.deepEqual(readdirSync(join(dir, 'crops')), ['astronaut_0.png']);
+  const index = join(dir, 'people.json');
+  const add = tsface('index', 'add', index, '--label', 'eileen', bad, EXAMPLE);
+  assert.equal(add.code, 1);
+  assert.match(add.stdout, /people\.json: 1 embeddings \(1 image skipped\)/);
+  const missing = tsface('index', 'add', join(dir, 'no', 'such', 'folder', 'i.json'), '--label', 'x', EXAMPLE);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /folder .*folder does not exist/);
+  oneLine(missing.stderr);
+  const zero = tsface('detect', '/dev/zero');
+  assert.equal(zero.code, 1);
+  assert.match(zero.stderr, /\/dev\/zero: error: is a character device, not a regular file/);
+  const absent = tsface('compare', join(dir, 'absent.jpg'), EXAMPLE, '--json');
+  assert.equal(absent.code, 2);
+  assert.match(absent.stderr, /absent\.jpg: cannot read: ENOENT/);
+  oneLine(absent.stderr);
 });

@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
 import { drawFaces } from '../pipeline/draw.ts';
 import { toRgbImage } from '../pipeline/image.ts';
 import { FaceDetector, type DetectOptions, type Detection, type FaceSelection } from '../pipeline/mtcnn.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
+import { makeOutputFolder } from './folders.ts';
+import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output.ts';
 import type { Runtime } from '../runtime.ts';
 
 export const DETECT_USAGE = `tsface detect <image...> [--json] [--min-face N] [--factor F] [--thresholds a,b,c]
@@ -39,18 +40,20 @@ export async function detectCommand(argv: readonly string[], runtime: Runtime): 
     thresholds: typeof thresholds === 'string' ? (thresholds.split(',').map(Number) as unknown as [number, number, number]) : undefined,
   };
   const drawDir = args.flags.get('draw');
-  if (typeof drawDir === 'string') mkdirSync(drawDir, { recursive: true });
+  if (typeof drawDir === 'string') makeOutputFolder(drawDir, '--draw');
   const json = args.flags.has('json');
   const detector = new FaceDetector({ backend: runtime.backend, weights: args.flags.get('weights') as string | undefined });
   const results: object[] = [];
   let failed = 0;
   const paths = args.positionals;
+  const drawNames = uniqueOutputNames(paths, '.png');
   for (const [i, path] of paths.entries()) {
     try {
       const image = toRgbImage(path, options);
       const d = await detector.detect(image, options);
+      // Drawn before the result is recorded, so a failed drawing is this image's one error entry.
+      if (typeof drawDir === 'string') drawFaces(image, d.faces).savePng(join(drawDir, drawNames[i]));
       results.push({ image: path, width: d.width, height: d.height, faces: d.faces });
-      if (typeof drawDir === 'string') drawFaces(image, d.faces).savePng(join(drawDir, `${basename(path, extname(path))}.png`));
       if (paths.length > 1) process.stderr.write(`[${i + 1}/${paths.length}] ${path}: ${d.faces.length} face${d.faces.length === 1 ? '' : 's'}\n`);
       if (!json) {
         console.log(`${path} (${d.width}x${d.height}): ${d.faces.length} face${d.faces.length === 1 ? '' : 's'}`);
@@ -60,13 +63,14 @@ export async function detectCommand(argv: readonly string[], runtime: Runtime): 
       }
       if (args.flags.has('explain')) console.error(explain(d));
     } catch (e) {
+      const message = userMessage(e);
+      if (message === null) throw e;
       failed++;
-      const message = (e as Error).message;
       results.push({ image: path, error: message });
-      if (paths.length > 1) process.stderr.write(`[${i + 1}/${paths.length}] ${path}: error: ${message}\n`);
-      if (!json) console.error(`${path}: error: ${message}`);
+      if (paths.length > 1) process.stderr.write(`[${i + 1}/${paths.length}] ${imageErrorLine(path, message)}\n`);
+      if (!json) console.error(imageErrorLine(path, message));
     }
   }
-  if (json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (json) process.stdout.write(`${toJson(results)}\n`);
   return failed > 0 ? 1 : 0;
 }

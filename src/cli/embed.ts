@@ -1,6 +1,6 @@
 // tsface embed / compare / search / index / align / eval-lfw.
-import { existsSync, mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Canvas } from '../pipeline/draw.ts';
 import { FaceEmbedder, type EmbeddedFace } from '../pipeline/embed.ts';
 import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
@@ -9,6 +9,8 @@ import { areaResize } from '../tensor/cpu/resample.ts';
 import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';
+import { makeOutputFolder } from './folders.ts';
+import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output.ts';
 import type { Runtime } from '../runtime.ts';
 
 export const EMBED_USAGE = `tsface embed <image...> [--model mobilefacenet|nn4.small2.v1] [--weights FILE] [--json]
@@ -49,13 +51,14 @@ export async function embedCommand(command: string, argv: readonly string[], run
           out.push({ image: path, faces: r.faces.map((f) => ({ box: f.box, score: f.score, embedding: Array.from(f.embedding, round) })) });
           if (!json) console.log(`${path}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'} embedded (${e.model.name}, ${r.faces[0]?.embedding.length ?? 0}-d)${r.skipped.length ? `, ${r.skipped.length} skipped: ${r.skipped.map((s) => s.reason).join('; ')}` : ''}`);
         } catch (err) {
-          if (!(err instanceof TsfaceError)) throw err;
+          const message = userMessage(err);
+          if (message === null) throw err;
           failed++;
-          out.push({ image: path, error: err.message });
-          if (!json) console.error(`${path}: error: ${err.message}`);
+          out.push({ image: path, error: message });
+          if (!json) console.error(imageErrorLine(path, message));
         }
       }
-      if (json) console.log(JSON.stringify(out));
+      if (json) console.log(toJson(out));
       return failed ? 1 : 0;
     }
     case 'compare': {
@@ -63,7 +66,7 @@ export async function embedCommand(command: string, argv: readonly string[], run
       const [a, b] = [await largestFace(e, pos[0]), await largestFace(e, pos[1])];
       const v = verify(a.embedding, b.embedding, { model: e.model.name, threshold: numberFlag(args, 'threshold') });
       const l2 = squaredL2(a.embedding, b.embedding);
-      if (json) console.log(JSON.stringify({ a: pos[0], b: pos[1], model: e.model.name, cosine: v.similarity, squaredL2: l2, threshold: v.threshold, same: v.same }));
+      if (json) console.log(toJson({ a: pos[0], b: pos[1], model: e.model.name, cosine: v.similarity, squaredL2: l2, threshold: v.threshold, same: v.same }));
       else console.log(`cosine similarity ${v.similarity.toFixed(4)} (squared L2 ${l2.toFixed(4)}), threshold ${v.threshold}: ${v.same ? 'same person' : 'different people'}`);
       return 0;
     }
@@ -74,13 +77,28 @@ export async function embedCommand(command: string, argv: readonly string[], run
       const file = pos[1];
       const existing = existsSync(file) ? FaceIndex.load(file) : null;
       if (existing && existing.model !== e.model.name) throw new ArgumentError(`${file} holds ${existing.model} embeddings, not ${e.model.name}`);
+      // A bad image is reported and skipped; the others are still added.
       const faces = [];
-      for (const path of pos.slice(2)) faces.push(await largestFace(e, path));
+      let failed = 0;
+      for (const path of pos.slice(2)) {
+        try {
+          faces.push(await largestFace(e, path));
+        } catch (err) {
+          const message = userMessage(err);
+          if (message === null) throw err;
+          failed++;
+          console.error(imageErrorLine(path, message));
+        }
+      }
+      if (faces.length === 0) {
+        console.error(`${file}: unchanged, none of the ${failed} images gave a face`);
+        return 1;
+      }
       const index = existing ?? new FaceIndex(e.model.name, faces[0].embedding.length);
       for (const face of faces) index.add(label, face.embedding);
       index.save(file);
-      console.log(`${file}: ${index.size} embeddings`);
-      return 0;
+      console.log(`${file}: ${index.size} embeddings${failed ? ` (${failed} image${failed === 1 ? '' : 's'} skipped)` : ''}`);
+      return failed ? 1 : 0;
     }
     case 'search': {
       const file = args.flags.get('index');
@@ -89,20 +107,30 @@ export async function embedCommand(command: string, argv: readonly string[], run
       if (index.model !== e.model.name) throw new ArgumentError(`${file} holds ${index.model} embeddings; pass --model ${index.model}`);
       const face = await largestFace(e, pos[0]);
       const hits = index.query(face.embedding, numberFlag(args, 'k') ?? 5).map((h) => ({ ...h, same: h.similarity >= e.model.threshold }));
-      if (json) console.log(JSON.stringify({ image: pos[0], hits }));
+      if (json) console.log(toJson({ image: pos[0], hits }));
       else for (const h of hits) console.log(`${h.label.padEnd(24)} cosine ${h.similarity.toFixed(4)}${h.same ? '  (match)' : ''}`);
       return 0;
     }
     case 'align': {
       const dir = args.flags.get('out');
       if (typeof dir !== 'string' || pos.length === 0) throw new ArgumentError(`usage: ${EMBED_USAGE}`);
-      mkdirSync(dir, { recursive: true });
-      for (const path of pos) {
-        const { faces } = await e.embed(path);
-        faces.forEach((f, i) => Canvas.of(f.crop).savePng(join(dir, `${basename(path, extname(path))}_${i}.png`)));
-        console.log(`${path}: ${faces.length} aligned ${e.model.size}x${e.model.size} crop${faces.length === 1 ? '' : 's'} in ${dir}`);
+      makeOutputFolder(dir, '--out');
+      // Inputs sharing a base name (photo.jpg from two folders) get distinct crop names.
+      const bases = uniqueOutputNames(pos, '');
+      let failed = 0;
+      for (const [k, path] of pos.entries()) {
+        try {
+          const { faces } = await e.embed(path);
+          faces.forEach((f, i) => Canvas.of(f.crop).savePng(join(dir, `${bases[k]}_${i}.png`)));
+          console.log(`${path}: ${faces.length} aligned ${e.model.size}x${e.model.size} crop${faces.length === 1 ? '' : 's'} in ${dir}`);
+        } catch (err) {
+          const message = userMessage(err);
+          if (message === null) throw err;
+          failed++;
+          console.error(imageErrorLine(path, message));
+        }
       }
-      return 0;
+      return failed ? 1 : 0;
     }
     case 'eval-lfw':
       return evalLfw(args, e);
@@ -146,6 +174,7 @@ async function evalLfw(args: ParsedArgs, e: FaceEmbedder): Promise<number> {
   const images = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const embeddings = new Map<string, Float32Array>();
   const missing: string[] = [];
+  const unreadable: string[] = [];
   let noFace = 0;
   const started = performance.now();
   for (const [i, path] of images.entries()) {
@@ -153,12 +182,19 @@ async function evalLfw(args: ParsedArgs, e: FaceEmbedder): Promise<number> {
       missing.push(path);
       continue;
     }
-    const img = upscale(toRgbImage(path), size);
-    const { faces } = await e.embed(img, { selection: 'largest' });
-    if (faces.length) embeddings.set(path, faces[0].embedding);
-    else {
-      noFace++;
-      embeddings.set(path, await fallbackEmbedding(e, img));
+    try {
+      const img = upscale(toRgbImage(path), size);
+      const { faces } = await e.embed(img, { selection: 'largest' });
+      if (faces.length) embeddings.set(path, faces[0].embedding);
+      else {
+        noFace++;
+        embeddings.set(path, await fallbackEmbedding(e, img));
+      }
+    } catch (err) {
+      // An unreadable image drops its pairs, like a missing one, and is named at the end.
+      const message = userMessage(err);
+      if (message === null) throw err;
+      unreadable.push(message);
     }
     const done = i + 1;
     const eta = ((performance.now() - started) / done) * (images.length - done) / 1000;
@@ -166,12 +202,13 @@ async function evalLfw(args: ParsedArgs, e: FaceEmbedder): Promise<number> {
     process.stderr.write(`\r[${bar}] ${done}/${images.length} images, eta ${eta.toFixed(0)} s`);
   }
   process.stderr.write('\n');
+  for (const m of unreadable) process.stderr.write(`skipped: ${m}\n`);
   const usable = pairs.filter((p) => embeddings.has(p.a) && embeddings.has(p.b));
   if (usable.length === 0) throw new ArgumentError(`none of the ${pairs.length} pairs has both images under ${root}`);
   const scores = usable.map((p) => cosineSimilarity(embeddings.get(p.a)!, embeddings.get(p.b)!));
   const r = evaluatePairs(scores, usable, numberFlag(args, 'folds'));
-  const report = { model: e.model.name, ...r, images: embeddings.size, noFaceDetected: noFace, missingImages: missing.length, skippedPairs: pairs.length - usable.length };
-  if (args.flags.has('json')) console.log(JSON.stringify(report));
+  const report = { model: e.model.name, ...r, images: embeddings.size, noFaceDetected: noFace, missingImages: missing.length, unreadableImages: unreadable.length, skippedPairs: pairs.length - usable.length };
+  if (args.flags.has('json')) console.log(toJson(report));
   else {
     console.log(`LFW (${e.model.name}): accuracy ${(r.accuracy * 100).toFixed(2)}% +- ${(r.std * 100).toFixed(2)} over ${r.folds} folds, ${r.pairs} pairs`);
     console.log(`  TAR ${(r.tarAtFar1e3 * 100).toFixed(2)}% at FAR 1e-3; mean threshold (cosine) ${r.threshold.toFixed(4)}`);

@@ -1,5 +1,8 @@
 // tsface summary / inspect / crosscheck
-import { mkdirSync, readFileSync } from 'node:fs';
+import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
+import { readBoundedFile, readBoundedText } from '../io/readFile.ts';
+import { makeOutputFolder } from './folders.ts';
+import { toJson } from './output.ts';
 import { join } from 'node:path';
 import { crosscheck, formatCrosscheck, loadReference, nhwcToNchw } from '../inspect/crosscheck.ts';
 import { featureGrid, probabilityHeatmap, stageBoxes } from '../inspect/pictures.ts';
@@ -37,7 +40,7 @@ export async function inspectCommand(command: string, argv: readonly string[], r
     const by = (args.flags.get('by') as 'layer' | 'block' | undefined) ?? (name === 'nn2' || name === 'nn4.small2.v1' ? 'block' : 'layer');
     if (by !== 'layer' && by !== 'block') throw new ArgumentError('--by must be layer or block');
     const s = summary(declaredNet(name), summaryInput(name), by);
-    if (json) console.log(JSON.stringify({ net: name, input: s.input, layers: s.layers.map((l) => ({ name: l.name, op: l.op, output: l.output, params: l.params, macs: l.macs })), total: s.total }));
+    if (json) console.log(toJson({ net: name, input: s.input, layers: s.layers.map((l) => ({ name: l.name, op: l.op, output: l.output, params: l.params, macs: l.macs })), total: s.total }));
     else console.log(formatSummary({ ...s, net: name }));
     return 0;
   }
@@ -48,12 +51,12 @@ export async function inspectCommand(command: string, argv: readonly string[], r
     const layout = (args.flags.get('layout') as 'nchw' | 'nhwc' | undefined) ?? 'nchw';
     const ref = loadReference(refPath, name, layout);
     const inputFile = args.flags.get('input') as string | undefined;
-    let input = inputFile ? readNpy(readFileSync(inputFile), inputFile) : undefined;
+    let input = inputFile ? readNpy(readBoundedFile(inputFile, DEFAULT_MAX_BYTES.array, (reason) => new ArgumentError(`--input ${inputFile}: ${reason}`)), inputFile) : undefined;
     if (input && layout === 'nhwc') input = nhwcToNchw(input);
     const mapFile = args.flags.get('map') as string | undefined;
-    const nameMap = mapFile ? JSON.parse(readFileSync(mapFile, 'utf8')) : undefined;
+    const nameMap = mapFile ? readNameMap(mapFile) : undefined;
     const report = await crosscheck(loadedNet(name, weights), name, runtime.backend, ref, { input, atol: numberFlag(args, 'atol'), rtol: numberFlag(args, 'rtol'), nameMap });
-    console.log(json ? JSON.stringify(report) : formatCrosscheck(report));
+    console.log(json ? toJson(report) : formatCrosscheck(report));
     return report.ok ? 0 : 1;
   }
 
@@ -62,14 +65,14 @@ export async function inspectCommand(command: string, argv: readonly string[], r
   if (typeof imagePath !== 'string') throw new ArgumentError('inspect needs --image FILE');
   const img = toRgbImage(imagePath);
   const out = args.flags.get('out') as string | undefined;
-  if (out) mkdirSync(out, { recursive: true });
+  if (out) makeOutputFolder(out, '--out');
   const input = await inspectInput(name, img, runtime, numberFlag(args, 'scale'), out);
   const net = loadedNet(name, weights);
   const entries = await trace(net, input, runtime.backend, { tensors: Boolean(out) });
   const only = args.flags.get('layer') as string | undefined;
   const shown = only ? entries.filter((e) => e.name === only) : entries;
   if (only && shown.length === 0) throw new ArgumentError(`no layer '${only}' in ${name} (layers: ${entries.map((e) => e.name).join(', ')})`);
-  if (json) console.log(JSON.stringify({ net: name, input: input.shape.slice(1), layers: shown.map(({ tensor: _, ...e }) => e) }));
+  if (json) console.log(toJson({ net: name, input: input.shape.slice(1), layers: shown.map(({ tensor: _, ...e }) => e) }));
   else {
     console.log(`${name} on ${imagePath}: input ${input.shape.slice(1).join('x')}`);
     for (const e of shown) {
@@ -126,4 +129,20 @@ async function inspectInput(name: NetName, img: ReturnType<typeof toRgbImage>, r
   const x = new Tensor([1, 3, spec.size, spec.size]);
   for (let p = 0; p < spec.size * spec.size; p++) for (let c = 0; c < 3; c++) x.data[c * spec.size * spec.size + p] = spec.normalize(crop.data[p * 3 + c]);
   return x;
+}
+
+/** --map FILE: a JSON object from reference layer names to tsface's. */
+function readNameMap(file: string): Record<string, string> {
+  const fail = (reason: string) => new ArgumentError(`--map ${file}: ${reason}`);
+  let map: unknown;
+  try {
+    map = JSON.parse(readBoundedText(file, DEFAULT_MAX_BYTES.text, fail));
+  } catch (e) {
+    if (e instanceof ArgumentError) throw e;
+    throw fail(`not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
+    throw fail('expected a JSON object of layer name to layer name');
+  }
+  return map as Record<string, string>;
 }

@@ -7,6 +7,7 @@ import { INSPECT_USAGE, inspectCommand } from './inspect.ts';
 import { createRuntime, type RuntimeOptions } from '../runtime.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
+import { userMessage } from './output.ts';
 import { SCAN_USAGE, scanCommand } from './scan.ts';
 import { CLUSTER_USAGE, clusterCommand } from './cluster.ts';
 import { INDEX_BUILD_USAGE, indexBuildCommand } from './indexBuild.ts';
@@ -78,8 +79,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof TsfaceError) {
-      process.stderr.write(`tsface ${command}: ${e.message}\n`);
+    // Bad input and file-system problems are the user's to fix: one line, no stack trace.
+    const message = userMessage(e);
+    if (message !== null) {
+      process.stderr.write(`tsface ${command}: ${message}\n`);
       return 2;
     }
     throw e;

@@ -1,5 +1,6 @@
 // Drawing detections on a photo: boxes, landmarks and scores, in plain pixel loops (no canvas).
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../io/writeFile.ts';
+import { ImageError } from '../tensor/errors.ts';
 import { PNG } from 'pngjs';
 import type { RgbImage } from './image.ts';
 import type { Face } from './mtcnn.ts';
@@ -52,15 +53,18 @@ export class Canvas {
     }
   }
 
-  /** Encodes as PNG and writes through a temporary file, so a failure leaves no partial file. */
-  savePng(path: string): void {
+  /** The canvas as PNG bytes (RGBA, opaque). */
+  toPng(): Uint8Array {
     const png = new PNG({ width: this.width, height: this.height });
     for (let i = 0, j = 0; i < this.data.length; i += 3, j += 4) {
       png.data[j] = this.data[i]; png.data[j + 1] = this.data[i + 1]; png.data[j + 2] = this.data[i + 2]; png.data[j + 3] = 255;
     }
-    const tmp = `${path}.partial-${process.pid}`;
-    writeFileSync(tmp, PNG.sync.write(png));
-    renameSync(tmp, path);
+    return PNG.sync.write(png);
+  }
+
+  /** Writes the PNG atomically (temporary file, then rename): a failure leaves no partial file. */
+  savePng(path: string): void {
+    writeFileAtomic(path, this.toPng(), (reason) => new ImageError(reason, path));
   }
 }
 
