@@ -5,6 +5,7 @@
 //   the threshold (nearest-neighbour chains, O(n^2) time and an n x n matrix).
 // Both depend only on the input order and the seed.
 import { ArgumentError } from '../tensor/errors.ts';
+import { CollectionIndex } from './searchIndex.ts';
 
 export const CLUSTER_METHODS = ['chinese-whispers', 'agglomerative'] as const;
 export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
@@ -24,10 +25,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-  return s;
+/**
+ * Calls `take(i, scores)` for each face with its cosine similarities to the faces after it
+ * (scores[j - i - 1] for face j), on the index's SIMD kernel: the O(n^2) part of clustering.
+ */
+function similaritiesAfter(vectors: readonly Float32Array[], take: (i: number, scores: Float32Array) => void): void {
+  const n = vectors.length;
+  if (n === 0) return;
+  const index = new CollectionIndex('clustering', vectors[0].length);
+  vectors.forEach((v, i) => index.add(String(i), v));
+  const buffer = new Float32Array(n);
+  for (let i = 0; i + 1 < n; i++) {
+    const scores = buffer.subarray(0, n - i - 1);
+    index.scoresFrom(index.row(i), i + 1, scores);
+    take(i, scores);
+  }
 }
 
 /** For each face, the faces at or above `threshold` and their similarities. */
@@ -35,14 +47,15 @@ export function similarityGraph(vectors: readonly Float32Array[], threshold: num
   const n = vectors.length;
   const neighbours: number[][] = Array.from({ length: n }, () => []);
   const weights: number[][] = Array.from({ length: n }, () => []);
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const s = dot(vectors[i], vectors[j]);
+  similaritiesAfter(vectors, (i, scores) => {
+    for (let k = 0; k < scores.length; k++) {
+      const s = scores[k];
       if (s < threshold) continue;
+      const j = i + 1 + k;
       neighbours[i].push(j); weights[i].push(s);
       neighbours[j].push(i); weights[j].push(s);
     }
-  }
+  });
   return { neighbours, weights };
 }
 
@@ -81,7 +94,12 @@ export function agglomerative(vectors: readonly Float32Array[], threshold: numbe
   // Distances 1 - cos; a pair further apart than `cutoff` never merges.
   const cutoff = 1 - threshold;
   const d = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) d[i * n + j] = d[j * n + i] = 1 - dot(vectors[i], vectors[j]);
+  similaritiesAfter(vectors, (i, scores) => {
+    for (let k = 0; k < scores.length; k++) {
+      const j = i + 1 + k;
+      d[i * n + j] = d[j * n + i] = 1 - scores[k];
+    }
+  });
   const size = new Array<number>(n).fill(1);
   const active = new Array<boolean>(n).fill(true);
   const parent = Array.from({ length: n }, (_, i) => i);

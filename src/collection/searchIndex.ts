@@ -135,27 +135,45 @@ export class CollectionIndex {
     return new Float32Array(this.memory.buffer, ROWS_AT + i * this.stride * 4, this.dimension);
   }
 
-  /** Cosine similarity of the query with every face, the k best first (ties: the earlier face). */
-  search(query: ArrayLike<number>, k = 5): SearchHit[] {
+  /** Writes the query's unit vector where the kernel reads it. */
+  private setQuery(query: ArrayLike<number>): Float32Array {
     if (query.length !== this.dimension) throw new ArgumentError(`index holds ${this.dimension}-d embeddings, the query has ${query.length}`);
-    if (!(Number.isInteger(k) && k >= 1)) throw new ArgumentError(`k must be a positive integer, got ${k}`);
     let norm = 0;
     for (let i = 0; i < query.length; i++) norm += query[i] * query[i];
     if (!(norm > 0 && Number.isFinite(norm))) throw new ArgumentError('the query embedding is zero or not finite');
-    const buffer = this.memory.buffer;
-    const q = new Float32Array(buffer, QUERY_AT, this.stride);
+    const q = new Float32Array(this.memory.buffer, QUERY_AT, this.stride);
     q.fill(0);
     const scale = 1 / Math.sqrt(norm);
     for (let i = 0; i < this.dimension; i++) q[i] = query[i] * scale;
-    const scores = new Float32Array(buffer, SCORES_AT, CHUNK);
-    const top = new TopK(Math.min(k, this.size));
-    for (let from = 0; from < this.size; from += CHUNK) {
-      const count = Math.min(CHUNK, this.size - from);
-      if (this.kernel) this.kernel(ROWS_AT + from * this.stride * 4, QUERY_AT, SCORES_AT, count, this.stride * 4);
-      else this.plainScores(from, count, q, scores);
-      for (let i = 0; i < count; i++) top.offer(scores[i], from + i);
+    return q;
+  }
+
+  /** Calls `take` with the scores of rows from, from + 1, ... in chunks (a view valid during the call). */
+  private scoreRows(q: Float32Array, from: number, take: (first: number, scores: Float32Array) => void): void {
+    const scores = new Float32Array(this.memory.buffer, SCORES_AT, CHUNK);
+    for (let start = from; start < this.size; start += CHUNK) {
+      const count = Math.min(CHUNK, this.size - start);
+      if (this.kernel) this.kernel(ROWS_AT + start * this.stride * 4, QUERY_AT, SCORES_AT, count, this.stride * 4);
+      else this.plainScores(start, count, q, scores);
+      take(start, scores.subarray(0, count));
     }
+  }
+
+  /** Cosine similarity of the query with every face, the k best first (ties: the earlier face). */
+  search(query: ArrayLike<number>, k = 5): SearchHit[] {
+    if (!(Number.isInteger(k) && k >= 1)) throw new ArgumentError(`k must be a positive integer, got ${k}`);
+    const q = this.setQuery(query);
+    const top = new TopK(Math.min(k, this.size));
+    this.scoreRows(q, 0, (first, scores) => {
+      for (let i = 0; i < scores.length; i++) top.offer(scores[i], first + i);
+    });
     return top.sorted().map(({ score, row }) => ({ label: this.labels[row], similarity: score, index: row }));
+  }
+
+  /** Cosine similarities of the query with rows `from` onwards, into `out` (length size - from). */
+  scoresFrom(query: ArrayLike<number>, from: number, out: Float32Array): void {
+    const q = this.setQuery(query);
+    this.scoreRows(q, from, (first, scores) => out.set(scores, first - from));
   }
 
   private plainScores(from: number, count: number, q: Float32Array, scores: Float32Array): void {
