@@ -1,4 +1,4 @@
-// Image input: JPEG (jpeg-js, EXIF orientation applied), PNG of any colour type and depth
+// Image input: JPEG (tsface's own decoder, jpeg/, or jpeg-js on request; EXIF orientation applied), PNG of any colour type and depth
 // (tsface's own decoder, png/decode.ts), raw RGB/RGBA buffers. Everything becomes 8-bit RGB,
 // row-major, 3 bytes a pixel.
 // Alpha is dropped without compositing, as PIL's convert("RGB") does.
@@ -6,7 +6,8 @@ import jpeg from 'jpeg-js';
 import { readBoundedFile } from '../io/readFile.ts';
 import { DEFAULT_MAX_BYTES, type ReadLimits } from '../io/limits.ts';
 import { decodePng, hasPngSignature, pngSize } from './png/decode.ts';
-import { ImageError, InputValueError } from '../tensor/errors.ts';
+import { ArgumentError, ImageError, InputValueError } from '../tensor/errors.ts';
+import { decodeJpeg } from './jpeg/index.ts';
 
 export interface RgbImage {
   width: number;
@@ -26,6 +27,11 @@ export interface RawImage {
 export interface DecodeOptions {
   /** Refuse images with more pixels than this before decoding them. Default 50 megapixels. */
   maxPixels?: number;
+  /**
+   * JPEG decoder: 'tsface' (default) gives libjpeg-turbo's pixels, as PIL, OpenCV and djpeg do;
+   * 'jpeg-js' gives jpeg-js's (kept for comparisons with results computed on its pixels).
+   */
+  decoder?: 'tsface' | 'jpeg-js';
 }
 
 export type ImageInput = string | Uint8Array | RawImage | RgbImage;
@@ -132,6 +138,17 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, sour
     const size = jpegSize(bytes);
     if (!size) throw new ImageError('truncated or corrupt JPEG (no frame header)', source);
     checkSize(size.width, size.height, maxPixels, source);
+    if ((options.decoder ?? 'tsface') === 'tsface') {
+      let decoded: RgbImage;
+      try {
+        decoded = decodeJpeg(bytes, { maxPixels });
+      } catch (e) {
+        if (e instanceof ImageError) throw new ImageError(e.message, source);
+        throw new ImageError(`corrupt JPEG (decoder fault: ${(e as Error).message})`, source);
+      }
+      return applyOrientation(decoded, jpegOrientation(bytes));
+    }
+    if (options.decoder !== 'jpeg-js') throw new ArgumentError(`unknown JPEG decoder ${JSON.stringify(options.decoder)} (use 'tsface' or 'jpeg-js')`);
     let decoded;
     try {
       decoded = jpeg.decode(bytes, { formatAsRGBA: true, useTArray: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 2048 });
