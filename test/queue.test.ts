@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { PNG } from 'pngjs';
-import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME } from '../src/collection/queue.ts';
+import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME, QueueConnectionError } from '../src/collection/queue.ts';
 import { RedisClient } from '../src/collection/redisClient.ts';
 import { runScan } from '../src/collection/scan.ts';
 import { toRgbImage } from '../src/pipeline/image.ts';
@@ -98,6 +98,13 @@ test('queue URLs are checked', () => {
   assert.throws(() => parseQueueUrl('http://host:1'), /redis:\/\/ URL/);
   assert.throws(() => parseQueueUrl('not a url'), /redis:\/\/HOST:PORT/);
   assert.deepEqual({ ...parseQueueUrl('redis://:pw@10.0.0.5:7000/2'), retryStrategy: undefined }, { host: '10.0.0.5', port: 7000, db: 2, username: undefined, password: 'pw', retryStrategy: undefined });
+});
+
+test('a Redis that cannot be reached is a typed error after a few retries, not a hang or a crash', async () => {
+  const port = await freePort(); // nothing listens there now
+  const t0 = Date.now();
+  await assert.rejects(enqueueScan(`redis://127.0.0.1:${port}`, [join(ROOT, 'examples')], {}), (e: Error) => e instanceof QueueConnectionError && /cannot reach Redis at .*ECONNREFUSED/.test(e.message));
+  assert.ok(Date.now() - t0 < 15_000);
 });
 
 test('scan over the queue: two workers, one killed mid-run, collect equals a single-machine scan', { skip: redisSkip }, async () => {

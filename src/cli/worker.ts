@@ -11,20 +11,20 @@ export async function workerCommand(argv: readonly string[], runtime: Runtime): 
   const url = args.flags.get('queue');
   if (typeof url !== 'string' || args.positionals.length) throw new ArgumentError(`usage: ${WORKER_USAGE}`);
   const quiet = args.flags.has('quiet');
-  const worker = startWorker({
+  const worker = await startWorker({
     url,
     backend: runtime.backend,
     concurrency: numberFlag(args, 'concurrency'),
     lockMs: numberFlag(args, 'lock-ms'),
     log: quiet ? undefined : (line) => process.stderr.write(`tsface worker: ${line}\n`),
   });
-  await worker.done;
   process.stderr.write(`tsface worker: waiting for jobs on ${url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const stopped = new Promise<null>((resolve) => {
+    process.once('SIGINT', () => resolve(null));
+    process.once('SIGTERM', () => resolve(null));
   });
+  const lost = await Promise.race([stopped, worker.lost]);
+  if (lost) throw lost;
   process.stderr.write('tsface worker: stopping after the jobs in hand\n');
   await worker.close();
   return 0;

@@ -26,6 +26,26 @@ export const ATTEMPTS = 3;
 // BullMQ takes its Redis driver from the application; tsface's own client serves every connection.
 RedisConnection.clientFactory = (opts) => new RedisClient(opts as RedisClientOptions) as any;
 
+/** Redis cannot be reached (or went away and did not come back). */
+export class QueueConnectionError extends TsfaceError {
+  constructor(message: string) {
+    super('E_QUEUE', message);
+  }
+}
+
+/** A connected client, or a typed error saying why not (so no BullMQ object starts against a dead server). */
+async function connectedClient(url: string): Promise<RedisClient> {
+  const client = new RedisClient(parseQueueUrl(url));
+  try {
+    await client.call('PING');
+  } catch (e) {
+    client.disconnect();
+    const why = client.lastError as NodeJS.ErrnoException | null;
+    throw new QueueConnectionError(`cannot reach Redis at ${url}: ${why?.code ?? why?.message ?? (e as Error).message}`);
+  }
+  return client;
+}
+
 export function parseQueueUrl(url: string): RedisClientOptions {
   let u: URL;
   try {
@@ -44,7 +64,7 @@ export function parseQueueUrl(url: string): RedisClientOptions {
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
     // Give up on a server that cannot be reached instead of retrying forever.
-    retryStrategy: (times: number) => (times > 20 ? null : Math.min(250 * times, 2000)),
+    retryStrategy: (times: number) => (times > 4 ? null : 500 * times),
   };
 }
 
@@ -60,8 +80,9 @@ interface JobData {
 /** One job per image under `inputs`; returns how many were new. */
 export async function enqueueScan(url: string, inputs: readonly string[], settings: ScanSettings): Promise<{ added: number; total: number }> {
   const connection = parseQueueUrl(url);
+  const client = await connectedClient(url);
   const queue = new Queue<JobData>(QUEUE_NAME, { connection });
-  const client = new RedisClient(connection);
+  queue.on('error', () => {}); // failures reach the awaited calls below
   let added = 0;
   let total = 0;
   try {
@@ -116,16 +137,22 @@ export interface WorkerOptions {
 export interface RunningWorker {
   /** Finishes the jobs in hand and disconnects. */
   close(): Promise<void>;
-  done: Promise<void>;
+  /** Settles if Redis goes away for good while the worker runs. */
+  lost: Promise<QueueConnectionError>;
 }
 
-export function startWorker(o: WorkerOptions): RunningWorker {
+/** Starts taking jobs once Redis answers; a server that cannot be reached is a QueueConnectionError. */
+export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const connection = parseQueueUrl(o.url);
   const concurrency = o.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new ArgumentError(`--concurrency must be a positive integer, got ${concurrency}`);
   const lockMs = o.lockMs ?? 30_000;
   if (!(Number.isInteger(lockMs) && lockMs >= 500)) throw new ArgumentError(`lock duration must be an integer >= 500 ms, got ${lockMs}`);
-  const results = new RedisClient(connection);
+  const results = await connectedClient(o.url);
+  let closing: Promise<void> | null = null;
+  const lost = new Promise<QueueConnectionError>((resolve) => results.once('end', () => {
+    if (!closing) resolve(new QueueConnectionError(`lost Redis at ${o.url}: ${(results.lastError as NodeJS.ErrnoException | null)?.code ?? 'connection closed'}`));
+  }));
   const pool = new DecodePool(Math.min(concurrency, 2));
   const nets = new Mutex();
   const scanners = new Map<string, ImageScanner>();
@@ -181,13 +208,13 @@ export function startWorker(o: WorkerOptions): RunningWorker {
   });
   worker.on('failed', (job, e) => o.log?.(`${job?.data.image ?? '?'}: attempt ${job?.attemptsMade ?? '?'} failed: ${e.message}`));
   worker.on('error', (e) => o.log?.(`queue error: ${e.message}`));
-  let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await worker.close();
     await pool.dispose();
     await results.quit();
   })());
-  return { close, done: worker.waitUntilReady().then(() => undefined) };
+  await worker.waitUntilReady();
+  return { close, lost };
 }
 
 export interface CollectOptions {
@@ -211,8 +238,9 @@ export class CollectTimeoutError extends TsfaceError {
  */
 export async function collect(o: CollectOptions): Promise<{ lines: number; errors: number }> {
   const connection = parseQueueUrl(o.url);
-  const client = new RedisClient(connection);
+  const client = await connectedClient(o.url);
   const queue = new Queue<JobData>(QUEUE_NAME, { connection });
+  queue.on('error', () => {}); // failures reach the awaited calls below
   const fd = openSync(o.out, 'w');
   const written = new Set<string>();
   let errors = 0;

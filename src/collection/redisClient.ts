@@ -55,6 +55,8 @@ export class RedisClient extends EventEmitter {
   private readonly loaded = new Set<string>();
   private attempts = 0;
   private closing = false;
+  /** The last socket or handshake error, for a caller that wants to say why a connection ended. */
+  lastError: Error | null = null;
 
   constructor(options: RedisClientOptions = {}) {
     super();
@@ -76,7 +78,7 @@ export class RedisClient extends EventEmitter {
         else w.resolve(reply);
       }
     });
-    socket.on('error', (e) => this.emit('error', e));
+    socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.lost(socket));
     socket.on('connect', () => void this.handshake());
   }
@@ -89,7 +91,7 @@ export class RedisClient extends EventEmitter {
       if (db) await this.raw(['SELECT', db]);
       if (connectionName) await this.raw(['CLIENT', 'SETNAME', connectionName]);
     } catch (e) {
-      this.emit('error', e);
+      this.fail(e as Error);
       this.socket?.destroy();
       return;
     }
@@ -103,12 +105,20 @@ export class RedisClient extends EventEmitter {
     this.emit('ready');
   }
 
+  /** Errors go to listeners when there are any; unheard, they must not end the process (the caller sees the closed connection). */
+  private fail(e: Error): void {
+    this.lastError = e;
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
   private lost(socket: Socket): void {
     if (socket !== this.socket) return;
     this.socket = null;
     for (const w of this.waiting.splice(0)) w.reject(new Error(CLOSED));
     this.emit('close');
-    const delay = this.closing ? null : this.options.retryStrategy?.(++this.attempts) ?? Math.min(1000 * this.attempts, 5000);
+    this.attempts++;
+    const strategy = this.options.retryStrategy ?? ((times: number) => Math.min(1000 * times, 5000));
+    const delay = this.closing ? null : strategy(this.attempts);
     if (typeof delay !== 'number') {
       this.status = 'end';
       for (const { waiter } of this.offline.splice(0)) waiter.reject(new Error(CLOSED));
@@ -117,7 +127,7 @@ export class RedisClient extends EventEmitter {
     }
     this.status = 'reconnecting';
     this.emit('reconnecting', delay);
-    setTimeout(() => { if (!this.closing) this.open(); }, delay).unref();
+    setTimeout(() => { if (!this.closing) this.open(); }, delay);
   }
 
   private write(args: Arg[], waiter: Waiter): void {
