@@ -7,6 +7,7 @@ import { deflateRawSync } from 'node:zlib';
 import { test } from 'node:test';
 import { NpyError, readNpy } from '../src/tensor/npy.ts';
 import { readNpz } from '../src/tensor/npz.ts';
+import { parsePyLiteral } from '../src/tensor/npyHeader.ts';
 import { crc32 } from '../src/pipeline/png/crc32.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -181,4 +182,26 @@ test('.npz members are CRC-checked, the directory cross-checked, inflation bound
   assert.throws(() => readNpz(z.bytes, 'bomb.npz'), /inflates to more than the declared 1024 bytes/);
   assert.ok(performance.now() - start < 1000);
   assert.throws(() => readNpz(zip([{ name: 'x.npy', data: arr(1000), deflate: true }]).bytes, 'm.npz', { maxBytes: 1000 }), /over the limit of 1000/);
+});
+
+test('.npy header syntax (blanks, newlines, continuations, comments) agrees with ast.literal_eval', { skip: numpySkip() }, () => {
+  let seed = 4242;
+  const pick = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const pieces = [' ', '\t', '\f', '\n', '\r', '\r\n', '#c', '\v', '\xa0', '', 'x', '\\\n', '- ', '+', '0'];
+  const cases: string[] = [];
+  for (let t = 0; t < 2000; t++) {
+    let s = '';
+    for (const part of ["{'descr': '<f4', 'shape': (", '2', ',', ' 3', ')', '}']) s += (pick(3) === 0 ? pieces[pick(pieces.length)] : '') + part;
+    s += Array.from({ length: pick(4) }, () => pieces[pick(pieces.length)]).join('');
+    cases.push(pick(3) === 0 ? pieces[pick(pieces.length)] + s : s);
+  }
+  const script = 'import ast, json, sys\nout = []\nfor s in json.load(sys.stdin):\n    try:\n        ast.literal_eval(s); out.append(True)\n    except Exception:\n        out.append(False)\nprint(json.dumps(out))';
+  const python = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(cases) }).toString()) as boolean[];
+  const differ = cases.filter((s, i) => {
+    let ok = true;
+    try { parsePyLiteral(s); } catch { ok = false; }
+    return ok !== python[i];
+  });
+  assert.deepEqual(differ, []);
+  assert.ok(python.filter(Boolean).length > 300 && python.filter((x) => !x).length > 300, 'both outcomes well represented');
 });

@@ -114,7 +114,11 @@ export class FaceIndex {
 
   /** Reads a JSON or safetensors index (a regular file of at most `maxBytes`). */
   static load(file: string, maxBytes: number = DEFAULT_MAX_BYTES.index): FaceIndex {
-    const bytes = readBoundedFile(file, maxBytes, (reason) => new IndexFileError(file, reason));
+    return FaceIndex.parse(readBoundedFile(file, maxBytes, (reason) => new IndexFileError(file, reason)), file);
+  }
+
+  /** An index from a file's bytes: safetensors when `file` ends in .safetensors, else JSON. */
+  static parse(bytes: Uint8Array, file: string): FaceIndex {
     if (file.endsWith('.safetensors')) {
       let st;
       try {

@@ -15,6 +15,7 @@ export function readNpy(bytes: Uint8Array, file = '<memory>'): Tensor {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || !magic.every((b, i) => bytes[i] === b)) throw new NpyError(file, 'not a .npy file (bad magic)');
   const major = bytes[6];
+  if (bytes[7] !== 0) throw new NpyError(file, `unsupported format version ${major}.${bytes[7]} (1.0, 2.0 and 3.0 are read)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
   let start: number;

@@ -16,16 +16,53 @@ const MAX_DEPTH = 32;
 export function parsePyLiteral(text: string): PyValue {
   let at = 0;
   const fail = (what: string): never => { throw new PyLiteralError(`${what} at character ${at}`); };
+  // Inside brackets Python joins lines: spaces, tabs, form feeds, newlines and comments may
+  // appear anywhere. Other characters that look blank (\v, U+00A0) are syntax errors there.
+  const isNewline = (c: string | undefined) => c === '\n' || c === '\r';
+  const isBlank = (c: string | undefined) => c === ' ' || c === '\t' || c === '\f';
+  const skipComment = () => { if (text[at] === '#') while (at < text.length && !isNewline(text[at])) at++; };
+  /** A backslash before a newline joins two lines; it may not end the text. */
+  const continuation = () => {
+    if (text[at] !== '\\' || !isNewline(text[at + 1])) return false;
+    at += text[at + 1] === '\r' && text[at + 2] === '\n' ? 3 : 2;
+    if (at >= text.length) fail('unexpected end after a line continuation');
+    return true;
+  };
   const skip = () => {
     for (;;) {
-      while (at < text.length && /\s/.test(text[at])) at++;
+      while (isBlank(text[at]) || isNewline(text[at]) || continuation()) if (isBlank(text[at]) || isNewline(text[at])) at++;
       if (text[at] !== '#') return;
-      while (at < text.length && text[at] !== '\n') at++;
+      skipComment();
+    }
+  };
+  /**
+   * Outside brackets a newline ends the line, and the value's line may not be indented. Lines
+   * before and after it must be blank (or comments); a last line without a newline may hold
+   * blanks only if a form feed brings its column back to 0 (Python's tokenizer, exactly).
+   */
+  const skipLines = (before: boolean) => {
+    for (;;) {
+      let column = 0;
+      for (;;) {
+        if (isBlank(text[at])) column = text[at++] === '\f' ? 0 : column + 1;
+        else if (!continuation()) break;
+      }
+      const comment = text[at] === '#';
+      skipComment();
+      if (at >= text.length) {
+        if (column > 0 && !comment) fail('unexpected indent');
+        return;
+      }
+      if (!isNewline(text[at])) {
+        if (before && column > 0) fail('unexpected indent');
+        return;
+      }
+      at += text[at] === '\r' && text[at + 1] === '\n' ? 2 : 1;
     }
   };
   const value = (depth: number): PyValue => {
     if (depth > MAX_DEPTH) fail('nesting too deep');
-    skip();
+    if (depth > 0) skip();
     const c = text[at];
     if (c === '{' || c === '(' || c === '[') return container(c, depth);
     if (c === "'" || c === '"') return str(c);
@@ -71,7 +108,7 @@ export function parsePyLiteral(text: string): PyValue {
     let out = '';
     at++;
     for (;;) {
-      if (at >= text.length || text[at] === '\n') fail('unterminated string');
+      if (at >= text.length || isNewline(text[at])) fail('unterminated string');
       const c = text[at++];
       if (c === quote) return out;
       if (c !== '\\') { out += c; continue; }
@@ -82,20 +119,30 @@ export function parsePyLiteral(text: string): PyValue {
     }
   };
   const num = (): PyValue => {
-    const m = /^[+-]?\s*(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(\d[\d_]*)?(\.[\d_]*)?([eE][+-]?\d+)?)/.exec(text.slice(at, at + 80));
+    const m = /^[+-]?[ \t\f]*(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(\d[\d_]*)?(\.[\d_]*)?([eE][+-]?\d+)?)/.exec(text.slice(at, at + 80));
     const raw = m?.[0] ?? '';
     if (!raw || !/\d/.test(raw) || /__|_$|_\.|\._/.test(raw)) return fail('expected a value');
     at += raw.length;
     const sign = raw.trim().startsWith('-') ? -1 : 1;
-    const body = raw.replace(/^[+-]\s*/, '').replace(/_/g, '');
+    const body = raw.replace(/^[+-][ \t\f]*/, '').replace(/_/g, '');
     if (/^0[xXoObB]/.test(body)) return sign * Number(body);
     if (/[.eE]/.test(body)) return new PyFloat(sign * Number(body));
     if (/^0\d/.test(body) && /[1-9]/.test(body)) return fail('leading zeros in an integer');
     return sign * Number(body);
   };
+  // ast.literal_eval strips leading spaces and tabs from the text before parsing it.
+  while (text[at] === ' ' || text[at] === '\t') at++;
+  skipLines(true);
   const v = value(0);
-  skip();
-  if (at !== text.length) fail('unexpected text after the value');
+  // The rest of the value's line: blanks and an optional comment, then a newline or the end.
+  while (isBlank(text[at]) || continuation()) if (isBlank(text[at])) at++;
+  skipComment();
+  if (at < text.length && !isNewline(text[at])) fail('unexpected text after the value');
+  if (at < text.length) {
+    at += text[at] === '\r' && text[at + 1] === '\n' ? 2 : 1;
+    skipLines(false);
+    if (at !== text.length) fail('unexpected text after the value');
+  }
   return v;
 }
 

@@ -48,12 +48,17 @@ export function readNpz(bytes: Uint8Array, file = '<memory>', options: NpzOption
   for (let e = 0; e < count; e++) {
     if (at + 46 > eocd || view.getUint32(at, true) !== 0x02014b50) fail(`corrupt central directory at entry ${e}`);
     const flags = view.getUint16(at + 8, true);
+    const needs = view.getUint8(at + 6); // its high byte is the host system, not a version
     const nameLen = view.getUint16(at + 28, true);
     const extraLen = view.getUint16(at + 30, true);
     const commentLen = view.getUint16(at + 32, true);
     if (at + 46 + nameLen + extraLen + commentLen > eocd) fail(`central directory entry ${e} runs past the directory`);
     const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLen));
-    if (flags & 1) fail(`${name}: encrypted members are not supported`);
+    // Python's zipfile (what np.load uses) refuses the same: encryption (bits 0 and 6) and
+    // compressed patched data (bit 5).
+    if (flags & 0x61) fail(`${name}: encrypted or patched members are not supported (flags ${flags})`);
+    // The version needed to extract, as zipfile checks it: 6.3 is the newest the format defines.
+    if (needs > 63) fail(`${name}: needs zip version ${(needs / 10).toFixed(1)} to extract (6.3 at most is supported)`);
     members.push({
       name, method: view.getUint16(at + 10, true), crc: view.getUint32(at + 16, true),
       compressed: view.getUint32(at + 20, true), size: view.getUint32(at + 24, true), local: view.getUint32(at + 42, true),
@@ -71,6 +76,7 @@ export function readNpz(bytes: Uint8Array, file = '<memory>', options: NpzOption
     const localExtraLen = view.getUint16(m.local + 28, true);
     const localName = new TextDecoder().decode(bytes.subarray(m.local + 30, m.local + 30 + localNameLen));
     const localFlags = view.getUint16(m.local + 6, true);
+    if (localFlags & 0x61) fail(`${name}: encrypted or patched members are not supported (flags ${localFlags})`);
     if (localName !== name) fail(`local header names '${localName}', the central directory '${name}'`);
     if (view.getUint16(m.local + 8, true) !== m.method) fail(`${name}: local header and central directory disagree on the compression method`);
     // With a data descriptor (flag bit 3) the local header's CRC and sizes are zero.
