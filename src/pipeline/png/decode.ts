@@ -51,11 +51,22 @@ export function decodePng(bytes: Uint8Array, source?: string): RgbImage {
 function decodeParts(bytes: Uint8Array): RgbImage {
   const { header, palette, data } = readPngChunks(bytes);
   const { width, height, bitDepth } = header;
-  const out = new Uint8Array(width * height * 3);
-  const inflater = new Inflater(data);
   const passes = header.interlaced ? ADAM7 : [[0, 0, 1, 1]];
   const channels = CHANNELS[header.colorType];
   const bitsPerPixel = channels * bitDepth;
+  // Deflate expands at most 1032:1 (a 258-byte match in 2 bits). Data too short to hold the
+  // declared rows is refused here, before the output buffer is allocated: a 65-byte file
+  // declaring 50 megapixels costs nothing.
+  let rawSize = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((width - x0) / dx), ph = Math.ceil((height - y0) / dy);
+    if (pw > 0 && ph > 0) rawSize += ph * (1 + Math.ceil((pw * bitsPerPixel) / 8));
+  }
+  if (data.length * 1032 + 1024 < rawSize) {
+    throw new PngFormatError(`image data ends early: ${data.length} compressed bytes cannot hold the ${width}x${height} declared (${rawSize} bytes of rows)`);
+  }
+  const out = new Uint8Array(width * height * 3);
+  const inflater = new Inflater(data);
   const filterStep = Math.max(1, bitsPerPixel >> 3);
   const maxRow = Math.ceil((width * bitsPerPixel) / 8);
   let row = new Uint8Array(maxRow + 1);
