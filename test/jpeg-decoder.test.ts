@@ -234,3 +234,24 @@ test('every shared photo decodes to PIL\'s pixels (hashes from tools/reference/p
     assert.equal(sha256(upright.data), images[name].upright.sha256, `${name}: upright pixels differ from PIL's exif_transpose`);
   }
 });
+
+test('colour space is guessed as libjpeg guesses it: JFIF over Adobe, then Adobe, then component ids', { skip: noLibjpeg }, () => {
+  const ppm = join(dir, 'space.ppm');
+  writeFileSync(ppm, sourcePpm(40, 24, 11));
+  const rgb = join(dir, 'space-rgb.jpg');
+  execFileSync('cjpeg', ['-rgb', '-outfile', rgb, ppm]);
+  const bytes = readFileSync(rgb);
+  assert.equal(bytes.subarray(6, 11).toString('latin1'), 'Adobe', 'cjpeg -rgb starts with an Adobe segment');
+  const adobeEnd = 4 + bytes.readUInt16BE(4);
+  const jfif = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
+  const variants: [string, Buffer][] = [
+    ['Adobe transform 0: RGB', bytes],
+    ['JFIF and Adobe: JFIF means YCbCr', Buffer.concat([bytes.subarray(0, 2), jfif, bytes.subarray(2)])],
+    ['no marker, ids R G B: RGB', Buffer.concat([bytes.subarray(0, 2), bytes.subarray(adobeEnd)])],
+  ];
+  for (const [name, data] of variants) {
+    const file = join(dir, `space-${name.replace(/\W/g, '')}.jpg`);
+    writeFileSync(file, data);
+    assertSamePixels(file, decodeJpeg(new Uint8Array(data)), djpeg(file), name);
+  }
+});

@@ -50,50 +50,61 @@ function mulDiv255(a: number, b: number): number {
   return ((t >> 8) + t) >> 8;
 }
 
+function grayRow(d0: Uint8Array, a0: number, width: number, out: Uint8Array, o: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    const v = d0[a0 + x];
+    out[o] = v; out[o + 1] = v; out[o + 2] = v;
+  }
+}
+
+function ycbcrRow(d0: Uint8Array, a0: number, d1: Uint8Array, a1: number, d2: Uint8Array, a2: number, width: number, out: Uint8Array, o: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    const yy = d0[a0 + x] + 256;
+    const cb = d1[a1 + x];
+    const cr = d2[a2 + x];
+    out[o] = LIMIT[yy + CR_R[cr]];
+    out[o + 1] = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
+    out[o + 2] = LIMIT[yy + CB_B[cb]];
+  }
+}
+
+function rgbRow(d0: Uint8Array, a0: number, d1: Uint8Array, a1: number, d2: Uint8Array, a2: number, width: number, out: Uint8Array, o: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    out[o] = d0[a0 + x]; out[o + 1] = d1[a1 + x]; out[o + 2] = d2[a2 + x];
+  }
+}
+
+function cmykRow(ycck: boolean, d0: Uint8Array, a0: number, d1: Uint8Array, a1: number, d2: Uint8Array, a2: number, d3: Uint8Array, a3: number, width: number, out: Uint8Array, o: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    // PIL's inverted C, M, Y. From YCCK, libjpeg's CMYK is 255 minus the YCbCr->RGB result,
+    // so the inversion gives that result back.
+    let c: number, m: number, ye: number;
+    if (ycck) {
+      const yy = d0[a0 + x] + 256;
+      const cb = d1[a1 + x];
+      const cr = d2[a2 + x];
+      c = LIMIT[yy + CR_R[cr]];
+      m = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
+      ye = LIMIT[yy + CB_B[cb]];
+    } else {
+      c = 255 - d0[a0 + x]; m = 255 - d1[a1 + x]; ye = 255 - d2[a2 + x];
+    }
+    const nk = d3[a3 + x];
+    out[o] = Math.max(0, nk - mulDiv255(c, nk));
+    out[o + 1] = Math.max(0, nk - mulDiv255(m, nk));
+    out[o + 2] = Math.max(0, nk - mulDiv255(ye, nk));
+  }
+}
+
 export function convertRows(space: ColorSpace, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
   const [s0, s1, s2, s3] = sources;
-  for (let y = 0, o = 0; y < height; y++) {
-    const a0 = s0.row(y), d0 = s0.data;
-    if (space === 'gray') {
-      for (let x = 0; x < width; x++, o += 3) { const v = d0[a0 + x]; out[o] = v; out[o + 1] = v; out[o + 2] = v; }
-      continue;
-    }
-    const a1 = s1.row(y), d1 = s1.data;
-    const a2 = s2.row(y), d2 = s2.data;
-    if (space === 'ycbcr') {
-      for (let x = 0; x < width; x++, o += 3) {
-        const yy = d0[a0 + x] + 256;
-        const cb = d1[a1 + x];
-        const cr = d2[a2 + x];
-        out[o] = LIMIT[yy + CR_R[cr]];
-        out[o + 1] = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
-        out[o + 2] = LIMIT[yy + CB_B[cb]];
-      }
-      continue;
-    }
-    if (space === 'rgb') {
-      for (let x = 0; x < width; x++, o += 3) { out[o] = d0[a0 + x]; out[o + 1] = d1[a1 + x]; out[o + 2] = d2[a2 + x]; }
-      continue;
-    }
-    const a3 = s3.row(y), d3 = s3.data;
-    for (let x = 0; x < width; x++, o += 3) {
-      // PIL's inverted C, M, Y. From YCCK, libjpeg's CMYK is 255 minus the YCbCr->RGB result,
-      // so the inversion gives that result back.
-      let c: number, m: number, ye: number;
-      if (space === 'ycck') {
-        const yy = d0[a0 + x] + 256;
-        const cb = d1[a1 + x];
-        const cr = d2[a2 + x];
-        c = LIMIT[yy + CR_R[cr]];
-        m = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
-        ye = LIMIT[yy + CB_B[cb]];
-      } else {
-        c = 255 - d0[a0 + x]; m = 255 - d1[a1 + x]; ye = 255 - d2[a2 + x];
-      }
-      const nk = d3[a3 + x];
-      out[o] = Math.max(0, nk - mulDiv255(c, nk));
-      out[o + 1] = Math.max(0, nk - mulDiv255(m, nk));
-      out[o + 2] = Math.max(0, nk - mulDiv255(ye, nk));
-    }
+  for (let y = 0, o = 0; y < height; y++, o += width * 3) {
+    const a0 = s0.row(y);
+    if (space === 'gray') { grayRow(s0.data, a0, width, out, o); continue; }
+    const a1 = s1.row(y);
+    const a2 = s2.row(y);
+    if (space === 'ycbcr') ycbcrRow(s0.data, a0, s1.data, a1, s2.data, a2, width, out, o);
+    else if (space === 'rgb') rgbRow(s0.data, a0, s1.data, a1, s2.data, a2, width, out, o);
+    else cmykRow(space === 'ycck', s0.data, a0, s1.data, a1, s2.data, a2, s3.data, s3.row(y), width, out, o);
   }
 }

@@ -3,7 +3,7 @@
 // block goes through the IDCT once. Scan parameters are checked as libjpeg checks them, and a
 // scan out of order is refused instead of being decoded on top of the wrong bits.
 import { ImageError } from '../../tensor/errors.ts';
-import type { BitReader } from './huffman.ts';
+import type { BitReader, HuffmanTable } from './huffman.ts';
 import { ZIGZAG, type Component } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
@@ -28,84 +28,88 @@ export function checkProgressiveScan(scan: Scan): void {
 /** End-of-band run shared by the blocks of one AC scan (reset at restart markers). */
 export interface BandState { eobrun: number }
 
+function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
+  if (band.eobrun > 0) { band.eobrun--; return; }
+  for (let k = ss; k <= se; k++) {
+    const rs = reader.decode(table);
+    const r = rs >> 4;
+    const s = rs & 15;
+    if (s !== 0) {
+      k += r;
+      coefs[at + ZIGZAG[k]] = reader.signed(s) * (1 << al);
+    } else if (r === 15) {
+      k += 15;
+    } else {
+      band.eobrun = (1 << r) + reader.bitsOf(r) - 1;
+      break;
+    }
+  }
+}
+
+/**
+ * Refinement: each nonzero coefficient passed over takes a correction bit (1 = one more unit
+ * of 2^al away from zero); zeros are counted down by the run before a newly nonzero one.
+ */
+function acRefine(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
+  const p1 = 1 << al;
+  const m1 = -1 << al;
+  let k = ss;
+  if (band.eobrun === 0) {
+    for (; k <= se; k++) {
+      const rs = reader.decode(table);
+      let r = rs >> 4;
+      let s = rs & 15;
+      if (s !== 0) {
+        s = reader.bit() ? p1 : m1;
+      } else if (r !== 15) {
+        band.eobrun = (1 << r) + reader.bitsOf(r);
+        break;
+      }
+      do {
+        const z = at + ZIGZAG[k];
+        const v = coefs[z];
+        if (v !== 0) {
+          if (reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
+        } else if (--r < 0) {
+          break;
+        }
+        k++;
+      } while (k <= se);
+      if (s !== 0) coefs[at + ZIGZAG[k]] = s;
+    }
+  }
+  if (band.eobrun > 0) {
+    for (; k <= se; k++) {
+      const z = at + ZIGZAG[k];
+      const v = coefs[z];
+      if (v !== 0 && reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
+    }
+    band.eobrun--;
+  }
+}
+
 export function progressiveDecoder(scan: Scan, band: BandState): BlockDecoder {
   const comps = scan.components;
   const { ss, se, ah, al } = scan;
-  const offsetOf = (c: Component, row: number, col: number) => (row * c.paddedBlocksWide + col) * 64;
   if (ss === 0) {
     if (ah === 0) {
       return (reader, ci, row, col) => {
         const c = comps[ci];
         c.dcPredictor += reader.signed(reader.decode(scan.dc[ci]!));
-        c.coefficients![offsetOf(c, row, col)] = c.dcPredictor * (1 << al);
+        c.coefficients![(row * c.paddedBlocksWide + col) * 64] = c.dcPredictor * (1 << al);
       };
     }
     return (reader, ci, row, col) => {
       const c = comps[ci];
-      if (reader.bit()) c.coefficients![offsetOf(c, row, col)] |= 1 << al;
+      if (reader.bit()) c.coefficients![(row * c.paddedBlocksWide + col) * 64] |= 1 << al;
     };
   }
   const c = comps[0];
+  const coefs = c.coefficients!;
   const table = scan.ac[0]!;
-  if (ah === 0) {
-    return (reader: BitReader, _ci, row, col) => {
-      if (band.eobrun > 0) { band.eobrun--; return; }
-      const coefs = c.coefficients!;
-      const at = offsetOf(c, row, col);
-      for (let k = ss; k <= se; k++) {
-        const rs = reader.decode(table);
-        const r = rs >> 4;
-        const s = rs & 15;
-        if (s !== 0) {
-          k += r;
-          coefs[at + ZIGZAG[k]] = reader.signed(s) * (1 << al);
-        } else if (r === 15) {
-          k += 15;
-        } else {
-          band.eobrun = (1 << r) + reader.bitsOf(r) - 1;
-          break;
-        }
-      }
-    };
-  }
-  const p1 = 1 << al;
-  const m1 = -1 << al;
-  return (reader: BitReader, _ci, row, col) => {
-    const coefs = c.coefficients!;
-    const at = offsetOf(c, row, col);
-    let k = ss;
-    // Each nonzero coefficient passed over gets a correction bit; zeros are counted down by the run.
-    const correct = (z: number) => {
-      if (reader.bit() && (coefs[z] & p1) === 0) coefs[z] += coefs[z] >= 0 ? p1 : m1;
-    };
-    if (band.eobrun === 0) {
-      for (; k <= se; k++) {
-        const rs = reader.decode(table);
-        let r = rs >> 4;
-        let s = rs & 15;
-        if (s !== 0) {
-          s = reader.bit() ? p1 : m1;
-        } else if (r !== 15) {
-          band.eobrun = (1 << r) + reader.bitsOf(r);
-          break;
-        }
-        do {
-          const z = at + ZIGZAG[k];
-          if (coefs[z] !== 0) correct(z);
-          else if (--r < 0) break;
-          k++;
-        } while (k <= se);
-        if (s !== 0) coefs[at + ZIGZAG[k]] = s;
-      }
-    }
-    if (band.eobrun > 0) {
-      for (; k <= se; k++) {
-        const z = at + ZIGZAG[k];
-        if (coefs[z] !== 0) correct(z);
-      }
-      band.eobrun--;
-    }
-  };
+  const wide = c.paddedBlocksWide;
+  const decode = ah === 0 ? acFirst : acRefine;
+  return (reader, _ci, row, col) => decode(reader, coefs, (row * wide + col) * 64, ss, se, al, table, band);
 }
 
 /**

@@ -30,15 +30,11 @@ export function rowSource(c: Component, frame: Frame): RowSource {
       data: out,
       row(y) {
         const at = y * stride;
-        let prev = plane[at];
-        let cur = prev;
-        for (let i = 0; i < w; i++) {
-          const next = i + 1 < w ? plane[at + i + 1] : cur;
-          const three = cur * 3;
-          out[2 * i] = (three + prev + 1) >> 2;
-          out[2 * i + 1] = (three + next + 2) >> 2;
-          prev = cur;
-          cur = next;
+        const last = at + w - 1;
+        for (let i = at, o = 0; i <= last; i++, o += 2) {
+          const three = plane[i] * 3;
+          out[o] = (three + plane[i > at ? i - 1 : i] + 1) >> 2;
+          out[o + 1] = (three + plane[i < last ? i + 1 : i] + 2) >> 2;
         }
         return 0;
       },
@@ -61,23 +57,21 @@ export function rowSource(c: Component, frame: Frame): RowSource {
   }
 
   if (rx === 2 && ry === 2 && w > 2) {
-    const sums = new Int32Array(w);
+    // Column sums of the two rows, with a copy of the edge sum at each end.
+    const sums = new Int32Array(w + 2);
     return {
       data: out,
       row(y) {
         const r = y >> 1;
         const near = r * stride;
         const far = ((y & 1) ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) * stride;
-        for (let i = 0; i < w; i++) sums[i] = plane[near + i] * 3 + plane[far + i];
-        let prev = sums[0];
-        let cur = prev;
-        for (let i = 0; i < w; i++) {
-          const next = i + 1 < w ? sums[i + 1] : cur;
-          const three = cur * 3;
-          out[2 * i] = (three + prev + 8) >> 4;
-          out[2 * i + 1] = (three + next + 7) >> 4;
-          prev = cur;
-          cur = next;
+        for (let i = 0; i < w; i++) sums[i + 1] = plane[near + i] * 3 + plane[far + i];
+        sums[0] = sums[1];
+        sums[w + 1] = sums[w];
+        for (let i = 1, o = 0; i <= w; i++, o += 2) {
+          const three = sums[i] * 3;
+          out[o] = (three + sums[i - 1] + 8) >> 4;
+          out[o + 1] = (three + sums[i + 1] + 7) >> 4;
         }
         return 0;
       },
