@@ -17,6 +17,7 @@ import { gemmArena, simdGemmSupported } from '../../src/tensor/cpu/simdGemm.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
+import { decodeRows } from './decode.ts';
 
 interface Row {
   case: string;
@@ -210,6 +211,7 @@ if (existsSync(`${SHARED}images/multiface.jpg`)) {
 } else {
   console.warn('!!! ../shared/images is absent: SKIPPING detect-multiface and detect-1920x1080 !!!');
 }
+for (const row of decodeRows(SHARED, wanted, quick ? 5 : 15)) record(row);
 const example = fileURLToPath(new URL('../../examples/astronaut.jpg', import.meta.url));
 await detectCase('detect-example-512x512', toRgbImage(example), readFileSync(example), quick ? 2 : 5);
 ratios();
