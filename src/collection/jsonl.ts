@@ -2,6 +2,7 @@
 // size and modification time, so a resumed scan knows which images are done and which changed.
 import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import type { Face } from '../pipeline/mtcnn.ts';
+import { ArgumentError } from '../tensor/errors.ts';
 
 export interface FaceRecord {
   box: Face['box'];
@@ -34,6 +35,15 @@ export function shortFloat32(v: number): number {
     if (Math.fround(shorter) === v) return shorter;
   }
   return Number(v.toPrecision(9));
+}
+
+/** Opens the output for appending or overwriting; a path that cannot be written is an ArgumentError, not a crash. */
+export function openOutput(file: string, mode: 'a' | 'w'): number {
+  try {
+    return openSync(file, mode);
+  } catch (e) {
+    throw new ArgumentError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 export function formatLine(line: ImageLine): string {

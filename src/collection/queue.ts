@@ -7,13 +7,13 @@
 // throws (the file unreadable on that machine) or whose worker dies (its lock lapses) is retried;
 // once out of attempts it is failed, and the collector writes its error line.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, statSync, writeSync } from 'node:fs';
 import { Queue, RedisConnection, Worker, type Job } from 'bullmq';
 import type { Backend } from '../tensor/backend.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { checkSettings, errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
-import { formatLine, type ImageLine } from './jsonl.ts';
+import { formatLine, openOutput, type ImageLine } from './jsonl.ts';
 import { RedisClient, type RedisClientOptions } from './redisClient.ts';
 import { walkImages } from './walk.ts';
 
@@ -239,9 +239,15 @@ export class CollectTimeoutError extends TsfaceError {
 export async function collect(o: CollectOptions): Promise<{ lines: number; errors: number }> {
   const connection = parseQueueUrl(o.url);
   const client = await connectedClient(o.url);
+  let fd: number;
+  try {
+    fd = openOutput(o.out, 'w');
+  } catch (e) {
+    client.disconnect();
+    throw e;
+  }
   const queue = new Queue<JobData>(QUEUE_NAME, { connection });
   queue.on('error', () => {}); // failures reach the awaited calls below
-  const fd = openSync(o.out, 'w');
   const written = new Set<string>();
   let errors = 0;
   let cursor = '-';

@@ -1,13 +1,13 @@
 // A folder in, one JSON line per image out, written as each image is done. Decoding runs ahead
 // on worker threads while the nets work on the current image; at most `lookahead` decoded images
 // wait at any time, so memory stays flat over any number of images.
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, writeSync } from 'node:fs';
 import type { RgbImage } from '../pipeline/image.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
-import { compact, fileKey, formatLine, readResumeState, type ImageLine } from './jsonl.ts';
+import { compact, fileKey, formatLine, openOutput, readResumeState, type ImageLine } from './jsonl.ts';
 import { Progress, type ProgressStream } from './progress.ts';
 import { walkImages, type WalkEntry } from './walk.ts';
 
@@ -53,7 +53,7 @@ export async function runScan(o: ScanOptions): Promise<ScanSummary> {
   const todo = resume ? entries.filter((e) => resume.done.get(e.path) !== entryKey(e)) : entries;
   const summary: ScanSummary = { found: entries.length, skipped: entries.length - todo.length, scanned: 0, errors: 0, faces: 0, seconds: 0 };
 
-  const fd = openSync(o.out, resume ? 'a' : 'w');
+  const fd = openOutput(o.out, resume ? 'a' : 'w');
   const pool = new DecodePool(decoders, scanner.settings.maxPixels);
   const progress = o.progress === null ? null : new Progress(todo.length, o.progress ?? process.stderr, o.progressEvery ?? 5);
   const lookahead = 2 * decoders + 1;
