@@ -119,6 +119,7 @@ const CJPEG_VARIANTS: [string, string[]][] = [
   ['restart every 3 MCUs', ['-restart', '3B']],
   ['restart every block, 4:4:4', ['-restart', '1B', '-sample', '1x1']],
   ['grayscale', ['-grayscale']],
+  ['grayscale declared 2x2', ['-grayscale', '-sample', '2x2']],
   ['RGB colour space', ['-rgb']],
   ['quality 100', ['-quality', '100', '-sample', '1x1']],
   ['quality 5', ['-quality', '5']],
@@ -130,8 +131,10 @@ test('cjpeg corpus: every sampling factor, progressive, restarts, odd sizes, gra
   // several refinement passes, written as cjpeg scan scripts.
   writeFileSync(join(dir, 'per-component.scans'), '0;\n1;\n2;\n');
   writeFileSync(join(dir, 'refine.scans'), '0,1,2: 0 0 0 2;\n0: 1 5 0 2;\n2: 1 63 0 1;\n1: 1 63 0 1;\n0: 6 63 0 2;\n0,1,2: 0 0 2 1;\n0: 1 63 2 1;\n0,1,2: 0 0 1 0;\n2: 1 63 1 0;\n1: 1 63 1 0;\n0: 1 63 1 0;\n');
+  writeFileSync(join(dir, 'dc-per-component.scans'), '0: 0 0 0 0;\n1: 0 0 0 1;\n2: 0 0 0 0;\n1: 0 0 1 0;\n0: 1 63 0 0;\n2: 1 63 0 0;\n1: 1 63 0 0;\n');
   const variants: [string, string[]][] = [
     ...CJPEG_VARIANTS,
+    ['progressive, one DC scan per component', ['-sample', '2x2', '-scans', join(dir, 'dc-per-component.scans')]],
     ['one scan per component', ['-sample', '2x2', '-scans', join(dir, 'per-component.scans')]],
     ['progressive, custom refinement script', ['-sample', '2x1', '-scans', join(dir, 'refine.scans')]],
   ];
