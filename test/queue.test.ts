@@ -61,7 +61,7 @@ async function startRedis(dir: string): Promise<{ url: string; process: ChildPro
 
 /** A worker child process and a promise of its n-th finished image (from its log). */
 function startWorker(url: string): { child: ChildProcess; finished: (n: number) => Promise<void>; exited: Promise<unknown>; log: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '1500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '2500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let log = '';
   const waiters: { n: number; resolve: () => void }[] = [];
