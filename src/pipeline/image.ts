@@ -25,7 +25,7 @@ export interface RawImage {
 }
 
 export interface DecodeOptions {
-  /** Refuse images with more pixels than this before decoding them. Default 50 megapixels. */
+  /** Refuse images with more pixels than this before decoding them. Default DEFAULT_MAX_PIXELS (16.8 megapixels). */
   maxPixels?: number;
   /**
    * JPEG decoder: 'tsface' (default) gives libjpeg-turbo's pixels, as PIL, OpenCV and djpeg do;
@@ -36,7 +36,14 @@ export interface DecodeOptions {
 
 export type ImageInput = string | Uint8Array | RawImage | RgbImage;
 
-export const DEFAULT_MAX_PIXELS = 50_000_000;
+/**
+ * 4096 x 4096. Detection costs about 100 to 190 bytes per pixel at its peak today (measured by
+ * `npm run bench:soak -- --peak`: P-Net's activations at the first pyramid scale dominate), so
+ * this default bounds one detection near 1.6 GB; 50 megapixels allowed about 5 GB from a file
+ * of a few kilobytes. It keeps 12-megapixel phone photos (4032 x 3024) and 4K frames working;
+ * a server that must stay under 1 GB per image passes a lower maxPixels.
+ */
+export const DEFAULT_MAX_PIXELS = 4096 * 4096;
 
 function checkSize(width: number, height: number, maxPixels: number, source?: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
