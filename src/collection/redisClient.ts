@@ -164,14 +164,18 @@ export class RedisClient extends EventEmitter {
     });
   }
 
+  /** Closes now: pending and queued commands fail as closed, the status is 'end' on return. */
   disconnect(): void {
     this.closing = true;
-    if (this.socket) this.socket.destroy();
-    else if (this.status !== 'end') {
-      this.status = 'end';
-      for (const { waiter } of this.offline.splice(0)) waiter.reject(new Error(CLOSED));
-      this.emit('end');
-    }
+    if (this.status === 'end') return;
+    const socket = this.socket;
+    this.socket = null;
+    this.status = 'end';
+    for (const w of this.waiting.splice(0)) w.reject(new Error(CLOSED));
+    for (const { waiter } of this.offline.splice(0)) waiter.reject(new Error(CLOSED));
+    socket?.destroy();
+    this.emit('close');
+    this.emit('end');
   }
 
   async quit(): Promise<string> {
