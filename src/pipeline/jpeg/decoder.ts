@@ -39,10 +39,11 @@ function checkDataCanFill(frame: Frame, fileBytes: number): void {
   }
 }
 
+/** Sequential scans write samples straight to the planes; progressive ones need every coefficient first. */
 function allocate(frame: Frame): void {
   for (const c of frame.components) {
-    c.plane = new Uint8Array(c.paddedBlocksWide * 8 * c.paddedBlocksHigh * 8);
     if (frame.progressive) c.coefficients = new Int16Array(c.paddedBlocksWide * c.paddedBlocksHigh * 64);
+    else c.plane = new Uint8Array(c.paddedBlocksWide * 8 * c.paddedBlocksHigh * 8);
   }
 }
 
@@ -155,10 +156,7 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
     // could always go on, so there the end-of-image marker must be present.
     if (!sawEnd) throw new ImageError('truncated JPEG: no end-of-image marker after the progressive scans');
     checkProgressionComplete(frame.components);
-    for (const c of frame.components) {
-      transformCoefficients(c);
-      c.coefficients = null;
-    }
+    for (const c of frame.components) transformCoefficients(c);
   }
   const space = colorSpaceOf(frame, tables);
   const out = new Uint8Array(frame.width * frame.height * 3);

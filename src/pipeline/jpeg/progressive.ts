@@ -127,13 +127,25 @@ export function checkProgressionComplete(components: Component[]): void {
   }
 }
 
-/** Transforms every stored block that holds image samples into the component's plane. */
+/**
+ * Transforms every stored block that holds image samples into the component's plane, in place:
+ * the plane takes the first half of the coefficients' memory (1 byte a sample against 2). Block
+ * row r's samples land in bytes that held rows below r/2, already transformed; row 0 would
+ * overwrite itself, so it is read from a copy.
+ */
 export function transformCoefficients(c: Component): void {
-  const stride = c.paddedBlocksWide * 8;
+  const wide = c.paddedBlocksWide;
+  const stride = wide * 8;
   const coefs = c.coefficients!;
+  const plane = new Uint8Array(coefs.buffer, coefs.byteOffset, stride * c.paddedBlocksHigh * 8);
+  const firstRow = coefs.slice(0, wide * 64);
   for (let row = 0; row < c.blocksHigh; row++) {
+    const source = row === 0 ? firstRow : coefs;
+    const base = row === 0 ? 0 : row * wide * 64;
     for (let col = 0; col < c.blocksWide; col++) {
-      if (!idctBlock(coefs, (row * c.paddedBlocksWide + col) * 64, c.quant!, c.plane!, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
+      if (!idctBlock(source, base + col * 64, c.quant!, plane, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
     }
   }
+  c.plane = plane;
+  c.coefficients = null;
 }
