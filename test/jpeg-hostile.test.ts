@@ -144,7 +144,7 @@ test('garbage, unsupported codings and bombs are refused before any large alloca
   refused(withSize(small, 0, 64), /width 0/, 'width 0');
   refused(withSize(small, 64, 0), /DNL/, 'height 0');
   refused(small, /megapixels, over the limit/, 'maxPixels', { maxPixels: 1000 });
-  assert.throws(() => decodeImage(withSize(small, 9000, 9000)), /megapixels, over the limit of 50\.0/);
+  assert.throws(() => decodeImage(withSize(small, 9000, 9000)), /megapixels, over the limit of/);
 
   refused(encode('arith', 32, 32, ['-arithmetic']), /arithmetic coding/, 'arithmetic');
   const twelve = small.slice();
