@@ -3,7 +3,8 @@
 import type { Backend, BackendReport } from './tensor/backend.ts';
 import { CpuBackend } from './tensor/cpu/backend.ts';
 import { ArgumentError } from './tensor/errors.ts';
-import { GpujsBackend, type GpujsMode } from './tensor/gpujs/backend.ts';
+import { GpujsBackend, GPUJS_MODES, type GpujsMode } from './tensor/gpujs/backend.ts';
+import { env as platformEnv } from './platform/index.ts';
 
 export interface RuntimeOptions {
   backend?: 'cpu' | 'gpujs';
@@ -32,12 +33,13 @@ export function parseBackendSpec(spec: string): Pick<RuntimeOptions, 'backend' |
   const [backend, mode] = spec.split(':');
   if (backend !== 'cpu' && backend !== 'gpujs') throw new ArgumentError(`TSFACE_BACKEND must be cpu, gpujs or gpujs:MODE, got '${spec}'`);
   if (mode !== undefined && backend === 'cpu') throw new ArgumentError(`the cpu backend has no modes ('${spec}')`);
-  if (mode !== undefined && !['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(mode)) throw new ArgumentError(`unknown gpu.js mode '${mode}'`);
+  if (mode !== undefined && !GPUJS_MODES.includes(mode as GpujsMode)) throw new ArgumentError(`unknown gpu.js mode '${mode}'`);
   return { backend, gpujsMode: mode as GpujsMode | undefined };
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  const env = process.env.TSFACE_BACKEND ? parseBackendSpec(process.env.TSFACE_BACKEND) : {};
+  const spec = platformEnv('TSFACE_BACKEND');
+  const env = spec ? parseBackendSpec(spec) : {};
   const kind = options.backend ?? env.backend ?? 'cpu';
   const mode = options.gpujsMode ?? env.gpujsMode ?? 'auto';
   const backend: Backend = kind === 'gpujs' ? new GpujsBackend({ mode, async: options.gpujsThreads ?? false }) : new CpuBackend({ threads: options.threads, simd: options.simd });

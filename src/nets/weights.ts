@@ -19,15 +19,28 @@ export interface MtcnnNets {
   onet: Net;
 }
 
+/** A weights file by path (Node), or its bytes already in memory (fetched in a page, say). */
+export type WeightsSource = string | Uint8Array;
+
+/** What a WeightsError calls a source. */
+export function weightsName(source: WeightsSource): string {
+  return typeof source === 'string' ? source : `<${source.length}-byte weights>`;
+}
+
 /** Reads a weights file (a regular file of at most `maxBytes`), every failure a WeightsError naming it. */
-export function readWeightsFile(file: string, maxBytes: number = DEFAULT_MAX_BYTES.weights): SafetensorsFile {
+export function readWeightsFile(file: WeightsSource, maxBytes: number = DEFAULT_MAX_BYTES.weights): SafetensorsFile {
+  if (typeof file !== 'string') {
+    if (file.length > maxBytes) throw new WeightsError(weightsName(file), null, `is over the limit of ${maxBytes} bytes`);
+    return readSafetensors(file, weightsName(file));
+  }
   const bytes = readBoundedFile(file, maxBytes, (reason) => new WeightsError(file, null, reason));
   return readSafetensors(bytes, file);
 }
 
 /** The three nets with weights from a tsface MTCNN safetensors file (the bundled one by default). */
-export function loadMtcnn(file = BUNDLED_MTCNN): MtcnnNets {
-  const { tensors } = readWeightsFile(file);
+export function loadMtcnn(source: WeightsSource = BUNDLED_MTCNN): MtcnnNets {
+  const { tensors } = readWeightsFile(source);
+  const file = weightsName(source);
   try {
     return { pnet: PNet().load(tensors, file), rnet: RNet().load(tensors, file), onet: ONet().load(tensors, file) };
   } catch (e) {
@@ -39,9 +52,9 @@ export function loadMtcnn(file = BUNDLED_MTCNN): MtcnnNets {
 export const BUNDLED_MOBILEFACENET = bundledWeights('mobilefacenet.safetensors');
 
 /** MobileFaceNet with weights from a tsface safetensors file (the bundled one by default). */
-export function loadMobileFaceNet(file = BUNDLED_MOBILEFACENET): Net {
-  const { tensors } = readWeightsFile(file);
-  return MobileFaceNet().load(tensors, file);
+export function loadMobileFaceNet(source: WeightsSource = BUNDLED_MOBILEFACENET): Net {
+  const { tensors } = readWeightsFile(source);
+  return MobileFaceNet().load(tensors, weightsName(source));
 }
 
 /** The batch norm that follows a conv in the Inception nets' naming. */

@@ -1,6 +1,7 @@
 // Faces to embeddings: detect (MTCNN), align on five landmarks, run the embedding net, L2-normalise.
 import { openFaceCachePath } from '../convert/openfaceFetch.ts';
-import { loadMobileFaceNet, loadNn4Small2 } from '../nets/weights.ts';
+import { loadMobileFaceNet, loadNn4Small2, nn4FromTensors, readWeightsFile, weightsName, type WeightsSource } from '../nets/weights.ts';
+import { loadBundledWeights } from '../platform/index.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
@@ -18,7 +19,9 @@ export interface EmbeddingModelSpec {
   normalize: (v: number) => number;
   /** Cosine similarity at or above which two faces are taken for the same person. */
   threshold: number;
-  load: (weights?: string) => Net;
+  load: (weights?: WeightsSource) => Net;
+  /** The file name of the weights tsface bundles for this model, if it bundles any. */
+  bundled?: string;
 }
 
 export const MOBILEFACENET: EmbeddingModelSpec = {
@@ -30,6 +33,7 @@ export const MOBILEFACENET: EmbeddingModelSpec = {
   // alignment (../shared/docs/mobilefacenet.md): cosine 0.39 (Euclidean 1.10 on unit vectors).
   threshold: 0.39,
   load: (weights) => loadMobileFaceNet(weights),
+  bundled: 'mobilefacenet.safetensors',
 };
 
 export const NN4_SMALL2_V1: EmbeddingModelSpec = {
@@ -40,7 +44,13 @@ export const NN4_SMALL2_V1: EmbeddingModelSpec = {
   // Not calibrated here (the shared dump lacks five tensors): cosine 0.5 is squared L2 1.0 on
   // unit vectors, near the distances OpenFace's own demos use. Recalibrate with eval-lfw.
   threshold: 0.5,
-  load: (weights) => loadNn4Small2(weights ?? openFaceCachePath()),
+  load: (weights) => {
+    if (weights instanceof Uint8Array) {
+      const { tensors, metadata } = readWeightsFile(weights);
+      return nn4FromTensors(tensors, metadata, weightsName(weights));
+    }
+    return loadNn4Small2(weights ?? openFaceCachePath());
+  },
 };
 
 const MODELS = new Map<string, EmbeddingModelSpec>([[MOBILEFACENET.name, MOBILEFACENET], [NN4_SMALL2_V1.name, NN4_SMALL2_V1]]);
@@ -66,9 +76,11 @@ export interface EmbeddedFace extends Face {
 export interface FaceEmbedderOptions {
   backend?: Backend;
   model?: string;
-  /** Weights file for the embedding model (default: the bundled one, where there is one). */
-  weights?: string;
+  /** Weights for the embedding model, a path or the bytes (default: the bundled ones, where there are). */
+  weights?: WeightsSource;
   detector?: FaceDetector;
+  /** MTCNN weights for the detector made here when none is given (default: the bundled ones). */
+  detectorWeights?: WeightsSource;
 }
 
 export class FaceEmbedder {
@@ -83,7 +95,15 @@ export class FaceEmbedder {
     this.backend = o.backend ?? o.detector?.backend ?? new CpuBackend();
     this.model = embeddingModel(o.model ?? 'mobilefacenet');
     this.net = this.model.load(o.weights);
-    this.detector = o.detector ?? new FaceDetector({ backend: this.backend });
+    this.detector = o.detector ?? new FaceDetector({ backend: this.backend, weights: o.detectorWeights });
+  }
+
+  /** An embedder whose weights load asynchronously: the same call in Node and in a page (see FaceDetector.create). */
+  static async create(o: FaceEmbedderOptions = {}): Promise<FaceEmbedder> {
+    const model = embeddingModel(o.model ?? 'mobilefacenet');
+    const weights = o.weights ?? (model.bundled ? await loadBundledWeights(model.bundled) : undefined);
+    const detectorWeights = o.detector ? undefined : o.detectorWeights ?? (await loadBundledWeights('mtcnn.safetensors'));
+    return new FaceEmbedder({ ...o, weights, detectorWeights });
   }
 
   /** Embeddings of aligned crops (size x size RGB), one batch through the net. */

@@ -2,6 +2,7 @@
 // (tsface's own decoder, png/decode.ts), raw RGB/RGBA buffers. Everything becomes 8-bit RGB,
 // row-major, 3 bytes a pixel.
 // Alpha is dropped without compositing, as PIL's convert("RGB") does.
+import { drawablePixels } from '../platform/index.ts';
 import jpeg from 'jpeg-js';
 import { readBoundedFile } from '../io/readFile.ts';
 import { DEFAULT_MAX_BYTES, type ReadLimits } from '../io/limits.ts';
@@ -34,7 +35,14 @@ export interface DecodeOptions {
   decoder?: 'tsface' | 'jpeg-js';
 }
 
-export type ImageInput = string | Uint8Array | RawImage | RgbImage;
+/**
+ * A path (Node), encoded JPEG/PNG bytes, raw pixels with their size (ImageData is one), or in a
+ * page an <img>, <canvas>, <video> or ImageBitmap (drawn once to read its pixels).
+ */
+export type ImageInput = string | Uint8Array | RawImage | RgbImage | ImageDrawable;
+
+/** The browser's image objects, as far as tsface needs to know them. */
+export type ImageDrawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap | OffscreenCanvas;
 
 /**
  * 4096 x 4096. Detection costs about 100 to 190 bytes per pixel at its peak today (measured by
@@ -181,7 +189,7 @@ export function toRgbImage(input: ImageInput, options: DecodeOptions & ReadLimit
     return decodeImage(bytes, options, input);
   }
   if (input instanceof Uint8Array && !('width' in input)) return decodeImage(input, options);
-  const raw = input as RawImage;
+  const raw = (drawablePixels(input) ?? input) as RawImage;
   const { width, height } = raw;
   checkSize(width, height, options.maxPixels ?? DEFAULT_MAX_PIXELS);
   const pixels = width * height;

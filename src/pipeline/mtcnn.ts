@@ -2,7 +2,8 @@
 // NMS per scale and across scales -> R-Net on 24x24 crops -> O-Net on 48x48 crops with five
 // landmarks -> 'Min' NMS. The arithmetic follows the reference step for step (float32 boxes,
 // >= vs > thresholds, truncating crops, tie order), see docs in ../shared/docs/mtcnn.md.
-import { loadMtcnn, type MtcnnNets } from '../nets/weights.ts';
+import { loadMtcnn, type MtcnnNets, type WeightsSource } from '../nets/weights.ts';
+import { loadBundledWeights } from '../platform/index.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
 import { ArgumentError } from '../tensor/errors.ts';
@@ -111,8 +112,8 @@ const now = () => performance.now();
 
 export interface FaceDetectorOptions {
   backend?: Backend;
-  /** A tsface MTCNN safetensors file; the bundled weights by default. */
-  weights?: string;
+  /** A tsface MTCNN safetensors file (path, or its bytes); the bundled weights by default. */
+  weights?: WeightsSource;
 }
 
 export class FaceDetector {
@@ -124,6 +125,16 @@ export class FaceDetector {
     this.ownsBackend = !options.backend;
     this.backend = options.backend ?? new CpuBackend();
     this.nets = loadMtcnn(options.weights);
+  }
+
+  /**
+   * A detector whose weights are loaded asynchronously: the same call in Node (read from the
+   * package) and in a page (fetched from beside the bundle), where the constructor cannot load
+   * bundled weights.
+   */
+  static async create(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    const weights = options.weights ?? (await loadBundledWeights('mtcnn.safetensors'));
+    return new FaceDetector({ ...options, weights });
   }
 
   async detect(image: ImageInput, options: DetectOptions = {}): Promise<Detection> {

@@ -45,3 +45,10 @@ export class ArgumentError extends TsfaceError {
     super('E_ARGUMENT', message);
   }
 }
+
+/** Something this host cannot do (a file path in the browser, a synchronous weights load there). */
+export class PlatformError extends TsfaceError {
+  constructor(message: string) {
+    super('E_PLATFORM', message);
+  }
+}

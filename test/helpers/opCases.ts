@@ -3,57 +3,14 @@ import type { Backend } from '../../src/tensor/backend.ts';
 import { foldBatchNorm } from '../../src/tensor/foldBatchNorm.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
 import { loadFixture } from './fixtures.ts';
+import { runOpCase, type Case } from './opRunner.ts';
 
-export interface Case {
-  name: string;
-  op: string;
-  options: Record<string, any>;
-  inputs: string[];
-  params: string[];
-}
+export type { Case };
 
 export const fixture = loadFixture('ops.safetensors');
 export const cases: Case[] = JSON.parse(fixture.metadata.cases);
 export const t = (c: Case, k: string): Tensor => fixture.tensors.get(`${c.name}.${k}`)!;
 
-export async function runCase(backend: Backend, c: Case): Promise<Tensor> {
-  const x = t(c, 'input');
-  const o = c.options;
-  switch (c.op) {
-    case 'conv2d':
-      return backend.conv2d(x, t(c, 'weight'), c.params.includes('bias') ? t(c, 'bias') : null, o);
-    case 'maxPool2d':
-    case 'avgPool2d':
-    case 'l2Pool2d':
-      return backend[c.op as 'maxPool2d'](x, o as any);
-    case 'lrn':
-      return backend.lrn(x, o as any);
-    case 'prelu':
-      return backend.prelu(x, t(c, 'alpha'));
-    case 'relu':
-      return backend.relu(x);
-    case 'batchNorm':
-      return backend.batchNorm(x, { mean: t(c, 'mean'), variance: t(c, 'variance'), gamma: t(c, 'weight'), beta: t(c, 'bias'), eps: o.eps });
-    case 'convBatchNormFold': {
-      const folded = foldBatchNorm(t(c, 'weight'), t(c, 'bias'), {
-        mean: t(c, 'bn_mean'), variance: t(c, 'bn_variance'), gamma: t(c, 'bn_weight'), beta: t(c, 'bn_bias'), eps: o.eps,
-      });
-      return backend.conv2d(x, folded.weight, folded.bias, { padding: o.padding });
-    }
-    case 'dense':
-      return backend.dense(x, t(c, 'weight'), t(c, 'bias'));
-    case 'softmax':
-      return backend.softmax(x);
-    case 'l2Normalize':
-      return backend.l2Normalize(x, 1e-12);
-    case 'concat':
-      return backend.concat([x, t(c, 'input1'), t(c, 'input2')]);
-    case 'add':
-      return backend.add(x, t(c, 'input1'));
-    case 'pad2d':
-      return backend.pad2d(x, o.padding);
-    default:
-      throw new Error(`unknown op ${c.op}`);
-  }
+export function runCase(backend: Backend, c: Case): Promise<Tensor> {
+  return runOpCase(backend, c, t, foldBatchNorm);
 }
-

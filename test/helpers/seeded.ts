@@ -1,12 +1,18 @@
 import { Tensor } from '../../src/tensor/tensor.ts';
 
-/** A tensor of values in [-0.5, 0.5) from a fixed linear congruential sequence. */
-export function seeded(shape: readonly number[], seed: number): Tensor {
-  const x = new Tensor(shape);
+/** Values in [-0.5, 0.5) from a fixed linear congruential sequence (also used in the page suite). */
+export function seededValues(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
   let s = seed;
-  for (let i = 0; i < x.size; i++) {
+  for (let i = 0; i < size; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x.data[i] = s / 2 ** 32 - 0.5;
+    out[i] = s / 2 ** 32 - 0.5;
   }
-  return x;
+  return out;
+}
+
+/** A tensor of seededValues. */
+export function seeded(shape: readonly number[], seed: number): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(shape, seededValues(size, seed));
 }

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { canShareMemory, env, hardwareThreads } from '../../platform/index.ts';
 import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
 import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
@@ -32,9 +32,11 @@ export interface CpuBackendOptions {
 const THREADING_MIN_MACS = 1_500_000;
 
 function defaultThreads(): number {
-  const env = Number(process.env.TSFACE_THREADS);
-  if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(2, availableParallelism()));
+  const given = Number(env('TSFACE_THREADS'));
+  if (Number.isInteger(given) && given >= 1) return given;
+  // A browser page that is not cross-origin isolated has no shared memory: one thread.
+  if (!canShareMemory()) return 1;
+  return Math.max(1, Math.min(2, hardwareThreads()));
 }
 
 /**
@@ -54,7 +56,7 @@ export class CpuBackend implements Backend {
 
   constructor(options: CpuBackendOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-    const wanted = options.simd ?? process.env.TSFACE_SIMD !== '0';
+    const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript' : undefined;
   }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
 import type { Job } from './worker.ts';
 
 /** A job without its sharing: the pool fills in id, counter, grain and total. */
@@ -13,22 +13,6 @@ export function takeShares(counter: Int32Array, grain: number, total: number, ru
   }
 }
 
-// Workers start from this script so that, when tsface runs from its TypeScript sources (under
-// tsx), the worker registers the same loader before importing the kernel module.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-})();
-`;
-
-function workerEntry(): { entry: string; tsx: string | null } {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { entry: new URL('./worker.js', here).href, tsx: null };
-  return { entry: new URL('./worker.ts', here).href, tsx: import.meta.resolve('tsx/esm/api') };
-}
-
 type Pending = { resolve: () => void; reject: (e: Error) => void };
 
 /**
@@ -37,18 +21,14 @@ type Pending = { resolve: () => void; reject: (e: Error) => void };
  * undisposed pool never keeps the process alive.
  */
 export class ThreadPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: KernelWorker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private busy = 0;
 
   constructor(readonly size: number) {
     for (let i = 0; i < size - 1; i++) {
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: workerEntry() });
-      worker.on('message', (m: { id: number; ok: boolean; message?: string }) => this.settle(m));
-      worker.on('error', (e) => this.failAll(e));
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(spawnKernelWorker((m) => this.settle(m), (e) => this.failAll(e)));
     }
   }
 
@@ -56,7 +36,7 @@ export class ThreadPool {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (--this.busy === 0) for (const w of this.workers) w.unref();
+    if (--this.busy === 0) for (const w of this.workers) w.hold(false);
     if (m.ok) p.resolve();
     else p.reject(new Error(`worker failed: ${m.message}`));
   }
@@ -79,9 +59,9 @@ export class ThreadPool {
     for (let i = 0; i < parts - 1; i++) {
       const id = this.nextId++;
       const worker = this.workers[i];
-      if (this.busy++ === 0) for (const w of this.workers) w.ref();
+      if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
       waits.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
-      worker.postMessage({ ...job, id, counter, grain, total });
+      worker.post({ ...job, id, counter, grain, total });
     }
     takeShares(counter, grain, total, runHere);
     await Promise.all(waits);

@@ -1,5 +1,5 @@
 // A worker thread of the CPU backend: runs a share of a kernel's tasks on shared memory.
-import { parentPort } from 'node:worker_threads';
+import { kernelWorkerPort } from '../../platform/index.ts';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
 import { simdMaxPool2d } from './simdPool.ts';
@@ -37,7 +37,10 @@ export type Job = ConvJob | MaxPoolJob;
 
 let scratch = new Float32Array(0);
 
-parentPort?.on('message', (job: Job) => {
+const port = kernelWorkerPort();
+
+port?.onMessage((message) => {
+  const job = message as Job;
   try {
     takeShares(job.counter, job.grain, job.total, (from, to) => {
       if (job.kind === 'maxPool') {
@@ -50,8 +53,8 @@ parentPort?.on('message', (job: Job) => {
         convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, from, to);
       }
     });
-    parentPort!.postMessage({ id: job.id, ok: true });
+    port!.post({ id: job.id, ok: true });
   } catch (e) {
-    parentPort!.postMessage({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });
+    port!.post({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });
   }
 });

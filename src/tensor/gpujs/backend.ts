@@ -1,7 +1,6 @@
 // The gpu.js backend: every op a gpu.js kernel (sources in kernels.ts), compiled once per shape
 // and cached. One GPU instance per backend; `mode` picks what gpu.js compiles to, and
 // describe() reports what really ran, including gpu.js's own fallback reasons.
-import { createRequire } from 'node:module';
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
@@ -9,9 +8,14 @@ import { sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
 
-const require = createRequire(import.meta.url);
+import { loadGpuJs, platformName } from '../../platform/index.ts';
 
-export type GpujsMode = 'auto' | 'webasm' | 'webgpu' | 'headlessgl' | 'cpu';
+/**
+ * What gpu.js compiles kernels to. headlessgl is Node's GL (the optional `gl` package); webgl2 and
+ * webgl are the browser's; webgpu is Dawn in Node and the browser's own WebGPU in a page.
+ */
+export type GpujsMode = 'auto' | 'webasm' | 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
+export const GPUJS_MODES: readonly GpujsMode[] = ['auto', 'webasm', 'webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
 
 export interface GpujsBackendOptions {
   mode?: GpujsMode;
@@ -42,8 +46,8 @@ type GpuInstance = {
 
 /** Which gpu.js modes this process can run, and why the others cannot. */
 export async function gpujsAvailability(): Promise<Record<Exclude<GpujsMode, 'auto'>, true | string>> {
-  const { GPU } = require('gpu.js');
-  let webgpu: true | string = 'no WebGPU adapter (Dawn found no GPU)';
+  const { GPU } = loadGpuJs();
+  let webgpu: true | string = platformName === 'node' ? 'no WebGPU adapter (Dawn found no GPU)' : 'no WebGPU adapter (navigator.gpu gave none)';
   try {
     if (await GPU.isWebGPUAvailable()) webgpu = true;
   } catch (e) {
@@ -52,9 +56,27 @@ export async function gpujsAvailability(): Promise<Record<Exclude<GpujsMode, 'au
   return {
     cpu: true,
     webasm: GPU.isWebAssemblySupported ? true : 'WebAssembly is not supported here',
-    headlessgl: GPU.isHeadlessGLSupported ? true : "the optional 'gl' package is not installed or did not build",
+    headlessgl: GPU.isHeadlessGLSupported ? true : platformName === 'node' ? "the optional 'gl' package is not installed or did not build" : 'headless GL is Node only (use webgl2 or webgl in a page)',
+    webgl2: GPU.isWebGL2Supported ? true : platformName === 'node' ? 'WebGL2 is a browser API (headlessgl is Node\'s GL)' : 'this page has no WebGL2 context with float textures',
+    webgl: GPU.isWebGLSupported ? true : platformName === 'node' ? 'WebGL is a browser API (headlessgl is Node\'s GL)' : 'this page has no WebGL context',
     webgpu,
   };
+}
+
+/**
+ * The mode a compiled kernel really runs in. gpu.js's GL kernels all call themselves 'gpu'; the
+ * class tells WebGL2 from WebGL from headless GL.
+ */
+function kernelMode(k: GpuKernel): string | undefined {
+  const kernel = k.kernel;
+  const mode = (kernel?.constructor as { mode?: string } | undefined)?.mode;
+  if (mode !== 'gpu') return mode;
+  const g = loadGpuJs();
+  // Subclasses first: HeadlessGLKernel extends WebGLKernel.
+  if (g.HeadlessGLKernel && kernel instanceof g.HeadlessGLKernel) return 'headlessgl';
+  if (g.WebGL2Kernel && kernel instanceof g.WebGL2Kernel) return 'webgl2';
+  if (g.WebGLKernel && kernel instanceof g.WebGLKernel) return 'webgl';
+  return mode;
 }
 
 export class GpujsBackend implements Backend {
@@ -80,9 +102,9 @@ export class GpujsBackend implements Backend {
   private recording: Recording | null = null;
 
   constructor(options: GpujsBackendOptions = {}) {
-    const { GPU } = require('gpu.js');
+    const { GPU } = loadGpuJs();
     this.mode = options.mode ?? 'auto';
-    if (!['auto', 'webasm', 'webgpu', 'headlessgl', 'cpu'].includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
+    if (!GPUJS_MODES.includes(this.mode)) throw new ArgumentError(`unknown gpu.js mode '${this.mode}'`);
     this.async = options.async ?? false;
     this.fuse = options.fuse ?? true;
     this.maxKernels = Math.max(8, options.maxKernels ?? 160);
@@ -153,7 +175,7 @@ export class GpujsBackend implements Backend {
     if (this.recording) return this.recording.record(source, key, constants, shape, args);
     const k = this.kernel(source, key, size, constants);
     const result = (await k(...args)) as Float32Array;
-    const ran = k.kernel?.constructor?.mode;
+    const ran = kernelMode(k);
     if (ran) this.ran.add(ran);
     if (k.kernel?.fallbackReason) this.fallbacks.add(k.kernel.fallbackReason);
     return new Tensor(shape, result instanceof Float32Array && result.length === size ? result : Float32Array.from(result as ArrayLike<number>));
@@ -320,10 +342,10 @@ export class GpujsBackend implements Backend {
     const plan = await this.plan(graph, forward, [bucket, ...x.shape.slice(1)]);
     const result = await plan.run(input);
     this.executors.add(plan.run.executorKind ?? 'unknown');
-    if (plan.run.backend) this.ran.add(plan.run.backend);
+    if (plan.run.backend) this.ran.add(plan.run.backend === 'gpu' && plan.kernels[0] ? kernelMode(plan.kernels[0]) ?? 'gpu' : plan.run.backend);
     // gpu.js fuses plans on webasm and webgpu; on cpu and GL the generic executor is the design, not a fallback.
-    const kernelMode = plan.kernels[0]?.kernel?.constructor?.mode;
-    if (plan.run.fallbackReason && (kernelMode === 'webasm' || kernelMode === 'webgpu')) this.fallbacks.add(`pipeline: ${plan.run.fallbackReason}`);
+    const planMode = plan.kernels[0] ? kernelMode(plan.kernels[0]) : undefined;
+    if (plan.run.fallbackReason && (planMode === 'webasm' || planMode === 'webgpu')) this.fallbacks.add(`pipeline: ${plan.run.fallbackReason}`);
     const out: Record<string, Tensor> = {};
     for (const [name, shape] of Object.entries(plan.shapes)) {
       const values = result[name];

@@ -3,7 +3,8 @@
 // constant (`this.constants`); spatial sizes and padding come in the last argument `d`, so one
 // compiled kernel serves every pyramid level and every image size (a kernel per size would
 // compile ~80 kernels per new photo size, each holding its own WebAssembly memory).
-// Outputs are flat (1-D): thread x is the NCHW index.
+// Outputs are flat (1-D): thread x is the NCHW index. Loops step with `+= 1`, not `++`: gpu.js
+// types a loop variable that starts from a computed bound as a float, and WGSL has no `++` on floats.
 import { expfSource } from './expfSource.ts';
 
 /** Splits the flat index into (n, c, y, x) of an NCHW output: C a constant, H and W from `d`. */
@@ -34,11 +35,11 @@ export const CONV = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3
   let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + iy0 * d[1] + ix0;
   let wc = oc * this.constants.cInG * this.constants.kH * this.constants.kW;
   let sum = 0;
-  for (let c = 0; c < this.constants.cInG; c++) {
-    for (let ky = kyLo; ky < kyHi; ky++) {
+  for (let c = 0; c < this.constants.cInG; c += 1) {
+    for (let ky = kyLo; ky < kyHi; ky += 1) {
       const xr = xc + ky * d[1];
       const wr = wc + ky * this.constants.kW;
-      for (let kx = kxLo; kx < kxHi; kx++) {
+      for (let kx = kxLo; kx < kxHi; kx += 1) {
         sum += x[xr + kx] * w[wr + kx];
       }
     }
@@ -62,7 +63,7 @@ export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 
   let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + oy * this.constants.sH * d[1] + ox * this.constants.sW;
   const wc = oc * this.constants.cInG;
   let sum = 0;
-  for (let c = 0; c < this.constants.cInG; c++) {
+  for (let c = 0; c < this.constants.cInG; c += 1) {
     sum += x[xc] * w[wc + c];
     xc += plane;
   }
@@ -80,10 +81,10 @@ export const POOL = `function (x, d) {${decode('c', 'd[2]', 'd[3]')}
   let m = -3.4e38;
   let s = 0;
   let cells = 0;
-  for (let ky = 0; ky < this.constants.kH; ky++) {
+  for (let ky = 0; ky < this.constants.kH; ky += 1) {
     const iy = wy0 + ky;
     if (iy >= 0 && iy < d[0]) {
-      for (let kx = 0; kx < this.constants.kW; kx++) {
+      for (let kx = 0; kx < this.constants.kW; kx += 1) {
         const ix = wx0 + kx;
         if (ix >= 0 && ix < d[1]) {
           const v = x[plane + iy * d[1] + ix];
@@ -107,7 +108,7 @@ export const LRN = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
   const plane = d[0] * d[1];
   const at = oy * d[1] + ox;
   let s = 0;
-  for (let k = 0; k < this.constants.size; k++) {
+  for (let k = 0; k < this.constants.size; k += 1) {
     const ch = oc - this.constants.before + k;
     if (ch >= 0 && ch < this.constants.c) {
       const v = x[(n * this.constants.c + ch) * plane + at];
@@ -126,9 +127,9 @@ export const CHANNELWISE = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
   const at = oy * d[1] + ox;
   if (this.constants.kind === 0) {
     let m = -3.4e38;
-    for (let k = 0; k < this.constants.c; k++) { m = Math.max(m, x[(n * this.constants.c + k) * plane + at]); }
+    for (let k = 0; k < this.constants.c; k += 1) { m = Math.max(m, x[(n * this.constants.c + k) * plane + at]); }
     let s = 0;
-    for (let k = 0; k < this.constants.c; k++) {
+    for (let k = 0; k < this.constants.c; k += 1) {
       ${expfSource('ek', 'Math.fround(x[(n * this.constants.c + k) * plane + at] - m)')}
       s = Math.fround(s + ek);
     }
@@ -137,7 +138,7 @@ export const CHANNELWISE = `function (x, d) {${decode('c', 'd[0]', 'd[1]')}
     return Math.fround(e / s);
   }
   let q = 0;
-  for (let k = 0; k < this.constants.c; k++) { const v = x[(n * this.constants.c + k) * plane + at]; q += v * v; }
+  for (let k = 0; k < this.constants.c; k += 1) { const v = x[(n * this.constants.c + k) * plane + at]; q += v * v; }
   return x[i] / Math.sqrt(Math.max(q, this.constants.eps));
 }`;
 
@@ -161,7 +162,7 @@ export const DENSE = `function (x, w, b) {
   const o = i % this.constants.o;
   const n = Math.floor(i / this.constants.o);
   let s = 0;
-  for (let f = 0; f < this.constants.f; f++) {
+  for (let f = 0; f < this.constants.f; f += 1) {
     s += x[n * this.constants.f + f] * w[o * this.constants.f + f];
   }
   return s + b[o];
@@ -206,8 +207,8 @@ export const AREA_RESIZE = `function (img, regions, d) {${decode('c', 'd[0]', 'd
   const x0 = rx + Math.floor(ox * rw / d[1]);
   const x1 = rx + Math.ceil((ox + 1) * rw / d[1]);
   let s = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let xx = x0; xx < x1; xx++) {
+  for (let y = y0; y < y1; y += 1) {
+    for (let xx = x0; xx < x1; xx += 1) {
       s += img[(y * d[2] + xx) * 3 + oc];
     }
   }

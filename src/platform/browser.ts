@@ -1,0 +1,92 @@
+// The platform seam, the browser's side (the bundle swaps node.ts for this file): environment
+// from the page, gpu.js's browser build (WebGL2, WebGL, WebGPU, webasm, cpu), bundled weights
+// fetched from beside the bundle, kernel workers as module Web Workers.
+import gpujs from 'gpu.js';
+import { PlatformError, WeightsError } from '../tensor/errors.ts';
+import type { KernelWorker, KernelWorkerPort } from './types.ts';
+
+export const platformName = 'browser';
+
+/** Settings a page may give as globalThis.TSFACE_ENV = { TSFACE_THREADS: '2', ... }. */
+export function env(name: string): string | undefined {
+  const given = (globalThis as { TSFACE_ENV?: Record<string, string> }).TSFACE_ENV;
+  return given?.[name];
+}
+
+export function hardwareThreads(): number {
+  return globalThis.navigator?.hardwareConcurrency ?? 1;
+}
+
+/** Workers share memory only on a cross-origin isolated page (COOP/COEP headers). */
+export function canShareMemory(): boolean {
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+}
+
+export function loadGpuJs(): { GPU: any; [name: string]: any } {
+  return gpujs as unknown as { GPU: any; [name: string]: any };
+}
+
+/** Where a bundled weights file lives: a URL beside the bundle (dist/browser/weights/). */
+export function bundledWeightsLocation(name: string): string {
+  return new URL(`./weights/${name}`, import.meta.url).href;
+}
+
+export async function loadBundledWeights(name: string): Promise<Uint8Array> {
+  const url = bundledWeightsLocation(name);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new WeightsError(url, null, `cannot be fetched: ${(e as Error).message}`);
+  }
+  if (!response.ok) throw new WeightsError(url, null, `cannot be fetched: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+export function packageRoot(): string {
+  throw new PlatformError('the browser has no package folder: tsface loads its bundled weights with fetch');
+}
+
+export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Error) => void): KernelWorker {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = (e) => onMessage(e.data);
+  worker.onerror = (e) => onError(new Error(e.message));
+  return {
+    post: (m) => worker.postMessage(m),
+    hold: () => {},
+    terminate: async () => worker.terminate(),
+  };
+}
+
+export function kernelWorkerPort(): KernelWorkerPort | null {
+  const scope = globalThis as unknown as { document?: unknown; postMessage?: (m: unknown) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
+  if (scope.document !== undefined || !scope.addEventListener) return null;
+  return { onMessage: (h) => scope.addEventListener!('message', (e) => h(e.data)), post: (m) => scope.postMessage!(m) };
+}
+
+type Drawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap | OffscreenCanvas;
+
+function isDrawable(input: unknown): input is Drawable {
+  const is = (name: string) => typeof (globalThis as Record<string, unknown>)[name] === 'function' && input instanceof ((globalThis as Record<string, unknown>)[name] as new () => unknown);
+  return is('HTMLImageElement') || is('HTMLCanvasElement') || is('HTMLVideoElement') || is('ImageBitmap') || is('OffscreenCanvas');
+}
+
+/**
+ * RGBA pixels of an <img>, <canvas>, <video> frame or ImageBitmap, drawn once onto a canvas of
+ * its natural size. Null for anything else (bytes, ImageData and raw buffers need no drawing).
+ */
+export function drawablePixels(input: unknown): { width: number; height: number; data: Uint8ClampedArray; channels: 4 } | null {
+  if (!isDrawable(input)) return null;
+  const width = 'naturalWidth' in input ? input.naturalWidth : 'videoWidth' in input ? input.videoWidth : input.width;
+  const height = 'naturalHeight' in input ? input.naturalHeight : 'videoHeight' in input ? input.videoHeight : input.height;
+  if (!width || !height) throw new PlatformError('the image has no pixels yet (not loaded, or 0x0): await img.decode() first');
+  if (input instanceof HTMLCanvasElement || input instanceof OffscreenCanvas) {
+    const ctx = input.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+    if (ctx) return { width, height, data: ctx.getImageData(0, 0, width, height).data, channels: 4 };
+  }
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new PlatformError('no 2D canvas context to read the image with');
+  ctx.drawImage(input, 0, 0);
+  return { width, height, data: ctx.getImageData(0, 0, width, height).data, channels: 4 };
+}

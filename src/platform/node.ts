@@ -1,0 +1,100 @@
+// The platform seam, Node's side: environment, threads, gpu.js's Node build, bundled weights read
+// from the package folder, kernel workers on worker_threads.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parentPort, Worker } from 'node:worker_threads';
+import { readBoundedFile } from '../io/readFile.ts';
+import { WeightsError } from '../tensor/errors.ts';
+import type { KernelWorker, KernelWorkerPort } from './types.ts';
+
+export const platformName = 'node';
+
+export function env(name: string): string | undefined {
+  return process.env[name];
+}
+
+export function hardwareThreads(): number {
+  return availableParallelism();
+}
+
+/** Whether worker threads can share memory with this one (always, in Node). */
+export function canShareMemory(): boolean {
+  return true;
+}
+
+/** gpu.js's Node build (webasm, headless GL through the optional `gl` package, Dawn's WebGPU, cpu). */
+export function loadGpuJs(): { GPU: any; [name: string]: any } {
+  return createRequire(import.meta.url)('gpu.js');
+}
+
+/**
+ * The tsface package directory: the nearest folder above this file with a package.json, the
+ * same whether running from src/ (through tsx) or from the built dist/src/.
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
+}
+
+/** Where a bundled weights file lives: a path in Node. */
+export function bundledWeightsLocation(name: string): string {
+  return join(packageRoot(), 'weights', name);
+}
+
+const MAX_WEIGHTS_BYTES = 512 * 1024 * 1024;
+
+/** The bytes of a bundled weights file. */
+export async function loadBundledWeights(name: string): Promise<Uint8Array> {
+  const file = bundledWeightsLocation(name);
+  return readBoundedFile(file, MAX_WEIGHTS_BYTES, (reason) => new WeightsError(file, null, reason));
+}
+
+// Workers start from this script so that, when tsface runs from its TypeScript sources (under
+// tsx), the worker registers the same loader before importing the kernel module.
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})();
+`;
+
+function workerEntry(): { entry: string; tsx: string | null } {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return { entry: new URL('../tensor/cpu/worker.js', here).href, tsx: null };
+  return { entry: new URL('../tensor/cpu/worker.ts', here).href, tsx: import.meta.resolve('tsx/esm/api') };
+}
+
+export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Error) => void): KernelWorker {
+  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: workerEntry() });
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  // Unref'd while idle, so an undisposed pool never keeps the process alive.
+  worker.unref();
+  return {
+    post: (m) => worker.postMessage(m),
+    hold: (busy) => (busy ? worker.ref() : worker.unref()),
+    terminate: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+export function kernelWorkerPort(): KernelWorkerPort | null {
+  if (!parentPort) return null;
+  const port = parentPort;
+  return { onMessage: (h) => port.on('message', h), post: (m) => port.postMessage(m) };
+}
+
+/** Pixels of a browser image object (img, canvas, ImageBitmap); Node has none, so never. */
+export function drawablePixels(_input: unknown): { width: number; height: number; data: Uint8ClampedArray; channels: 4 } | null {
+  return null;
+}

@@ -1,0 +1,110 @@
+// The demo page (examples/web/) driven end to end in headless chromium: it loads and detects the
+// bundled example, compares two faces, opens the layer inspector, shows a corrupt file's error
+// as a message; screenshots go to the folder printed below, and any console error fails the test.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PNG } from 'pngjs';
+import type { Page } from 'puppeteer-core';
+import { buildBrowser } from '../tools/build/browser.ts';
+import { chromiumMissing, launchChromium } from '../tools/web/chromium.ts';
+import { REPO, startServer, type StaticServer } from '../tools/web/server.ts';
+import { toRgbImage } from '../src/pipeline/image.ts';
+
+const skip = chromiumMissing();
+if (skip) console.warn(`\n!!! ${skip}: SKIPPING the demo page test !!!\n`);
+
+const shots = process.env.TSFACE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'tsface-demo-'));
+let server: StaticServer;
+let close: () => Promise<void>;
+let page: Page;
+const consoleErrors: string[] = [];
+
+/** The bundled example twice, side by side, as a PNG: a photo with two faces of one person. */
+function twoFacesPng(): string {
+  const img = toRgbImage(join(REPO, 'examples', 'astronaut.jpg'));
+  const png = new PNG({ width: img.width * 2, height: img.height });
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width * 2; x++) {
+      const s = (y * img.width + (x % img.width)) * 3;
+      const d = (y * img.width * 2 + x) * 4;
+      png.data[d] = img.data[s];
+      png.data[d + 1] = img.data[s + 1];
+      png.data[d + 2] = img.data[s + 2];
+      png.data[d + 3] = 255;
+    }
+  }
+  const file = join(shots, 'two-astronauts.png');
+  writeFileSync(file, PNG.sync.write(png));
+  return file;
+}
+
+async function waitReady(): Promise<void> {
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', { timeout: 120_000 });
+}
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(shots, { recursive: true });
+  console.log(`  demo screenshots: ${shots}`);
+  await buildBrowser();
+  server = await startServer({ isolated: true });
+  const c = await launchChromium();
+  close = c.close;
+  page = await c.browser.newPage();
+  await page.setViewport({ width: 1280, height: 1400 });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/GL Driver Message|GPU stall/.test(m.text())) consoleErrors.push(m.text());
+  });
+});
+
+after(async () => {
+  await close?.();
+  await server?.close();
+});
+
+test('the demo page detects the bundled example, compares two faces, inspects a layer, and reports a bad file', { skip }, async () => {
+  await page.goto(`${server.url}/examples/web/`);
+  await waitReady();
+  assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /astronaut\.jpg: 1 face/);
+  assert.match(await page.$eval('#ran', (e) => e.textContent ?? ''), /ran: cpu, mode typescript\+wasm-simd, 2 threads/);
+  assert.equal(await page.$$eval('.face', (tiles) => tiles.length), 1);
+  await page.screenshot({ path: join(shots, '1-example.png'), fullPage: true });
+
+  const input = (await page.$('#file')) as import('puppeteer-core').ElementHandle<HTMLInputElement> | null;
+  await input!.uploadFile(twoFacesPng());
+  await page.waitForFunction(() => /two-astronauts\.png: 2 faces/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 120_000 });
+  await waitReady();
+  await page.click('.face[data-index="0"]');
+  await page.click('.face[data-index="1"]');
+  await page.waitForSelector('#verdict');
+  const cosine = Number(await page.$eval('#cosine', (e) => e.textContent));
+  assert.ok(cosine > 0.99, `the same face twice: cosine ${cosine}`);
+  assert.equal(await page.$eval('#verdict', (e) => e.textContent), 'same person');
+  await page.screenshot({ path: join(shots, '2-compare.png'), fullPage: true });
+
+  await page.select('#net', 'onet');
+  await page.waitForFunction(() => (document.getElementById('layer') as HTMLSelectElement).options.length > 5, { timeout: 60_000 });
+  const layer = await page.$eval('#layer', (s) => [...(s as HTMLSelectElement).options].find((o) => o.textContent!.startsWith('conv2 '))!.value);
+  await page.select('#layer', layer);
+  await page.waitForFunction(() => document.body.dataset.inspected === 'conv2', { timeout: 60_000 });
+  const stats = await page.$eval('#layer-stats', (t) => t.textContent ?? '');
+  assert.match(stats, /shape64 x 9 x 9/);
+  const mapsSize = await page.$eval('#maps', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+  assert.ok(mapsSize[0] > 100 && mapsSize[1] > 10, `feature map canvas ${mapsSize}`);
+  await page.screenshot({ path: join(shots, '3-inspector.png'), fullPage: true });
+
+  const corrupt = join(shots, 'corrupt.jpg');
+  writeFileSync(corrupt, readFileSync(join(REPO, 'examples', 'astronaut.jpg')).subarray(0, 3000));
+  await input!.uploadFile(corrupt);
+  await page.waitForFunction(() => !document.getElementById('error')!.hidden, { timeout: 60_000 });
+  assert.match(await page.$eval('#error', (e) => e.textContent ?? ''), /^corrupt\.jpg: .*(truncated|corrupt|JPEG)/i);
+  // The page still works after the error.
+  assert.equal(await page.$$eval('.face', (tiles) => tiles.length), 2);
+  await page.screenshot({ path: join(shots, '4-bad-file.png'), fullPage: true });
+
+  assert.deepEqual(consoleErrors, []);
+});
