@@ -138,7 +138,8 @@ test('garbage, unsupported codings and bombs are refused before any large alloca
 
   const small = encode('bomb', 64, 64, []);
   const t = performance.now();
-  refused(withSize(small, 7000, 7000), /needs at least \d+ bytes of image data/, '64x64 relabelled 7000x7000');
+  refused(withSize(small, 7000, 7000), /needs at least \d+ bytes of image data/, '64x64 relabelled 7000x7000', { maxPixels: 1e8 });
+  refused(withSize(small, 7000, 7000), /megapixels, over the limit of 16\.8/, '7000x7000 over the default limit');
   assert.ok(performance.now() - t < 200, 'refused without decoding');
   refused(withSize(small, 65535, 65535), /over 65500 pixels a side/, '65535 a side');
   refused(withSize(small, 0, 64), /width 0/, 'width 0');

@@ -12,7 +12,7 @@ import { checkSequentialScan, sequentialDecoder } from './sequential.ts';
 import { rowSource } from './upsample.ts';
 
 export interface JpegDecodeOptions {
-  /** Refuse frames with more pixels than this before allocating anything for them. */
+  /** Refuse frames with more pixels than this before allocating anything for them (default 4096 x 4096, decodeImage's default). */
   maxPixels?: number;
 }
 
@@ -87,7 +87,7 @@ function readScanHeader(data: Uint8Array, at: number, length: number, frame: Fra
 }
 
 export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {}): DecodedJpeg {
-  const maxPixels = options.maxPixels ?? Infinity;
+  const maxPixels = options.maxPixels ?? 4096 * 4096;
   if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) throw new ImageError('not a JPEG: no start-of-image marker');
   const tables: Tables = { quant: [null, null, null, null], dc: [null, null, null, null], ac: [null, null, null, null], restartInterval: 0, adobeTransform: -1, jfif: false };
   let frame: Frame | null = null;
