@@ -44,12 +44,20 @@ test('the similarity transform maps the template onto itself exactly and recover
   }
 });
 
+test('a face across the border is aligned with zero fill, not dropped', () => {
+  const img = { width: 100, height: 100, data: new Uint8Array(30000).fill(200) };
+  const across = [[-20, 50], [20, 50], [0, 65], [-15, 80], [15, 80]];
+  const { crop } = alignFace(img, across, { size: 112, template: TEMPLATE_112 });
+  // The template's left eye (x 38) maps to x = -20, outside: black; its right eye (x 73.5) maps inside: the image.
+  assert.equal(crop.data[(51 * 112 + 20) * 3], 0);
+  assert.equal(crop.data[(51 * 112 + 74) * 3], 200);
+});
+
 test('faces that cannot be aligned are typed errors', () => {
   const img = { width: 100, height: 100, data: new Uint8Array(30000) };
   const tiny = [[50, 50], [51, 50], [50.5, 51], [50, 52], [51, 52]];
   assert.throws(() => alignFace(img, tiny, { size: 112, template: TEMPLATE_112 }), InputValueError);
-  const outside = [[-50, 50], [20, 50], [10, 60], [-40, 80], [15, 80]];
-  assert.throws(() => alignFace(img, outside, { size: 112, template: TEMPLATE_112 }), InputValueError);
+  assert.throws(() => alignFace(img, [[NaN, 50], [20, 50], [10, 60], [5, 80], [15, 80]], { size: 112, template: TEMPLATE_112 }), InputValueError);
   assert.throws(() => alignFace(img, [[1, 2], [3, 4]], { size: 112, template: TEMPLATE_112 }));
 });
 

@@ -77,10 +77,10 @@ export interface AlignOptions {
 /** The aligned crop of a face and the transform that produced it. */
 export function alignFace(img: RgbImage, landmarks: readonly (readonly number[])[], o: AlignOptions): { crop: RgbImage; transform: Affine } {
   if (landmarks.length !== o.template.length) throw new ArgumentError(`expected ${o.template.length} landmarks, got ${landmarks.length}`);
+  // A face that crosses the border is aligned all the same, the missing part filled with zeros, as
+  // the reference protocols do: dropping it would drop the photo's subject when it is cut off.
   for (const [x, y] of landmarks) {
-    if (!(x >= 0 && y >= 0 && x <= img.width && y <= img.height)) {
-      throw new InputValueError(`landmark (${x.toFixed(1)}, ${y.toFixed(1)}) is outside the ${img.width}x${img.height} image`);
-    }
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new InputValueError(`landmark (${x}, ${y}) is not a finite point`);
   }
   const eyes = Math.hypot(landmarks[1][0] - landmarks[0][0], landmarks[1][1] - landmarks[0][1]);
   if (!(eyes >= (o.minEyeDistance ?? 4))) throw new InputValueError(`face too small to align: eyes ${eyes.toFixed(1)} px apart`);

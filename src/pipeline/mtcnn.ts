@@ -23,7 +23,11 @@ export interface Face {
   landmarks: [number, number][];
 }
 
-export type FaceSelection = 'all' | 'largest' | 'confident';
+/**
+ * 'all' (largest first), 'largest' (one), 'confident' (all, by score), 'center' (one: the face
+ * whose box centre is nearest the image centre, the photo's subject in LFW-style crops).
+ */
+export type FaceSelection = 'all' | 'largest' | 'confident' | 'center';
 
 export interface DetectOptions extends DecodeOptions {
   /** Smallest face side in pixels that the pyramid looks for (default 20). */
@@ -32,7 +36,7 @@ export interface DetectOptions extends DecodeOptions {
   scaleFactor?: number;
   /** Face-probability thresholds of P-Net, R-Net, O-Net (default [0.6, 0.7, 0.7]). */
   thresholds?: readonly [number, number, number];
-  /** 'all' (default, largest first), 'largest' (one face) or 'confident' (sorted by score). */
+  /** 'all' (default, largest first), 'largest' (one face), 'confident' (sorted by score) or 'center' (the one nearest the image centre). */
   selection?: FaceSelection;
   /** Keep at most this many faces after selection. */
   maxFaces?: number;
@@ -90,7 +94,7 @@ function checkOptions(o: DetectOptions): Required<Pick<DetectOptions, 'minFaceSi
     throw new ArgumentError(`thresholds must be three numbers in [0, 1], got ${JSON.stringify(thresholds)}`);
   }
   if (o.maxFaces !== undefined && !(Number.isInteger(o.maxFaces) && o.maxFaces >= 0)) throw new ArgumentError(`maxFaces must be a non-negative integer, got ${o.maxFaces}`);
-  if (o.selection !== undefined && !['all', 'largest', 'confident'].includes(o.selection)) throw new ArgumentError(`unknown selection '${o.selection}'`);
+  if (o.selection !== undefined && !['all', 'largest', 'confident', 'center'].includes(o.selection)) throw new ArgumentError(`unknown selection '${o.selection}'`);
   return { minFaceSize, scaleFactor, thresholds };
 }
 
@@ -176,7 +180,7 @@ export class FaceDetector {
 
     return rgb.map((img, i) => {
       const tp = now();
-      const faces = select(boxes.filter((b) => b.image === i), options);
+      const faces = select(boxes.filter((b) => b.image === i), options, img.width, img.height);
       reports[i].counts.faces = faces.length;
       reports[i].ms.post += now() - tp;
       return { width: img.width, height: img.height, faces, report: reports[i] };
@@ -298,7 +302,7 @@ export class FaceDetector {
 }
 
 /** Largest first (as the reference), then the selection and limit asked for. */
-function select(boxes: Candidate[], options: DetectOptions): Face[] {
+function select(boxes: Candidate[], options: DetectOptions, width: number, height: number): Face[] {
   const areas = boxes.map(boxArea);
   const order = boxes.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || b - a);
   let faces = order.map((i): Face => {
@@ -307,6 +311,11 @@ function select(boxes: Candidate[], options: DetectOptions): Face[] {
   });
   if (options.selection === 'confident') faces = [...faces].sort((a, b) => b.score - a.score);
   if (options.selection === 'largest') faces = faces.slice(0, 1);
+  if (options.selection === 'center' && faces.length > 1) {
+    const off = (f: Face) => Math.hypot((f.box[0] + f.box[2]) / 2 - width / 2, (f.box[1] + f.box[3]) / 2 - height / 2);
+    // Stable: of two faces equally near the centre, the larger (earlier) one.
+    faces = [faces.reduce((best, f) => (off(f) < off(best) ? f : best))];
+  }
   if (options.maxFaces !== undefined) faces = faces.slice(0, options.maxFaces);
   return faces;
 }
