@@ -164,3 +164,19 @@ export function idctBlock(coefficients: Int16Array, at: number, quant: Int32Arra
   // Row results offset by 512 must lie in 0..1023.
   return beyond >>> 10 === 0;
 }
+
+/**
+ * A block with only its DC coefficient (dequantised: dc): every sample is the same, and this is
+ * the value the full transform above gives for it, range checks included.
+ */
+export function flatBlock(dc: number, out: Uint8Array, outAt: number, stride: number): boolean {
+  if (dc < -8192 || dc > 8191) return false;
+  const x = ((dc * 4 + 16) >> 5) + 512;
+  if (x >>> 10 !== 0) return false;
+  const v = LIMIT[x];
+  for (let row = 0, o = outAt; row < 8; row++, o += stride) {
+    out[o] = v; out[o + 1] = v; out[o + 2] = v; out[o + 3] = v;
+    out[o + 4] = v; out[o + 5] = v; out[o + 6] = v; out[o + 7] = v;
+  }
+  return true;
+}

@@ -3,7 +3,7 @@
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
 import { ZIGZAG } from './frame.ts';
-import { idctBlock, outOfRange } from './idct.ts';
+import { flatBlock, idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
 
 export function sequentialDecoder(scan: Scan): BlockDecoder {
@@ -16,10 +16,10 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
   return (reader: BitReader, ci: number, row: number, col: number) => {
     const c = comps[ci];
     const ac = acTables[ci];
-    block.fill(0);
     const size = reader.decode(dcTables[ci]);
     c.dcPredictor += reader.signed(size);
     block[0] = c.dcPredictor;
+    let anyAc = false;
     for (let k = 1; k < 64; k++) {
       const rs = reader.decode(ac);
       const s = rs & 15;
@@ -27,13 +27,20 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
       if (s !== 0) {
         k += r;
         block[ZIGZAG[k]] = reader.signed(s);
+        anyAc = true;
       } else {
         if (r !== 15) break;
         k += 15;
       }
     }
     const stride = strides[ci];
-    if (!idctBlock(block, 0, c.quant!, c.plane!, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
+    const outAt = row * 8 * stride + col * 8;
+    // Flat blocks (common in chroma and smooth areas) need one sample value, not a transform.
+    const ok = anyAc ? idctBlock(block, 0, c.quant!, c.plane!, outAt, stride) : flatBlock(block[0] * c.quant![0], c.plane!, outAt, stride);
+    if (!ok) throw outOfRange(c.id);
+    // The block is left all zero for the next one.
+    if (anyAc) block.fill(0);
+    else block[0] = 0;
   };
 }
 
