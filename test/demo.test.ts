@@ -92,7 +92,7 @@ test('the demo page detects the bundled example, compares two faces, inspects a 
   await page.select('#layer', layer);
   await page.waitForFunction(() => document.body.dataset.inspected === 'conv2', { timeout: 60_000 });
   const stats = await page.$eval('#layer-stats', (t) => t.textContent ?? '');
-  assert.match(stats, /shape64 x 9 x 9/);
+  assert.match(stats, /shape64 x 21 x 21/); // O-Net: 48 -> conv 46 -> pool 23 -> conv 21
   const mapsSize = await page.$eval('#maps', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
   assert.ok(mapsSize[0] > 100 && mapsSize[1] > 10, `feature map canvas ${mapsSize}`);
   await page.screenshot({ path: join(shots, '3-inspector.png'), fullPage: true });
