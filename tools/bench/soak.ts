@@ -2,13 +2,25 @@
 // memory every tenth of the way, to show it stays flat (kernels and buffers are reused).
 //   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE] [--gpujs-threads] [--half]
 // --half soaks on the example at 256x256 (same face, a quarter of the pixels): 1,000 images in reach of a slow mode.
+//   node --import tsx tools/bench/soak.ts --peak [1,12,50]
+// --peak instead measures the peak resident memory of one detection per photo size, each in a
+// fresh process (the example scaled up to N megapixels and saved as PNG), per megapixel.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { FaceEmbedder } from '../../src/pipeline/embed.ts';
 import { toRgbImage } from '../../src/pipeline/image.ts';
 import { createRuntime, type RuntimeOptions } from '../../src/runtime.ts';
 import { GpujsBackend } from '../../src/tensor/gpujs/backend.ts';
 
 const args = process.argv.slice(2);
+if (args.includes('--peak')) {
+  await peakPerMegapixel(args[args.indexOf('--peak') + 1]?.split(',').map(Number).filter((n) => n > 0) ?? [1, 12, 50]);
+  process.exit(0);
+}
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const flag = (k: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
 const runtime = createRuntime({ backend: flag('--backend') as RuntimeOptions['backend'], gpujsMode: flag('--gpujs-mode') as RuntimeOptions['gpujsMode'], gpujsThreads: args.includes('--gpujs-threads') });
@@ -47,3 +59,46 @@ for (let i = 1; i <= n; i++) {
 }
 await runtime.dispose();
 console.log(`done: ${runtime.report().backend}/${runtime.report().mode}${runtime.report().fallback ? ` FALLBACK ${runtime.report().fallback}` : ''}`);
+
+/** Bilinear scale of the example to about `megapixels`, saved as a PNG (fast zlib level). */
+function photoOf(megapixels: number, dir: string): string {
+  const src = toRgbImage(fileURLToPath(new URL('../../examples/astronaut.jpg', import.meta.url)));
+  const side = Math.round(Math.sqrt(megapixels * 1e6));
+  const png = new PNG({ width: side, height: side });
+  const s = src.width / side;
+  for (let y = 0; y < side; y++) {
+    const sy = Math.min(src.height - 1, y * s);
+    const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, src.height - 1), fy = sy - y0;
+    for (let x = 0; x < side; x++) {
+      const sx = Math.min(src.width - 1, x * s);
+      const x0 = Math.floor(sx), x1 = Math.min(x0 + 1, src.width - 1), fx = sx - x0;
+      for (let c = 0; c < 3; c++) {
+        const p = (yy: number, xx: number) => src.data[(yy * src.width + xx) * 3 + c];
+        png.data[(y * side + x) * 4 + c] = Math.round((p(y0, x0) * (1 - fx) + p(y0, x1) * fx) * (1 - fy) + (p(y1, x0) * (1 - fx) + p(y1, x1) * fx) * fy);
+      }
+      png.data[(y * side + x) * 4 + 3] = 255;
+    }
+  }
+  const file = join(dir, `photo-${megapixels}mp.png`);
+  writeFileSync(file, PNG.sync.write(png, { deflateLevel: 1, colorType: 2 }));
+  return file;
+}
+
+async function peakPerMegapixel(sizes: number[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-peak-'));
+  console.log('peak resident memory of one detection (decode from PNG + detect), each in a fresh process');
+  console.log('  MP    size         baseline  after decode  peak      per pixel   decode  detect');
+  try {
+    for (const mp of sizes) {
+      const file = photoOf(mp, dir);
+      const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peakMemory.ts', import.meta.url)), file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const r = JSON.parse(out.trim().split('\n').pop()!);
+      console.log(`  ${String(mp).padEnd(5)} ${`${r.width}x${r.height}`.padEnd(12)} ${r.baselineMb.toFixed(0).padStart(5)} MB  ${r.afterDecodeMb.toFixed(0).padStart(6)} MB   ${r.peakMb.toFixed(0).padStart(5)} MB  ${r.bytesPerPixel.toFixed(1).padStart(5)} B/px  ${r.decodeS.toFixed(1).padStart(5)} s ${r.detectS.toFixed(1).padStart(6)} s  (${r.faces} face${r.faces === 1 ? '' : 's'})`);
+      const big = r.firstScale.layers.filter((l: { mb: number }) => l.mb >= 1).map((l: { layer: string; mb: number }) => `${l.layer} ${l.mb.toFixed(0)}`).join(', ');
+      console.log(`        first pyramid scale ${r.firstScale.scale.toFixed(3)}: float input ${r.firstScale.input} ${r.firstScale.inputMb.toFixed(0)} MB; P-Net outputs (MB) ${big}`);
+      rmSync(file);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

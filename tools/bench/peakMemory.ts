@@ -1,0 +1,34 @@
+// One measurement for `bench:soak -- --peak`: in a fresh process, decode a PNG photo and detect
+// faces in it, then print the peak resident memory above the process's baseline (as JSON).
+//   node --import tsx tools/bench/peakMemory.ts photo.png
+import { toRgbImage } from '../../src/pipeline/image.ts';
+import { FaceDetector, pyramidScales } from '../../src/pipeline/mtcnn.ts';
+
+const file = process.argv[2];
+const detector = new FaceDetector();
+// Baseline: runtime, weights and code loaded, one tiny detection done (kernels warmed).
+await detector.detect({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) });
+const mb = (kb: number) => kb / 1024;
+// Current resident memory, not the high-water mark: loading may have peaked above it already.
+const baseline = process.memoryUsage.rss() / 2 ** 20;
+const t0 = performance.now();
+// The measurement opts out of the default pixel limit to show what larger photos would cost.
+const limits = { maxPixels: 1e9 };
+const img = toRgbImage(file, limits);
+const decoded = mb(process.resourceUsage().maxRSS);
+const tDecode = performance.now() - t0;
+const d = await detector.detect(img, limits);
+const peak = mb(process.resourceUsage().maxRSS);
+const mp = (img.width * img.height) / 1e6;
+// Where the memory goes: P-Net's activations at the first (largest) pyramid scale.
+const scale = pyramidScales(img.width, img.height, 20, 0.709)[0];
+const [h, w] = [Math.trunc(img.height * scale + 1), Math.trunc(img.width * scale + 1)];
+const layers = detector.nets.pnet.describe([3, h, w]).map((l) => ({ layer: l.name, mb: (l.output.reduce((a, b) => a * b, 1) * 4) / 2 ** 20 }));
+console.log(JSON.stringify({
+  width: img.width, height: img.height, megapixels: mp, faces: d.faces.length,
+  baselineMb: baseline, afterDecodeMb: decoded, peakMb: peak,
+  bytesPerPixel: ((peak - baseline) * 2 ** 20) / (img.width * img.height),
+  decodeS: tDecode / 1000, detectS: (performance.now() - t0 - tDecode) / 1000,
+  pyramidMs: d.report.ms.pyramid, pnetMs: d.report.ms.pnet,
+  firstScale: { scale, input: `${w}x${h}`, inputMb: (3 * w * h * 4) / 2 ** 20, layers },
+}));
