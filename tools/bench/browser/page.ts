@@ -1,0 +1,135 @@
+// Page side of `npm run bench:browser`: one engine per page (tools/bench/browser.ts opens a fresh
+// page for each), the cases timed in the page with performance.now(), medians handed back.
+//
+// Every import of tsface's src/ is bundled as an import of /dist/browser/tsface.js, so these
+// nets, and the layer classes tfjsNet.ts walks, are the browser bundle's own.
+import {
+  createRuntime,
+  FaceDetector,
+  loadMobileFaceNet,
+  loadMtcnn,
+  Nn4Small2,
+  type GpujsMode,
+  type Net,
+  type Runtime,
+} from '../../../src/index.ts';
+import { random } from '../random.ts';
+import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
+import type { Engine } from './engines.ts';
+import { probeRenderers } from './renderer.ts';
+import { startTfjs, tfjsForward } from './tfjsEngine.ts';
+
+export interface Started {
+  backend: string;
+  mode: string;
+  threads: number;
+}
+
+export interface Timing {
+  ms: number;
+  times: number[];
+  input: number[];
+  gflops: number | null;
+  executor?: string;
+  mode: string;
+  fallback?: string;
+  /** Detect cases: faces found and the last run's stage times. */
+  note?: string;
+}
+
+/** Every timed run's ms, after the warm-up runs. */
+async function timed(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+const middle = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+
+async function bytesOf(url: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Speed does not depend on weight values: nn4.small2 has no bundled weights, so it gets seeded ones. */
+function seeded(net: Net): Net {
+  const tensors = new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)]));
+  return net.load(tensors, 'seeded');
+}
+
+let netsLoaded: Promise<Record<NetName, Net>> | null = null;
+function nets(): Promise<Record<NetName, Net>> {
+  return (netsLoaded ??= (async () => {
+    const mtcnn = loadMtcnn(await bytesOf('/dist/browser/weights/mtcnn.safetensors'));
+    const mobilefacenet = loadMobileFaceNet(await bytesOf('/dist/browser/weights/mobilefacenet.safetensors'));
+    return { ...mtcnn, mobilefacenet, nn4small2: seeded(Nn4Small2({ batchNorm: false })) };
+  })());
+}
+
+let engine: Engine | null = null;
+let runtime: Runtime | null = null;
+
+export const renderers = probeRenderers;
+
+export async function start(e: Engine): Promise<Started> {
+  engine = e;
+  if (e.lib === 'tfjs') return startTfjs(e.backend, e.threads);
+  runtime = e.backend === 'cpu' ? createRuntime({ backend: 'cpu', threads: e.threads }) : createRuntime({ backend: 'gpujs', gpujsMode: e.mode as GpujsMode });
+  const r = runtime.report();
+  return { backend: r.backend, mode: r.mode, threads: e.backend === 'cpu' ? e.threads : r.threads };
+}
+
+/** What tsface's backend reports after running: the mode that really ran, its executor, any fallback. */
+function ran(): Pick<Timing, 'mode' | 'executor' | 'fallback'> {
+  const r = runtime!.report();
+  return { mode: r.mode, ...(r.executor ? { executor: r.executor } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) };
+}
+
+export async function netCase(name: string, plan: Plan): Promise<Timing> {
+  const c = NET_CASES.find((k) => k.name === name)!;
+  const net = (await nets())[c.net];
+  const input = plan.input;
+  const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
+  let times: number[];
+  let report: Pick<Timing, 'mode' | 'executor' | 'fallback'>;
+  if (engine!.lib === 'tfjs') {
+    const forward = tfjsForward(net, input);
+    try {
+      times = await timed(forward.run, plan.warmup, plan.runs);
+    } finally {
+      forward.dispose();
+    }
+    report = { mode: engine!.backend };
+  } else {
+    const x = random(input, 7);
+    times = await timed(() => net.forward(runtime!.backend, x), plan.warmup, plan.runs);
+    report = ran();
+  }
+  const ms = middle(times);
+  return { ms, times, input, gflops: (2 * macs) / ms / 1e6, ...report };
+}
+
+/** The first detection is the warm-up (it builds the detector's plans); `runs` timed ones follow. */
+export async function detectCase(name: string, runs: number): Promise<Timing> {
+  const c = DETECT_CASES.find((k) => k.name === name)!;
+  if (engine!.lib !== 'tsface') throw new Error('detect cases are tsface only');
+  const bytes = await bytesOf(c.url);
+  const detector = await FaceDetector.create({ backend: runtime!.backend });
+  let last = await detector.detect(bytes);
+  const times = await timed(async () => (last = await detector.detect(bytes)), 0, runs);
+  const s = last.report.ms;
+  const note = `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`;
+  return { ms: middle(times), times, input: [1], gflops: null, ...ran(), note };
+}
+
+export async function stop(): Promise<void> {
+  await runtime?.dispose();
+  runtime = null;
+  engine = null;
+}

@@ -1,0 +1,67 @@
+// Node side: the browser bench's rows, printed as they come, and the ratios that matter, tsface
+// against tf.js on the same renderer at the same batch.
+
+export interface BrowserRow {
+  case: string;
+  /** 'cpu' and 'gpujs' are tsface's, as in `npm run bench`; tf.js rows are 'tfjs-webgl', 'tfjs-webgpu', 'tfjs-wasm'. */
+  backend: string;
+  mode: string;
+  threads: number;
+  ms: number;
+  where: 'browser';
+  /** The GPU API's own renderer string (WebGL2 unmasked renderer, WebGPU adapter info), or 'cpu'. */
+  renderer: string;
+  /** Set when the renderer is a CPU emulation of a GPU: the time measures the emulation. */
+  emulation?: 'SwiftShader';
+  executor?: string;
+  /** Items per forward actually timed; below the case name's batch on slow engines (see cases.ts). */
+  batch: number;
+  /** The NCHW input timed, when it is not the case's own (a cut batch, a smaller P-Net image). */
+  input?: number[];
+  gflops: number | null;
+  /** Every timed run, the median of which is `ms`. */
+  runs: number[];
+}
+
+const perItem = (r: BrowserRow) => r.ms / r.batch;
+/** Time per unit of work: per MAC where the rows count them (inputs may differ in size), else per item. */
+const cost = (r: BrowserRow) => (r.gflops ? 1 / r.gflops : perItem(r));
+
+export function printRow(r: BrowserRow, note = ''): void {
+  const who = `${r.backend}/${r.mode}${r.executor ? ` ${r.executor}` : ''}`;
+  const gf = r.gflops === null ? '' : `${r.gflops.toFixed(2)} GFLOP/s`;
+  const cut = r.input ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
+  const emu = r.emulation ? ' [SwiftShader emulation]' : '';
+  console.log(`${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item  ${gf.padStart(15)}${emu}  ${note}`);
+}
+
+/** tsface's row against tf.js's: tsface's time per unit of work / tf.js's (at or below 1: tsface is no slower). */
+function ratio(mine: BrowserRow | undefined, theirs: BrowserRow | undefined): string | null {
+  if (!mine || !theirs) return null;
+  const r = cost(mine) / cost(theirs);
+  const shape = (x: BrowserRow) => (x.input ?? [x.batch]).join('x');
+  const inputs = shape(mine) === shape(theirs) ? '' : `, inputs ${shape(mine)} / ${shape(theirs)}`;
+  return `${r.toFixed(2)} (${mine.ms.toFixed(1)} vs ${theirs.ms.toFixed(1)} ms${inputs})`;
+}
+
+export function printRatios(rows: BrowserRow[]): void {
+  console.log('\nratios tsface / tf.js, time per unit of work on the same renderer (at or below 1.00: tsface no slower):');
+  const pairs: [string, (r: BrowserRow) => boolean, (r: BrowserRow) => boolean][] = [
+    ['gpujs webgl2 / tfjs webgl', (r) => r.backend === 'gpujs' && r.mode.startsWith('webgl2'), (r) => r.backend === 'tfjs-webgl'],
+    ['gpujs webgpu / tfjs webgpu', (r) => r.backend === 'gpujs' && r.mode.startsWith('webgpu'), (r) => r.backend === 'tfjs-webgpu'],
+    ['cpu x1 / tfjs wasm x1', (r) => r.backend === 'cpu' && r.threads === 1, (r) => r.backend === 'tfjs-wasm' && r.threads === 1],
+    ['cpu x2 / tfjs wasm x2', (r) => r.backend === 'cpu' && r.threads === 2, (r) => r.backend === 'tfjs-wasm' && r.threads === 2],
+    ['cpu x2 / tfjs wasm x1', (r) => r.backend === 'cpu' && r.threads === 2, (r) => r.backend === 'tfjs-wasm' && r.threads === 1 && !rows.some((o) => o.case === r.case && o.backend === 'tfjs-wasm' && o.threads === 2)],
+    ['gpujs webasm / tfjs wasm x1', (r) => r.backend === 'gpujs' && r.mode.startsWith('webasm'), (r) => r.backend === 'tfjs-wasm' && r.threads === 1],
+  ];
+  for (const name of [...new Set(rows.map((r) => r.case))]) {
+    const of = rows.filter((r) => r.case === name);
+    const lines = pairs.flatMap(([label, mine, theirs]) => {
+      const text = ratio(of.find(mine), of.find(theirs));
+      return text ? [`${label} ${text}`] : [];
+    });
+    if (lines.length) console.log(`  ${name.padEnd(20)} ${lines.join('\n  '.padEnd(24))}`);
+  }
+  const emulated = [...new Set(rows.filter((r) => r.emulation).map((r) => r.renderer))];
+  if (emulated.length) console.log(`\nGL/WebGPU rows ran on a CPU emulation of a GPU (${emulated.join('; ')}): their times measure SwiftShader, only their ratios compare engines.`);
+}
