@@ -2,7 +2,7 @@
 // files, --resume after a killed run, progress output, and the command line.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,6 +10,7 @@ import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { toRgbImage } from '../src/pipeline/image.ts';
+import { main } from '../src/cli/main.ts';
 import { parseLine, type ImageLine } from '../src/collection/jsonl.ts';
 import { Progress } from '../src/collection/progress.ts';
 import { runScan } from '../src/collection/scan.ts';
@@ -173,7 +174,7 @@ test('progress: a bar with rate and ETA on a terminal, plain lines every few sec
   assert.ok(log.every((l) => !l.includes('\r')));
 });
 
-test('tsface scan on the command line: lines on --out, a summary on stderr, usage errors exit 2', () => {
+test('tsface scan on the command line: lines on --out, a summary on stderr', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsface-scancli-'));
   const out = join(dir, 'faces.jsonl');
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', ASTRONAUT, join(dir, 'absent.jpg'), '--out', out, '--progress-every', '1'], { cwd: ROOT, encoding: 'utf8' });
@@ -184,7 +185,13 @@ test('tsface scan on the command line: lines on --out, a summary on stderr, usag
   assert.deepEqual(got.map((l) => l.image), [ASTRONAUT, join(dir, 'absent.jpg')]);
   assert.deepEqual(Object.keys(got[0]), ['image', 'size', 'mtime', 'width', 'height', 'faces']);
   assert.deepEqual(got[1], { image: join(dir, 'absent.jpg'), error: 'cannot read: ENOENT' });
-  const usage = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', ASTRONAUT], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /--out FILE is required/);
+});
+
+test('scan usage errors exit 2 and write nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-scanusage-'));
+  assert.equal(await main(['scan', ASTRONAUT]), 2);
+  assert.equal(await main(['scan', ASTRONAUT, '--out', join(dir, 'f.jsonl'), '--select', 'middle']), 2);
+  assert.equal(await main(['scan', ASTRONAUT, '--out', dir]), 2);
+  assert.equal(await main(['scan', ASTRONAUT, '--out', join(dir, 'f.jsonl'), '--queue', 'redis://127.0.0.1:1']), 2);
+  assert.deepEqual(readdirSync(dir), []);
 });
