@@ -47,10 +47,11 @@ export class DecodePool {
     return worker;
   }
 
-  decode(path: string): Promise<RgbImage> {
+  /** Decodes on the next thread in turn; `maxPixels` overrides the pool's limit for this image. */
+  decode(path: string, maxPixels = this.maxPixels): Promise<RgbImage> {
     const worker = this.workers[this.turn++ % this.workers.length];
     const id = this.nextId++;
-    const request: DecodeRequest = { id, path, maxPixels: this.maxPixels };
+    const request: DecodeRequest = { id, path, maxPixels };
     return new Promise<RgbImage>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       worker.ref();

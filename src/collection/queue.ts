@@ -179,7 +179,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const scanner = scannerFor(settings);
       let rgb;
       try {
-        rgb = await pool.decode(image);
+        rgb = await pool.decode(image, scanner.settings.maxPixels);
       } catch (e) {
         if (/cannot read: (ENOENT|EACCES|EIO|EPERM)/.test((e as Error).message)) throw new UnreadableHere((e as Error).message);
         rgb = e as Error;
