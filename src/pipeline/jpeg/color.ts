@@ -28,10 +28,10 @@ export function colorSpaceOf(frame: Frame, tables: Tables): ColorSpace {
 
 const ONE_HALF = 1 << 15;
 const fix = (x: number) => Math.floor(x * 65536 + 0.5);
-const CR_R = new Int32Array(256);
-const CB_B = new Int32Array(256);
-const CR_G = new Int32Array(256);
-const CB_G = new Int32Array(256);
+export const CR_R = new Int32Array(256);
+export const CB_B = new Int32Array(256);
+export const CR_G = new Int32Array(256);
+export const CB_G = new Int32Array(256);
 for (let i = 0; i < 256; i++) {
   const x = i - 128;
   CR_R[i] = (fix(1.402) * x + ONE_HALF) >> 16;
@@ -41,7 +41,7 @@ for (let i = 0; i < 256; i++) {
 }
 
 /** Saturates -256..511 to a sample, as libjpeg's range-limit table does. */
-const LIMIT = new Uint8Array(1024);
+export const LIMIT = new Uint8Array(1024);
 for (let i = 0; i < 1024; i++) LIMIT[i] = Math.max(0, Math.min(255, i - 256));
 
 /** PIL's a * b / 255, rounded its way. */

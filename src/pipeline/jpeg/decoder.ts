@@ -10,6 +10,7 @@ import { checkProgressionComplete, checkProgressiveScan, progressiveDecoder, tra
 import { runScan, type Scan } from './scan.ts';
 import { checkSequentialScan, sequentialDecoder } from './sequential.ts';
 import { rowSource } from './upsample.ts';
+import { convertYcc420, isYcc420 } from './ycc420.ts';
 
 export interface JpegDecodeOptions {
   /** Refuse frames with more pixels than this before allocating anything for them (default 4096 x 4096, decodeImage's default). */
@@ -160,6 +161,7 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
   }
   const space = colorSpaceOf(frame, tables);
   const out = new Uint8Array(frame.width * frame.height * 3);
-  convertRows(space, frame.components.map((c) => rowSource(c, frame)), frame.width, frame.height, out);
+  if (isYcc420(frame, space)) convertYcc420(frame, out);
+  else convertRows(space, frame.components.map((c) => rowSource(c, frame)), frame.width, frame.height, out);
   return { width: frame.width, height: frame.height, data: out };
 }

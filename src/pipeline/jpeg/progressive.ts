@@ -30,13 +30,14 @@ export interface BandState { eobrun: number }
 
 function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
   if (band.eobrun > 0) { band.eobrun--; return; }
+  const zigzag = ZIGZAG; // local: module imports can be slower live bindings
   for (let k = ss; k <= se; k++) {
     const rs = reader.decode(table);
     const r = rs >> 4;
     const s = rs & 15;
     if (s !== 0) {
       k += r;
-      coefs[at + ZIGZAG[k]] = reader.signed(s) * (1 << al);
+      coefs[at + zigzag[k]] = reader.signed(s) * (1 << al);
     } else if (r === 15) {
       k += 15;
     } else {
@@ -53,6 +54,7 @@ function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, s
 function acRefine(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
   const p1 = 1 << al;
   const m1 = -1 << al;
+  const zigzag = ZIGZAG; // local: module imports can be slower live bindings
   let k = ss;
   if (band.eobrun === 0) {
     for (; k <= se; k++) {
@@ -66,7 +68,7 @@ function acRefine(reader: BitReader, coefs: Int16Array, at: number, ss: number, 
         break;
       }
       do {
-        const z = at + ZIGZAG[k];
+        const z = at + zigzag[k];
         const v = coefs[z];
         if (v !== 0) {
           if (reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
@@ -75,12 +77,12 @@ function acRefine(reader: BitReader, coefs: Int16Array, at: number, ss: number, 
         }
         k++;
       } while (k <= se);
-      if (s !== 0) coefs[at + ZIGZAG[k]] = s;
+      if (s !== 0) coefs[at + zigzag[k]] = s;
     }
   }
   if (band.eobrun > 0) {
     for (; k <= se; k++) {
-      const z = at + ZIGZAG[k];
+      const z = at + zigzag[k];
       const v = coefs[z];
       if (v !== 0 && reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
     }

@@ -13,6 +13,8 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
   const dcTables = comps.map((_, i) => scan.dc[i]!);
   const acTables = comps.map((_, i) => scan.ac[i]!);
   const strides = comps.map((c) => c.paddedBlocksWide * 8);
+  // A local copy: module imports can be live bindings, slower to read per coefficient.
+  const zigzag = ZIGZAG;
   return (reader: BitReader, ci: number, row: number, col: number) => {
     const c = comps[ci];
     const ac = acTables[ci];
@@ -26,7 +28,7 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
       const r = rs >> 4;
       if (s !== 0) {
         k += r;
-        block[ZIGZAG[k]] = reader.signed(s);
+        block[zigzag[k]] = reader.signed(s);
         anyAc = true;
       } else {
         if (r !== 15) break;
