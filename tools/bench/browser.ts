@@ -2,8 +2,8 @@
 // CPU backend (1 thread, 2 Web Workers) and gpu.js's webgl2/webgpu/webasm modes, with tf.js's
 // webgl, webgpu and wasm backends running the same nets in the same browser as anchors.
 //   npm run bench:browser [-- --json FILE] [--quick] [--only PREFIX] [--modes cpu,webgl2,webgpu,webasm] [--detect-emulated]
-// Each engine gets a fresh page (tf.js keeps one backend per page, and GL contexts go with it), and
-// a fresh chromium when the last one crashed.
+// Each engine gets its own page (tf.js keeps one backend per page, and GL contexts go with it);
+// engines on one renderer run side by side, case by case; a crashed chromium is replaced.
 // Without a GPU, chromium's WebGL2 and WebGPU are SwiftShader, a CPU emulation: those rows say so,
 // and only their ratio to tf.js on the same renderer compares engines.
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { chromiumMissing, launchChromium } from '../web/chromium.ts';
 import { SHARED_DIR, startServer } from '../web/server.ts';
 import { bundlePage, PAGE_MODULE } from './browser/bundle.ts';
 import { DETECT_CASES, NET_CASES, planFor } from './browser/cases.ts';
-import { BENCH_MODES, enginesFor, isSlow, labelOf, surfaceOf, type BenchMode, type Engine } from './browser/engines.ts';
+import { BENCH_MODES, enginesFor, groupsOf, isSlow, labelOf, surfaceOf, type BenchMode, type Engine } from './browser/engines.ts';
 import type * as PageModule from './browser/page.ts';
 import { isEmulated, type Renderers } from './browser/renderer.ts';
 import { printRatios, printRow, type BrowserRow } from './browser/report.ts';
@@ -60,7 +60,7 @@ function call<K extends keyof Api>(page: Page, name: K, ...params: Parameters<Ap
     return bench[n](...p);
   }, name, params as unknown[]) as Promise<Awaited<ReturnType<Api[K]>>>;
   let timer: NodeJS.Timeout;
-  const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${CASE_LIMIT_MS / 1000} s`)), CASE_LIMIT_MS)));
+  const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${CASE_LIMIT_MS / 1000} s, abandoned`)), CASE_LIMIT_MS)));
   return Promise.race([run, limit]).finally(() => clearTimeout(timer));
 }
 
@@ -71,61 +71,94 @@ function rendererOf(e: Engine, r: Renderers): string {
 
 /** Errors after which the page, or the whole browser, is gone (SwiftShader's GPU process can crash). */
 const GONE = /Target closed|detached Frame|Connection closed|Session closed|Protocol error/;
+const OVERTIME = /^over \d+ s, abandoned$/;
 
-/** Runs every wanted case on one engine in a fresh page; false when the browser died under it. */
-async function runEngine(browser: Browser, url: string, e: Engine, renderers: Renderers): Promise<boolean> {
-  const renderer = rendererOf(e, renderers);
-  const emulated = isEmulated(renderer);
-  const slow = isSlow(e, emulated);
+/** One engine in its own page, started. */
+interface Session {
+  e: Engine;
+  page: Page;
+  started: PageModule.Started;
+  renderer: string;
+  emulated: boolean;
+  /** Set once a case ran past CASE_LIMIT_MS: the page is still busy with it and only gets closed. */
+  abandoned?: boolean;
+}
+
+const failed = (name: string, e: Engine, err: unknown) => console.log(`${name.padEnd(30)} ${labelOf(e).padEnd(40)} FAILED: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+
+async function open(browser: Browser, url: string, e: Engine, renderers: Renderers): Promise<Session | null> {
   const page = await openPage(browser, url);
-  const failed = (name: string, err: unknown) => console.log(`${name.padEnd(30)} ${labelOf(e).padEnd(40)} FAILED: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  const renderer = rendererOf(e, renderers);
   try {
-    let started: PageModule.Started;
-    try {
-      started = await call(page, 'start', e);
-    } catch (err) {
-      failed('(start)', err);
-      return !GONE.test(String(err));
-    }
+    const started = await call(page, 'start', e);
     if (e.lib === 'tfjs' && started.threads !== e.threads) {
       // tf.js wasm reports the pool XNNPACK really made; a second row at the same count would only repeat the first.
       console.log(`${labelOf(e)}: SKIPPED, asked for ${e.threads} threads, tf.js reports ${started.threads} (${started.mode})`);
-      return true;
+    } else {
+      return { e, page, started, renderer, emulated: isEmulated(renderer) };
     }
-    const row = (name: string, t: PageModule.Timing, full: number[]): BrowserRow => ({
-      case: name, backend: e.lib === 'tfjs' ? `tfjs-${e.backend}` : e.backend, mode: e.lib === 'tfjs' ? started.mode : t.mode, threads: started.threads,
-      ms: t.ms, where: 'browser', renderer, ...(emulated ? { emulation: 'SwiftShader' as const } : {}), ...(t.executor ? { executor: t.executor } : {}),
-      batch: t.input[0], ...(t.input.join() !== full.join() ? { input: t.input } : {}), gflops: t.gflops, runs: t.times,
-    });
+  } catch (err) {
+    failed('(start)', e, err);
+    if (GONE.test(String(err))) throw err;
+  }
+  await page.close().catch(() => {});
+  return null;
+}
+
+function rowOf(s: Session, name: string, t: PageModule.Timing): BrowserRow {
+  const { e, started } = s;
+  return {
+    case: name, backend: e.lib === 'tfjs' ? `tfjs-${e.backend}` : e.backend, mode: e.lib === 'tfjs' ? started.mode : t.mode, threads: started.threads,
+    ms: t.ms, where: 'browser', renderer: s.renderer, ...(s.emulated ? { emulation: 'SwiftShader' as const } : {}), ...(t.executor ? { executor: t.executor } : {}),
+    batch: t.input[0], input: t.input, gflops: t.gflops, runs: t.times,
+  };
+}
+
+/** One case on one session: recorded, or reported as failed; throws when the browser is gone. */
+async function runCase(s: Session, name: string, run: () => Promise<PageModule.Timing>): Promise<void> {
+  try {
+    const t = await run();
+    record(rowOf(s, name, t), [t.note, t.fallback ? `FALLBACK: ${t.fallback}` : ''].filter((n) => n).join('; '));
+  } catch (err) {
+    failed(name, s.e, err);
+    if (GONE.test(String(err))) throw err;
+    if (OVERTIME.test((err as Error).message)) s.abandoned = true;
+  }
+}
+
+/**
+ * Runs a group of engines that share a renderer, their pages open side by side and the cases
+ * interleaved (every engine on one case, then the next case), so that the machine's load, which
+ * other work on it changes by the minute, weighs on both sides of a ratio alike.
+ */
+async function runGroup(browser: Browser, url: string, group: Engine[], renderers: Renderers): Promise<void> {
+  const sessions: Session[] = [];
+  try {
+    for (const e of group) {
+      const s = await open(browser, url, e, renderers);
+      if (s) sessions.push(s);
+    }
+    const live = () => sessions.filter((s) => !s.abandoned);
     for (const c of NET_CASES.filter((k) => wanted(k.name))) {
-      const plan = planFor(c, slow, quick);
-      try {
-        const t = await call(page, 'netCase', c.name, plan);
-        record(row(c.name, t, c.input), t.fallback ? `FALLBACK: ${t.fallback}` : '');
-      } catch (err) {
-        failed(c.name, err);
-        if (GONE.test(String(err)) || /^over \d+ s$/.test((err as Error).message)) return !GONE.test(String(err));
-      }
+      for (const s of live()) await runCase(s, c.name, () => call(s.page, 'netCase', c.name, planFor(c, isSlow(s.e, s.emulated), quick)));
     }
     // Detection is tsface's pipeline; tf.js has no MTCNN of its own to anchor it.
-    if (e.lib !== 'tsface' || !existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) return true;
+    if (!existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) return;
     for (const c of DETECT_CASES.filter((k) => wanted(k.name))) {
-      if (emulated && surfaceOf(e) !== 'cpu' && !detectEmulated) {
-        console.log(`${c.name.padEnd(30)} ${labelOf(e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
-        continue;
-      }
-      try {
-        const t = await call(page, 'detectCase', c.name, quick ? 1 : 3);
-        record(row(c.name, t, [1]), [t.note, t.fallback ? `FALLBACK: ${t.fallback}` : ''].filter((n) => n).join('; '));
-      } catch (err) {
-        failed(c.name, err);
-        if (GONE.test(String(err))) return false;
+      for (const s of live().filter((k) => k.e.lib === 'tsface')) {
+        if (s.emulated && surfaceOf(s.e) !== 'cpu' && !detectEmulated) {
+          console.log(`${c.name.padEnd(30)} ${labelOf(s.e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
+          continue;
+        }
+        await runCase(s, c.name, () => call(s.page, 'detectCase', c.name, quick ? 1 : 3));
       }
     }
-    return true;
   } finally {
-    await call(page, 'stop').catch(() => {});
-    await page.close().catch(() => {});
+    for (const s of sessions) {
+      // A case still running in the page would hold `stop` behind it: an abandoned page is just closed.
+      if (!s.abandoned) await call(s.page, 'stop').catch(() => {});
+      await s.page.close().catch(() => {});
+    }
   }
 }
 
@@ -153,11 +186,14 @@ try {
   console.log(`  crossOriginIsolated ${renderers.crossOriginIsolated}, ${renderers.hardwareConcurrency} logical cores`);
   console.log(`  WebGL2 renderer: ${renderers.webgl2}${isEmulated(renderers.webgl2) ? '  [SwiftShader emulation]' : ''}`);
   console.log(`  WebGPU adapter:  ${renderers.webgpu}${isEmulated(renderers.webgpu) ? '  [SwiftShader emulation]' : ''}\n`);
-  for (const e of enginesFor(modes, renderers.crossOriginIsolated)) {
-    if (await runEngine(chromium.browser, server.url, e, renderers)) continue;
-    console.log(`  chromium went away under ${labelOf(e)}: starting a fresh one for the next engine`);
-    await chromium.close();
-    chromium = await launchChromium();
+  for (const group of groupsOf(enginesFor(modes, renderers.crossOriginIsolated))) {
+    try {
+      await runGroup(chromium.browser, server.url, group, renderers);
+    } catch (err) {
+      console.log(`  chromium went away (${String((err as Error).message).split('\n')[0]}): starting a fresh one for the next engines`);
+      await chromium.close();
+      chromium = await launchChromium();
+    }
   }
   printRatios(rows);
   if (pageErrors.length) console.log(`\npage errors (${pageErrors.length}):\n  ${[...new Set(pageErrors)].slice(0, 10).join('\n  ')}`);

@@ -43,3 +43,9 @@ export function labelOf(e: Engine): string {
   if (e.lib === 'tfjs') return `tfjs-${e.backend}${e.backend === 'wasm' ? ` x${e.threads}` : ''}`;
   return e.backend === 'cpu' ? `tsface cpu x${e.threads}` : `tsface gpujs/${e.mode}`;
 }
+
+/** The engines split by renderer (CPU, WebGL2, WebGPU), in running order: each group is what one ratio compares. */
+export function groupsOf(engines: readonly Engine[]): Engine[][] {
+  const order = ['cpu', 'webgl2', 'webgpu'] as const;
+  return order.map((surface) => engines.filter((e) => surfaceOf(e) === surface)).filter((g) => g.length);
+}

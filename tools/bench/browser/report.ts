@@ -1,5 +1,6 @@
 // Node side: the browser bench's rows, printed as they come, and the ratios that matter, tsface
 // against tf.js on the same renderer at the same batch.
+import { NET_CASES } from './cases.ts';
 
 export interface BrowserRow {
   case: string;
@@ -16,8 +17,8 @@ export interface BrowserRow {
   executor?: string;
   /** Items per forward actually timed; below the case name's batch on slow engines (see cases.ts). */
   batch: number;
-  /** The NCHW input timed, when it is not the case's own (a cut batch, a smaller P-Net image). */
-  input?: number[];
+  /** The NCHW input timed (detection: [1]); slow engines get a cut one (fewer items, a smaller P-Net image). */
+  input: number[];
   gflops: number | null;
   /** Every timed run, the median of which is `ms`. */
   runs: number[];
@@ -30,7 +31,8 @@ const cost = (r: BrowserRow) => (r.gflops ? 1 / r.gflops : perItem(r));
 export function printRow(r: BrowserRow, note = ''): void {
   const who = `${r.backend}/${r.mode}${r.executor ? ` ${r.executor}` : ''}`;
   const gf = r.gflops === null ? '' : `${r.gflops.toFixed(2)} GFLOP/s`;
-  const cut = r.input ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
+  const full = NET_CASES.find((c) => c.name === r.case)?.input;
+  const cut = full && full.join() !== r.input.join() ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
   const emu = r.emulation ? ' [SwiftShader emulation]' : '';
   console.log(`${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item  ${gf.padStart(15)}${emu}  ${note}`);
 }
@@ -39,7 +41,7 @@ export function printRow(r: BrowserRow, note = ''): void {
 function ratio(mine: BrowserRow | undefined, theirs: BrowserRow | undefined): string | null {
   if (!mine || !theirs) return null;
   const r = cost(mine) / cost(theirs);
-  const shape = (x: BrowserRow) => (x.input ?? [x.batch]).join('x');
+  const shape = (x: BrowserRow) => x.input.join('x');
   const inputs = shape(mine) === shape(theirs) ? '' : `, inputs ${shape(mine)} / ${shape(theirs)}`;
   return `${r.toFixed(2)} (${mine.ms.toFixed(1)} vs ${theirs.ms.toFixed(1)} ms${inputs})`;
 }
