@@ -171,9 +171,12 @@ test('CMYK and YCCK files become RGB exactly as PIL converts them', { skip: noMa
   for (const [w, h] of [[1, 1], [23, 17], [97, 61]] as [number, number][]) {
     const ppm = join(dir, `cmyk-${w}x${h}.ppm`);
     writeFileSync(ppm, sourcePpm(w, h, 3));
-    // ImageMagick writes CMYK through libjpeg's YCCK transform (Adobe transform 2).
+    // ImageMagick builds seen so far write CMYK through libjpeg's YCCK transform (Adobe transform 2).
     const ycck = join(dir, `ycck-${w}x${h}.jpg`);
     execFileSync('convert', [ppm, '-colorspace', 'CMYK', ycck]);
+    const written = readFileSync(ycck);
+    const adobe = written.indexOf(Buffer.from('Adobe'));
+    if (adobe < 0 || written[adobe + 11] !== 2) console.warn(`!!! ${ycck}: ImageMagick did not write YCCK; the YCCK path goes untested here !!!`);
     // PIL writes plain CMYK (Adobe transform 0).
     const cmyk = join(dir, `cmyk-${w}x${h}.jpg`);
     execFileSync(PYTHON, ['-c', "import sys\nfrom PIL import Image\nImage.open(sys.argv[1]).convert('CMYK').save(sys.argv[2], quality=90)", ppm, cmyk]);
