@@ -20,7 +20,8 @@ test('PNG of every colour type and bit depth decodes to the same RGB', () => {
     ['RGBA 8 (alpha dropped, colour kept)', encodePng(W, H, 6, 8, Array.from({ length: W * H * 4 }, (_, i) => (i % 4 === 3 ? alpha(i) : rgb[Math.floor(i / 4) * 3 + (i % 4)]))), rgb],
     ['RGBA 16', encodePng(W, H, 6, 16, Array.from({ length: W * H * 4 }, (_, i) => (i % 4 === 3 ? 0 : rgb[Math.floor(i / 4) * 3 + (i % 4)] * 257))), rgb],
     ['grey 8', encodePng(W, H, 0, 8, grey), greyRgb],
-    ['grey 16', encodePng(W, H, 0, 16, Array.from(grey, (v) => v * 257)), greyRgb],
+    // PIL's 16-bit grey ('I;16') to RGB clips at 255 rather than keeping the high byte.
+    ['grey 16', encodePng(W, H, 0, 16, Array.from(grey, (v) => v * 257)), Uint8Array.from(greyRgb, (v) => (v ? 255 : 0))],
     ['grey+alpha 8', encodePng(W, H, 4, 8, Array.from({ length: W * H * 2 }, (_, i) => (i % 2 ? alpha(i) : grey[i >> 1]))), greyRgb],
     ['palette', encodePng(W, H, 3, 8, Array.from({ length: W * H }, (_, i) => i), Array.from({ length: W * H }, (_, i) => [...rgb.subarray(3 * i, 3 * i + 3)])), rgb],
   ];

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { buildZip } from '../tools/fuzz/zip.ts';
 import { convertOpenFaceCsv } from '../src/convert/openface.ts';
 import { trace } from '../src/inspect/trace.ts';
 import { loadMtcnn, BUNDLED_MTCNN } from '../src/nets/weights.ts';
@@ -41,33 +41,7 @@ function npy(descr: string, shape: number[], body: Uint8Array, fortran = false):
 }
 
 function zip(entries: [string, Uint8Array, boolean][]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data, deflate] of entries) {
-    const body = deflate ? deflateRawSync(data) : data;
-    const n = new TextEncoder().encode(name);
-    const local = new Uint8Array(30 + n.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true); lv.setUint16(8, deflate ? 8 : 0, true); lv.setUint32(18, body.length, true); lv.setUint32(22, data.length, true); lv.setUint16(26, n.length, true);
-    local.set(n, 30);
-    const c = new Uint8Array(46 + n.length);
-    const cv = new DataView(c.buffer);
-    cv.setUint32(0, 0x02014b50, true); cv.setUint16(10, deflate ? 8 : 0, true); cv.setUint32(20, body.length, true); cv.setUint32(24, data.length, true); cv.setUint16(28, n.length, true); cv.setUint32(42, offset, true);
-    c.set(n, 46);
-    parts.push(local, body);
-    central.push(c);
-    offset += local.length + body.length;
-  }
-  const cdSize = central.reduce((s, c) => s + c.length, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true); ev.setUint16(8, entries.length, true); ev.setUint16(10, entries.length, true); ev.setUint32(12, cdSize, true); ev.setUint32(16, offset, true);
-  const all = [...parts, ...central, end];
-  const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of all) { out.set(p, at); at += p.length; }
-  return out;
+  return buildZip(entries.map(([name, data, deflate]) => ({ name, data, deflate }))).bytes;
 }
 
 test('.npy: f4, f8 and u1 read; big-endian and Fortran order refused with a clear error; .npz stored and deflated', () => {

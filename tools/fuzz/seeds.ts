@@ -1,10 +1,11 @@
 // Valid inputs of every kind the fuzzer mutates, generated here so the suite needs no files.
-import { deflateRawSync, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { crc32 } from '../../src/pipeline/png/crc32.ts';
 import { writeSafetensors } from '../../src/tensor/safetensors.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { buildFlatBuffer, fb } from './flatbuffer.ts';
+import { buildZip } from './zip.ts';
 
 export const KINDS = ['jpeg', 'png', 'safetensors', 'tflite', 'csv', 'npy', 'npz', 'faceindex', 'lfw', 'crosscheck'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -79,31 +80,7 @@ const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer
 
 /** A zip as NumPy's savez writes one (stored or deflated members). */
 function npz(members: [string, Uint8Array][], deflate: boolean): Uint8Array {
-  const locals: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data] of members) {
-    const body = deflate ? deflateRawSync(data) : data;
-    const n = text(name);
-    const local = new Uint8Array(30 + n.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true); lv.setUint16(4, 20, true); lv.setUint16(8, deflate ? 8 : 0, true);
-    lv.setUint32(14, crc32(data), true); lv.setUint32(18, body.length, true); lv.setUint32(22, data.length, true); lv.setUint16(26, n.length, true);
-    local.set(n, 30);
-    const cd = new Uint8Array(46 + n.length);
-    const cv = new DataView(cd.buffer);
-    cv.setUint32(0, 0x02014b50, true); cv.setUint16(4, 20, true); cv.setUint16(6, 20, true); cv.setUint16(10, deflate ? 8 : 0, true);
-    cv.setUint32(16, crc32(data), true); cv.setUint32(20, body.length, true); cv.setUint32(24, data.length, true); cv.setUint16(28, n.length, true); cv.setUint32(42, offset, true);
-    cd.set(n, 46);
-    locals.push(local, body);
-    central.push(cd);
-    offset += local.length + body.length;
-  }
-  const size = central.reduce((s, c) => s + c.length, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true); ev.setUint16(8, members.length, true); ev.setUint16(10, members.length, true); ev.setUint32(12, size, true); ev.setUint32(16, offset, true);
-  return concat([...locals, ...central, end]);
+  return buildZip(members.map(([name, data]) => ({ name, data, deflate }))).bytes;
 }
 
 function tflite(): Uint8Array {
