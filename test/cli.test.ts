@@ -161,3 +161,19 @@ test('batch commands go on past a bad image; file-system problems are one line',
   assert.match(absent.stderr, /absent\.jpg: cannot read: ENOENT/);
   oneLine(absent.stderr);
 });
+
+test('--decoder picks the JPEG decoder (tsface by default, jpeg-js on request) and refuses others', () => {
+  const photo = join(ROOT, 'examples', 'astronaut.jpg');
+  const box = (r: ReturnType<typeof tsface>) => JSON.parse(r.stdout)[0].faces[0].box as number[];
+  const own = tsface('detect', photo, '--json');
+  const same = tsface('detect', photo, '--json', '--decoder', 'tsface');
+  const other = tsface('detect', photo, '--json', '--decoder', 'jpeg-js');
+  assert.equal(own.code, 0, own.stderr);
+  assert.equal(other.code, 0, other.stderr);
+  assert.deepEqual(box(same), box(own));
+  // jpeg-js's pixels differ from libjpeg-turbo's, and so does the box.
+  assert.notDeepEqual(box(other), box(own));
+  const bad = tsface('detect', photo, '--decoder', 'libjpeg');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--decoder must be tsface or jpeg-js/);
+});

@@ -33,7 +33,7 @@ test('PNG of every colour type and bit depth decodes to the same RGB', () => {
   }
 });
 
-test('JPEG decodes through jpeg-js; EXIF orientation is read and applied', () => {
+test('a JPEG written by jpeg-js decodes (tsface decoder); EXIF orientation is read and applied', () => {
   const rgba = new Uint8Array(16 * 8 * 4).fill(200);
   const encoded = jpeg.encode({ data: rgba, width: 16, height: 8 }, 95).data;
   const img = decodeImage(encoded);

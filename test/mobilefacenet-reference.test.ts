@@ -42,7 +42,8 @@ describe('MobileFaceNet against the reference pipeline (../shared)', { skip }, (
       const m = similarityTransform(face.landmarks, TEMPLATE_112);
       const refM = face.warp_2x3;
       for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(m[r][c] - refM[r][c]) < 1e-6, `transform ${r},${c}: ${m[r][c]} vs ${refM[r][c]}`);
-      if (!images.has(face.image)) images.set(face.image, toRgbImage(sharedPath(face.image)));
+      // The reference crops were computed on jpeg-js's pixels.
+      if (!images.has(face.image)) images.set(face.image, toRgbImage(sharedPath(face.image), { decoder: 'jpeg-js' }));
       const { faces } = await embedder.embed(images.get(face.image)!, { faces: [{ box: face.box, score: 1, landmarks: face.landmarks }] });
       const crop = faces[0].crop.data;
       const refCrop = crops!.data.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3);

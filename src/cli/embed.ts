@@ -6,6 +6,7 @@ import { FaceEmbedder, type EmbeddedFace } from '../pipeline/embed.ts';
 import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
 import { evaluatePairs, loadPairs } from '../pipeline/lfw.ts';
 import { areaResize } from '../tensor/cpu/resample.ts';
+import { resizeBicubic } from '../pipeline/resize.ts';
 import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';
@@ -139,23 +140,11 @@ export async function embedCommand(command: string, argv: readonly string[], run
 }
 
 /** Resizes small images up (LFW's 150 px variants) before detection. */
+/** The LFW protocol's upscaling of small crops (150 px to 250): PIL's bicubic, byte for byte. */
 function upscale(img: RgbImage, size: number | undefined): RgbImage {
   if (!size || Math.max(img.width, img.height) >= size) return img;
   const s = size / Math.max(img.width, img.height);
-  const w = Math.round(img.width * s);
-  const h = Math.round(img.height * s);
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const sx = Math.min(img.width - 1, Math.max(0, (x + 0.5) / s - 0.5));
-    const sy = Math.min(img.height - 1, Math.max(0, (y + 0.5) / s - 0.5));
-    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(x0 + 1, img.width - 1), y1 = Math.min(y0 + 1, img.height - 1);
-    const fx = sx - x0, fy = sy - y0;
-    for (let c = 0; c < 3; c++) {
-      const p = (xx: number, yy: number) => img.data[(yy * img.width + xx) * 3 + c];
-      out[(y * w + x) * 3 + c] = Math.round((p(x0, y0) * (1 - fx) + p(x1, y0) * fx) * (1 - fy) + (p(x0, y1) * (1 - fx) + p(x1, y1) * fx) * fy);
-    }
-  }
-  return { width: w, height: h, data: out };
+  return resizeBicubic(img, Math.round(img.width * s), Math.round(img.height * s));
 }
 
 /** No face detected: fall back to the central square of the image, resized (no alignment). */
@@ -184,7 +173,9 @@ async function evalLfw(args: ParsedArgs, e: FaceEmbedder): Promise<number> {
     }
     try {
       const img = upscale(toRgbImage(path), size);
-      const { faces } = await e.embed(img, { selection: 'largest' });
+      // The protocol's subject is the face nearest the centre (the largest can be a half-visible
+      // neighbour at the border); faces across the border are aligned with zero fill.
+      const { faces } = await e.embed(img, { selection: 'center' });
       if (faces.length) embeddings.set(path, faces[0].embedding);
       else {
         noFace++;

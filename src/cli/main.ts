@@ -32,6 +32,8 @@ common options (every command that runs a net):
   --gpujs-mode auto|webasm|webgpu|headlessgl|cpu
   --gpujs-threads                gpu.js async contract (webasm over worker threads)
   --threads N                    CPU backend threads (default: TSFACE_THREADS or up to 2)
+  --decoder tsface|jpeg-js       JPEG decoder: tsface's own (libjpeg-turbo's pixels, as PIL gives;
+                                 default, or TSFACE_JPEG_DECODER) or jpeg-js's
 `;
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -96,13 +98,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Removes --backend, --gpujs-mode, --gpujs-threads and --threads from argv (shared by every command). */
+/** Removes --backend, --gpujs-mode, --gpujs-threads, --threads and --decoder from argv (shared by every command). */
 function takeRuntimeFlags(args: string[]): RuntimeOptions {
   const options: RuntimeOptions = {};
   const threadsAt = args.indexOf('--gpujs-threads');
   if (threadsAt >= 0) {
     args.splice(threadsAt, 1);
     options.gpujsThreads = true;
+  }
+  const decoderAt = args.indexOf('--decoder');
+  if (decoderAt >= 0) {
+    const value = args[decoderAt + 1];
+    if (value !== 'tsface' && value !== 'jpeg-js') throw new ArgumentError(`--decoder must be tsface or jpeg-js, got '${value ?? ''}'`);
+    args.splice(decoderAt, 2);
+    // Every command decodes through decodeImage, in this thread or the scan's decode workers,
+    // which inherit the environment: one setting reaches them all.
+    process.env.TSFACE_JPEG_DECODER = value;
   }
   for (const flag of ['--backend', '--gpujs-mode', '--threads']) {
     const at = args.indexOf(flag);

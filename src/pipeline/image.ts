@@ -2,7 +2,7 @@
 // (tsface's own decoder, png/decode.ts), raw RGB/RGBA buffers. Everything becomes 8-bit RGB,
 // row-major, 3 bytes a pixel.
 // Alpha is dropped without compositing, as PIL's convert("RGB") does.
-import { drawablePixels } from '../platform/index.ts';
+import { drawablePixels, env } from '../platform/index.ts';
 import jpeg from 'jpeg-js';
 import { readBoundedFile } from '../io/readFile.ts';
 import { DEFAULT_MAX_BYTES, type ReadLimits } from '../io/limits.ts';
@@ -31,6 +31,7 @@ export interface DecodeOptions {
   /**
    * JPEG decoder: 'tsface' (default) gives libjpeg-turbo's pixels, as PIL, OpenCV and djpeg do;
    * 'jpeg-js' gives jpeg-js's (kept for comparisons with results computed on its pixels).
+   * Default: TSFACE_JPEG_DECODER (the CLI's --decoder sets it), else 'tsface'.
    */
   decoder?: 'tsface' | 'jpeg-js';
 }
@@ -153,7 +154,8 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, sour
     const size = jpegSize(bytes);
     if (!size) throw new ImageError('truncated or corrupt JPEG (no frame header)', source);
     checkSize(size.width, size.height, maxPixels, source);
-    if ((options.decoder ?? 'tsface') === 'tsface') {
+    const decoder = options.decoder ?? env('TSFACE_JPEG_DECODER') ?? 'tsface';
+    if (decoder === 'tsface') {
       let decoded: RgbImage;
       try {
         decoded = decodeJpeg(bytes, { maxPixels });
@@ -163,7 +165,7 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}, sour
       }
       return applyOrientation(decoded, jpegOrientation(bytes));
     }
-    if (options.decoder !== 'jpeg-js') throw new ArgumentError(`unknown JPEG decoder ${JSON.stringify(options.decoder)} (use 'tsface' or 'jpeg-js')`);
+    if (decoder !== 'jpeg-js') throw new ArgumentError(`unknown JPEG decoder ${JSON.stringify(decoder)} (use 'tsface' or 'jpeg-js')`);
     let decoded;
     try {
       decoded = jpeg.decode(bytes, { formatAsRGBA: true, useTArray: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 2048 });
