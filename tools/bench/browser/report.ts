@@ -1,5 +1,6 @@
 // Node side: the browser bench's rows, printed as they come, and the ratios that matter, tsface
-// against tf.js on the same renderer at the same batch.
+// against tf.js on the same renderer. Ratios compare time per multiply-add, so a row timed on a
+// cut input (gpu.js webasm's, against tf.js wasm on the full one) still compares fairly.
 import { NET_CASES } from './cases.ts';
 
 export interface BrowserRow {
