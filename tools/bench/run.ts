@@ -3,7 +3,9 @@
 //   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl] [--gpujs-per-op] [--only PREFIX]
 // gpu.js rows run whole nets as fused pipelines (`executor` names gpu.js's executor);
 // --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
@@ -18,6 +20,7 @@ import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tenso
 import { random } from './random.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
+import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
 
 interface Row {
   case: string;
@@ -161,7 +164,11 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
   }
 }
 
-async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | null, runs: number): Promise<void> {
+/**
+ * End to end, file bytes in and faces out (decoding included) when `file` is given; then the
+ * PyTorch stand-in of facenet-pytorch (PIL decode + the cascade in torch) on the same file.
+ */
+async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | null, runs: number, file?: string): Promise<void> {
   if (!wanted(name)) return;
   for (const b of tsfaceBackends()) {
     const detector = new FaceDetector({ backend: b.make() });
@@ -171,6 +178,12 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
     record({ case: name, backend: b.backend, mode: detector.backend.describe().mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
       `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);
     await detector.backend.dispose();
+  }
+  if (!anchors || !file) return;
+  for (const threads of [1, 2]) {
+    const r = await pytorchAnchor([file], threads, runs);
+    if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
+    else record({ case: name, ...r, gflops: null }, 'PIL decode + the cascade in torch (tools/reference/mtcnn_cascade.py)');
   }
 }
 
@@ -203,11 +216,15 @@ await netCase('mobilefacenet-b32', mfn, [32, 3, 112, 112], quick ? 1 : 3, 'mobil
 
 if (existsSync(`${SHARED}images/multiface.jpg`)) {
   const bytes = readFileSync(`${SHARED}images/multiface.jpg`);
-  await detectCase('detect-multiface', toRgbImage(bytes), bytes, quick ? 2 : 5);
-  const big = toRgbImage(`${SHARED}images/celebs/shea_whigham.jpg`);
-  const crop = new Uint8Array(1920 * 1080 * 3);
-  for (let y = 0; y < 1080; y++) crop.set(big.data.subarray((y * big.width + 64) * 3, (y * big.width + 64 + 1920) * 3), y * 1920 * 3);
-  await detectCase('detect-1920x1080', { width: 1920, height: 1080, data: crop }, null, quick ? 1 : 3);
+  await detectCase('detect-multiface', toRgbImage(bytes), bytes, quick ? 2 : 5, `${SHARED}images/multiface.jpg`);
+  // multiface.jpg enlarged to 1920x1080 by PIL and saved as JPEG: both engines decode the same file.
+  const hd = upscaledMultiface(mkdtempSync(join(tmpdir(), 'tsface-bench-')));
+  if (typeof hd === 'string') {
+    const hdBytes = readFileSync(hd);
+    await detectCase('detect-1920x1080', toRgbImage(hdBytes), hdBytes, quick ? 1 : 3, hd);
+  } else {
+    console.warn(`!!! detect-1920x1080 skipped: ${hd.skip} !!!`);
+  }
 } else {
   console.warn('!!! ../shared/images is absent: SKIPPING detect-multiface and detect-1920x1080 !!!');
 }

@@ -20,6 +20,7 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.safetensors': 'application/octet-stream',
   '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
 };
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
