@@ -10,14 +10,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { iou, matchFaces } from '../src/pipeline/agreement.ts';
 import { FaceDetector, type Face } from '../src/pipeline/mtcnn.ts';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { toRgbImage, type DecodeOptions } from '../src/pipeline/image.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
-for (const [DIR, decoder] of [['reference/mtcnn/detections/', 'tsface'], ['reference/mtcnn/detections-jpegjs/', 'jpeg-js']] as const) {
+// The CPU backend's WebAssembly SIMD path (float32 accumulation) and its plain TypeScript path
+// (float64) both; the gpu.js modes are held to the CPU backend by the parity suites.
+for (const [DIR, decoder, simd] of [['reference/mtcnn/detections/', 'tsface', true], ['reference/mtcnn/detections/', 'tsface', false], ['reference/mtcnn/detections-jpegjs/', 'jpeg-js', true]] as const) {
   const skip = sharedSkip(DIR);
-  describe(`MTCNN detections against facenet-pytorch on ${decoder === 'tsface' ? "libjpeg-turbo's (PIL's)" : "jpeg-js's"} pixels (../shared/${DIR})`, { skip }, () => {
-    const detector = new FaceDetector();
-    after(() => detector.dispose());
+  describe(`MTCNN detections against facenet-pytorch on ${decoder === 'tsface' ? "libjpeg-turbo's (PIL's)" : "jpeg-js's"} pixels (../shared/${DIR}), CPU backend ${simd ? 'SIMD' : 'TypeScript'}`, { skip }, () => {
+    const backend = new CpuBackend({ simd });
+    const detector = new FaceDetector({ backend });
+    after(() => backend.dispose());
     const options: DecodeOptions = { decoder };
     let strong = 0;
     let exact = 0;
@@ -47,11 +51,11 @@ for (const [DIR, decoder] of [['reference/mtcnn/detections/', 'tsface'], ['refer
           const best = Math.max(0, ...ref.faces.map((r: Face) => iou(f.box, r.box)));
           assert.ok(best >= 0.5, `extra face ${f.box.map((v) => v.toFixed(1))} score ${f.score.toFixed(3)}`);
         }
-        console.log(`  ${decoder.padEnd(8)} ${file.padEnd(28)} ${faces.length} faces (${refs.length} reference >= 0.9): worst IoU ${worstIou.toFixed(6)}, worst landmark error ${(worstLm * 100).toFixed(4)}% of box`);
+        console.log(`  ${decoder.padEnd(8)} ${simd ? 'simd' : 'ts  '} ${file.padEnd(28)} ${faces.length} faces (${refs.length} reference >= 0.9): worst IoU ${worstIou.toFixed(6)}, worst landmark error ${(worstLm * 100).toFixed(4)}% of box`);
       });
     }
     test('every strong reference face matches exactly', () => {
-      console.log(`  ${decoder}: exact matches ${exact} of ${strong}`);
+      console.log(`  ${decoder} (${simd ? 'SIMD' : 'TypeScript'}): exact matches ${exact} of ${strong}`);
       assert.ok(strong > 0);
       assert.equal(exact, strong);
     });
