@@ -4,20 +4,9 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { test } from 'node:test';
 import { decodeImage } from '../src/pipeline/image.ts';
-import { crc32 } from '../src/pipeline/png/crc32.ts';
 import { Inflater } from '../src/pipeline/png/inflate.ts';
 import { ImageError } from '../src/tensor/errors.ts';
-import { encodePng } from './helpers/png.ts';
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
+import { chunk, encodePng } from './helpers/png.ts';
 
 function png(width: number, height: number, idat: Uint8Array, colorType = 2, depth = 8, extra: Uint8Array[] = []): Uint8Array {
   const ihdr = new Uint8Array(13);
