@@ -5,7 +5,7 @@ import { loadBundledWeights } from '../platform/index.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, checkSignal, TsfaceError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { alignFace, TEMPLATE_112, TEMPLATE_96, type Affine } from './align.ts';
 import { toRgbImage, type ImageInput, type RgbImage } from './image.ts';
@@ -126,6 +126,7 @@ export class FaceEmbedder {
   async embed(image: ImageInput, options: DetectOptions & { faces?: readonly Face[] } = {}): Promise<{ width: number; height: number; faces: EmbeddedFace[]; skipped: { face: Face; reason: string }[] }> {
     const rgb = toRgbImage(image, options);
     const faces = options.faces ?? (await this.detector.detect(rgb, options)).faces;
+    checkSignal(options.signal);
     const aligned: { face: Face; crop: RgbImage; transform: Affine }[] = [];
     const skipped: { face: Face; reason: string }[] = [];
     for (const face of faces) {

@@ -6,7 +6,7 @@ import { loadMtcnn, type MtcnnNets, type WeightsSource } from '../nets/weights.t
 import { loadBundledWeights } from '../platform/index.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError, checkSignal } from '../tensor/errors.ts';
 import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
@@ -42,6 +42,11 @@ export interface DetectOptions extends DecodeOptions {
   maxFaces?: number;
   /** Keep every stage's candidates and P-Net's probability maps in the report (for `inspect`). */
   keepStages?: boolean;
+  /**
+   * Stops the detection between stages (after decoding, after each P-Net scale, after R-Net) with
+   * an AbortedError once it fires: `AbortSignal.timeout(ms)` is a deadline.
+   */
+  signal?: AbortSignal;
 }
 
 export interface StageBoxes {
@@ -151,8 +156,11 @@ export class FaceDetector {
    */
   async detectBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Detection[]> {
     const opts = checkOptions(options);
+    const { signal } = options;
+    checkSignal(signal);
     const t0 = now();
     const rgb = images.map((img) => toRgbImage(img, options));
+    checkSignal(signal);
     const tDecode = now() - t0;
     const reports = rgb.map((): DetectionReport => ({
       stages: options.keepStages ? { pnet: [], pnetNms: [], rnet: [], onet: [], probMaps: [] } : undefined,
@@ -162,7 +170,10 @@ export class FaceDetector {
     }));
 
     let boxes: Candidate[] = [];
-    for (let i = 0; i < rgb.length; i++) boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i])));
+    for (let i = 0; i < rgb.length; i++) {
+      boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i], signal)));
+      checkSignal(signal);
+    }
 
     const [, t2, t3] = opts.thresholds.map((t) => f(t));
     const snapshot = (stage: keyof Omit<StageBoxes, 'probMaps'>) => {
@@ -173,6 +184,7 @@ export class FaceDetector {
     boxes = await this.refine(rgb, boxes, 24, t2, reports, 'rnet');
     for (const r of reports) r.ms.rnet = (now() - t) / rgb.length;
     snapshot('rnet');
+    checkSignal(signal);
     t = now();
     boxes = await this.refine(rgb, boxes, 48, t3, reports, 'onet');
     for (const r of reports) r.ms.onet = (now() - t) / rgb.length;
@@ -187,13 +199,14 @@ export class FaceDetector {
     });
   }
 
-  private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport): Promise<Candidate[]> {
+  private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport, signal?: AbortSignal): Promise<Candidate[]> {
     if (img.width < 12 || img.height < 12) return [];
     const threshold = f(opts.thresholds[0]);
     const scales = pyramidScales(img.width, img.height, opts.minFaceSize, opts.scaleFactor);
     report.scales = scales;
     const kept: Candidate[] = [];
     for (const scale of scales) {
+      checkSignal(signal);
       let t = now();
       const h = Math.trunc(img.height * scale + 1);
       const w = Math.trunc(img.width * scale + 1);

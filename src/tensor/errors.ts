@@ -46,6 +46,18 @@ export class ArgumentError extends TsfaceError {
   }
 }
 
+/** Work stopped because the caller's AbortSignal fired (a deadline, a closed request). */
+export class AbortedError extends TsfaceError {
+  constructor(readonly reason: unknown) {
+    super('E_ABORTED', `aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'signal aborted')}`);
+  }
+}
+
+/** Throws an AbortedError when the signal has fired: work stops between stages, never inside a kernel. */
+export function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError(signal.reason);
+}
+
 /** Something this host cannot do (a file path in the browser, a synchronous weights load there). */
 export class PlatformError extends TsfaceError {
   constructor(message: string) {
