@@ -11,6 +11,7 @@ import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
 import { nmsMin, nmsUnion, type Box } from './nms.ts';
+import { pnetMaps } from './pnetBands.ts';
 import type { Region } from '../tensor/geometry.ts';
 
 const f = Math.fround;
@@ -213,7 +214,7 @@ export class FaceDetector {
       const input = await this.backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w);
       report.ms.pyramid += now() - t;
       t = now();
-      const { prob, box } = await this.nets.pnet.forward(this.backend, input);
+      const { prob, box } = await pnetMaps(this.nets.pnet, this.backend, input);
       report.ms.pnet += now() - t;
       t = now();
       const [, , mh, mw] = prob.shape;
