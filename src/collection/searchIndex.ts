@@ -2,10 +2,9 @@
 // WebAssembly memory (4 bytes a dimension a face, plus a fixed scratch area), searched exactly
 // (every row scored) for the top k cosine similarities with the SIMD kernel of simdScores.ts.
 // Saved as a tsface-index-1 safetensors file, the format FaceIndex reads, labels "IMAGE#FACE".
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { IndexFileError } from '../pipeline/verify.ts';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { FaceIndex } from '../pipeline/verify.ts';
 import { ArgumentError } from '../tensor/errors.ts';
-import { readSafetensors } from '../tensor/safetensors.ts';
 import { readEmbeddedFaces } from './embeddedFaces.ts';
 import { scoresModule, type ScoresKernel } from './simdScores.ts';
 
@@ -213,27 +212,15 @@ export class CollectionIndex {
     renameSync(tmp, file);
   }
 
+  /**
+   * An index file (FaceIndex's format, JSON or safetensors), read and checked by FaceIndex (bounded,
+   * labels and values validated), then packed into one contiguous matrix for the SIMD search.
+   */
   static load(file: string, options: { simd?: boolean } = {}): CollectionIndex {
-    if (!existsSync(file)) throw new IndexFileError(file, 'does not exist');
-    let st;
-    try {
-      st = readSafetensors(readFileSync(file), file);
-    } catch (e) {
-      throw new IndexFileError(file, (e as Error).message);
-    }
-    const e = st.tensors.get('embeddings');
-    let labels: unknown;
-    try {
-      labels = JSON.parse(st.metadata.labels ?? 'null');
-    } catch {
-      labels = null;
-    }
-    if (st.metadata.format !== 'tsface-index-1' || !e || e.rank !== 2 || !Array.isArray(labels) || labels.length !== e.shape[0]) {
-      throw new IndexFileError(file, 'not a tsface index (embeddings tensor and labels metadata)');
-    }
-    const index = new CollectionIndex(st.metadata.model ?? 'unknown', e.shape[1], options);
-    index.reserve(labels.length);
-    labels.forEach((l, i) => index.add(String(l), e.data.subarray(i * e.shape[1], (i + 1) * e.shape[1])));
+    const read = FaceIndex.load(file);
+    const index = new CollectionIndex(read.model, read.dimension, options);
+    index.reserve(read.size);
+    read.labels.forEach((label, i) => index.add(label, read.vectors[i]));
     return index;
   }
 
