@@ -1,24 +1,10 @@
 // Image decoding on worker threads, round robin. A decode error comes back as the same
 // ImageError the main thread would have thrown; a thread that dies fails its pending images.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startNodeWorker } from '../platform/node.ts';
 import type { RgbImage } from '../pipeline/image.ts';
 import { ImageError } from '../tensor/errors.ts';
 import type { DecodeReply, DecodeRequest } from './decodeWorker.ts';
-
-// Under tsx the thread registers the same TypeScript loader before importing its module.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-})();
-`;
-
-function entry(): { entry: string; tsx: string | null } {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { entry: new URL('./decodeWorker.js', here).href, tsx: null };
-  return { entry: new URL('./decodeWorker.ts', here).href, tsx: import.meta.resolve('tsx/esm/api') };
-}
 
 interface Pending {
   resolve: (img: RgbImage) => void;
@@ -39,7 +25,7 @@ export class DecodePool {
   private disposed = false;
 
   private start(): Worker {
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: entry() });
+    const worker = startNodeWorker(new URL('./decodeWorker', import.meta.url));
     worker.on('message', (m: DecodeReply) => this.settle(m));
     worker.on('error', (e) => this.failWorker(worker, e));
     worker.on('exit', (code) => this.failWorker(worker, new Error(`decoding thread exited (code ${code})`)));

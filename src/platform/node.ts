@@ -58,7 +58,7 @@ export async function loadBundledWeights(name: string): Promise<Uint8Array> {
 }
 
 // Workers start from this script so that, when tsface runs from its TypeScript sources (under
-// tsx), the worker registers the same loader before importing the kernel module.
+// tsx), the worker registers the same loader before importing its module.
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 (async () => {
@@ -67,14 +67,18 @@ const { workerData } = require('node:worker_threads');
 })();
 `;
 
-function workerEntry(): { entry: string; tsx: string | null } {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return { entry: new URL('../tensor/cpu/worker.js', here).href, tsx: null };
-  return { entry: new URL('../tensor/cpu/worker.ts', here).href, tsx: import.meta.resolve('tsx/esm/api') };
+/**
+ * A worker thread running the module at `module` (a URL without extension): its .ts source under
+ * tsx, its compiled .js from dist/, whichever this file itself was loaded as.
+ */
+export function startNodeWorker(module: URL): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = `${module.href}.${fromSource ? 'ts' : 'js'}`;
+  return new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx: fromSource ? import.meta.resolve('tsx/esm/api') : null } });
 }
 
 export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Error) => void): KernelWorker {
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: workerEntry() });
+  const worker = startNodeWorker(new URL('../tensor/cpu/worker', import.meta.url));
   worker.on('message', onMessage);
   worker.on('error', onError);
   // Unref'd while idle, so an undisposed pool never keeps the process alive.
