@@ -18,6 +18,7 @@ import { gemmKernel } from '../../src/tensor/cpu/conv2d.ts';
 import { gemmArena, simdGemmSupported } from '../../src/tensor/cpu/simdGemm.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
+import { median } from './timing.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
 import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
@@ -46,17 +47,6 @@ const wanted = (name: string) => !only || name.startsWith(only);
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const rows: Row[] = [];
 
-async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
 
 
 function record(row: Row, extra = ''): void {

@@ -14,6 +14,7 @@ import {
   type Runtime,
 } from '../../../src/index.ts';
 import { random } from '../random.ts';
+import { timed } from '../timing.ts';
 import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
 import type { Engine } from './engines.ts';
 import { probeRenderers } from './renderer.ts';
@@ -37,17 +38,6 @@ export interface Timing {
   note?: string;
 }
 
-/** Every timed run's ms, after the warm-up runs. */
-async function timed(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return times;
-}
 
 const middle = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 

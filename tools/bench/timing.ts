@@ -1,0 +1,19 @@
+// How every benchmark times a call: warm-up runs first, then each run's wall time; the median of them.
+
+/** Every timed run's ms, after the warm-up runs. */
+export async function timed(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+/** The median ms of `runs` runs after `warmup` warm-up runs. */
+export async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
+  const times = (await timed(fn, warmup, runs)).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
