@@ -30,6 +30,8 @@ export interface CpuBackendOptions {
 
 /** Convolutions smaller than this many multiply-adds run on the calling thread only. */
 const THREADING_MIN_MACS = 1_500_000;
+/** Softmax inputs smaller than this many values run on the calling thread only. */
+const SOFTMAX_THREADING_MIN = 32_768;
 
 function defaultThreads(): number {
   const given = Number(env('TSFACE_THREADS'));
@@ -284,7 +286,16 @@ export class CpuBackend implements Backend {
     const out = this.alloc(x.shape);
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
     // A rank-2 input is torch's last-dim case (multiply by the reciprocal), anything else a map.
-    pw.softmaxChannels(x.data, x.shape[0], x.shape[1], plane, out.data, x.rank === 2);
+    const [n, c] = x.shape;
+    const rows = x.rank === 2;
+    // Each exp is float32 arithmetic emulated in float64 (expf.ts): P-Net's map is worth sharing.
+    if (this.threads > 1 && x.size >= SOFTMAX_THREADING_MIN) {
+      const xs = this.shared(x.data);
+      await this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows }, n * plane,
+        (from, to) => pw.softmaxChannels(xs, n, c, plane, out.data, rows, from, to));
+    } else {
+      pw.softmaxChannels(x.data, n, c, plane, out.data, rows);
+    }
     return out;
   }
 

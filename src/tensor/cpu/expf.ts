@@ -12,20 +12,28 @@ const f = Math.fround;
 const LN2_HI = f(0.693145751953125);
 const LN2_LO = f(1.428606765330187045e-6);
 const INV_LN2 = f(1.4426950408889634);
-const C = [1.98527617612853646278381e-4, 1.39304355252534151077271e-3, 8.33336077630519866943359e-3, 4.16664853692054748535156e-2, 1.66666671633720397949219e-1, 0.5].map(f);
+const [C0, C1, C2, C3, C4, C5] = [1.98527617612853646278381e-4, 1.39304355252534151077271e-3, 8.33336077630519866943359e-3, 4.16664853692054748535156e-2, 1.66666671633720397949219e-1, 0.5].map(f);
 
 /**
  * a * b + c rounded once to float32. The product of two float32 values is exact in float64;
  * the sum is rounded to float64 first, and a second rounding can only differ from a single one
- * when the float64 result sits exactly halfway between two float32 values, which the
- * correction below resolves with the rounding error of that sum.
+ * when the float64 result sits exactly halfway between two float32 values. That is rare, and
+ * cheap to rule out: s halfway between r and its neighbour means r + 2 (s - r) is that
+ * neighbour, a float32; otherwise r + 2 (s - r) lies strictly between two float32 values.
  */
 export function fmaf(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const r = f(s);
-  if (r === s) return r;
-  // Is s exactly halfway between two float32 neighbours? Then the exact sum's side decides.
+  const h = s - r;
+  if (h === 0) return r;
+  const t = r + 2 * h;
+  if (f(t) !== t) return r;
+  return fmafHalfway(p, c, s, r);
+}
+
+/** fmaf's rare case: decided by the exact rounding error of p + c. */
+function fmafHalfway(p: number, c: number, s: number, r: number): number {
   const other = s > r ? nextUp32(r) : nextDown32(r);
   if (s - r !== other - s) return r;
   const bv = s - p;
@@ -47,6 +55,9 @@ function nextDown32(x: number): number {
   return scratch[0];
 }
 
+/** 2^k for the exponents the scale step uses (|k| <= 80), looked up instead of computed. */
+const POW2 = new Float64Array(161).map((_, i) => 2 ** (i - 80));
+
 /** e^x for a float32 x, bit-identical to torch 1.13's vectorised float32 exp. */
 export function expf(x: number): number {
   if (x !== x) return NaN;
@@ -55,15 +66,18 @@ export function expf(x: number): number {
   const q = roundHalfEven(f(x * INV_LN2));
   let s = fmaf(q, -LN2_HI, x);
   s = fmaf(q, -LN2_LO, s);
-  let u = C[0];
-  for (let k = 1; k < C.length; k++) u = fmaf(u, s, C[k]);
+  let u = fmaf(C0, s, C1);
+  u = fmaf(u, s, C2);
+  u = fmaf(u, s, C3);
+  u = fmaf(u, s, C4);
+  u = fmaf(u, s, C5);
   u = f(1 + fmaf(f(s * s), u, s));
   // 2^q as two factors, each a normal float32, exactly as the reference scales
   const half = q >> 1;
-  return f(f(u * 2 ** half) * 2 ** (q - half));
+  return f(f(u * POW2[half + 80]) * POW2[q - half + 80]);
 }
 
 function roundHalfEven(v: number): number {
   const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r;
 }

@@ -36,25 +36,26 @@ export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
  * for rows (R-Net/O-Net's [N, 2], torch's last-dim kernel multiplies by the reciprocal).
  * A float64 softmax rounded once breaks ties the reference has and makes ties it does not have.
  */
-export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array, rows = false): void {
+export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array, rows = false, from = 0, to = n * plane): void {
   const f = Math.fround;
-  for (let b = 0; b < n; b++) {
+  // Positions [from, to) of the n * plane (item, pixel) pairs, so threads can share a map.
+  for (let at = from; at < to; at++) {
+    const b = Math.floor(at / plane);
+    const j = at - b * plane;
     const base = b * c * plane;
-    for (let j = 0; j < plane; j++) {
-      let m = -Infinity;
-      for (let k = 0; k < c; k++) m = Math.max(m, x[base + k * plane + j]);
-      let s = 0;
-      for (let k = 0; k < c; k++) {
-        const e = expf(f(x[base + k * plane + j] - m));
-        out[base + k * plane + j] = e;
-        s = f(s + e);
-      }
-      if (rows) {
-        const inv = f(1 / s);
-        for (let k = 0; k < c; k++) out[base + k * plane + j] *= inv;
-      } else {
-        for (let k = 0; k < c; k++) out[base + k * plane + j] /= s;
-      }
+    let m = -Infinity;
+    for (let k = 0; k < c; k++) m = Math.max(m, x[base + k * plane + j]);
+    let s = 0;
+    for (let k = 0; k < c; k++) {
+      const e = expf(f(x[base + k * plane + j] - m));
+      out[base + k * plane + j] = e;
+      s = f(s + e);
+    }
+    if (rows) {
+      const inv = f(1 / s);
+      for (let k = 0; k < c; k++) out[base + k * plane + j] *= inv;
+    } else {
+      for (let k = 0; k < c; k++) out[base + k * plane + j] /= s;
     }
   }
 }

@@ -1,6 +1,6 @@
-// Convolution tasks on the WebAssembly SIMD kernels of simdGemm.ts: the batch item copied with
-// its padding into the kernel's memory, im2col panels gathered there, the GEMM with bias and
-// activation, the output tile copied row by row into the result.
+// Convolution tasks on the WebAssembly SIMD kernels of simdGemm.ts: the rows a share of tasks
+// reads copied with their padding into the kernel's memory, im2col panels gathered there, the
+// GEMM with bias and activation, the output tile copied row by row into the result.
 import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
 
@@ -24,9 +24,6 @@ export function simdConvTasks(
   const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
   const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
   arena.weights.set(packed);
-  let i = 0;
-  for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
-  let item = -1;
   // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
   arena.bias.fill(0);
   arena.alpha.fill(0);
@@ -38,32 +35,59 @@ export function simdConvTasks(
     }
   }
   const tile = arena.tile;
-  const plane = p.inH * p.inW;
-  for (let t = from; t < to; t++) {
-    const { b, g, j0, j1 } = convTask(p, t);
-    const cols = j1 - j0;
-    if (b !== item) {
-      const input = arena.input;
-      if (padPlane === plane) {
-        input.set(x.subarray(b * p.cIn * plane, (b + 1) * p.cIn * plane));
+  const perItem = p.groups * Math.ceil(hw / p.chunk);
+  for (let t = from; t < to; ) {
+    // The tasks of one batch item in this share read only a band of its rows: that band is
+    // what gets copied, so threads split the copying as they split the work, and a share of a
+    // large image stays in cache.
+    const item = Math.floor(t / perItem);
+    const end = Math.min(to, (item + 1) * perItem);
+    const first = convTask(p, t);
+    const last = convTask(p, end - 1);
+    const [j0, j1] = first.g === last.g ? [first.j0, last.j1] : [0, hw];
+    const top = Math.floor(j0 / p.outW) * p.strideH;
+    const bottom = Math.min(padH, Math.floor((j1 - 1) / p.outW) * p.strideH + p.kH);
+    const band = (bottom - top) * padW;
+    copyBand(p, x, arena.input, item, top, bottom, padW, band, padPlane !== p.inH * p.inW);
+    if (!direct) {
+      let i = 0;
+      for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * band + ky * padW + kx);
+    }
+    for (; t < end; t++) {
+      const { g, j0, j1 } = convTask(p, t);
+      const cols = j1 - j0;
+      if (direct) {
+        arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * band + j0 - top * padW, band);
       } else {
-        input.fill(0);
-        for (let c = 0; c < p.cIn; c++) {
-          for (let y = 0; y < p.inH; y++) {
-            const src = (b * p.cIn + c) * plane + y * p.inW;
-            input.set(x.subarray(src, src + p.inW), c * padPlane + (y + p.padTop) * padW + p.padLeft);
-          }
-        }
+        simdUnroll(p, arena, g * cInG * band - top * padW, padW, K, j0, j1);
+        arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
       }
-      item = b;
+      for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (item * p.cOut + g * mG + m) * hw + j0);
     }
-    if (direct) {
-      arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * plane + j0, plane);
-    } else {
-      simdUnroll(p, arena, g * cInG * padPlane, padW, K, j0, j1);
-      arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+  }
+}
+
+/**
+ * Rows [top, bottom) of batch item b's zero-padded planes into `input`, `band` floats per
+ * channel. Without padding the rows of a channel are one contiguous run of x.
+ */
+function copyBand(p: ConvPlan, x: Float32Array, input: Float32Array, b: number, top: number, bottom: number, padW: number, band: number, padded: boolean): void {
+  const plane = p.inH * p.inW;
+  if (!padded) {
+    for (let c = 0; c < p.cIn; c++) {
+      const src = (b * p.cIn + c) * plane;
+      input.set(x.subarray(src + top * p.inW, src + bottom * p.inW), c * band);
     }
-    for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (b * p.cOut + g * mG + m) * hw + j0);
+    return;
+  }
+  input.fill(0, 0, p.cIn * band);
+  const y0 = Math.max(0, top - p.padTop);
+  const y1 = Math.min(p.inH, bottom - p.padTop);
+  for (let c = 0; c < p.cIn; c++) {
+    for (let y = y0; y < y1; y++) {
+      const src = (b * p.cIn + c) * plane + y * p.inW;
+      input.set(x.subarray(src, src + p.inW), c * band + (y + p.padTop - top) * padW + p.padLeft);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 import { kernelWorkerPort } from '../../platform/index.ts';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
+import { softmaxChannels } from './pointwise.ts';
 import { simdMaxPool2d } from './simdPool.ts';
 import { takeShares } from './threadPool.ts';
 
@@ -33,7 +34,22 @@ export interface MaxPoolJob {
   total: number;
 }
 
-export type Job = ConvJob | MaxPoolJob;
+/** Softmax over channels of positions (item, pixel), shared out like a conv's tasks. */
+export interface SoftmaxJob {
+  id: number;
+  kind: 'softmax';
+  x: Float32Array;
+  out: Float32Array;
+  n: number;
+  c: number;
+  plane: number;
+  rows: boolean;
+  counter: Int32Array;
+  grain: number;
+  total: number;
+}
+
+export type Job = ConvJob | MaxPoolJob | SoftmaxJob;
 
 let scratch = new Float32Array(0);
 
@@ -43,7 +59,9 @@ port?.onMessage((message) => {
   const job = message as Job;
   try {
     takeShares(job.counter, job.grain, job.total, (from, to) => {
-      if (job.kind === 'maxPool') {
+      if (job.kind === 'softmax') {
+        softmaxChannels(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
+      } else if (job.kind === 'maxPool') {
         simdMaxPool2d(job.window, job.x, job.out, from, to);
       } else if (job.kind === 'depthwise') {
         depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, from, to);
