@@ -2,11 +2,13 @@
 // memory every tenth of the way, to show it stays flat (kernels and buffers are reused).
 //   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE] [--gpujs-threads] [--half]
 // --half soaks on the example at 256x256 (same face, a quarter of the pixels): 1,000 images in reach of a slow mode.
-//   node --import tsx tools/bench/soak.ts --peak [1,12,50]
+//   node --import tsx tools/bench/soak.ts --peak [1,12,50] [--format png|jpeg]
 // --peak instead measures the peak resident memory of one detection per photo size, each in a
 // fresh process (the example scaled up to N megapixels and saved as PNG), per megapixel.
+// --format jpeg saves it as JPEG instead (ImageMagick's `convert`, quality 90, 4:2:0 chroma as
+// phone cameras write), the format users mostly feed.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,10 @@ import { GpujsBackend } from '../../src/tensor/gpujs/backend.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--peak')) {
-  await peakPerMegapixel(args[args.indexOf('--peak') + 1]?.split(',').map(Number).filter((n) => n > 0) ?? [1, 12, 50]);
+  const sizes = args[args.indexOf('--peak') + 1]?.split(',').map(Number).filter((n) => n > 0);
+  const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'png';
+  if (format !== 'png' && format !== 'jpeg') throw new Error(`--format must be png or jpeg, got ${format}`);
+  await peakPerMegapixel(sizes?.length ? sizes : [1, 12, 50], format);
   process.exit(0);
 }
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
@@ -84,18 +89,27 @@ function photoOf(megapixels: number, dir: string): string {
   return file;
 }
 
-async function peakPerMegapixel(sizes: number[]): Promise<void> {
+/** The PNG re-encoded as a JPEG by ImageMagick (tsface has no encoder); the PNG is removed. */
+function asJpeg(png: string): string {
+  const file = png.replace(/\.png$/, '.jpg');
+  execFileSync('convert', [png, '-sampling-factor', '4:2:0', '-quality', '90', file]);
+  rmSync(png);
+  return file;
+}
+
+async function peakPerMegapixel(sizes: number[], format: 'png' | 'jpeg'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsface-peak-'));
-  console.log('peak resident memory of one detection (decode from PNG + detect), each in a fresh process');
+  const how = format === 'png' ? 'PNG (pngjs, deflate level 1)' : 'JPEG (ImageMagick convert, quality 90, 4:2:0)';
+  console.log(`peak resident memory of one detection (decode from ${how} + detect), each in a fresh process`);
   console.log('  MP    size         baseline  after decode  peak      per pixel   decode  detect');
   try {
     for (const mp of sizes) {
-      const file = photoOf(mp, dir);
+      const file = format === 'png' ? photoOf(mp, dir) : asJpeg(photoOf(mp, dir));
       const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peakMemory.ts', import.meta.url)), file], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const r = JSON.parse(out.trim().split('\n').pop()!);
       console.log(`  ${String(mp).padEnd(5)} ${`${r.width}x${r.height}`.padEnd(12)} ${r.baselineMb.toFixed(0).padStart(5)} MB  ${r.afterDecodeMb.toFixed(0).padStart(6)} MB   ${r.peakMb.toFixed(0).padStart(5)} MB  ${r.bytesPerPixel.toFixed(1).padStart(5)} B/px  ${r.decodeS.toFixed(1).padStart(5)} s ${r.detectS.toFixed(1).padStart(6)} s  (${r.faces} face${r.faces === 1 ? '' : 's'})`);
       const big = r.firstScale.layers.filter((l: { mb: number }) => l.mb >= 1).map((l: { layer: string; mb: number }) => `${l.layer} ${l.mb.toFixed(0)}`).join(', ');
-      console.log(`        first pyramid scale ${r.firstScale.scale.toFixed(3)}: float input ${r.firstScale.input} ${r.firstScale.inputMb.toFixed(0)} MB; P-Net outputs (MB) ${big}`);
+      console.log(`        file ${(statSync(file).size / 2 ** 20).toFixed(1)} MB; first pyramid scale ${r.firstScale.scale.toFixed(3)}: level ${r.firstScale.input} (${r.firstScale.inputMb.toFixed(0)} MB as float, read in tiles); P-Net outputs of a whole level (MB) ${big}`);
       rmSync(file);
     }
   } finally {

@@ -18,13 +18,30 @@ export function normalizePixel(v: number): number {
   return Math.fround(Math.fround(v - 127.5) * 0.0078125);
 }
 
+/** Output rows [y0, y1) and columns [x0, x1) of a resize: the part of it one call computes. */
+export interface OutputWindow {
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
 /**
  * Resizes `region` of `img` to outH x outW with area interpolation, writing planar RGB
  * normalised values (C, H, W) into `out` at `offset`.
  */
 export function areaResizeNormalized(img: RgbPixels, region: Region, outH: number, outW: number, out: Float32Array, offset = 0): void {
-  const plane = outH * outW;
-  areaAverage(img, region, outH, outW, (at, r, g, b) => {
+  areaResizeWindowNormalized(img, region, outH, outW, { y0: 0, y1: outH, x0: 0, x1: outW }, out, offset);
+}
+
+/**
+ * Only `window` of that resize, planar (C, window rows, window columns), each value bit for bit
+ * the one the whole resize gives there: a large pyramid level can then be made a tile at a
+ * time instead of existing whole as float32 (12 bytes a cell).
+ */
+export function areaResizeWindowNormalized(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, out: Float32Array, offset = 0): void {
+  const plane = (window.y1 - window.y0) * (window.x1 - window.x0);
+  areaAverage(img, region, outH, outW, window, (at, r, g, b) => {
     out[offset + at] = normalizePixel(r);
     out[offset + at + plane] = normalizePixel(g);
     out[offset + at + 2 * plane] = normalizePixel(b);
@@ -34,7 +51,7 @@ export function areaResizeNormalized(img: RgbPixels, region: Region, outH: numbe
 /** The same area resampling to an 8-bit RGB image (rounded). */
 export function areaResize(img: RgbPixels, region: Region, outH: number, outW: number): RgbPixels {
   const data = new Uint8Array(outH * outW * 3);
-  areaAverage(img, region, outH, outW, (at, r, g, b) => {
+  areaAverage(img, region, outH, outW, { y0: 0, y1: outH, x0: 0, x1: outW }, (at, r, g, b) => {
     data[at * 3] = Math.round(r);
     data[at * 3 + 1] = Math.round(g);
     data[at * 3 + 2] = Math.round(b);
@@ -42,15 +59,16 @@ export function areaResize(img: RgbPixels, region: Region, outH: number, outW: n
   return { width: outW, height: outH, data };
 }
 
-/** Calls `emit(index, r, g, b)` with each output cell's float32 channel averages. */
-function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number, emit: (at: number, r: number, g: number, b: number) => void): void {
+/** Calls `emit(index in the window, r, g, b)` with each window cell's float32 channel averages. */
+function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, emit: (at: number, r: number, g: number, b: number) => void): void {
   const { data, width } = img;
-  const rows = spans(region.height, outH);
-  const cols = spans(region.width, outW);
-  for (let oy = 0; oy < outH; oy++) {
+  const rows = spans(region.height, outH, window.y0, window.y1);
+  const cols = spans(region.width, outW, window.x0, window.x1);
+  const winW = window.x1 - window.x0;
+  for (let oy = 0; oy < window.y1 - window.y0; oy++) {
     const y0 = region.y + rows[2 * oy];
     const y1 = region.y + rows[2 * oy + 1];
-    for (let ox = 0; ox < outW; ox++) {
+    for (let ox = 0; ox < winW; ox++) {
       const x0 = region.x + cols[2 * ox];
       const x1 = region.x + cols[2 * ox + 1];
       let r = 0, g = 0, b = 0;
@@ -65,17 +83,17 @@ function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number,
       const kh = y1 - y0;
       const kw = x1 - x0;
       const f = Math.fround;
-      emit(oy * outW + ox, f(f(r / kh) / kw), f(f(g / kh) / kw), f(f(b / kh) / kw));
+      emit(oy * winW + ox, f(f(r / kh) / kw), f(f(g / kh) / kw), f(f(b / kh) / kw));
     }
   }
 }
 
-/** [start, end) of each output cell's source span, flattened. */
-function spans(inSize: number, outSize: number): Int32Array {
-  const s = new Int32Array(2 * outSize);
-  for (let i = 0; i < outSize; i++) {
-    s[2 * i] = Math.floor((i * inSize) / outSize);
-    s[2 * i + 1] = Math.ceil(((i + 1) * inSize) / outSize);
+/** [start, end) of the source span of output cells from .. to - 1, flattened. */
+function spans(inSize: number, outSize: number, from: number, to: number): Int32Array {
+  const s = new Int32Array(2 * (to - from));
+  for (let i = from; i < to; i++) {
+    s[2 * (i - from)] = Math.floor((i * inSize) / outSize);
+    s[2 * (i - from) + 1] = Math.ceil(((i + 1) * inSize) / outSize);
   }
   return s;
 }
