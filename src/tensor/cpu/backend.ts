@@ -10,7 +10,7 @@ import {
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
-import { simdDense } from './simdDense.ts';
+import { denseGroups, packedDenseRows, simdDense, simdDenseGroups } from './simdDense.ts';
 import { simdGemmSupported } from './simdGemm.ts';
 import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
@@ -277,7 +277,14 @@ export class CpuBackend implements Backend {
     const o = weight.shape[0];
     if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
     const out = this.alloc([n, o]);
-    if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
+    const groups = denseGroups(n);
+    if (this.simd && this.threads > 1 && groups > 1 && n * f * o >= THREADING_MIN_MACS) {
+      const xs = this.shared(x.data);
+      const packed = packedDenseRows(weight.data, f, o, true);
+      const bs = bias && this.sharedParam(bias.data);
+      await this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
+        (from, to) => simdDenseGroups(xs, packed, bs, n, f, o, out.data, from, to));
+    } else if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     else pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     return out;
   }

@@ -35,6 +35,8 @@ export function simdConvTasks(
     }
   }
   const tile = arena.tile;
+  // Views of the tile's rows made once: a view per row and task is an allocation per output row.
+  const tileRows = Array.from({ length: mG }, (_, m) => tile.subarray(m * p.chunk, (m + 1) * p.chunk));
   const perItem = p.groups * Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
     // The tasks of one batch item in this share read only a band of its rows: that band is
@@ -62,7 +64,8 @@ export function simdConvTasks(
         simdUnroll(p, arena, g * cInG * band - top * padW, padW, K, j0, j1);
         arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
       }
-      for (let m = 0; m < mG; m++) out.set(tile.subarray(m * p.chunk, m * p.chunk + cols), (item * p.cOut + g * mG + m) * hw + j0);
+      const dst = (item * p.cOut + g * mG) * hw + j0;
+      for (let m = 0; m < mG; m++) out.set(cols === p.chunk ? tileRows[m] : tile.subarray(m * p.chunk, m * p.chunk + cols), dst + m * hw);
     }
   }
 }

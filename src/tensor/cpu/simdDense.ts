@@ -10,10 +10,11 @@ const ITEMS = 32;
 const packed = new WeakMap<Float32Array, Float32Array>();
 
 /** The weight rows in blocks of 4, reduction index outermost in a block (rows past o zero), made once per weight array. */
-function packedRows(w: Float32Array, f: number, o: number): Float32Array {
+export function packedDenseRows(w: Float32Array, f: number, o: number, shared = false): Float32Array {
   let p = packed.get(w);
-  if (!p) {
-    p = new Float32Array(Math.ceil(o / MR) * MR * f);
+  if (!p || (shared && !(p.buffer instanceof SharedArrayBuffer))) {
+    const length = Math.ceil(o / MR) * MR * f;
+    p = shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
     for (let r = 0; r < o; r++) {
       const dst = Math.floor(r / MR) * f * MR + (r % MR);
       for (let k = 0; k < f; k++) p[dst + k * MR] = w[r * f + k];
@@ -23,16 +24,28 @@ function packedRows(w: Float32Array, f: number, o: number): Float32Array {
   return p;
 }
 
+/** Groups of batch items a dense layer is computed in: the units threads share. */
+export function denseGroups(n: number): number {
+  return Math.ceil(n / ITEMS);
+}
+
 /** y[b, o] = sum_f x[b, f] * w[o, f] + bias[o], for n items of f features and o outputs. */
 export function simdDense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array): void {
+  simdDenseGroups(x, packedDenseRows(w, f, o), bias, n, f, o, out, 0, denseGroups(n));
+}
+
+/** simdDense for item groups [from, to), from weights already packed by packedDenseRows. */
+export function simdDenseGroups(
+  x: Float32Array, rowsPacked: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array, from: number, to: number,
+): void {
   const blocks = Math.ceil(o / MR);
   const rows = blocks * MR;
   const arena = gemmArena(rows, f, ITEMS * f, rows * ITEMS);
   const { weights, panels, tile } = arena;
-  weights.set(packedRows(w, f, o));
+  weights.set(rowsPacked);
   arena.bias.fill(0);
   if (bias) arena.bias.set(bias.subarray(0, o));
-  for (let b0 = 0; b0 < n; b0 += ITEMS) {
+  for (let b0 = from * ITEMS; b0 < Math.min(n, to * ITEMS); b0 += ITEMS) {
     const items = Math.min(ITEMS, n - b0);
     const count = Math.ceil(items / NR);
     // Panel p, tap k, lane l = x[b0 + 4p + l, k]; lanes past the last item are zero.

@@ -3,6 +3,7 @@ import { kernelWorkerPort } from '../../platform/index.ts';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
 import { softmaxChannels } from './pointwise.ts';
+import { simdDenseGroups } from './simdDense.ts';
 import { simdMaxPool2d } from './simdPool.ts';
 import { takeShares } from './threadPool.ts';
 
@@ -49,7 +50,24 @@ export interface SoftmaxJob {
   total: number;
 }
 
-export type Job = ConvJob | MaxPoolJob | SoftmaxJob;
+/** A fully connected layer, shared out by groups of batch items (simdDense.ts). */
+export interface DenseJob {
+  id: number;
+  kind: 'dense';
+  x: Float32Array;
+  /** Weight rows packed by packedDenseRows. */
+  weights: Float32Array;
+  bias: Float32Array | null;
+  n: number;
+  f: number;
+  o: number;
+  out: Float32Array;
+  counter: Int32Array;
+  grain: number;
+  total: number;
+}
+
+export type Job = ConvJob | MaxPoolJob | SoftmaxJob | DenseJob;
 
 let scratch = new Float32Array(0);
 
@@ -59,7 +77,9 @@ port?.onMessage((message) => {
   const job = message as Job;
   try {
     takeShares(job.counter, job.grain, job.total, (from, to) => {
-      if (job.kind === 'softmax') {
+      if (job.kind === 'dense') {
+        simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to);
+      } else if (job.kind === 'softmax') {
         softmaxChannels(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
       } else if (job.kind === 'maxPool') {
         simdMaxPool2d(job.window, job.x, job.out, from, to);
