@@ -1,15 +1,22 @@
 import { spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
-import type { Job } from './worker.ts';
+import type { Job, Sharing } from './worker.ts';
 
-/** A job without its sharing: the pool fills in id, counter, grain and total. */
-type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | 'counter' | 'grain' | 'total'> : never) : never;
+/** A job without its sharing: the pool fills in id and the Sharing fields. */
+type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | keyof Sharing> : never) : never;
 
-/** Runs shares of `grain` tasks taken from `counter` until all `total` are taken. */
-export function takeShares(counter: Int32Array, grain: number, total: number, run: (from: number, to: number) => void): void {
+/**
+ * Runs shares of the tasks [0, total) taken from `counter` until all are taken. A share is
+ * 1/spread of what remains (at least `grain` tasks): large shares first keep the per-share
+ * costs (a band of input copied, a worker's wake-up) rare, and small ones at the end let the
+ * threads finish together.
+ */
+export function takeShares(s: Sharing, run: (from: number, to: number) => void): void {
+  const { counter, grain, spread, total } = s;
   for (;;) {
-    const from = Atomics.add(counter, 0, grain);
+    const from = Atomics.load(counter, 0);
     if (from >= total) return;
-    run(from, Math.min(total, from + grain));
+    const to = Math.min(total, from + Math.max(grain, Math.ceil((total - from) / spread)));
+    if (Atomics.compareExchange(counter, 0, from, to) === from) run(from, to);
   }
 }
 
@@ -53,17 +60,16 @@ export class ThreadPool {
    */
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
     const parts = Math.min(this.workers.length + 1, total);
-    const grain = Math.max(1, Math.ceil(total / (parts * 4)));
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const sharing: Sharing = { counter: new Int32Array(new SharedArrayBuffer(4)), grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
     const waits: Promise<void>[] = [];
     for (let i = 0; i < parts - 1; i++) {
       const id = this.nextId++;
       const worker = this.workers[i];
       if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
       waits.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
-      worker.post({ ...job, id, counter, grain, total });
+      worker.post({ ...job, id, ...sharing });
     }
-    takeShares(counter, grain, total, runHere);
+    takeShares(sharing, runHere);
     await Promise.all(waits);
   }
 

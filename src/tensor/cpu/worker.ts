@@ -16,10 +16,6 @@ export interface ConvJob {
   bias: Float32Array | null;
   alpha: Float32Array | null;
   out: Float32Array;
-  /** Shares of `grain` tasks are taken from counter[0] until `total` are taken. */
-  counter: Int32Array;
-  grain: number;
-  total: number;
 }
 
 /** Max pooling of planes, shared out like a conv's tasks. */
@@ -29,10 +25,6 @@ export interface MaxPoolJob {
   window: Window2d;
   x: Float32Array;
   out: Float32Array;
-  /** Shares of `grain` tasks are taken from counter[0] until `total` are taken. */
-  counter: Int32Array;
-  grain: number;
-  total: number;
 }
 
 /** Softmax over channels of positions (item, pixel), shared out like a conv's tasks. */
@@ -45,9 +37,6 @@ export interface SoftmaxJob {
   c: number;
   plane: number;
   rows: boolean;
-  counter: Int32Array;
-  grain: number;
-  total: number;
 }
 
 /** A fully connected layer, shared out by groups of batch items (simdDense.ts). */
@@ -62,12 +51,17 @@ export interface DenseJob {
   f: number;
   o: number;
   out: Float32Array;
+}
+
+/** How a job's tasks are shared out (see takeShares): filled in by the pool. */
+export interface Sharing {
   counter: Int32Array;
   grain: number;
+  spread: number;
   total: number;
 }
 
-export type Job = ConvJob | MaxPoolJob | SoftmaxJob | DenseJob;
+export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob) & Sharing;
 
 let scratch = new Float32Array(0);
 
@@ -76,7 +70,7 @@ const port = kernelWorkerPort();
 port?.onMessage((message) => {
   const job = message as Job;
   try {
-    takeShares(job.counter, job.grain, job.total, (from, to) => {
+    takeShares(job, (from, to) => {
       if (job.kind === 'dense') {
         simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to);
       } else if (job.kind === 'softmax') {
