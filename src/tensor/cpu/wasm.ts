@@ -65,6 +65,19 @@ export const op = {
   fmax: [0xfd, ...uleb(0xe9)],
   fdiv: [0xfd, ...uleb(0xe7)],
   fsqrt: [0xfd, ...uleb(0xe3)],
+  tee: (l: number) => [0x22, ...uleb(l)],
+  storeI32: (offset: number) => [0x36, 2, ...uleb(offset)],
+  /** v128.const with `v` in all four 32-bit lanes. */
+  constI32x4: (v: number) => [0xfd, ...uleb(0x0c), ...new Array(4).fill([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]).flat()],
+  and: [0xfd, ...uleb(0x4e)],
+  /** a & ~b */
+  andnot: [0xfd, ...uleb(0x4f)],
+  xor: [0xfd, ...uleb(0x51)],
+  /** i32x4 lanes shifted right (arithmetic) by an i32 count. */
+  ishrS: [0xfd, ...uleb(0xac)],
+  igtS: [0xfd, ...uleb(0x3b)],
+  imaxS: [0xfd, ...uleb(0xb8)],
+  extractLaneI32: (lane: number) => [0xfd, ...uleb(0x1b), lane],
 };
 
 export interface WasmFunction {
