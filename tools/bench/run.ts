@@ -16,6 +16,9 @@ import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
 import { gemmKernel } from '../../src/tensor/cpu/conv2d.ts';
 import { gemmArena, simdGemmSupported } from '../../src/tensor/cpu/simdGemm.ts';
+import { simdMaxPool2d } from '../../src/tensor/cpu/simdPool.ts';
+import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
+import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
 import { median } from './timing.ts';
@@ -107,6 +110,25 @@ async function gemmCase(runs: number): Promise<void> {
   record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
 }
 
+/**
+ * What handing an op to the kernel thread costs: a pooling of two 2x2 planes shared between the
+ * calling thread and one worker, so the time is the message, the wake-up and the reply.
+ */
+async function dispatchCase(runs: number): Promise<void> {
+  const name = 'pool-dispatch-2-threads';
+  if (!wanted(name)) return;
+  const pool = new ThreadPool(2);
+  const window = windowGeometry('maxPool2d', [1, 2, 4, 4], [2, 2], 2, 0, false);
+  const x = new Float32Array(new SharedArrayBuffer(4 * 32));
+  const out = new Float32Array(new SharedArrayBuffer(4 * 8));
+  const calls = 200;
+  const ms = await median(async () => {
+    for (let i = 0; i < calls; i++) await pool.run({ kind: 'maxPool', window, x, out }, 2, (from, to) => simdMaxPool2d(window, x, out, from, to));
+  }, runs);
+  record({ case: name, backend: 'cpu', mode: 'typescript+wasm-simd', threads: 2, ms: ms / calls, gflops: null }, 'per op handed to a worker (message, wake-up, reply)');
+  await pool.dispose();
+}
+
 async function convCase(name: string, inShape: number[], outC: number, k: number, pad: number, runs: number): Promise<void> {
   if (!wanted(name)) return;
   const x = random(inShape, 1);
@@ -190,6 +212,7 @@ function ratios(): void {
 
 console.log(`tsface benchmark: median of runs, ${new Date().toISOString()}, node ${process.version}`);
 await gemmCase(quick ? 5 : 15);
+await dispatchCase(quick ? 3 : 7);
 await convCase('conv3x3-16-32-108x192', [1, 16, 108, 192], 32, 3, 1, quick ? 5 : 15);
 await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 3 : 9);
 
