@@ -44,7 +44,7 @@ function pixels(width: number, height: number, seed: number) {
   return { width, height, data };
 }
 
-function assertSameMaps(got: { prob: Tensor; box: Tensor }, want: { prob: Tensor; box: Tensor }, label: string): void {
+function assertSameMaps(got: Record<string, Tensor>, want: Record<string, Tensor>, label: string): void {
   for (const head of ['prob', 'box'] as const) {
     assert.deepEqual(got[head].shape, want[head].shape, `${label} ${head} shape`);
     const bad = got[head].data.findIndex((v, i) => !Object.is(v, want[head].data[i]));
@@ -96,4 +96,35 @@ test('tiles equal one pass on gpu.js (cpu mode)', { skip: gpujs === true ? false
   } finally {
     await backend.dispose();
   }
+});
+
+test('a detection on tiled levels keeps the whole level\'s probability map and candidate order', async () => {
+  const { FaceDetector } = await import('../src/pipeline/mtcnn.ts');
+  const { toRgbImage } = await import('../src/pipeline/image.ts');
+  const { resizeBicubic } = await import('../src/pipeline/resize.ts');
+  const backend = new CpuBackend({ threads: 1 });
+  const detector = new FaceDetector({ backend });
+  // Upscaled so that the first level (0.6 of it) spans several tiles both ways, odd-sized.
+  const img = resizeBicubic(toRgbImage('examples/astronaut.jpg'), 1403, 1217);
+  const d = await detector.detect(img, { keepStages: true, thresholds: [0.3, 0.7, 0.7] });
+  const scale = d.report.scales[0];
+  const [h, w] = [Math.trunc(img.height * scale + 1), Math.trunc(img.width * scale + 1)];
+  const whole = await pnet.forward(backend, await backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w));
+  const [, , mh, mw] = whole.prob.shape;
+  assert.ok(mh > 2 * 175 && mw > 2 * 175, 'the first level is tiled both ways');
+  const map = d.report.stages!.probMaps[0];
+  assert.deepEqual([map.height, map.width], [mh, mw]);
+  const bad = map.data.findIndex((v, i) => !Object.is(v, whole.prob.data[mh * mw + i]));
+  assert.equal(bad, -1, `probability map differs at ${bad}`);
+  const f = Math.fround, fs = f(scale);
+  const want = [];
+  for (let by = 0; by < mh; by++) {
+    for (let bx = 0; bx < mw; bx++) {
+      const score = whole.prob.data[mh * mw + by * mw + bx];
+      if (score >= f(0.3)) want.push({ x1: Math.floor(f(f(2 * bx + 1) / fs)), y1: Math.floor(f(f(2 * by + 1) / fs)), x2: Math.floor(f(f(2 * bx + 12) / fs)), y2: Math.floor(f(f(2 * by + 12) / fs)), score });
+    }
+  }
+  assert.ok(want.length > 10);
+  assert.deepEqual(d.report.stages!.pnet.slice(0, want.length), want);
+  await backend.dispose();
 });

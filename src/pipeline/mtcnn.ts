@@ -11,7 +11,7 @@ import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
 import { nmsMin, nmsUnion, type Box } from './nms.ts';
-import { imageLevel, pnetMaps, type LevelSource } from './pnetBands.ts';
+import { imageLevel, pnetCells, pnetTiles, type LevelSource, type TileCells } from './pnetBands.ts';
 import type { Region } from '../tensor/geometry.ts';
 
 const f = Math.fround;
@@ -214,35 +214,26 @@ export class FaceDetector {
       const level = await this.pyramidLevel(img, h, w, report);
       report.ms.pyramid += now() - t;
       t = now();
-      const resizing = report.ms.pyramid;
-      const { prob, box } = await pnetMaps(this.nets.pnet, this.backend, level);
-      // Tiles read from the 8-bit image count as pyramid time, not P-Net time.
-      report.ms.pnet += now() - t - (report.ms.pyramid - resizing);
-      t = now();
-      const [, , mh, mw] = prob.shape;
-      const plane = mh * mw;
+      const before = report.ms.pyramid + report.ms.post;
       const fs = f(scale);
-      const found: Candidate[] = [];
-      for (let by = 0; by < mh; by++) {
-        for (let bx = 0; bx < mw; bx++) {
-          const cell = by * mw + bx;
-          const score = prob.data[plane + cell];
-          if (!(score >= threshold)) continue;
-          found.push({
-            x1: Math.floor(f(f(2 * bx + 1) / fs)),
-            y1: Math.floor(f(f(2 * by + 1) / fs)),
-            x2: Math.floor(f(f(2 * bx + 12) / fs)),
-            y2: Math.floor(f(f(2 * by + 12) / fs)),
-            score,
-            reg: [box.data[cell], box.data[plane + cell], box.data[2 * plane + cell], box.data[3 * plane + cell]],
-            image,
-          });
-        }
-      }
+      const [mh, mw] = [pnetCells(h), pnetCells(w)];
+      const probMap = report.stages ? new Float32Array(mh * mw) : null;
+      const cells: number[] = [];
+      const hits: Candidate[] = [];
+      await pnetTiles(this.nets.pnet, this.backend, level, (maps, at) => {
+        const tp = now();
+        scanTile(maps, at, threshold, fs, image, mw, cells, hits, probMap);
+        report.ms.post += now() - tp;
+      });
+      // Tiles read from the 8-bit image count as pyramid time, their scans as post, not P-Net time.
+      report.ms.pnet += now() - t - (report.ms.pyramid + report.ms.post - before);
+      t = now();
+      // Tiles give cells out of row-major order; the reference's order decides NMS ties.
+      const found = cells.map((_, k) => k).sort((p, q) => cells[p] - cells[q]).map((k) => hits[k]);
       report.counts.pnetCandidates += found.length;
       if (report.stages) {
         report.stages.pnet.push(...found.map((b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })));
-        report.stages.probMaps.push({ scale, height: mh, width: mw, data: prob.data.slice(plane, 2 * plane) });
+        report.stages.probMaps.push({ scale, height: mh, width: mw, data: probMap! });
       }
       for (const k of nmsUnion(found, 0.5)) kept.push(found[k]);
       report.ms.post += now() - t;
@@ -335,6 +326,34 @@ export class FaceDetector {
 
   async dispose(): Promise<void> {
     if (this.ownsBackend) await this.backend.dispose();
+  }
+}
+
+/**
+ * P-Net's candidates in one tile's maps (cells at or over `threshold` that no earlier tile gave),
+ * with their level cell indices; `probMap`, when kept, gets the tile's face probabilities.
+ */
+function scanTile(maps: { prob: Tensor; box: Tensor }, at: TileCells, threshold: number, fs: number, image: number, mw: number, cells: number[], found: Candidate[], probMap: Float32Array | null): void {
+  const { prob, box } = maps;
+  const [, , th, tw] = prob.shape;
+  const plane = th * tw;
+  for (let by = at.y0; by < at.y1; by++) {
+    for (let bx = at.x0; bx < at.x1; bx++) {
+      const cell = (by - at.y) * tw + (bx - at.x);
+      const score = prob.data[plane + cell];
+      if (probMap) probMap[by * mw + bx] = score;
+      if (!(score >= threshold)) continue;
+      cells.push(by * mw + bx);
+      found.push({
+        x1: Math.floor(f(f(2 * bx + 1) / fs)),
+        y1: Math.floor(f(f(2 * by + 1) / fs)),
+        x2: Math.floor(f(f(2 * bx + 12) / fs)),
+        y2: Math.floor(f(f(2 * by + 12) / fs)),
+        score,
+        reg: [box.data[cell], box.data[plane + cell], box.data[2 * plane + cell], box.data[3 * plane + cell]],
+        image,
+      });
+    }
   }
 }
 

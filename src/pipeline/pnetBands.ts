@@ -62,23 +62,41 @@ export function imageLevel(img: RgbPixels, height: number, width: number): Level
 }
 
 /** P-Net's map cells along one side of `size` input pixels (ceil-mode 2x2 pooling between 3x3 convs). */
-function cellsAlong(size: number): number {
+export function pnetCells(size: number): number {
   return Math.ceil((size - 2) / 2) - 4;
 }
 
+/** One tile along one side: input [from, to), and the map cells [own, end) it is the first to give. */
+interface TileSpan {
+  from: number;
+  to: number;
+  own: number;
+  end: number;
+}
+
 /**
- * Input [from, to) along one side for each tile of at most `tile` cells: tiles start every
+ * The tiles along one side of `size` input pixels, of at most `tile` cells each: they start every
  * `tile` cells, the last one moved back to end on the edge (so it has the others' size).
  */
-function tileSpans(size: number, tile: number): [number, number][] {
-  const cells = cellsAlong(size);
-  if (cells <= tile) return [[0, size]];
-  const spans: [number, number][] = [];
+function tileSpans(size: number, tile: number): TileSpan[] {
+  const cells = pnetCells(size);
+  if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
+  const spans: TileSpan[] = [];
   for (let first = 0; first < cells; first += tile) {
     const start = Math.min(first, cells - tile);
-    spans.push([2 * start, Math.min(size, 2 * (start + tile) + 10)]);
+    spans.push({ from: 2 * start, to: Math.min(size, 2 * (start + tile) + 10), own: first, end: start + tile });
   }
   return spans;
+}
+
+/** Cells of one tile's maps: the tile's first map cell (y, x), and the cells [y0, y1) x [x0, x1) no earlier tile gave. */
+export interface TileCells {
+  y: number;
+  x: number;
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
 }
 
 /** Copies a tile's map (N=1) into the level's map at cell (y, x). */
@@ -93,36 +111,54 @@ function place(tile: Tensor, map: Tensor, y: number, x: number): void {
   }
 }
 
+/** The tile side in map cells for `tilePixels` input pixels: a tile of T x T cells reads 2T + 10 rows and columns. */
+function tileCells(tilePixels: number): number {
+  return Math.max(4, Math.floor((Math.sqrt(tilePixels) - 10) / 2));
+}
+
+/**
+ * Runs P-Net over a level in tiles of at most `tilePixels` input pixels (or whole when it fits
+ * in one) and hands each tile's `prob` and `box` maps to `visit`, which must not keep them: their
+ * buffers go back to the backend for the next tile. A caller that only scans the maps never
+ * holds the level's maps whole (24 bytes a cell).
+ */
+export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | LevelSource, visit: (maps: { prob: Tensor; box: Tensor }, cells: TileCells) => void, tilePixels = PNET_TILE_PIXELS): Promise<void> {
+  const source = level instanceof Tensor ? tensorLevel(level) : level;
+  const { height: h, width: w } = source;
+  const tile = tileCells(tilePixels);
+  const rows = tileSpans(h, tile);
+  const cols = tileSpans(w, tile);
+  let spare: Float32Array | undefined;
+  for (const r of rows) {
+    for (const c of cols) {
+      const whole = rows.length === 1 && cols.length === 1 && level instanceof Tensor;
+      const size = 3 * (r.to - r.from) * (c.to - c.from);
+      const input = whole ? level : source.read({ y0: r.from, y1: r.to, x0: c.from, x1: c.to }, spare?.length === size ? spare : undefined);
+      const out = await pnet.forward(backend, input);
+      visit({ prob: out.prob, box: out.box }, { y: r.from / 2, x: c.from / 2, y0: r.own, y1: r.end, x0: c.own, x1: c.end });
+      backend.release?.(out.prob);
+      backend.release?.(out.box);
+      if (!whole) spare = input.data;
+    }
+  }
+}
+
 /**
  * P-Net's `prob` and `box` maps of one pyramid level (a tensor, or a LevelSource read a tile at
  * a time), whole or in tiles of at most `tilePixels` input pixels.
  */
 export async function pnetMaps(pnet: Net, backend: Backend, level: Tensor | LevelSource, tilePixels = PNET_TILE_PIXELS): Promise<{ prob: Tensor; box: Tensor }> {
-  const source = level instanceof Tensor ? tensorLevel(level) : level;
-  const { height: h, width: w } = source;
-  // A tile of T x T cells reads 2T + 10 input rows and columns.
-  const tile = Math.max(4, Math.floor((Math.sqrt(tilePixels) - 10) / 2));
-  const rows = tileSpans(h, tile);
-  const cols = tileSpans(w, tile);
-  if (rows.length === 1 && cols.length === 1) {
-    const { prob, box } = await pnet.forward(backend, level instanceof Tensor ? level : source.read({ y0: 0, y1: h, x0: 0, x1: w }));
+  const { height: h, width: w } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
+  const tile = tileCells(tilePixels);
+  if (tileSpans(h, tile).length === 1 && tileSpans(w, tile).length === 1) {
+    const { prob, box } = await pnet.forward(backend, level instanceof Tensor ? level : level.read({ y0: 0, y1: h, x0: 0, x1: w }));
     return { prob, box };
   }
-  const prob = new Tensor([1, 2, cellsAlong(h), cellsAlong(w)]);
-  const box = new Tensor([1, 4, cellsAlong(h), cellsAlong(w)]);
-  let spare: Float32Array | undefined;
-  for (const [y0, y1] of rows) {
-    for (const [x0, x1] of cols) {
-      const size = 3 * (y1 - y0) * (x1 - x0);
-      const input = source.read({ y0, y1, x0, x1 }, spare?.length === size ? spare : undefined);
-      const out = await pnet.forward(backend, input);
-      place(out.prob, prob, y0 / 2, x0 / 2);
-      place(out.box, box, y0 / 2, x0 / 2);
-      // The tile's maps are copied out: their buffers can serve the next tile's maps.
-      backend.release?.(out.prob);
-      backend.release?.(out.box);
-      spare = input.data;
-    }
-  }
+  const prob = new Tensor([1, 2, pnetCells(h), pnetCells(w)]);
+  const box = new Tensor([1, 4, pnetCells(h), pnetCells(w)]);
+  await pnetTiles(pnet, backend, level, (maps, at) => {
+    place(maps.prob, prob, at.y, at.x);
+    place(maps.box, box, at.y, at.x);
+  }, tilePixels);
   return { prob, box };
 }
