@@ -47,14 +47,19 @@ const encodeLocal = (t: number, a: number, abs: number) => [
 /** Top of the stack: the float bits of the key in local `k`. */
 const decodeLocal = (k: number, abs: number) => [...op.get(k), ...op.get(k), ...op.i32(31), ...op.ishrS, ...op.get(abs), ...op.and, ...op.xor];
 
-/** encode(at, vectors): the floats at `at` replaced by their keys, in place. */
+/** Vectors per iteration of encode(), whose count is rounded up to it. */
+const ENCODE_UNROLL = 4;
+
+/** encode(at, iterations): the floats at `at` replaced by their keys, in place, ENCODE_UNROLL vectors per iteration. */
 function encodeFunction(): WasmFunction {
   const [AT, N, T, A, AB] = [0, 1, 2, 3, 4];
+  const one: number[] = [];
+  for (let u = 0; u < ENCODE_UNROLL; u++) one.push(...op.get(AT), ...op.get(AT), ...op.load(16 * u), ...op.set(T), ...encodeLocal(T, A, AB), ...op.store(16 * u));
   const body = [
     ...op.constI32x4(SIGN_CLEAR), ...op.set(AB),
     ...op.loop,
-    ...op.get(AT), ...op.get(AT), ...op.load(0), ...op.set(T), ...encodeLocal(T, A, AB), ...op.store(0),
-    ...op.get(AT), ...op.i32(16), ...op.add, ...op.set(AT),
+    ...one,
+    ...op.get(AT), ...op.i32(16 * ENCODE_UNROLL), ...op.add, ...op.set(AT),
     ...op.get(N), ...op.i32(1), ...op.sub, ...op.set(N),
     ...op.get(N), ...op.brIf(0), ...op.end,
   ];
@@ -222,7 +227,7 @@ export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, f
   // horizontal pass's last iteration, the edge fill.
   const lineFloats = Math.max(padLeft + 4 * vecs, (chunks - 1) * step * strideW + Math.max(step * strideW, 4) + kW + 4, fillEnd, padLeft + inW + 4);
   // Bytes past the input and output that whole vectors may touch.
-  const slack = 16 * UNROLL;
+  const slack = 16 * Math.max(UNROLL, ENCODE_UNROLL);
 
   // Small planes go several to a call; a large plane goes a band of output rows at a time, with
   // only the input rows that band's windows cover.
@@ -250,7 +255,7 @@ export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, f
     for (let p = from; p < to; p += planesPerCall) {
       const n = Math.min(planesPerCall, to - p);
       floats.set(x.subarray(p * inPlane, (p + n) * inPlane), inAt / 4);
-      if (keys) encode(inAt, Math.ceil((n * inPlane) / 4));
+      if (keys) encode(inAt, Math.ceil((n * inPlane) / (4 * ENCODE_UNROLL)));
       pool(inAt, outAt, n, 4 * inPlane, outH, rowsAt, lineAt, ...common);
       out.set(floats.subarray(outAt / 4, outAt / 4 + n * outPlane), p * outPlane);
     }
@@ -262,7 +267,7 @@ export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, f
       const y0 = rowOf(oy0, 0);
       const y1 = rowOf(oy0 + rows - 1, kH - 1) + 1;
       floats.set(x.subarray(p * inPlane + y0 * inW, p * inPlane + y1 * inW), inAt / 4);
-      if (keys) encode(inAt, Math.ceil(((y1 - y0) * inW) / 4));
+      if (keys) encode(inAt, Math.ceil(((y1 - y0) * inW) / (4 * ENCODE_UNROLL)));
       // The row table holds offsets from the plane's start: the band's copy starts at row y0.
       pool(inAt - 4 * inW * y0, outAt, 1, 0, rows, rowsAt + 4 * oy0 * kH, lineAt, ...common);
       out.set(floats.subarray(outAt / 4, outAt / 4 + rows * outW), p * outPlane + oy0 * outW);
