@@ -29,12 +29,12 @@ const ROW = (ky: number) => 23 + ky; // i32: the input row ky of the current win
 /** Vectors per iteration of the vertical and horizontal loops: halves their loop overhead. */
 const UNROLL = 2;
 
-// The kernel compares keys, not floats: wasm's f32x4.max (NaN-propagating, +0 above -0) is a
-// sequence of eight instructions on x86, while i32x4.max_s is one. Clearing the magnitude bits'
-// meaning for negative floats (key = bits ^ 0x7fffffff when the sign is set) orders the keys as
-// signed integers exactly as the floats, -0 just below +0; a NaN of either sign becomes its
-// positive self, above +Infinity, so it wins every max as f32x4.max's NaN does. Decoding is the
-// same xor; the NaN comes back positive (any NaN reads as NaN).
+// Windows of more than four cells compare keys, not floats: wasm's f32x4.max (NaN-propagating,
+// +0 above -0) is a sequence of eight instructions on x86, while i32x4.max_s is one. Flipping
+// the magnitude bits of negative floats (key = bits ^ 0x7fffffff when the sign bit is set)
+// orders the keys, as signed integers, exactly as the floats, -0 just below +0; a NaN of either
+// sign becomes its positive self, above +Infinity, so it wins every max as f32x4.max's NaN does.
+// Decoding is the same xor; the NaN comes back positive (any NaN reads as NaN).
 const SIGN_CLEAR = 0x7fffffff;
 const INF_BITS = 0x7f800000;
 
@@ -173,8 +173,8 @@ function poolFunction(kH: number, kW: number, sW: number, wideEdges: boolean, ke
 
 type Kernel = (...a: number[]) => void;
 type Kernels = { pool: Kernel; encode: Kernel };
-// Compiled modules by window shape (shared by every thread), and this thread's instances of them
-// over one memory.
+// Compiled modules by window shape and their instances over one memory (per thread, as all
+// module state: each kernel worker has its own).
 const modules = new Map<string, WebAssembly.Module | null>();
 const kernels = new Map<string, Kernels>();
 let memory: WebAssembly.Memory | null = null;
@@ -221,6 +221,7 @@ export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, f
   const chunks = Math.ceil(outW / step);
   const vecs = Math.ceil(inW / (4 * UNROLL)) * UNROLL;
   const fillEnd = (outW - 1) * strideW + kW;
+  // A 2x2 window reads each cell once, so encoding every cell costs more than cheaper maxes save.
   const keys = kH * kW > 4;
   const { pool, encode } = kernel(kH, kW, strideW, padLeft > 4 || fillEnd - (padLeft + inW) > 4, keys);
   // The line's cells that anything reads or writes: the vertical pass's whole vectors, the
