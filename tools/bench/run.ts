@@ -5,6 +5,7 @@
 // --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
@@ -108,6 +109,36 @@ async function gemmCase(runs: number): Promise<void> {
     for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
   }, runs);
   record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
+  // The same GEMM with relaxed SIMD's multiply-add (behind a flag in Node 20, set before its
+  // module is compiled): what fused multiply-adds would buy on this CPU.
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (!simdGemmSupported(true)) {
+    console.log(`${name.padEnd(26)} wasm-relaxed-simd skipped: this engine has no relaxed SIMD`);
+    return;
+  }
+  const fused = gemmArena(M, K, chunk * K, M * chunk, 0, true);
+  fused.weights.set(A);
+  fused.panels.set(B);
+  const fusedMs = await median(async () => {
+    for (let j0 = 0; j0 < N; j0 += chunk) fused.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
+  }, runs);
+  record({ case: name, backend: 'cpu', mode: 'wasm-relaxed-simd', threads: 1, ms: fusedMs, gflops: (2 * M * K * N) / fusedMs / 1e6 },
+    fusedMultiplyAdd() ? 'relaxed_madd fuses on this CPU' : 'relaxed_madd runs as multiply then add on this CPU');
+}
+
+/** Whether relaxed_madd rounds once: (1 + 2^-12)^2 - (1 + 2^-11) is 2^-24 fused, 0 or 2^-23 otherwise. */
+function fusedMultiplyAdd(): boolean {
+  const probe = gemmArena(4, 2, 8, 16, 0, true);
+  probe.weights.fill(0);
+  probe.bias.fill(0);
+  probe.weights[0] = -(1 + 2 ** -11);
+  probe.weights[4] = 1 + 2 ** -12;
+  for (let lane = 0; lane < 4; lane++) {
+    probe.panels[lane] = 1;
+    probe.panels[4 + lane] = 1 + 2 ** -12;
+  }
+  probe.run(0, 2, 1, 1, 4, false);
+  return probe.tile[0] === 2 ** -24;
 }
 
 /**

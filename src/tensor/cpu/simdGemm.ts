@@ -26,7 +26,7 @@ const ACC = (r: number, w: number) => 27 + r * 2 + w;
  * bias, and with `act` the activation max(y, 0) + alpha * min(y, 0): ReLU with alpha 0, PReLU
  * otherwise, equal to the TypeScript kernel's for every y including -0 (both give +0).
  */
-function tile(width: 1 | 2): number[] {
+function tile(width: 1 | 2, fused: boolean): number[] {
   const code: number[] = [];
   for (let r = 0; r < 4; r++) for (let w = 0; w < width; w++) code.push(...op.zero, ...op.set(ACC(r, w)));
   code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KBS), ...op.add, ...op.set(END));
@@ -36,7 +36,8 @@ function tile(width: 1 | 2): number[] {
   for (let r = 0; r < 4; r++) {
     code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
     for (let w = 0; w < width; w++) {
-      code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
+      if (fused) code.push(...op.get(AV), ...op.get(w ? B1 : B0), ...op.get(ACC(r, w)), ...op.relaxedMadd, ...op.set(ACC(r, w)));
+      else code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
     }
   }
   code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
@@ -118,7 +119,7 @@ function gatherLanesBody(): WasmFunction {
   return { name: 'gatherLanes', params: 7, locals: [[OFF - TP + 1, I32]], body };
 }
 
-function gemmFunction(): WasmFunction {
+function gemmFunction(fused: boolean): WasmFunction {
   const body: number[] = [
     ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
     ...op.get(K), ...op.get(BSTEP), ...op.mul, ...op.set(KBS),
@@ -130,7 +131,7 @@ function gemmFunction(): WasmFunction {
     ...op.get(MB), ...op.i32(4), ...op.shl, ...op.set(ROWS),
     ...op.loop, // over panels, two at a time while two remain
     ...op.get(PB), ...op.i32(1), ...op.add, ...op.get(PANELS), ...op.ltU,
-    ...op.if, ...tile(2), ...op.else, ...tile(1), ...op.end,
+    ...op.if, ...tile(2, fused), ...op.else, ...tile(1, fused), ...op.end,
     ...op.get(PB), ...op.get(PANELS), ...op.ltU, ...op.brIf(0), ...op.end,
     ...op.get(ABLOCK), ...op.get(KB), ...op.add, ...op.set(ABLOCK),
     ...op.get(MB), ...op.i32(1), ...op.add, ...op.set(MB),
@@ -139,16 +140,22 @@ function gemmFunction(): WasmFunction {
   return { name: 'gemm', params: 12, locals: [[KBS - MB + 1, I32], [4 + 8, V128]], body };
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-/** The compiled kernels, or null where this engine has no WebAssembly SIMD. */
-function simdModule(): WebAssembly.Module | null {
-  if (compiled === undefined) compiled = compileModule([gemmFunction(), gatherFunction(1), gatherFunction(2), gatherLanesBody()]);
-  return compiled;
+/**
+ * The compiled kernels, or null where this engine has no WebAssembly SIMD. `fused`: the GEMM
+ * with relaxed SIMD's f32x4.relaxed_madd (a fused multiply-add where the CPU has one; Node 20
+ * needs --experimental-wasm-relaxed-simd before the first compile). Only the benchmark uses
+ * it: it rounds differently from the fixtures' separate multiply and add, and on the CPUs
+ * measured it was no faster (see the README's speed section).
+ */
+function simdModule(fused = false): WebAssembly.Module | null {
+  if (!compiled.has(fused)) compiled.set(fused, compileModule([gemmFunction(fused), gatherFunction(1), gatherFunction(2), gatherLanesBody()]));
+  return compiled.get(fused)!;
 }
 
-export function simdGemmSupported(): boolean {
-  return simdModule() !== null;
+export function simdGemmSupported(fused = false): boolean {
+  return simdModule(fused) !== null;
 }
 
 /** Views of the regions of the kernel's memory for one conv, and its two kernels. */
@@ -178,15 +185,15 @@ export interface GemmArena {
 
 type Kernel = (...a: number[]) => void;
 type Kernels = { gemm: Kernel; gather: Kernel; gatherStride2: Kernel; gatherLanes: Kernel };
-let instance: ({ memory: WebAssembly.Memory } & Kernels) | null = null;
+const instances = new Map<boolean, { memory: WebAssembly.Memory } & Kernels>();
 
 /**
  * The kernel's memory laid out for one conv (each thread has its own instance and memory),
  * grown when a conv needs more. Sizes in floats; rows: weight rows, padded to blocks of 4.
  */
-export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number, inputFloats = 0): GemmArena {
-  const module = simdModule();
-  if (!module) throw new Error('WebAssembly SIMD is not available');
+export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number, inputFloats = 0, fused = false): GemmArena {
+  const module = simdModule(fused);
+  if (!module) throw new Error(fused ? 'WebAssembly relaxed SIMD is not available' : 'WebAssembly SIMD is not available');
   const weightFloats = rows * K;
   // Every region starts 16-byte aligned.
   const align = (n: number) => Math.ceil(n / 4) * 4;
@@ -197,9 +204,11 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
   const tapsAt = alphaAt + 4 * align(rows);
   const inputAt = tapsAt + 4 * align(K);
   const bytes = inputAt + 4 * align(inputFloats) + 32;
+  let instance = instances.get(fused);
   if (!instance) {
     const { memory, exports } = instantiate<Kernels>(module);
     instance = { memory, ...exports };
+    instances.set(fused, instance);
   }
   const { memory, gemm, gather, gatherStride2, gatherLanes } = instance;
   ensureBytes(memory, bytes);
