@@ -15,8 +15,12 @@ export const DEFAULT_MAX_BYTES = {
   weights: 1024 * 1024 * 1024,
   /** FaceIndex files (JSON or safetensors). */
   index: 1024 * 1024 * 1024,
-  /** .npy/.npz files, and each array inflated out of an .npz. */
-  array: 1024 * 1024 * 1024,
+  /**
+   * .npy/.npz files, and each array inflated out of an .npz. An inflated array is held about
+   * twice (the inflated bytes and the float32 copy), so 256 MiB keeps the worst .npz under 1 GB;
+   * the largest arrays tsface reads (per-layer references for crosscheck) are tens of MB.
+   */
+  array: 256 * 1024 * 1024,
   /** Text inputs: LFW pairs lists, CSV weight dumps, JSON reference indexes and name maps. */
   text: 256 * 1024 * 1024,
 } as const;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, createDeflate, createDeflateRaw, deflateSync } from 'node:zlib';
+import { DEFAULT_MAX_BYTES } from '../../src/io/limits.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CASE_SCRIPT = join(ROOT, 'tools/bench/bombCase.ts');
@@ -195,6 +196,15 @@ const cases: Case[] = [
     build: async () => {
       writeFileSync(at('zeros.npz'), await npzBomb(2 ** 30));
       return { args: ['npz', at('zeros.npz')], input: at('zeros.npz') };
+    },
+  },
+  {
+    // The largest member the default limit lets through (the .npy header is 128 bytes): it
+    // must be read within the budget, not only refused when over.
+    name: 'npz-at-the-limit-zeros', expect: 'either', budgetS: BUDGET_S,
+    build: async () => {
+      writeFileSync(at('limit.npz'), await npzBomb(DEFAULT_MAX_BYTES.array - 128));
+      return { args: ['npz', at('limit.npz')], input: at('limit.npz') };
     },
   },
   {
