@@ -119,6 +119,8 @@ export function pyramidScales(width: number, height: number, minFaceSize: number
 }
 
 const now = () => performance.now();
+/** Crops per R-Net/O-Net batch: big enough to share between threads, small enough to bound memory (see refineBatches). */
+const REFINE_BATCH = 256;
 
 export interface FaceDetectorOptions {
   backend?: Backend;
@@ -271,6 +273,35 @@ export class FaceDetector {
     };
   }
 
+  /**
+   * The net's heads over every crop, REFINE_BATCH crops at a time: a photo can give thousands of
+   * candidates, and one batch of them all would hold every crop's activations at once (R-Net's
+   * first layer alone is 54 KB a crop). Items of a batch never mix, so the heads are the same
+   * bits whatever the batch size.
+   */
+  private async refineBatches(images: RgbImage[], valid: Candidate[], regions: Region[], size: 24 | 48, net: 'rnet' | 'onet'): Promise<Record<string, { data: Float32Array }>> {
+    const heads: Record<string, { data: Float32Array }> = {};
+    for (let k0 = 0; k0 < valid.length; k0 += REFINE_BATCH) {
+      const k1 = Math.min(valid.length, k0 + REFINE_BATCH);
+      // One resize call per image (a batch of its crops), stacked in candidate order.
+      const parts: Tensor[] = [];
+      for (let i = 0; i < images.length; i++) {
+        const mine = regions.slice(k0, k1).filter((_, k) => valid[k0 + k].image === i);
+        if (mine.length) parts.push(await this.backend.resizeArea(images[i], mine, size, size));
+      }
+      const input = parts.length === 1 ? parts[0] : stackBatch(parts);
+      const out = await this.nets[net].forward(this.backend, input);
+      this.backend.release?.(input);
+      for (const [name, t] of Object.entries(out)) {
+        const per = t.size / (k1 - k0);
+        heads[name] ??= { data: new Float32Array(per * valid.length) };
+        heads[name].data.set(t.data, per * k0);
+        this.backend.release?.(t);
+      }
+    }
+    return heads;
+  }
+
   /** R-Net (size 24) or O-Net (size 48) over the crops of all candidates of all images. */
   private async refine(images: RgbImage[], boxes: Candidate[], size: 24 | 48, threshold: number, reports: DetectionReport[], net: 'rnet' | 'onet'): Promise<Candidate[]> {
     const valid: Candidate[] = [];
@@ -283,14 +314,7 @@ export class FaceDetector {
     }
     for (const b of valid) reports[b.image].counts[net === 'rnet' ? 'rnetInput' : 'onetInput']++;
     if (valid.length === 0) return [];
-    // One resize call per image (a batch of its crops), stacked in candidate order.
-    const parts: Tensor[] = [];
-    for (let i = 0; i < images.length; i++) {
-      const mine = regions.filter((_, k) => valid[k].image === i);
-      if (mine.length) parts.push(await this.backend.resizeArea(images[i], mine, size, size));
-    }
-    const input = parts.length === 1 ? parts[0] : stackBatch(parts);
-    const out = await this.nets[net].forward(this.backend, input);
+    const out = await this.refineBatches(images, valid, regions, size, net);
     const passed: Candidate[] = [];
     valid.forEach((b, k) => {
       const score = out.prob.data[2 * k + 1];

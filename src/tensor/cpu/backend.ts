@@ -30,6 +30,11 @@ export interface CpuBackendOptions {
 
 /** Convolutions smaller than this many multiply-adds run on the calling thread only. */
 const THREADING_MIN_MACS = 1_500_000;
+/**
+ * Released buffers kept for reuse, at most: one net's working set (R-Net on 256 crops, a P-Net
+ * tile, nn4.small2 on 32 faces all fit), without holding every size a detection ever used.
+ */
+const SPARE_BYTES = 96 * 2 ** 20;
 /** Softmax inputs smaller than this many values run on the calling thread only. */
 const SOFTMAX_THREADING_MIN = 32_768;
 
@@ -82,6 +87,7 @@ export class CpuBackend implements Backend {
     const reused = this.spare.get(size * 4)?.pop();
     if (reused) {
       this.spareBytes -= reused.byteLength;
+      this.spareOrder.splice(this.spareOrder.indexOf(reused), 1);
       return new Tensor(shape, new Float32Array(reused));
     }
     if (this.threads > 1) return new Tensor(shape, new Float32Array(new SharedArrayBuffer(size * 4)));
@@ -89,18 +95,28 @@ export class CpuBackend implements Backend {
   }
 
   private readonly spare = new Map<number, (ArrayBuffer | SharedArrayBuffer)[]>();
+  /** The same buffers, oldest release first: the first to go when the pool is full. */
+  private readonly spareOrder: (ArrayBuffer | SharedArrayBuffer)[] = [];
   private spareBytes = 0;
 
   release(t: Tensor): void {
     const buffer = t.data.buffer;
-    // Only whole buffers of this backend's kind (shared when threaded), and at most 256 MB kept.
+    // Only whole buffers of this backend's kind (shared when threaded).
     if (t.data.byteOffset !== 0 || t.data.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
     if ((buffer instanceof SharedArrayBuffer) !== (this.threads > 1)) return;
-    if (this.spareBytes + buffer.byteLength > 256 * 2 ** 20) return;
+    if (buffer.byteLength > SPARE_BYTES) return;
     let list = this.spare.get(buffer.byteLength);
     if (!list) this.spare.set(buffer.byteLength, (list = []));
     if (list.includes(buffer)) return;
+    // A net's working set stays in the pool; sizes of an earlier net or batch age out of it.
+    while (this.spareBytes + buffer.byteLength > SPARE_BYTES) {
+      const old = this.spareOrder.shift()!;
+      const sameSize = this.spare.get(old.byteLength)!;
+      sameSize.splice(sameSize.indexOf(old), 1);
+      this.spareBytes -= old.byteLength;
+    }
     list.push(buffer);
+    this.spareOrder.push(buffer);
     this.spareBytes += buffer.byteLength;
   }
 
