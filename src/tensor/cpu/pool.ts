@@ -29,13 +29,15 @@ export function pool2d(kind: PoolKind, g: Window2d, x: Float32Array, out: Float3
           // Branch-free max: (m + v + |m - v|) / 2. Comparisons of activations are close to
           // random, and a mispredicted branch per element cost more than the arithmetic. In
           // float64 the result is within a few float64 ulps of the larger float32 input, so the
-          // float32 store gives exactly the max; NaN propagates.
+          // float32 store gives exactly the max; NaN propagates. An infinity makes the formula
+          // NaN (inf - inf), so a NaN from two non-NaN cells is settled by comparing them.
           let m = x[base + y0 * inW + x0];
           for (let y = y0; y < y1; y++) {
             const row = base + y * inW;
             for (let xx = x0; xx < x1; xx++) {
               const v = x[row + xx];
-              m = (m + v + Math.abs(m - v)) * 0.5;
+              const r = (m + v + Math.abs(m - v)) * 0.5;
+              m = r === r || m !== m || v !== v ? r : v > m ? v : m;
             }
           }
           out[o++] = m;
