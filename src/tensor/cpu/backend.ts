@@ -31,10 +31,10 @@ export interface CpuBackendOptions {
 /** Convolutions smaller than this many multiply-adds run on the calling thread only. */
 const THREADING_MIN_MACS = 1_500_000;
 /**
- * Released buffers kept for reuse, at most: one net's working set (R-Net on 256 crops, a P-Net
- * tile, nn4.small2 on 32 faces all fit), without holding every size a detection ever used.
+ * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
+ * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
  */
-const SPARE_BYTES = 96 * 2 ** 20;
+const SPARE_BYTES = 256 * 2 ** 20;
 /** Softmax inputs smaller than this many values run on the calling thread only. */
 const SOFTMAX_THREADING_MIN = 32_768;
 
