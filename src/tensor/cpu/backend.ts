@@ -15,6 +15,8 @@ import { simdGemmSupported } from './simdGemm.ts';
 import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { ThreadPool } from './threadPool.ts';
+import { simdWinogradSupported } from './simdWinograd.ts';
+import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
 
 export interface CpuBackendOptions {
   /** Threads to use, the calling one included. Default: TSFACE_THREADS, else up to 2 cores. */
@@ -26,6 +28,12 @@ export interface CpuBackendOptions {
    * accumulation), the reference path.
    */
   simd?: boolean;
+  /**
+   * Stride-1 3x3 dense convolutions with enough channels as Winograd F(2x2, 3x3) on the SIMD
+   * kernels (winograd.ts): 16 multiplications per 2x2 outputs instead of 36, rounding slightly
+   * differently from the direct GEMM. Default: false unless TSFACE_WINOGRAD=1. Needs simd.
+   */
+  winograd?: boolean;
 }
 
 /** Convolutions smaller than this many multiply-adds run on the calling thread only. */
@@ -56,22 +64,27 @@ export class CpuBackend implements Backend {
   readonly threads: number;
   /** Whether the WebAssembly SIMD kernels run (see CpuBackendOptions.simd). */
   readonly simd: boolean;
+  /** Whether eligible convs run as Winograd F(2x2, 3x3) (see CpuBackendOptions.winograd). */
+  readonly winograd: boolean;
   private workers: ThreadPool | null = null;
   private scratch = new Float32Array(0);
   /** Packed weights, keyed by the weight tensor (weights outlive many forward passes). */
   private readonly packed = new WeakMap<Tensor, Float32Array>();
+  /** Winograd-transformed weights, keyed like `packed`. */
+  private readonly transformed = new WeakMap<Tensor, Float32Array>();
 
   constructor(options: CpuBackendOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
+    this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') === '1') && simdWinogradSupported();
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript' : undefined;
   }
 
   private readonly fallback: string | undefined;
 
   describe(): BackendReport {
-    const report: BackendReport = { backend: 'cpu', mode: this.simd ? 'typescript+wasm-simd' : 'typescript', threads: this.threads };
+    const report: BackendReport = { backend: 'cpu', mode: this.simd ? (this.winograd ? 'typescript+wasm-simd+winograd' : 'typescript+wasm-simd') : 'typescript', threads: this.threads };
     if (this.fallback) report.fallback = this.fallback;
     return report;
   }
@@ -165,6 +178,7 @@ export class CpuBackend implements Backend {
       if (alpha.length !== cOut) throw new ShapeError('conv2d', `fused PReLU needs ${cOut} slopes`, [weight.shape, options.activation.alpha.shape]);
     }
     plan.chunk = chunkFor(convReduction(plan));
+    if (this.winograd && winogradFits(plan)) plan.winograd = true;
     const out = this.alloc([n, cOut, g.outH, g.outW]);
     const macs = out.size * cInG * kH * kW;
     const threaded = this.threads > 1 && macs >= THREADING_MIN_MACS;
@@ -203,6 +217,15 @@ export class CpuBackend implements Backend {
   }
 
   private packedWeights(weight: Tensor, plan: ConvPlan, shared: boolean): Float32Array {
+    if (plan.winograd) {
+      let u = this.transformed.get(weight);
+      const length = winogradWeightLength(plan);
+      if (!u || u.length !== length || (shared && !(u.buffer instanceof SharedArrayBuffer))) {
+        u = winogradWeights(plan, weight.data, shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length));
+        this.transformed.set(weight, u);
+      }
+      return u;
+    }
     let packed = this.packed.get(weight);
     const length = packedWeightLength(plan);
     if (!packed || packed.length !== length || (shared && !(packed.buffer instanceof SharedArrayBuffer))) {

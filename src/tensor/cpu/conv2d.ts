@@ -3,6 +3,7 @@
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
 import { simdConvTasks } from './simdConv.ts';
 import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
+import { winogradTaskCount } from './winograd.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
 export interface ConvPlan {
@@ -26,6 +27,11 @@ export interface ConvPlan {
   activation: 0 | 1 | 2;
   /** The GEMM runs as the WebAssembly SIMD kernel (simdGemm.ts) rather than generated TypeScript. */
   simd: boolean;
+  /**
+   * Runs as Winograd F(2x2, 3x3) on the SIMD kernels (winograd.ts): tasks are groups of 2x2
+   * output tiles and the weights are winogradWeights' transformed ones, not packConvWeights'.
+   */
+  winograd?: boolean;
 }
 
 /**
@@ -53,6 +59,7 @@ export function chunkFor(reduction: number): number {
 
 /** Independent units of work: (batch item, group, pixel chunk). */
 export function convTaskCount(p: ConvPlan): number {
+  if (p.winograd) return winogradTaskCount(p);
   return p.n * p.groups * Math.ceil((p.outH * p.outW) / p.chunk);
 }
 

@@ -3,6 +3,7 @@
 // GEMM with bias and activation, the output tile copied row by row into the result.
 import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
+import { simdWinogradTasks } from './simdWinograd.ts';
 
 /**
  * convTasks with the SIMD GEMM: the packed weights, biases and slopes are copied into the
@@ -13,6 +14,10 @@ export function simdConvTasks(
   p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
   alpha: Float32Array | null, from: number, to: number,
 ): void {
+  if (p.winograd) {
+    simdWinogradTasks(p, x, packed, bias, out, alpha, from, to);
+    return;
+  }
   const { K, cInG, mG, blocks, hw } = convSizes(p);
   const rows = p.groups * blocks * MR;
   // The batch item is copied into the kernel's memory with its zero padding written out, so

@@ -61,6 +61,7 @@ export const op = {
   replaceLane: (lane: number) => [0xfd, ...uleb(0x20), lane],
   fadd: [0xfd, ...uleb(0xe4)],
   fmul: [0xfd, ...uleb(0xe6)],
+  fsub: [0xfd, ...uleb(0xe5)],
   /** f32x4.relaxed_madd (relaxed SIMD): a * b + c, fused or not as the CPU has it. */
   relaxedMadd: [0xfd, ...uleb(0x105)],
   fmin: [0xfd, ...uleb(0xe8)],

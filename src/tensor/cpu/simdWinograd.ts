@@ -1,0 +1,413 @@
+// The WebAssembly SIMD kernels of the Winograd F(2x2, 3x3) conv (geometry and weights in
+// winograd.ts) and the task loop around them: per task a strip of input rows copied in, the
+// input transform written straight into 16 sets of GEMM panels, 16 GEMMs per block of output
+// rows, the output transform with bias and activation, rows copied out.
+import type { ConvPlan } from './conv2d.ts';
+import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
+import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
+
+// Byte shuffles: even and odd lanes of two vectors; two vectors' first and last pairs interleaved.
+const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const ODD = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
+const ZIP_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
+const ZIP_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
+
+/**
+ * input(dst, src, rowBytes, channels, panels, setBytes, panelBytes): V = B^T d B for `panels`
+ * panels of 4 tiles. Tile l of panel p reads columns 8p + 2l ... + 3 of a channel's 4 strip
+ * rows (rowBytes apart, channels 4 rows apart): loads at 8p and 8p + 4 give columns 0 and 1 of
+ * the 4 tiles as their even and odd lanes, loads at 8p + 2 and 8p + 6 columns 2 and 3. Product
+ * s of channel c, panel p goes to dst + s * setBytes + p * panelBytes + 16 c: the GEMM's panel.
+ */
+function inputFunction(): WasmFunction {
+  const [DST, SRC, ROW, CH, PANELS, SET, PANEL] = [0, 1, 2, 3, 4, 5, 6];
+  const [P, C, SP, DP, Q, SPP, DPP] = [7, 8, 9, 10, 11, 12, 13];
+  const [LA, LB, LC, LD] = [14, 15, 16, 17];
+  const D = (k: number) => 18 + k;
+  const TT = (r: number, k: number) => 22 + r * 4 + k;
+  const body: number[] = [...op.get(SRC), ...op.set(SPP), ...op.get(DST), ...op.set(DPP), ...op.i32(0), ...op.set(P)];
+  body.push(...op.loop); // panels
+  body.push(...op.get(SPP), ...op.set(SP), ...op.get(DPP), ...op.set(DP), ...op.i32(0), ...op.set(C));
+  body.push(...op.loop); // channels
+  for (let r = 0; r < 4; r++) {
+    // Q: this row's first column.
+    body.push(...op.get(SP), ...(r ? [...op.get(ROW), ...op.i32(r), ...op.mul, ...op.add] : []), ...op.set(Q));
+    body.push(...op.get(Q), ...op.load(0), ...op.set(LA), ...op.get(Q), ...op.load(16), ...op.set(LB));
+    body.push(...op.get(Q), ...op.load(8), ...op.set(LC), ...op.get(Q), ...op.load(24), ...op.set(LD));
+    body.push(...op.get(LA), ...op.get(LB), ...op.shuffle(EVEN), ...op.set(D(0)));
+    body.push(...op.get(LA), ...op.get(LB), ...op.shuffle(ODD), ...op.set(D(1)));
+    body.push(...op.get(LC), ...op.get(LD), ...op.shuffle(EVEN), ...op.set(D(2)));
+    body.push(...op.get(LC), ...op.get(LD), ...op.shuffle(ODD), ...op.set(D(3)));
+    // d B along the row: d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+    body.push(...op.get(D(0)), ...op.get(D(2)), ...op.fsub, ...op.set(TT(r, 0)));
+    body.push(...op.get(D(1)), ...op.get(D(2)), ...op.fadd, ...op.set(TT(r, 1)));
+    body.push(...op.get(D(2)), ...op.get(D(1)), ...op.fsub, ...op.set(TT(r, 2)));
+    body.push(...op.get(D(1)), ...op.get(D(3)), ...op.fsub, ...op.set(TT(r, 3)));
+  }
+  // B^T (d B) down the columns, stored in order s = 0..15, setBytes apart.
+  body.push(...op.get(DP), ...op.set(Q));
+  const combos: [number, number, number[]][] = [[0, 2, op.fsub], [1, 2, op.fadd], [2, 1, op.fsub], [1, 3, op.fsub]];
+  for (const [a, b, f] of combos) {
+    for (let k = 0; k < 4; k++) {
+      body.push(...op.get(Q), ...op.get(TT(a, k)), ...op.get(TT(b, k)), ...f, ...op.store(0));
+      body.push(...op.get(Q), ...op.get(SET), ...op.add, ...op.set(Q));
+    }
+  }
+  body.push(...op.get(SP), ...op.get(ROW), ...op.i32(2), ...op.shl, ...op.add, ...op.set(SP));
+  body.push(...op.get(DP), ...op.i32(16), ...op.add, ...op.set(DP));
+  body.push(...op.get(C), ...op.i32(1), ...op.add, ...op.tee(C), ...op.get(CH), ...op.ne, ...op.brIf(0), ...op.end);
+  body.push(...op.get(SPP), ...op.i32(32), ...op.add, ...op.set(SPP));
+  body.push(...op.get(DPP), ...op.get(PANEL), ...op.add, ...op.set(DPP));
+  body.push(...op.get(P), ...op.i32(1), ...op.add, ...op.tee(P), ...op.get(PANELS), ...op.ne, ...op.brIf(0), ...op.end);
+  return { name: 'input', params: 7, locals: [[DPP - P + 1, I32], [4 + 4 + 16, V128]], body };
+}
+
+/**
+ * gemm(a, b, c, k, blocks, panels, ldc): the conv GEMM of simdGemm.ts without its epilogue
+ * (the Winograd products are not outputs yet): a 4-row x 8-pixel tile of accumulators over the
+ * whole reduction, a 4-pixel one for an odd last panel; weights in blocks of 4 rows (16 k bytes
+ * each), panels 16 k bytes apart, C row-major with ldc bytes per row.
+ */
+function gemmFunction(): WasmFunction {
+  const [A, B, C, K, BLOCKS, PANELS, LDC] = [0, 1, 2, 3, 4, 5, 6];
+  const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [B0, B1, AV] = [16, 17, 18];
+  const ACC = (r: number, w: number) => 19 + r * 2 + w;
+  const tile = (width: 1 | 2): number[] => {
+    const code: number[] = [];
+    for (let r = 0; r < 4; r++) for (let w = 0; w < width; w++) code.push(...op.zero, ...op.set(ACC(r, w)));
+    code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KB), ...op.add, ...op.set(END));
+    code.push(...op.loop);
+    code.push(...op.get(BQ), ...op.load(0), ...op.set(B0));
+    if (width === 2) code.push(...op.get(BQ), ...op.get(KB), ...op.add, ...op.load(0), ...op.set(B1));
+    for (let r = 0; r < 4; r++) {
+      code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
+      for (let w = 0; w < width; w++) code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
+    }
+    code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
+    code.push(...op.get(BQ), ...op.i32(16), ...op.add, ...op.tee(BQ), ...op.get(END), ...op.ne, ...op.brIf(0), ...op.end);
+    for (let r = 0; r < 4; r++) {
+      for (let w = 0; w < width; w++) {
+        code.push(...op.get(CQ), ...(r ? [...op.get(LDC), ...op.i32(r), ...op.mul, ...op.add] : []), ...op.get(ACC(r, w)), ...op.store(w * 16));
+      }
+    }
+    code.push(...op.get(CQ), ...op.i32(16 * width), ...op.add, ...op.set(CQ));
+    code.push(...op.get(PBASE), ...op.get(KB), ...(width === 2 ? [...op.get(KB), ...op.add] : []), ...op.add, ...op.set(PBASE));
+    code.push(...op.get(PB), ...op.i32(width), ...op.add, ...op.set(PB));
+    return code;
+  };
+  const body = [
+    ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
+    ...op.get(A), ...op.set(ABLOCK),
+    ...op.loop,
+    ...op.get(B), ...op.set(PBASE), ...op.i32(0), ...op.set(PB),
+    ...op.get(C), ...op.get(MB), ...op.get(LDC), ...op.mul, ...op.i32(2), ...op.shl, ...op.add, ...op.set(CQ),
+    ...op.loop,
+    ...op.get(PB), ...op.i32(1), ...op.add, ...op.get(PANELS), ...op.ltU,
+    ...op.if, ...tile(2), ...op.else, ...tile(1), ...op.end,
+    ...op.get(PB), ...op.get(PANELS), ...op.ltU, ...op.brIf(0), ...op.end,
+    ...op.get(ABLOCK), ...op.get(KB), ...op.add, ...op.set(ABLOCK),
+    ...op.get(MB), ...op.i32(1), ...op.add, ...op.tee(MB), ...op.get(BLOCKS), ...op.ltU, ...op.brIf(0), ...op.end,
+  ];
+  return { name: 'gemm', params: 7, locals: [[PBASE - MB + 1, I32], [3 + 8, V128]], body };
+}
+
+/**
+ * output(m, stage, bias, alpha, act, rows, panels, setBytes, ldc, half): y = A^T M A for
+ * `rows` output channels x `panels` panels of 4 tiles, product s of row r, panel p at
+ * m + s * setBytes + r * ldc + 16 p; then the bias and with `act` max(y, 0) + alpha * min(y, 0)
+ * as the GEMM's epilogue does. Row r's outputs go to stage + 2 r * half: output row i of
+ * the tiles at + i * half, the two columns of a tile side by side (tile order).
+ */
+function outputFunction(): WasmFunction {
+  const [M, STAGE, BIAS, ALPHA, ACT, ROWS, PANELS, SET, LDC, SB] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [R, P, Q, MQ, SQ, HALF] = [10, 11, 12, 13, 14, 15];
+  const MV = (s: number) => 16 + s;
+  const [T0, T1] = [32, 36]; // t_i,k at T_i + k
+  const Y = (i: number, j: number) => 40 + i * 2 + j;
+  const [BV, AV] = [44, 45];
+  // The caller passes half a row's stage bytes (one output row's), so no shift is needed.
+  const body: number[] = [...op.get(SB), ...op.set(HALF)];
+  body.push(...op.get(M), ...op.set(MQ), ...op.get(STAGE), ...op.set(SQ), ...op.i32(0), ...op.set(R));
+  body.push(...op.loop); // rows
+  body.push(...op.get(BIAS), ...op.loadSplat(0), ...op.set(BV), ...op.get(ALPHA), ...op.loadSplat(0), ...op.set(AV));
+  body.push(...op.i32(0), ...op.set(P));
+  body.push(...op.loop); // panels
+  body.push(...op.get(MQ), ...op.get(P), ...op.i32(4), ...op.shl, ...op.add, ...op.set(Q));
+  for (let s = 0; s < 16; s++) {
+    body.push(...op.get(Q), ...op.load(0), ...op.set(MV(s)));
+    if (s < 15) body.push(...op.get(Q), ...op.get(SET), ...op.add, ...op.set(Q));
+  }
+  // A^T M down the columns: m0 + m1 + m2, m1 - m2 - m3.
+  for (let k = 0; k < 4; k++) {
+    body.push(...op.get(MV(k)), ...op.get(MV(4 + k)), ...op.fadd, ...op.get(MV(8 + k)), ...op.fadd, ...op.set(T0 + k));
+    body.push(...op.get(MV(4 + k)), ...op.get(MV(8 + k)), ...op.fsub, ...op.get(MV(12 + k)), ...op.fsub, ...op.set(T1 + k));
+  }
+  for (let i = 0; i < 2; i++) {
+    const t = i ? T1 : T0;
+    body.push(...op.get(t), ...op.get(t + 1), ...op.fadd, ...op.get(t + 2), ...op.fadd, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 0)));
+    body.push(...op.get(t + 1), ...op.get(t + 2), ...op.fsub, ...op.get(t + 3), ...op.fsub, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 1)));
+  }
+  body.push(...op.get(ACT), ...op.if);
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 2; j++) {
+      body.push(...op.get(Y(i, j)), ...op.zero, ...op.fmax, ...op.get(AV), ...op.get(Y(i, j)), ...op.zero, ...op.fmin, ...op.fmul, ...op.fadd, ...op.set(Y(i, j)));
+    }
+  }
+  body.push(...op.end);
+  for (let i = 0; i < 2; i++) {
+    // Q: this output row of the panel's 4 tiles, 8 floats.
+    body.push(...op.get(SQ), ...(i ? [...op.get(HALF), ...op.add] : []), ...op.get(P), ...op.i32(5), ...op.shl, ...op.add, ...op.set(Q));
+    body.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_LO), ...op.store(0));
+    body.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_HI), ...op.store(16));
+  }
+  body.push(...op.get(P), ...op.i32(1), ...op.add, ...op.tee(P), ...op.get(PANELS), ...op.ne, ...op.brIf(0), ...op.end);
+  body.push(...op.get(MQ), ...op.get(LDC), ...op.add, ...op.set(MQ));
+  body.push(...op.get(SQ), ...op.get(HALF), ...op.get(HALF), ...op.add, ...op.add, ...op.set(SQ));
+  body.push(...op.get(BIAS), ...op.i32(4), ...op.add, ...op.set(BIAS), ...op.get(ALPHA), ...op.i32(4), ...op.add, ...op.set(ALPHA));
+  body.push(...op.get(R), ...op.i32(1), ...op.add, ...op.tee(R), ...op.get(ROWS), ...op.ne, ...op.brIf(0), ...op.end);
+  return { name: 'output', params: 10, locals: [[HALF - R + 1, I32], [AV - MV(0) + 1, V128]], body };
+}
+
+/**
+ * rows(src, dst, table, entries, len, channels, srcStride, dstStride): for each channel and
+ * each table entry (source and destination byte offsets, i32 pairs) `len` floats copied,
+ * vectors then single floats so nothing past a row is touched (a strip row's zero padding
+ * lies right after it). Builds the input strips from rows copied in, and the output rows
+ * from the stage: per task a few long copies from JavaScript instead of one per row.
+ */
+function rowsFunction(): WasmFunction {
+  const [SRC, DST, TABLE, ENTRIES, LEN, CH, SS, DS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [C, E, TP, S, D, N] = [8, 9, 10, 11, 12, 13];
+  const body = [
+    ...op.get(CH), ...op.if, ...op.get(ENTRIES), ...op.if,
+    ...op.loop, // channels
+    ...op.get(TABLE), ...op.set(TP), ...op.i32(0), ...op.set(E),
+    ...op.loop, // entries
+    ...op.get(SRC), ...op.get(TP), ...op.loadI32(0), ...op.add, ...op.set(S),
+    ...op.get(DST), ...op.get(TP), ...op.loadI32(4), ...op.add, ...op.set(D),
+    ...op.get(LEN), ...op.set(N),
+    ...op.i32(3), ...op.get(N), ...op.ltU, ...op.if,
+    ...op.loop,
+    ...op.get(D), ...op.get(S), ...op.load(0), ...op.store(0),
+    ...op.get(S), ...op.i32(16), ...op.add, ...op.set(S), ...op.get(D), ...op.i32(16), ...op.add, ...op.set(D),
+    ...op.get(N), ...op.i32(4), ...op.sub, ...op.set(N),
+    ...op.i32(3), ...op.get(N), ...op.ltU, ...op.brIf(0), ...op.end,
+    ...op.end,
+    ...op.get(N), ...op.if,
+    ...op.loop,
+    ...op.get(D), ...op.get(S), ...op.loadF32(0), ...op.storeF32(0),
+    ...op.get(S), ...op.i32(4), ...op.add, ...op.set(S), ...op.get(D), ...op.i32(4), ...op.add, ...op.set(D),
+    ...op.get(N), ...op.i32(1), ...op.sub, ...op.tee(N), ...op.brIf(0), ...op.end,
+    ...op.end,
+    ...op.get(TP), ...op.i32(8), ...op.add, ...op.set(TP),
+    ...op.get(E), ...op.i32(1), ...op.add, ...op.tee(E), ...op.get(ENTRIES), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.get(SRC), ...op.get(SS), ...op.add, ...op.set(SRC), ...op.get(DST), ...op.get(DS), ...op.add, ...op.set(DST),
+    ...op.get(C), ...op.i32(1), ...op.add, ...op.tee(C), ...op.get(CH), ...op.ne, ...op.brIf(0), ...op.end,
+    ...op.end, ...op.end,
+  ];
+  return { name: 'rows', params: 8, locals: [[N - C + 1, I32]], body };
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function winogradModule(): WebAssembly.Module | null {
+  if (compiled === undefined) compiled = compileModule([inputFunction(), gemmFunction(), outputFunction(), rowsFunction()]);
+  return compiled;
+}
+
+export function simdWinogradSupported(): boolean {
+  return winogradModule() !== null;
+}
+
+type Kernel = (...a: number[]) => void;
+type Kernels = { input: Kernel; gemm: Kernel; output: Kernel; rows: Kernel };
+let instance: ({ memory: WebAssembly.Memory } & Kernels) | undefined;
+/** The weights last copied into this thread's kernel memory (they sit at offset 0). */
+let loadedWeights: Float32Array | null = null;
+
+/** Byte offsets of the kernel memory's regions for one conv, and the raw rows' capacity. */
+interface Layout {
+  v: number;
+  m: number;
+  stage: number;
+  outRows: number;
+  bias: number;
+  alpha: number;
+  strip: number;
+  raw: number;
+  /** Raw input rows per channel and floats per raw row. */
+  rawRows: number;
+  rawW: number;
+  table: number;
+  end: number;
+}
+
+function layout(p: ConvPlan, g: WinogradGeometry): Layout {
+  const align = (n: number) => Math.ceil(n / 4) * 16;
+  // A task's tile rows read at most 2 rows each plus 2 per batch item they span.
+  const tileRows = g.rowsPerTask || 1;
+  const rawRows = Math.min(4 * tileRows, p.n * p.inH);
+  const rawW = g.rowsPerTask ? p.inW : Math.min(p.inW, 2 * g.chunkTiles + 2);
+  const outW = g.rowsPerTask ? p.outW : 2 * g.chunkTiles;
+  const v = align(16 * g.rowsPad * p.cIn);
+  const m = v + align(16 * g.panels * 4 * p.cIn);
+  const stage = m + align(16 * g.group * g.tiles);
+  const outRows = stage + align(g.rowsPad * 4 * g.tiles);
+  const bias = outRows + align(g.rowsPad * 2 * tileRows * outW);
+  const alpha = bias + align(g.rowsPad);
+  const strip = alpha + align(g.rowsPad);
+  const raw = strip + align(p.cIn * 4 * g.strip);
+  const table = raw + align(p.cIn * rawRows * rawW);
+  return { v, m, stage, outRows, bias, alpha, strip, raw, rawRows, rawW, table, end: table + align(2 * 4 * tileRows) + 64 };
+}
+
+/**
+ * Tasks [from, to) of a Winograd conv (winogradGeometry's tasks) with weights from
+ * winogradWeights. Each thread has its own kernel memory; the weights are copied into it once
+ * per weight array, the bias and slopes once per call.
+ */
+export function simdWinogradTasks(
+  p: ConvPlan, x: Float32Array, weights: Float32Array, bias: Float32Array | null, out: Float32Array,
+  alpha: Float32Array | null, from: number, to: number,
+): void {
+  const module = winogradModule();
+  if (!module) throw new Error('WebAssembly SIMD is not available');
+  if (!instance) {
+    const made = instantiate<Kernels>(module);
+    instance = { memory: made.memory, ...made.exports };
+  }
+  const g = winogradGeometry(p);
+  const at = layout(p, g);
+  const { memory, input, gemm, output, rows: copyRows } = instance;
+  const grew = memory.buffer.byteLength < at.end;
+  ensureBytes(memory, at.end);
+  const mem = new Float32Array(memory.buffer);
+  const table = new Int32Array(memory.buffer);
+  if (grew || loadedWeights !== weights) {
+    mem.set(weights, 0);
+    loadedWeights = weights;
+  }
+  const { cIn, cOut, inH, inW, outH, outW, padTop, padLeft } = p;
+  const { tH, tW, rowsPad, group, tiles, strip } = g;
+  for (let m = 0; m < rowsPad; m++) {
+    mem[at.bias / 4 + m] = bias && m < cOut ? bias[m] : 0;
+    mem[at.alpha / 4 + m] = p.activation === 2 && m < cOut ? alpha![m] : 0;
+  }
+  const act = p.activation !== 0 ? 1 : 0;
+  const plane = inH * inW;
+  const outPlane = outH * outW;
+  const setBytes = g.panels * 16 * cIn;
+  const stageRow = 4 * tiles; // floats per output channel in the stage: 2 rows of 2 * tiles
+  const { rawRows, rawW } = at;
+  const rawBase = at.raw / 4;
+  const tableAt = at.table / 4;
+  for (let t = from; t < to; t++) {
+    // The task's segments: tile rows [r0, r1) from tile column c0, `len` tiles each, row k of
+    // the task starting at virtual tile k * step.
+    let r0: number, r1: number, c0: number, len: number, step: number;
+    if (g.rowsPerTask) {
+      r0 = t * g.rowsPerTask;
+      r1 = Math.min(p.n * tH, r0 + g.rowsPerTask);
+      c0 = 0;
+      len = tW;
+      step = tW + 1;
+    } else {
+      r0 = Math.floor(t / g.chunks);
+      r1 = r0 + 1;
+      c0 = (t % g.chunks) * g.chunkTiles;
+      len = Math.min(g.chunkTiles, tW - c0);
+      step = len;
+    }
+    const count = (r1 - r0 - 1) * step + len;
+    const panels = Math.ceil(count / 4);
+    // The input rows the task reads, batch item by batch item, into raw rows (columns
+    // [ix0, ix1) of the input); then each tile row's 4 rows (padded coordinates 2 ty ... 2 ty + 3,
+    // columns 2 c0 ... 2 (c0 + len) + 1) into the strips, zeros where the window is outside the input.
+    const ix0 = Math.max(0, 2 * c0 - padLeft);
+    const ix1 = Math.min(inW, 2 * (c0 + len) + 2 - padLeft);
+    const rw = ix1 - ix0;
+    let raw = 0;
+    let entries = 0;
+    for (let r = r0; r < r1; ) {
+      const b = Math.floor(r / tH);
+      const rEnd = Math.min(r1, (b + 1) * tH);
+      const y0 = Math.max(0, 2 * (r - b * tH) - padTop);
+      const y1 = Math.min(inH, 2 * (rEnd - 1 - b * tH) + 4 - padTop);
+      if (y1 > y0 && rw > 0) {
+        for (let c = 0; c < cIn; c++) {
+          const src = (b * cIn + c) * plane;
+          const dst = rawBase + c * rawRows * rawW + raw * rawW;
+          if (rw === inW) mem.set(x.subarray(src + y0 * inW, src + y1 * inW), dst);
+          else for (let y = y0; y < y1; y++) mem.set(x.subarray(src + y * inW + ix0, src + y * inW + ix1), dst + (y - y0) * rw);
+        }
+        for (; r < rEnd; r++) {
+          const ty = r - b * tH;
+          for (let i = 0; i < 4; i++) {
+            const iy = 2 * ty + i - padTop;
+            if (iy < y0 || iy >= y1) continue;
+            table[tableAt + 2 * entries] = 4 * (raw + iy - y0) * rw;
+            table[tableAt + 2 * entries + 1] = 4 * (i * strip + 2 * (r - r0) * step + ix0 + padLeft - 2 * c0);
+            entries++;
+          }
+        }
+        raw += y1 - y0;
+      }
+      r = rEnd;
+    }
+    mem.fill(0, at.strip / 4, at.strip / 4 + cIn * 4 * strip);
+    copyRows(at.raw, at.strip, at.table, entries, rw, cIn, rawRows * rawW * 4, 4 * strip * 4);
+    input(at.v, at.strip, strip * 4, cIn, panels, setBytes, cIn * 16);
+    for (let m0 = 0; m0 < rowsPad; m0 += group) {
+      const rows = Math.min(group, rowsPad - m0);
+      for (let s = 0; s < 16; s++) {
+        gemm(4 * (s * rowsPad + m0) * cIn, at.v + s * setBytes, at.m + s * group * tiles * 4, cIn, rows / 4, panels, tiles * 4);
+      }
+      output(at.m, at.stage + m0 * stageRow * 4, at.bias + 4 * m0, at.alpha + 4 * m0, act, rows, panels, group * tiles * 4, tiles * 4, tiles * 8);
+    }
+    // Output rows 2 ty, 2 ty + 1 of each tile row (a last tile row's second only where the
+    // output has it), columns 2 c0 ... (the last tile's second only where the output has it),
+    // gathered per channel into consecutive rows `w` wide, then copied out: one copy per
+    // channel and batch item (whole rows), or per channel and row (a chunk of a wide row).
+    const ox0 = 2 * c0;
+    const w = Math.min(2 * len, outW - ox0);
+    entries = 0;
+    for (let r = r0; r < r1; r++) {
+      const ty = r % tH;
+      const rowsOut = Math.min(2, outH - 2 * ty);
+      for (let i = 0; i < rowsOut; i++) {
+        table[tableAt + 2 * entries] = 4 * (i * 2 * tiles + 2 * (r - r0) * step);
+        table[tableAt + 2 * entries + 1] = 4 * entries * w;
+        entries++;
+      }
+    }
+    const perChannel = entries * w;
+    copyRows(at.stage, at.outRows, at.table, entries, w, cOut, stageRow * 4, perChannel * 4);
+    const outBase = at.outRows / 4;
+    if (w === outW) {
+      let row = 0;
+      for (let r = r0; r < r1; ) {
+        const b = Math.floor(r / tH);
+        const rEnd = Math.min(r1, (b + 1) * tH);
+        const oy0 = 2 * (r - b * tH);
+        const oy1 = Math.min(outH, 2 * (rEnd - b * tH));
+        const n = (oy1 - oy0) * outW;
+        for (let m = 0; m < cOut; m++) {
+          const src = outBase + m * perChannel + row * outW;
+          out.set(mem.subarray(src, src + n), (b * cOut + m) * outPlane + oy0 * outW);
+        }
+        row += oy1 - oy0;
+        r = rEnd;
+      }
+    } else {
+      const b = Math.floor(r0 / tH);
+      const oy0 = 2 * (r0 - b * tH);
+      for (let m = 0; m < cOut; m++) {
+        for (let i = 0; i < entries; i++) {
+          const src = outBase + m * perChannel + i * w;
+          out.set(mem.subarray(src, src + w), (b * cOut + m) * outPlane + (oy0 + i) * outW + ox0);
+        }
+      }
+    }
+  }
+}

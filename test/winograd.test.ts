@@ -1,0 +1,157 @@
+// Winograd F(2x2, 3x3) convs (winograd.ts, simdWinograd.ts) against the direct SIMD GEMM path:
+// the same convolution with different rounding, so outputs agree within a bound scaled by the
+// size of the sum they round (sum over the window of |weight * input|, plus |bias|); convs the
+// rule leaves out run the direct path bit for bit; the switch's default and environment.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import type { Conv2dOptions } from '../src/tensor/geometry.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
+import { seeded } from './helpers/seeded.ts';
+
+/**
+ * Per output: sum over the window of |w x| + |bias|, in float64. The measured worst error of
+ * the Winograd path against the direct one is about 2e-7 of this (float32 epsilon 6e-8: the
+ * transforms add a few roundings of values of this size); 2e-6 leaves a 10x margin and still
+ * catches a wrong tap, tile or channel, which is off by a sizeable part of it.
+ */
+const TOLERANCE = 2e-6;
+
+function magnitude(x: Tensor, w: Tensor, bias: Tensor | null, pad: number, outH: number, outW: number): Float64Array {
+  const [n, cIn, inH, inW] = x.shape;
+  const cOut = w.shape[0];
+  const out = new Float64Array(n * cOut * outH * outW);
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let m = 0; m < cOut; m++) {
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          let s = bias ? Math.abs(bias.data[m]) : 0;
+          for (let c = 0; c < cIn; c++) {
+            for (let ky = 0; ky < 3; ky++) {
+              const iy = oy + ky - pad;
+              if (iy < 0 || iy >= inH) continue;
+              for (let kx = 0; kx < 3; kx++) {
+                const ix = ox + kx - pad;
+                if (ix < 0 || ix >= inW) continue;
+                s += Math.abs(w.data[((m * cIn + c) * 3 + ky) * 3 + kx] * x.data[((b * cIn + c) * inH + iy) * inW + ix]);
+              }
+            }
+          }
+          out[o++] = s;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+type Act = 'none' | 'relu' | 'prelu';
+
+// [input shape, cOut, padding, activation]: padding 0/1, odd and even output sizes (the last
+// tile's spare half), one and several batch items (tasks spanning items), narrow images (several
+// tile rows per task) and wide ones (a row split into chunks), channel counts off the 4-row blocks.
+const CASES: [number[], number, number, Act][] = [
+  [[1, 8, 6, 6], 8, 0, 'none'], [[1, 8, 4, 5], 8, 0, 'relu'], [[1, 9, 3, 3], 9, 1, 'none'],
+  [[2, 8, 7, 9], 12, 1, 'relu'], [[3, 16, 11, 11], 20, 0, 'prelu'], [[5, 28, 11, 11], 48, 0, 'prelu'],
+  [[4, 64, 10, 10], 64, 0, 'prelu'], [[2, 96, 12, 12], 128, 1, 'relu'], [[3, 32, 23, 23], 64, 0, 'prelu'],
+  [[1, 16, 40, 333], 32, 0, 'prelu'], [[1, 10, 9, 301], 16, 1, 'relu'], [[2, 12, 5, 270], 13, 1, 'prelu'],
+  [[7, 8, 2, 2], 8, 1, 'none'], [[1, 40, 1, 9], 10, 1, 'relu'], [[2, 200, 6, 6], 36, 1, 'prelu'],
+];
+
+async function compare(threads: number): Promise<number> {
+  const direct = new CpuBackend({ threads, winograd: false });
+  const wino = new CpuBackend({ threads, winograd: true });
+  let worst = 0;
+  try {
+    let seed = 1;
+    for (const [shape, cOut, pad, act] of CASES) {
+      const x = seeded(shape, seed++);
+      const w = seeded([cOut, shape[1], 3, 3], seed++);
+      const bias = seeded([cOut], seed++);
+      const alpha = seeded([cOut], seed++);
+      const activation: Conv2dOptions['activation'] = act === 'none' ? undefined : act === 'relu' ? { kind: 'relu' } : { kind: 'prelu', alpha };
+      const options: Conv2dOptions = { padding: pad, activation };
+      const a = await direct.conv2d(x, w, bias, options);
+      const b = await wino.conv2d(x, w, bias, options);
+      // Run twice: the second call reuses the cached transformed weights and kernel memory.
+      const b2 = await wino.conv2d(x, w, bias, options);
+      assert.deepEqual(b.shape, a.shape);
+      assert.deepEqual(b2.data, b.data, `${shape} w${cOut}: repeat differs`);
+      const size = magnitude(x, w, bias, pad, a.shape[2], a.shape[3]);
+      let differs = false;
+      for (let i = 0; i < a.size; i++) {
+        const ratio = Math.abs(a.data[i] - b.data[i]) / size[i];
+        worst = Math.max(worst, ratio);
+        assert.ok(ratio <= TOLERANCE, `${shape} w${cOut} p${pad} ${act} [${i}]: ${b.data[i]} vs ${a.data[i]} (sum of |products| ${size[i]})`);
+        if (a.data[i] !== b.data[i]) differs = true;
+      }
+      // Proof that the Winograd path ran: its rounding differs somewhere.
+      assert.ok(differs, `${shape} w${cOut}: no difference, Winograd did not run?`);
+    }
+  } finally {
+    await direct.dispose();
+    await wino.dispose();
+  }
+  return worst;
+}
+
+test('Winograd convs equal the direct SIMD convs within 2e-6 of the sum of |products|, 1 thread', async (t) => {
+  const worst = await compare(1);
+  t.diagnostic(`worst |winograd - direct| / sum |products|: ${worst.toExponential(2)}`);
+});
+
+test('Winograd convs equal the direct SIMD convs within 2e-6 of the sum of |products|, 2 threads', async (t) => {
+  const worst = await compare(2);
+  t.diagnostic(`worst |winograd - direct| / sum |products|: ${worst.toExponential(2)}`);
+});
+
+test('convs the rule leaves out (stride 2, 1x1, 5x5, grouped, depthwise, few channels) run the direct path bit for bit', async () => {
+  for (const threads of [1, 2]) {
+    const direct = new CpuBackend({ threads, winograd: false });
+    const wino = new CpuBackend({ threads, winograd: true });
+    const cases: [number[], number[], Conv2dOptions][] = [
+      [[2, 16, 33, 35], [32, 16, 3, 3], { stride: 2, padding: 1, activation: { kind: 'relu' } }],
+      [[2, 32, 30, 30], [48, 32, 1, 1], { activation: { kind: 'relu' } }],
+      [[1, 16, 20, 20], [16, 16, 5, 5], { padding: 2 }],
+      [[2, 32, 20, 20], [32, 8, 3, 3], { groups: 4, padding: 1 }],
+      [[2, 32, 20, 20], [32, 1, 3, 3], { groups: 32, padding: 1 }],
+      [[4, 3, 40, 40], [10, 3, 3, 3], {}],
+      [[4, 16, 40, 40], [4, 16, 3, 3], {}],
+    ];
+    try {
+      let seed = 100;
+      for (const [xs, ws, options] of cases) {
+        const x = seeded(xs, seed++);
+        const w = seeded(ws, seed++);
+        const bias = seeded([ws[0]], seed++);
+        const a = await direct.conv2d(x, w, bias, options);
+        const b = await wino.conv2d(x, w, bias, options);
+        assert.deepEqual(b.shape, a.shape);
+        assert.deepEqual(b.data, a.data, `${xs} w${ws} ${JSON.stringify(options)}`);
+      }
+    } finally {
+      await direct.dispose();
+      await wino.dispose();
+    }
+  }
+});
+
+test('Winograd is off by default, on with the option or TSFACE_WINOGRAD=1, and needs the SIMD kernels', () => {
+  const before = process.env.TSFACE_WINOGRAD;
+  try {
+    delete process.env.TSFACE_WINOGRAD;
+    assert.equal(new CpuBackend({ threads: 1 }).winograd, false);
+    assert.equal(new CpuBackend({ threads: 1 }).describe().mode, 'typescript+wasm-simd');
+    assert.equal(new CpuBackend({ threads: 1, winograd: true }).describe().mode, 'typescript+wasm-simd+winograd');
+    assert.equal(new CpuBackend({ threads: 1, winograd: true, simd: false }).winograd, false);
+    process.env.TSFACE_WINOGRAD = '1';
+    assert.equal(new CpuBackend({ threads: 1 }).winograd, true);
+    assert.equal(new CpuBackend({ threads: 1, winograd: false }).winograd, false);
+    process.env.TSFACE_WINOGRAD = '0';
+    assert.equal(new CpuBackend({ threads: 1 }).winograd, false);
+  } finally {
+    if (before === undefined) delete process.env.TSFACE_WINOGRAD;
+    else process.env.TSFACE_WINOGRAD = before;
+  }
+});
