@@ -6,6 +6,7 @@ import { loadMtcnn, type MtcnnNets, type WeightsSource } from '../nets/weights.t
 import { loadBundledWeights } from '../platform/index.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
+import { withIntegral } from '../tensor/cpu/resample.ts';
 import { ArgumentError, checkSignal } from '../tensor/errors.ts';
 import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
@@ -162,7 +163,10 @@ export class FaceDetector {
     const { signal } = options;
     checkSignal(signal);
     const t0 = now();
-    const rgb = images.map((img) => toRgbImage(img, options));
+    // On the CPU backend an integral image (small photos only) serves every pyramid level and
+    // crop of this detection.
+    const cpu = this.backend instanceof CpuBackend;
+    const rgb = images.map((img) => (cpu ? withIntegral(toRgbImage(img, options)) : toRgbImage(img, options)));
     checkSignal(signal);
     const tDecode = now() - t0;
     const reports = rgb.map((): DetectionReport => ({
