@@ -38,8 +38,8 @@ const skip = chromiumMissing();
 if (skip) console.warn(`\n!!! ${skip}: SKIPPING the browser suite !!!\n`);
 
 const specs: { label: string; spec: Spec; bound: number; exact?: boolean; ran: string }[] = [
-  { label: 'cpu backend (wasm SIMD, 2 Web Workers)', spec: { backend: 'cpu', threads: 2 }, bound: 0, exact: true, ran: 'typescript+wasm-simd' },
-  { label: 'cpu backend (wasm SIMD, 1 thread)', spec: { backend: 'cpu', threads: 1 }, bound: 0, exact: true, ran: 'typescript+wasm-simd' },
+  { label: 'cpu backend (wasm SIMD, 2 Web Workers)', spec: { backend: 'cpu', threads: 2 }, bound: 0, exact: true, ran: 'typescript+wasm-simd+winograd' },
+  { label: 'cpu backend (wasm SIMD, 1 thread)', spec: { backend: 'cpu', threads: 1 }, bound: 0, exact: true, ran: 'typescript+wasm-simd+winograd' },
   { label: 'gpujs webgl2', spec: { backend: 'gpujs', mode: 'webgl2' }, bound: BOUND, ran: 'webgl2' },
   { label: 'gpujs webgpu', spec: { backend: 'gpujs', mode: 'webgpu' }, bound: BOUND, ran: 'webgpu' },
   { label: 'gpujs webasm', spec: { backend: 'gpujs', mode: 'webasm' }, bound: BOUND, ran: 'webasm' },

@@ -137,13 +137,13 @@ test('convs the rule leaves out (stride 2, 1x1, 5x5, grouped, depthwise, few cha
   }
 });
 
-test('Winograd is off by default, on with the option or TSFACE_WINOGRAD=1, and needs the SIMD kernels', () => {
+test('Winograd is on by default, off with the option or TSFACE_WINOGRAD=0, and needs the SIMD kernels', () => {
   const before = process.env.TSFACE_WINOGRAD;
   try {
     delete process.env.TSFACE_WINOGRAD;
-    assert.equal(new CpuBackend({ threads: 1 }).winograd, false);
-    assert.equal(new CpuBackend({ threads: 1 }).describe().mode, 'typescript+wasm-simd');
-    assert.equal(new CpuBackend({ threads: 1, winograd: true }).describe().mode, 'typescript+wasm-simd+winograd');
+    assert.equal(new CpuBackend({ threads: 1 }).winograd, true);
+    assert.equal(new CpuBackend({ threads: 1 }).describe().mode, 'typescript+wasm-simd+winograd');
+    assert.equal(new CpuBackend({ threads: 1, winograd: false }).describe().mode, 'typescript+wasm-simd');
     assert.equal(new CpuBackend({ threads: 1, winograd: true, simd: false }).winograd, false);
     process.env.TSFACE_WINOGRAD = '1';
     assert.equal(new CpuBackend({ threads: 1 }).winograd, true);

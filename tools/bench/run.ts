@@ -63,8 +63,9 @@ function record(row: Row, extra = ''): void {
 const availability = await gpujsAvailability();
 function tsfaceBackends(): { make: () => Backend; backend: string; mode: string; threads: number }[] {
   const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [];
-  for (const simd of [true, false]) {
-    for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd }), backend: 'cpu', mode: simd ? 'typescript+wasm-simd' : 'typescript', threads });
+  // The default (SIMD with Winograd), the direct SIMD GEMM it replaced (TSFACE_WINOGRAD=0), plain TypeScript.
+  for (const [simd, winograd, mode] of [[true, true, 'typescript+wasm-simd+winograd'], [true, false, 'typescript+wasm-simd'], [false, false, 'typescript']] as const) {
+    for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd, winograd }), backend: 'cpu', mode, threads });
   }
   for (const mode of gpujsModes) {
     if (availability[mode] !== true) {
@@ -168,10 +169,12 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
   const outH = inShape[2] + 2 * pad - k + 1;
   const outW = inShape[3] + 2 * pad - k + 1;
   const flops = 2 * outC * outH * outW * inShape[1] * k * k;
-  for (const simd of [true, false]) {
+  for (const [simd, winograd] of [[true, true], [true, false], [false, false]]) {
     for (const threads of [1, 2]) {
-      const backend = new CpuBackend({ threads, simd });
-      const ms = await median(() => backend.conv2d(x, w, b, { padding: pad }), runs);
+      const backend = new CpuBackend({ threads, simd, winograd });
+      // The output goes back to the backend's pool, as in a forward pass: a fresh buffer per run
+      // would time page faults, not the kernel.
+      const ms = await median(async () => backend.release(await backend.conv2d(x, w, b, { padding: pad })), runs);
       record({ case: name, backend: 'cpu', mode: backend.describe().mode, threads, ms, gflops: flops / ms / 1e6 }, `(${(flops / 1e6).toFixed(1)} MFLOP)`);
       await backend.dispose();
     }

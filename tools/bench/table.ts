@@ -14,8 +14,9 @@ if (!file) {
 const rows = JSON.parse(readFileSync(file, 'utf8')) as Row[];
 
 const columns: { title: string; pick: (r: Row) => boolean }[] = [
-  { title: 'tsface SIMD x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd' && r.threads === 1 },
-  { title: 'tsface SIMD x2', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd' && r.threads === 2 },
+  { title: 'tsface x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd' && r.threads === 1 },
+  { title: 'tsface x2', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd' && r.threads === 2 },
+  { title: 'direct GEMM x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd' && r.threads === 1 },
   { title: 'tsface TS x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript' && r.threads === 1 },
   { title: 'onnxruntime x1', pick: (r) => r.backend === 'onnxruntime' && r.threads === 1 },
   { title: 'onnxruntime x2', pick: (r) => r.backend === 'onnxruntime' && r.threads === 2 },

@@ -31,7 +31,8 @@ export interface CpuBackendOptions {
   /**
    * Stride-1 3x3 dense convolutions with enough channels as Winograd F(2x2, 3x3) on the SIMD
    * kernels (winograd.ts): 16 multiplications per 2x2 outputs instead of 36, rounding slightly
-   * differently from the direct GEMM. Default: false unless TSFACE_WINOGRAD=1. Needs simd.
+   * differently from the direct GEMM (measured error and speed: README, Backends). Default: true
+   * unless TSFACE_WINOGRAD=0, which keeps the direct GEMM for comparison. Needs simd.
    */
   winograd?: boolean;
 }
@@ -77,7 +78,7 @@ export class CpuBackend implements Backend {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
-    this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') === '1') && simdWinogradSupported();
+    this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript' : undefined;
   }
 
