@@ -4,9 +4,10 @@
 // as from one pass: P-Net is fully convolutional, output cell (y, x) sees input rows 2y .. 2y + 11
 // and the same columns, and a tile that starts on an even input row and column keeps the pooling
 // windows where the whole level has them; the last tile of a row or column is moved back to end
-// on the level's edge, where the ceil-mode pooling sees the same partial windows.
+// on the level's edge, where the ceil-mode pooling sees the same partial windows. Tiles start on
+// an even map cell, so the Winograd blocks of the later convs line up with the whole level's.
 //
-// Every tile has the same shape (but for one row or column less at an odd edge), on every level,
+// Every tile has the same shape (but for a row or column more or less at the far edges), on every level,
 // so the CPU backend's pool of released buffers serves them all from one set instead of keeping
 // a set per level. A level can also be read a tile at a time from the 8-bit image (imageLevel),
 // so its float32 copy (12 bytes a cell, 3.6 times the photo's RGB at the first scale) never
@@ -83,8 +84,13 @@ function tileSpans(size: number, tile: number): TileSpan[] {
   if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
   const spans: TileSpan[] = [];
   for (let first = 0; first < cells; first += tile) {
-    const start = Math.min(first, cells - tile);
-    spans.push({ from: 2 * start, to: Math.min(size, 2 * (start + tile) + 10), own: first, end: start + tile });
+    const last = first + tile >= cells;
+    // Tiles start on an even cell (tile is even): the 3x3 convs after the pooling run as
+    // Winograd F(2x2, 3x3), whose 2x2 output blocks must fall where the whole level's do for the
+    // same rounding. The last tile, moved back to the edge, grows by one cell if it must.
+    const start = last ? Math.max(0, cells - tile) & ~1 : first;
+    const end = last ? cells : first + tile;
+    spans.push({ from: 2 * start, to: Math.min(size, 2 * end + 10), own: first, end });
   }
   return spans;
 }
@@ -113,7 +119,7 @@ function place(tile: Tensor, map: Tensor, y: number, x: number): void {
 
 /** The tile side in map cells for `tilePixels` input pixels: a tile of T x T cells reads 2T + 10 rows and columns. */
 function tileCells(tilePixels: number): number {
-  return Math.max(4, Math.floor((Math.sqrt(tilePixels) - 10) / 2));
+  return 2 * Math.max(2, Math.floor((Math.sqrt(tilePixels) - 10) / 4));
 }
 
 /**
