@@ -144,6 +144,22 @@ export class CpuBackend implements Backend {
     return copy;
   }
 
+  /**
+   * Runs `work` on x's values in shared memory: x itself when it already is (every output of a
+   * threaded backend), else a copy in a pooled buffer, returned to the pool after. A new
+   * SharedArrayBuffer per call cost its page faults on every P-Net input.
+   */
+  private async onShared(x: Tensor, work: (xs: Float32Array) => Promise<void>): Promise<void> {
+    if (x.data.buffer instanceof SharedArrayBuffer) return work(x.data);
+    const copy = this.alloc(x.shape);
+    copy.data.set(x.data);
+    try {
+      await work(copy.data);
+    } finally {
+      this.release(copy);
+    }
+  }
+
   private sharedParam(a: Float32Array): Float32Array {
     let s = this.sharedParams.get(a);
     if (!s) {
@@ -191,12 +207,11 @@ export class CpuBackend implements Backend {
         depthwiseTasks(plan, x.data, weight.data, b, out.data, alpha, 0, total);
         return out;
       }
-      const xs = this.shared(x.data);
       const ws = this.sharedWeights(weight);
       const bs = b && this.sharedParam(b);
       const as = alpha && this.sharedParam(alpha);
-      await this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, alpha: as, out: out.data }, total,
-        (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, as, from, to));
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'depthwise', plan, x: xs, weights: ws, bias: bs, alpha: as, out: out.data }, total,
+        (from, to) => depthwiseTasks(plan, xs, ws, bs, out.data, as, from, to)));
       return out;
     }
 
@@ -209,11 +224,10 @@ export class CpuBackend implements Backend {
       convTasks(plan, x.data, packed, b, out.data, scratch, alpha, 0, total);
       return out;
     }
-    const xs = this.shared(x.data);
     const bs = b && this.sharedParam(b);
     const as = alpha && this.sharedParam(alpha);
-    await this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,
-      (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, as, from, to));
+    await this.onShared(x, (xs) => this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,
+      (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, as, from, to)));
     return out;
   }
 
@@ -268,8 +282,7 @@ export class CpuBackend implements Backend {
       const planes = g.n * g.c;
       // Large poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
       if (this.threads > 1 && planes > 1 && out.size * g.kH * g.kW >= THREADING_MIN_MACS) {
-        const xs = this.shared(x.data);
-        await this.getPool().run({ kind: 'maxPool', window: g, x: xs, out: out.data }, planes, (from, to) => simdMaxPool2d(g, xs, out.data, from, to));
+        await this.onShared(x, (xs) => this.getPool().run({ kind: 'maxPool', window: g, x: xs, out: out.data }, planes, (from, to) => simdMaxPool2d(g, xs, out.data, from, to)));
       } else {
         simdMaxPool2d(g, x.data, out.data);
       }
@@ -319,11 +332,10 @@ export class CpuBackend implements Backend {
     const out = this.alloc([n, o]);
     const groups = denseGroups(n);
     if (this.simd && this.threads > 1 && groups > 1 && n * f * o >= THREADING_MIN_MACS) {
-      const xs = this.shared(x.data);
       const packed = packedDenseRows(weight.data, f, o, true);
       const bs = bias && this.sharedParam(bias.data);
-      await this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
-        (from, to) => simdDenseGroups(xs, packed, bs, n, f, o, out.data, from, to));
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
+        (from, to) => simdDenseGroups(xs, packed, bs, n, f, o, out.data, from, to)));
     } else if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     else pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     return out;
@@ -337,9 +349,8 @@ export class CpuBackend implements Backend {
     const rows = x.rank === 2;
     // Each exp is float32 arithmetic emulated in float64 (expf.ts): P-Net's map is worth sharing.
     if (this.threads > 1 && x.size >= SOFTMAX_THREADING_MIN) {
-      const xs = this.shared(x.data);
-      await this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows }, n * plane,
-        (from, to) => pw.softmaxChannels(xs, n, c, plane, out.data, rows, from, to));
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows }, n * plane,
+        (from, to) => pw.softmaxChannels(xs, n, c, plane, out.data, rows, from, to)));
     } else {
       pw.softmaxChannels(x.data, n, c, plane, out.data, rows);
     }

@@ -47,7 +47,10 @@ export function softmaxChannels(x: Float32Array, n: number, c: number, plane: nu
     for (let k = 0; k < c; k++) m = Math.max(m, x[base + k * plane + j]);
     let s = 0;
     for (let k = 0; k < c; k++) {
-      const e = expf(f(x[base + k * plane + j] - m));
+      // The largest logit's exp is exp(0) = 1 exactly (torch's too): with two channels (MTCNN's
+      // scores) that halves the float32 exps, the costliest part of P-Net's softmax.
+      const d = f(x[base + k * plane + j] - m);
+      const e = d === 0 ? 1 : expf(d);
       out[base + k * plane + j] = e;
       s = f(s + e);
     }

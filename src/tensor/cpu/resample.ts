@@ -29,23 +29,27 @@ export const INTEGRAL_MAX_PIXELS = 1 << 21;
 export function withIntegral(img: RgbPixels): RgbPixels {
   const { width, height, data } = img;
   if (width * height > INTEGRAL_MAX_PIXELS || width === 0 || height === 0) return img;
-  const stride = (width + 1) * 3;
-  const integral = new Uint32Array((height + 1) * stride);
-  for (let y = 0; y < height; y++) {
-    let r = 0, g = 0, b = 0;
-    let i = y * width * 3;
-    let above = y * stride + 3;
-    let at = above + stride;
-    for (let x = 0; x < width; x++, i += 3, above += 3, at += 3) {
-      r += data[i];
-      g += data[i + 1];
-      b += data[i + 2];
-      integral[at] = integral[above] + r;
-      integral[at + 1] = integral[above + 1] + g;
-      integral[at + 2] = integral[above + 2] + b;
-    }
-  }
+  const integral = new Uint32Array((height + 1) * (width + 1) * 3);
+  // A call per row: a function called once with the whole image in one loop would run mostly
+  // before V8 has optimised it.
+  for (let y = 0; y < height; y++) integralRow(data, integral, width, y);
   return { width, height, data, integral };
+}
+
+function integralRow(data: Uint8Array, integral: Uint32Array, width: number, y: number): void {
+  const stride = (width + 1) * 3;
+  let r = 0, g = 0, b = 0;
+  let i = y * width * 3;
+  let above = y * stride + 3;
+  let at = above + stride;
+  for (let x = 0; x < width; x++, i += 3, above += 3, at += 3) {
+    r += data[i];
+    g += data[i + 1];
+    b += data[i + 2];
+    integral[at] = integral[above] + r;
+    integral[at + 1] = integral[above + 1] + g;
+    integral[at + 2] = integral[above + 2] + b;
+  }
 }
 
 export type { Region } from '../geometry.ts';
@@ -79,6 +83,10 @@ export function areaResizeNormalized(img: RgbPixels, region: Region, outH: numbe
  */
 export function areaResizeWindowNormalized(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, out: Float32Array, offset = 0): void {
   const plane = (window.y1 - window.y0) * (window.x1 - window.x0);
+  if (img.integral) {
+    integralNormalized(img, region, outH, outW, window, out, offset);
+    return;
+  }
   areaAverage(img, region, outH, outW, window, (at, r, g, b) => {
     out[offset + at] = normalizePixel(r);
     out[offset + at + plane] = normalizePixel(g);
@@ -99,31 +107,11 @@ export function areaResize(img: RgbPixels, region: Region, outH: number, outW: n
 
 /** Calls `emit(index in the window, r, g, b)` with each window cell's float32 channel averages. */
 function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, emit: (at: number, r: number, g: number, b: number) => void): void {
-  const { data, width, integral } = img;
+  const { data, width } = img;
   const rows = spans(region.height, outH, window.y0, window.y1);
   const cols = spans(region.width, outW, window.x0, window.x1);
   const winW = window.x1 - window.x0;
   const f = Math.fround;
-  if (integral) {
-    const stride = (width + 1) * 3;
-    for (let oy = 0; oy < window.y1 - window.y0; oy++) {
-      const y0 = region.y + rows[2 * oy];
-      const y1 = region.y + rows[2 * oy + 1];
-      const top = y0 * stride;
-      const bottom = y1 * stride;
-      const kh = y1 - y0;
-      for (let ox = 0; ox < winW; ox++) {
-        const x0 = 3 * (region.x + cols[2 * ox]);
-        const x1 = 3 * (region.x + cols[2 * ox + 1]);
-        const kw = (x1 - x0) / 3;
-        const r = integral[bottom + x1] - integral[top + x1] - integral[bottom + x0] + integral[top + x0];
-        const g = integral[bottom + x1 + 1] - integral[top + x1 + 1] - integral[bottom + x0 + 1] + integral[top + x0 + 1];
-        const b = integral[bottom + x1 + 2] - integral[top + x1 + 2] - integral[bottom + x0 + 2] + integral[top + x0 + 2];
-        emit(oy * winW + ox, f(f(r / kh) / kw), f(f(g / kh) / kw), f(f(b / kh) / kw));
-      }
-    }
-    return;
-  }
   for (let oy = 0; oy < window.y1 - window.y0; oy++) {
     const y0 = region.y + rows[2 * oy];
     const y1 = region.y + rows[2 * oy + 1];
@@ -142,6 +130,39 @@ function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number,
       const kh = y1 - y0;
       const kw = x1 - x0;
       emit(oy * winW + ox, f(f(r / kh) / kw), f(f(g / kh) / kw), f(f(b / kh) / kw));
+    }
+  }
+}
+
+/**
+ * areaResizeWindowNormalized through the integral image, the averages normalised and stored
+ * here rather than through a callback: this is every pyramid cell and crop pixel of a detection.
+ */
+function integralNormalized(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, out: Float32Array, offset: number): void {
+  const integral = img.integral!;
+  const stride = (img.width + 1) * 3;
+  const rows = spans(region.height, outH, window.y0, window.y1);
+  const cols = spans(region.width, outW, window.x0, window.x1);
+  const winW = window.x1 - window.x0;
+  const plane = (window.y1 - window.y0) * winW;
+  const f = Math.fround;
+  for (let oy = 0; oy < window.y1 - window.y0; oy++) {
+    const y0 = region.y + rows[2 * oy];
+    const y1 = region.y + rows[2 * oy + 1];
+    const top = y0 * stride;
+    const bottom = y1 * stride;
+    const kh = y1 - y0;
+    let at = offset + oy * winW;
+    for (let ox = 0; ox < winW; ox++, at++) {
+      const x0 = 3 * (region.x + cols[2 * ox]);
+      const x1 = 3 * (region.x + cols[2 * ox + 1]);
+      const kw = (x1 - x0) / 3;
+      const r = integral[bottom + x1] - integral[top + x1] - integral[bottom + x0] + integral[top + x0];
+      const g = integral[bottom + x1 + 1] - integral[top + x1 + 1] - integral[bottom + x0 + 1] + integral[top + x0 + 1];
+      const b = integral[bottom + x1 + 2] - integral[top + x1 + 2] - integral[bottom + x0 + 2] + integral[top + x0 + 2];
+      out[at] = f(f(f(f(r / kh) / kw) - 127.5) * 0.0078125);
+      out[at + plane] = f(f(f(f(g / kh) / kw) - 127.5) * 0.0078125);
+      out[at + 2 * plane] = f(f(f(f(b / kh) / kw) - 127.5) * 0.0078125);
     }
   }
 }
