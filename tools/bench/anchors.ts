@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Net } from '../../src/nets/net.ts';
 import { tfjsNet } from './tfjsNet.ts';
+import { WARMUP } from './timing.ts';
 
 export interface AnchorResult {
   backend: string;
@@ -38,7 +39,7 @@ export async function tfjsAnchor(backend: 'wasm' | 'cpu', net: Net, nchw: number
     await Promise.all(outs.map((t) => t.data()));
     tf.dispose(outs);
   };
-  const ms = await median(run, runs, 1);
+  const ms = await median(run, runs, WARMUP);
   x.dispose();
   // In Node, tf.js WebAssembly runs one thread (its worker scripts would have to be files).
   return { backend: backend === 'wasm' ? 'tfjs-wasm' : 'tfjs-cpu', mode: backend === 'wasm' ? 'simd' : 'js', threads: 1, ms };
@@ -57,7 +58,7 @@ export async function onnxAnchor(file: string, nchw: number[], threads: number, 
   const size = nchw.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size).map((_, i) => Math.sin(i));
   const input = new ort.Tensor('float32', data, nchw);
-  const ms = await median(() => session.run({ input }), runs, 1);
+  const ms = await median(() => session.run({ input }), runs, WARMUP);
   await session.release();
   return { backend: 'onnxruntime', mode: 'cpu', threads, ms };
 }

@@ -1,6 +1,6 @@
 // Where a net's time goes: runs one bench case op by op on a CPU backend and prints the time
 // spent in each backend op (summed per op, and the slowest calls with their shapes).
-//   npm run bench:profile -- CASE [--threads N] [--no-simd] [--runs N]
+//   npm run bench:profile -- CASE [--threads N] [--no-simd] [--runs N] [--warmup N]
 // CASE: pnet-480x640, rnet-b256, onet-b64, nn4small2-b1, nn4small2-b32, mobilefacenet-b1, mobilefacenet-b32
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
@@ -22,6 +22,7 @@ function nn4(): Net {
 
 const cases: Record<string, () => [Net, number[]]> = {
   'pnet-480x640': () => [loadMtcnn().pnet, [1, 3, 480, 640]],
+  'pnet-378x720': () => [loadMtcnn().pnet, [1, 3, 378, 720]],
   'rnet-b256': () => [loadMtcnn().rnet, [256, 3, 24, 24]],
   'onet-b64': () => [loadMtcnn().onet, [64, 3, 48, 48]],
   'nn4small2-b1': () => [nn4(), [1, 3, 96, 96]],
@@ -36,6 +37,7 @@ if (!cases[name]) {
 const [net, shape] = cases[name]();
 const backend = new CpuBackend({ threads: Number(flag('--threads') ?? 1), simd: !args.includes('--no-simd') });
 const runs = Number(flag('--runs') ?? 3);
+const warmup = Number(flag('--warmup') ?? 5);
 
 // Every op call is timed through a wrapper; `release` stays synchronous and untimed.
 const calls = new Map<string, number>();
@@ -56,7 +58,9 @@ const timed = new Proxy(backend, {
 }) as Backend;
 
 const x = random(shape, 7);
-await net.forward(timed, x);
+// V8 first runs WebAssembly from its baseline compiler and swaps in optimised code a few calls
+// later, in the background: a single warm-up pass still times some of the baseline code.
+for (let i = 0; i < warmup; i++) await net.forward(timed, x);
 calls.clear();
 const t0 = performance.now();
 for (let i = 0; i < runs; i++) await net.forward(timed, x);

@@ -1,6 +1,6 @@
 // tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
 // rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
-//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--gpujs-modes webasm,webgpu,headlessgl] [--gpujs-per-op] [--only PREFIX]
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--no-typescript] [--gpujs-modes webasm,webgpu,headlessgl|none] [--gpujs-per-op] [--only PREFIX]
 // gpu.js rows run whole nets as fused pipelines (`executor` names gpu.js's executor);
 // --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
 import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
-import { median } from './timing.ts';
+import { median, WARMUP } from './timing.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
 import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
@@ -43,6 +43,8 @@ const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? a
 const jsonFile = flag('--json');
 const quick = args.includes('--quick');
 const anchors = !args.includes('--no-anchors');
+/** Leaves out the plain TypeScript rows (the reference path: minutes on the batched nets). */
+const withTypescript = !args.includes('--no-typescript');
 const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',').filter((m) => m && m !== 'none') as Exclude<GpujsMode, 'auto'>[];
 const gpujsPerOp = args.includes('--gpujs-per-op');
 /** Runs only the cases whose names start with this prefix. */
@@ -65,6 +67,7 @@ function tsfaceBackends(): { make: () => Backend; backend: string; mode: string;
   const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [];
   // The default (SIMD with Winograd), the direct SIMD GEMM it replaced (TSFACE_WINOGRAD=0), plain TypeScript.
   for (const [simd, winograd, mode] of [[true, true, 'typescript+wasm-simd+winograd'], [true, false, 'typescript+wasm-simd'], [false, false, 'typescript']] as const) {
+    if (!simd && !withTypescript) continue;
     for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd, winograd }), backend: 'cpu', mode, threads });
   }
   for (const mode of gpujsModes) {
@@ -170,6 +173,7 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
   const outW = inShape[3] + 2 * pad - k + 1;
   const flops = 2 * outC * outH * outW * inShape[1] * k * k;
   for (const [simd, winograd] of [[true, true], [true, false], [false, false]]) {
+    if (!simd && !withTypescript) continue;
     for (const threads of [1, 2]) {
       const backend = new CpuBackend({ threads, simd, winograd });
       // The output goes back to the backend's pool, as in a forward pass: a fresh buffer per run
@@ -194,7 +198,11 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
   for (const b of tsfaceBackends()) {
     const backend = b.make();
-    const ms = await median(() => net.forward(backend, x), runs, 1);
+    // Outputs go back to the backend as a pipeline's would (release is a no-op where unsupported).
+    const ms = await median(async () => {
+      const out = await net.forward(backend, x);
+      for (const t of Object.values(out)) backend.release?.(t);
+    }, runs, WARMUP);
     const report = backend.describe();
     record({ case: name, backend: b.backend, mode: report.mode, threads: b.threads, ms, gflops: gflops(ms), ...executorOf(backend) },
       `${(ms / input[0]).toFixed(2)} ms per item${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
@@ -219,7 +227,7 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
   for (const b of tsfaceBackends()) {
     const detector = new FaceDetector({ backend: b.make() });
     let last = await detector.detect(image);
-    const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, 1);
+    const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, WARMUP - 1);
     const s = last.report.ms;
     record({ case: name, backend: b.backend, mode: detector.backend.describe().mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
       `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);

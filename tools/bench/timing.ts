@@ -12,6 +12,12 @@ export async function timed(fn: () => Promise<unknown>, warmup: number, runs: nu
   return times;
 }
 
+/**
+ * Warm-up runs before a net or pipeline is timed, for every engine alike: V8 runs WebAssembly
+ * from its baseline compiler first and swaps in optimised code a few calls later.
+ */
+export const WARMUP = 3;
+
 /** The median ms of `runs` runs after `warmup` warm-up runs. */
 export async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
   const times = (await timed(fn, warmup, runs)).sort((a, b) => a - b);
