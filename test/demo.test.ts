@@ -70,7 +70,7 @@ test('the demo page detects the bundled example, compares two faces, inspects a 
   await page.goto(`${server.url}/examples/web/`);
   await waitReady();
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /astronaut\.jpg: 1 face/);
-  assert.match(await page.$eval('#ran', (e) => e.textContent ?? ''), /ran: cpu, mode typescript\+wasm-simd, 2 threads/);
+  assert.match(await page.$eval('#ran', (e) => e.textContent ?? ''), /ran: cpu, mode typescript\+wasm-simd\+winograd, 2 threads/);
   assert.equal(await page.$$eval('.face', (tiles) => tiles.length), 1);
   await page.screenshot({ path: join(shots, '1-example.png'), fullPage: true });
 
