@@ -7,7 +7,7 @@
 // on the level's edge, where the ceil-mode pooling sees the same partial windows. Tiles start on
 // an even map cell, so the Winograd blocks of the later convs line up with the whole level's.
 //
-// Every tile has the same shape (but for a row or column more or less at the far edges), on every level,
+// Every tile has the same shape (but for a row or column more or less on some levels),
 // so the CPU backend's pool of released buffers serves them all from one set instead of keeping
 // a set per level. A level can also be read a tile at a time from the 8-bit image (imageLevel),
 // so its float32 copy (12 bytes a cell, 3.6 times the photo's RGB at the first scale) never
@@ -82,15 +82,18 @@ interface TileSpan {
 function tileSpans(size: number, tile: number): TileSpan[] {
   const cells = pnetCells(size);
   if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
+  // Tiles start on an even cell: the 3x3 convs after the pooling run as Winograd F(2x2, 3x3),
+  // whose 2x2 output blocks must fall where the whole level's do for the same rounding. So every
+  // tile of this side spans `span` cells, one more than `tile` (even) when the last tile, moved
+  // back to end on the edge, would otherwise start on an odd cell; one span for all keeps one
+  // shape of buffers.
+  const span = tile + ((cells - tile) & 1);
   const spans: TileSpan[] = [];
   for (let first = 0; first < cells; first += tile) {
-    const last = first + tile >= cells;
-    // Tiles start on an even cell (tile is even): the 3x3 convs after the pooling run as
-    // Winograd F(2x2, 3x3), whose 2x2 output blocks must fall where the whole level's do for the
-    // same rounding. The last tile, moved back to the edge, grows by one cell if it must.
-    const start = last ? Math.max(0, cells - tile) & ~1 : first;
-    const end = last ? cells : first + tile;
-    spans.push({ from: 2 * start, to: Math.min(size, 2 * end + 10), own: first, end });
+    const start = Math.min(first, cells - span);
+    const end = start + span === cells ? cells : first + tile;
+    spans.push({ from: 2 * start, to: Math.min(size, 2 * (start + span) + 10), own: first, end });
+    if (end === cells) break;
   }
   return spans;
 }
