@@ -46,11 +46,11 @@ export type ImageInput = string | Uint8Array | RawImage | RgbImage | ImageDrawab
 export type ImageDrawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap | OffscreenCanvas;
 
 /**
- * 4096 x 4096. Detection costs about 100 to 190 bytes per pixel at its peak today (measured by
- * `npm run bench:soak -- --peak`: P-Net's activations at the first pyramid scale dominate), so
- * this default bounds one detection near 1.6 GB; 50 megapixels allowed about 5 GB from a file
- * of a few kilobytes. It keeps 12-megapixel phone photos (4032 x 3024) and 4K frames working;
- * a server that must stay under 1 GB per image passes a lower maxPixels.
+ * 4096 x 4096. A detection peaks at about 17.5 bytes per pixel above a warmed runtime at 12
+ * megapixels and 8.5 at 50 (`npm run bench:soak -- --peak`; P-Net runs large levels in tiles),
+ * so this default keeps one detection near 300 MB and under the 10 s of `npm run bench:bombs`
+ * on a 2-core machine, while 12-megapixel phone photos (4032 x 3024) and 4K frames work. The
+ * limit also bounds the decode of a file of a few kilobytes that declares a huge size.
  */
 export const DEFAULT_MAX_PIXELS = 4096 * 4096;
 
