@@ -79,7 +79,7 @@ interface TileSpan {
  * The tiles along one side of `size` input pixels, of at most `tile` cells each: they start every
  * `tile` cells, the last one moved back to end on the edge (so it has the others' size).
  */
-function tileSpans(size: number, tile: number): TileSpan[] {
+function tileSpans(size: number, tile: number, evenStarts: boolean): TileSpan[] {
   const cells = pnetCells(size);
   if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
   // Tiles start on an even cell: the 3x3 convs after the pooling run as Winograd F(2x2, 3x3),
@@ -87,7 +87,9 @@ function tileSpans(size: number, tile: number): TileSpan[] {
   // tile of this side spans `span` cells, one more than `tile` (even) when the last tile, moved
   // back to end on the edge, would otherwise start on an odd cell; one span for all keeps one
   // shape of buffers.
-  const span = tile + ((cells - tile) & 1);
+  // Without Winograd any start gives the same bits, and one span on every level keeps the GPU
+  // backends to one compiled plan per tile shape.
+  const span = evenStarts ? tile + ((cells - tile) & 1) : tile;
   const spans: TileSpan[] = [];
   for (let first = 0; first < cells; first += tile) {
     const start = Math.min(first, cells - span);
@@ -120,6 +122,11 @@ function place(tile: Tensor, map: Tensor, y: number, x: number): void {
   }
 }
 
+/** Whether the backend runs 3x3 convs as Winograd blocks (so tiles must start on even cells). */
+function runsWinograd(backend: Backend): boolean {
+  return backend.describe().mode.includes('winograd');
+}
+
 /** The tile side in map cells for `tilePixels` input pixels: a tile of T x T cells reads 2T + 10 rows and columns. */
 function tileCells(tilePixels: number): number {
   return 2 * Math.max(2, Math.floor((Math.sqrt(tilePixels) - 10) / 4));
@@ -135,8 +142,9 @@ export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | Lev
   const source = level instanceof Tensor ? tensorLevel(level) : level;
   const { height: h, width: w } = source;
   const tile = tileCells(tilePixels);
-  const rows = tileSpans(h, tile);
-  const cols = tileSpans(w, tile);
+  const even = runsWinograd(backend);
+  const rows = tileSpans(h, tile, even);
+  const cols = tileSpans(w, tile, even);
   let spare: Float32Array | undefined;
   for (const r of rows) {
     for (const c of cols) {
@@ -159,7 +167,7 @@ export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | Lev
 export async function pnetMaps(pnet: Net, backend: Backend, level: Tensor | LevelSource, tilePixels = PNET_TILE_PIXELS): Promise<{ prob: Tensor; box: Tensor }> {
   const { height: h, width: w } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
   const tile = tileCells(tilePixels);
-  if (tileSpans(h, tile).length === 1 && tileSpans(w, tile).length === 1) {
+  if (tileSpans(h, tile, false).length === 1 && tileSpans(w, tile, false).length === 1) {
     const { prob, box } = await pnet.forward(backend, level instanceof Tensor ? level : level.read({ y0: 0, y1: h, x0: 0, x1: w }));
     return { prob, box };
   }

@@ -28,7 +28,8 @@ export function chromiumMissing(): string | false {
 
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'tsface-chromium-'));
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], protocolTimeout: 600_000 });
+  // One page.evaluate may run every shared photo on SwiftShader's WebGL2 (measured 460-620 s on 2 cores).
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], protocolTimeout: 1_200_000 });
   return {
     browser,
     close: async () => {
