@@ -6,6 +6,8 @@
 import { ImageError } from '../../tensor/errors.ts';
 import type { Frame, Tables } from './frame.ts';
 import type { RowSource } from './upsample.ts';
+import { wordView, yccRow } from './yccRow.ts';
+import { CB_B, CB_G, CR_G, CR_R, LIMIT } from './yccTables.ts';
 
 export type ColorSpace = 'gray' | 'ycbcr' | 'rgb' | 'cmyk' | 'ycck';
 
@@ -26,24 +28,6 @@ export function colorSpaceOf(frame: Frame, tables: Tables): ColorSpace {
   }
 }
 
-const ONE_HALF = 1 << 15;
-const fix = (x: number) => Math.floor(x * 65536 + 0.5);
-export const CR_R = new Int32Array(256);
-export const CB_B = new Int32Array(256);
-export const CR_G = new Int32Array(256);
-export const CB_G = new Int32Array(256);
-for (let i = 0; i < 256; i++) {
-  const x = i - 128;
-  CR_R[i] = (fix(1.402) * x + ONE_HALF) >> 16;
-  CB_B[i] = (fix(1.772) * x + ONE_HALF) >> 16;
-  CR_G[i] = -fix(0.71414) * x;
-  CB_G[i] = -fix(0.34414) * x + ONE_HALF;
-}
-
-/** Saturates -256..511 to a sample, as libjpeg's range-limit table does. */
-export const LIMIT = new Uint8Array(1024);
-for (let i = 0; i < 1024; i++) LIMIT[i] = Math.max(0, Math.min(255, i - 256));
-
 /** PIL's a * b / 255, rounded its way. */
 function mulDiv255(a: number, b: number): number {
   const t = a * b + 128;
@@ -54,17 +38,6 @@ function grayRow(d0: Uint8Array, a0: number, width: number, out: Uint8Array, o: 
   for (let x = 0; x < width; x++, o += 3) {
     const v = d0[a0 + x];
     out[o] = v; out[o + 1] = v; out[o + 2] = v;
-  }
-}
-
-function ycbcrRow(d0: Uint8Array, a0: number, d1: Uint8Array, a1: number, d2: Uint8Array, a2: number, width: number, out: Uint8Array, o: number): void {
-  for (let x = 0; x < width; x++, o += 3) {
-    const yy = d0[a0 + x] + 256;
-    const cb = d1[a1 + x];
-    const cr = d2[a2 + x];
-    out[o] = LIMIT[yy + CR_R[cr]];
-    out[o + 1] = LIMIT[yy + ((CB_G[cb] + CR_G[cr]) >> 16)];
-    out[o + 2] = LIMIT[yy + CB_B[cb]];
   }
 }
 
@@ -98,12 +71,13 @@ function cmykRow(ycck: boolean, d0: Uint8Array, a0: number, d1: Uint8Array, a1: 
 
 export function convertRows(space: ColorSpace, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
   const [s0, s1, s2, s3] = sources;
+  const out32 = space === 'ycbcr' ? wordView(out) : null;
   for (let y = 0, o = 0; y < height; y++, o += width * 3) {
     const a0 = s0.row(y);
     if (space === 'gray') { grayRow(s0.data, a0, width, out, o); continue; }
     const a1 = s1.row(y);
     const a2 = s2.row(y);
-    if (space === 'ycbcr') ycbcrRow(s0.data, a0, s1.data, a1, s2.data, a2, width, out, o);
+    if (space === 'ycbcr') yccRow(s0.data, a0, s1.data, a1, s2.data, a2, width, out, out32, o);
     else if (space === 'rgb') rgbRow(s0.data, a0, s1.data, a1, s2.data, a2, width, out, o);
     else cmykRow(space === 'ycck', s0.data, a0, s1.data, a1, s2.data, a2, s3.data, s3.row(y), width, out, o);
   }

@@ -1,9 +1,9 @@
-// The usual camera layout, YCbCr 4:2:0, in one pass: both chroma rows go through the 2x2
-// triangle filter (upsample.ts explains it) and straight into the colour conversion, without
-// writing full-width chroma rows first. Same arithmetic as rowSource + convertRows, so the
-// same pixels; only the memory traffic differs.
-import { CB_B, CB_G, CR_G, CR_R, LIMIT, type ColorSpace } from './color.ts';
+// The usual camera layout, YCbCr 4:2:0: each output row's chroma goes through the 2x2 triangle
+// filter (upsample.ts explains it) into a row buffer and on to yccRow. Same arithmetic as
+// rowSource + convertRows, so the same pixels, with fewer passes over memory.
+import type { ColorSpace } from './color.ts';
 import type { Frame } from './frame.ts';
+import { wordView, yccRow } from './yccRow.ts';
 
 export function isYcc420(frame: Frame, space: ColorSpace): boolean {
   if (space !== 'ycbcr') return false;
@@ -12,11 +12,27 @@ export function isYcc420(frame: Frame, space: ColorSpace): boolean {
   return y.h === frame.hMax && y.v === frame.vMax && half(cb) && half(cr);
 }
 
-/** Vertical filter of one chroma row pair into sums[1..w], edge sums copied to both ends. */
-function columnSums(plane: Uint8Array, near: number, far: number, w: number, sums: Int32Array): void {
-  for (let i = 0; i < w; i++) sums[i + 1] = plane[near + i] * 3 + plane[far + i];
-  sums[0] = sums[1];
-  sums[w + 1] = sums[w];
+/**
+ * One output row's worth of a chroma component: the vertical filter of rows `near` and `far`,
+ * then the horizontal one, the edge sums repeated at both ends. The column sums roll through
+ * three locals instead of a sums array.
+ */
+function upsampleRow(plane: Uint8Array, near: number, far: number, w: number, up: Uint8Array): void {
+  let prev = plane[near] * 3 + plane[far];
+  let cur = prev;
+  let o = 0;
+  for (let i = 1; i < w; i++, o += 2) {
+    const next = plane[near + i] * 3 + plane[far + i];
+    const three = cur * 3;
+    // Left output of the pair leans on the previous sum, right output on the next.
+    up[o] = (three + prev + 8) >> 4;
+    up[o + 1] = (three + next + 7) >> 4;
+    prev = cur;
+    cur = next;
+  }
+  const three = cur * 3;
+  up[o] = (three + prev + 8) >> 4;
+  up[o + 1] = (three + cur + 7) >> 4;
 }
 
 export function convertYcc420(frame: Frame, out: Uint8Array): void {
@@ -26,35 +42,14 @@ export function convertYcc420(frame: Frame, out: Uint8Array): void {
   const yStride = Y.paddedBlocksWide * 8;
   const cbStride = Cb.paddedBlocksWide * 8;
   const crStride = Cr.paddedBlocksWide * 8;
-  // Local copies: module imports can be live bindings, slower to read in the inner loop.
-  const limit = LIMIT, crR = CR_R, cbB = CB_B, crG = CR_G, cbG = CB_G;
-  const cbSums = new Int32Array(Cb.width + 2);
-  const crSums = new Int32Array(Cr.width + 2);
-  for (let y = 0, o = 0; y < height; y++) {
+  const cbRow = new Uint8Array(Cb.width * 2);
+  const crRow = new Uint8Array(Cr.width * 2);
+  const out32 = wordView(out);
+  for (let y = 0; y < height; y++) {
     const r = y >> 1;
     const far = (y & 1) ? Math.min(r + 1, Cb.height - 1) : Math.max(r - 1, 0);
-    columnSums(cbPlane, r * cbStride, far * cbStride, Cb.width, cbSums);
-    columnSums(crPlane, r * crStride, far * crStride, Cr.width, crSums);
-    const yRow = y * yStride;
-    for (let i = 1, x = 0; x < width; i++) {
-      const cb3 = cbSums[i] * 3;
-      const cr3 = crSums[i] * 3;
-      // Left output of the pair leans on the previous sum, right output on the next.
-      let cb = (cb3 + cbSums[i - 1] + 8) >> 4;
-      let cr = (cr3 + crSums[i - 1] + 8) >> 4;
-      let yy = yPlane[yRow + x] + 256;
-      out[o] = limit[yy + crR[cr]];
-      out[o + 1] = limit[yy + ((cbG[cb] + crG[cr]) >> 16)];
-      out[o + 2] = limit[yy + cbB[cb]];
-      x++; o += 3;
-      if (x >= width) break;
-      cb = (cb3 + cbSums[i + 1] + 7) >> 4;
-      cr = (cr3 + crSums[i + 1] + 7) >> 4;
-      yy = yPlane[yRow + x] + 256;
-      out[o] = limit[yy + crR[cr]];
-      out[o + 1] = limit[yy + ((cbG[cb] + crG[cr]) >> 16)];
-      out[o + 2] = limit[yy + cbB[cb]];
-      x++; o += 3;
-    }
+    upsampleRow(cbPlane, r * cbStride, far * cbStride, Cb.width, cbRow);
+    upsampleRow(crPlane, r * crStride, far * crStride, Cr.width, crRow);
+    yccRow(yPlane, y * yStride, cbRow, 0, crRow, 0, width, out, out32, y * width * 3);
   }
 }
