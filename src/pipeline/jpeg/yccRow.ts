@@ -1,6 +1,7 @@
 // One row of YCbCr samples to interleaved RGB. Byte stores of 3-byte pixels were the cost of
 // colour conversion, so four pixels go out as three 32-bit words wherever the row is aligned;
 // the values are those of libjpeg's tables (color.ts), only the stores differ.
+import { yccRowSimd } from './yccSimd.ts';
 import { CB_B, CB_G, CR_G, CR_R, LIMIT } from './yccTables.ts';
 
 /** Word stores put the first byte lowest only on little-endian machines; others store bytes. */
@@ -19,6 +20,8 @@ export function yccRow(
   // Local copies: module imports can be live bindings, slower to read in the inner loop.
   const limit = LIMIT, crR = CR_R, cbB = CB_B, crG = CR_G, cbG = CB_G;
   const end = ya + width;
+  const done = yccRowSimd(yd, ya, cbd, cba, crd, cra, width, out, o);
+  ya += done; cba += done; cra += done; o += 3 * done;
   // Single pixels until the output is word-aligned (at most three), then groups of four.
   while (ya < end && (out32 === null || (o & 3) !== 0)) {
     const yy = yd[ya++] + 256, b = cbd[cba++], r = crd[cra++];
