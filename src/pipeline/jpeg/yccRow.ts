@@ -1,6 +1,7 @@
-// One row of YCbCr samples to interleaved RGB. Byte stores of 3-byte pixels were the cost of
-// colour conversion, so four pixels go out as three 32-bit words wherever the row is aligned;
-// the values are those of libjpeg's tables (color.ts), only the stores differ.
+// One row of YCbCr samples to interleaved RGB. yccSimd.ts takes the row's first multiple of 16
+// pixels where WebAssembly SIMD exists; the rest goes through libjpeg's tables (yccTables.ts)
+// here, four pixels as three 32-bit words wherever the output is aligned, because byte stores of
+// 3-byte pixels were the cost. Every path gives the same values; only the stores differ.
 import { yccRowSimd } from './yccSimd.ts';
 import { CB_B, CB_G, CR_G, CR_R, LIMIT } from './yccTables.ts';
 
