@@ -120,6 +120,12 @@ export function pyramidScales(width: number, height: number, minFaceSize: number
 }
 
 const now = () => performance.now();
+
+/** One pyramid level's P-Net candidates, and its probability map when stages are kept. */
+interface LevelCandidates {
+  found: Candidate[];
+  probMap: { scale: number; height: number; width: number; data: Float32Array } | null;
+}
 /** Crops per R-Net/O-Net batch: big enough to share between threads, small enough to bound memory (see refineBatches). */
 const REFINE_BATCH = 256;
 
@@ -208,43 +214,36 @@ export class FaceDetector {
 
   private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport, signal?: AbortSignal): Promise<Candidate[]> {
     if (img.width < 12 || img.height < 12) return [];
-    const threshold = f(opts.thresholds[0]);
     const scales = pyramidScales(img.width, img.height, opts.minFaceSize, opts.scaleFactor);
     report.scales = scales;
+    // Levels are independent: a backend that runs several passes at once (the CPU backend's
+    // threads) is given that many, largest levels first; the results are then taken in scale
+    // order, as the reference takes them, so they do not depend on which finished first.
+    const levels: LevelCandidates[] = new Array(scales.length);
+    const lanes = Math.min(scales.length, this.backend.concurrentPasses?.() ?? 1);
+    let next = 0;
+    const t = now();
+    const before = report.ms.pyramid + report.ms.post;
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let k = next++; k < scales.length; k = next++) {
+        checkSignal(signal);
+        levels[k] = await this.levelCandidates(img, image, scales[k], f(opts.thresholds[0]), report);
+      }
+    }));
+    // Tiles read from the 8-bit image count as pyramid time, their scans as post, not P-Net
+    // time; with levels running at once these overlap the P-Net passes, so the stage times
+    // can add up to more than the wall time.
+    report.ms.pnet += Math.max(0, now() - t - (report.ms.pyramid + report.ms.post - before));
+    const tp = now();
     const kept: Candidate[] = [];
-    for (const scale of scales) {
-      checkSignal(signal);
-      let t = now();
-      const h = Math.trunc(img.height * scale + 1);
-      const w = Math.trunc(img.width * scale + 1);
-      const level = await this.pyramidLevel(img, h, w, report);
-      report.ms.pyramid += now() - t;
-      t = now();
-      const before = report.ms.pyramid + report.ms.post;
-      const fs = f(scale);
-      const [mh, mw] = [pnetCells(h), pnetCells(w)];
-      const probMap = report.stages ? new Float32Array(mh * mw) : null;
-      const cells: number[] = [];
-      const hits: Candidate[] = [];
-      await pnetTiles(this.nets.pnet, this.backend, level, (maps, at) => {
-        const tp = now();
-        scanTile(maps, at, threshold, fs, image, mw, cells, hits, probMap);
-        report.ms.post += now() - tp;
-      });
-      // Tiles read from the 8-bit image count as pyramid time, their scans as post, not P-Net time.
-      report.ms.pnet += now() - t - (report.ms.pyramid + report.ms.post - before);
-      t = now();
-      // Tiles give cells out of row-major order; the reference's order decides NMS ties.
-      const found = cells.map((_, k) => k).sort((p, q) => cells[p] - cells[q]).map((k) => hits[k]);
+    for (const { found, probMap } of levels) {
       report.counts.pnetCandidates += found.length;
       if (report.stages) {
         report.stages.pnet.push(...found.map((b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })));
-        report.stages.probMaps.push({ scale, height: mh, width: mw, data: probMap! });
+        report.stages.probMaps.push(probMap!);
       }
-      for (const k of nmsUnion(found, 0.5)) kept.push(found[k]);
-      report.ms.post += now() - t;
+      for (const i of nmsUnion(found, 0.5)) kept.push(found[i]);
     }
-    const t = now();
     report.counts.afterScaleNms = kept.length;
     const picked = nmsUnion(kept, 0.7).map((k) => kept[k]);
     report.counts.afterPyramidNms = picked.length;
@@ -252,8 +251,32 @@ export class FaceDetector {
       regress(b, b.reg, false);
       square(b);
     }
-    report.ms.post += now() - t;
+    report.ms.post += now() - tp;
     return picked;
+  }
+
+  /** P-Net's candidates on one pyramid level, in row-major cell order. */
+  private async levelCandidates(img: RgbImage, image: number, scale: number, threshold: number, report: DetectionReport): Promise<LevelCandidates> {
+    const t = now();
+    const h = Math.trunc(img.height * scale + 1);
+    const w = Math.trunc(img.width * scale + 1);
+    const level = await this.pyramidLevel(img, h, w, report);
+    report.ms.pyramid += now() - t;
+    const fs = f(scale);
+    const [mh, mw] = [pnetCells(h), pnetCells(w)];
+    const probMap = report.stages ? new Float32Array(mh * mw) : null;
+    const cells: number[] = [];
+    const hits: Candidate[] = [];
+    await pnetTiles(this.nets.pnet, this.backend, level, (maps, at) => {
+      const tp = now();
+      scanTile(maps, at, threshold, fs, image, mw, cells, hits, probMap);
+      report.ms.post += now() - tp;
+    });
+    const tp = now();
+    // Tiles give cells out of row-major order; the reference's order decides NMS ties.
+    const found = cells.map((_, k) => k).sort((p, q) => cells[p] - cells[q]).map((k) => hits[k]);
+    report.ms.post += now() - tp;
+    return { found, probMap: probMap && { scale, height: mh, width: mw, data: probMap } };
   }
 
   /**

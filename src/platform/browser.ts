@@ -58,6 +58,20 @@ export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Erro
   };
 }
 
+/**
+ * Resolves after the event loop has handled what was waiting (a worker's reply, say). A message
+ * to a channel of our own, since setTimeout(0) is clamped to 4 ms once nested.
+ */
+const wake = new MessageChannel();
+const woken: (() => void)[] = [];
+wake.port1.onmessage = () => woken.shift()?.();
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    woken.push(resolve);
+    wake.port2.postMessage(null);
+  });
+}
+
 export function kernelWorkerPort(): KernelWorkerPort | null {
   const scope = globalThis as unknown as { document?: unknown; postMessage?: (m: unknown) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
   if (scope.document !== undefined || !scope.addEventListener) return null;

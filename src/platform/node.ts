@@ -92,6 +92,11 @@ export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Erro
   };
 }
 
+/** Resolves after the event loop has handled what was waiting (a worker's reply, say). */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export function kernelWorkerPort(): KernelWorkerPort | null {
   if (!parentPort) return null;
   const port = parentPort;

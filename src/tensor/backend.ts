@@ -63,6 +63,14 @@ export interface Backend {
   runGraph?(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>>;
 
   /**
+   * Optional: how many forward passes the backend runs at once when it is given independent
+   * ones concurrently (the CPU backend runs whole passes on its worker threads). Callers with
+   * independent passes, such as P-Net's pyramid levels, keep that many in flight; without it,
+   * one.
+   */
+  concurrentPasses?(): number;
+
+  /**
    * Optional: `t`, an intermediate of a forward pass, will not be read again, and its memory may
    * back a later output. Containers call it; nothing else holds such a tensor.
    */

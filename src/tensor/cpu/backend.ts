@@ -1,5 +1,5 @@
-import { canShareMemory, env, hardwareThreads } from '../../platform/index.ts';
-import type { Backend, BackendReport, BatchNormParams, LrnOptions } from '../backend.ts';
+import { canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
+import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
@@ -14,6 +14,7 @@ import { denseGroups, packedDenseRows, simdDense, simdDenseGroups } from './simd
 import { simdGemmSupported } from './simdGemm.ts';
 import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
+import { recordPass, type RecordedPass } from './passTape.ts';
 import { ThreadPool } from './threadPool.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
 import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
@@ -44,8 +45,18 @@ const THREADING_MIN_MACS = 1_500_000;
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
  */
 const SPARE_BYTES = 256 * 2 ** 20;
+/** Batches whose pass takes at least this long on one thread are split between threads (runGraph). */
+const PASS_SPLIT_MIN_MS = 4;
 /** Softmax inputs smaller than this many values run on the calling thread only. */
 const SOFTMAX_THREADING_MIN = 32_768;
+
+/** A net's recorded pass and the workers that hold it. */
+interface PassTape extends RecordedPass {
+  id: number;
+  sentTo: Set<number>;
+  /** The recording pass's time per item, to judge whether a batch is worth splitting. */
+  msPerItem: number;
+}
 
 function defaultThreads(): number {
   const given = Number(env('TSFACE_THREADS'));
@@ -174,6 +185,135 @@ export class CpuBackend implements Backend {
     return this.workers;
   }
 
+  concurrentPasses(): number {
+    return this.threads;
+  }
+
+  /** Whether an op may hand shares to workers now: none is free while all run whole passes. */
+  private shareable(): boolean {
+    return this.threads > 1 && (this.workers === null || this.workers.available > 0);
+  }
+
+  /** Tapes of the nets this backend ran (null: the net's pass cannot be replayed elsewhere). */
+  private readonly tapes = new WeakMap<object, PassTape | null>();
+  private nextTape = 1;
+  /** Passes running on this thread now (forward passes awaiting their ops). */
+  private localPasses = 0;
+
+  /**
+   * Whole passes on worker threads, where the work comes as whole passes: a batch is split
+   * between the threads, each running its items through the whole net on one core (items of a
+   * batch never mix, so the outputs are the same bits), and a pass given while another runs
+   * here goes to a free worker (the pipeline's concurrent P-Net tiles). One pass alone, of a
+   * single item, is split op by op as before. The first pass of a net runs here and records
+   * the tape the workers replay (passTape.ts).
+   */
+  async runGraph(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
+    if (this.threads === 1) return forward(this, x);
+    const tape = this.tapes.get(graph);
+    const n = x.shape[0];
+    if (tape === undefined) {
+      const t0 = performance.now();
+      const { out, pass } = await this.local(() => recordPass(this, forward, x));
+      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: (performance.now() - t0) / n });
+      return out;
+    }
+    if (tape === null) return this.local(() => forward(this, x));
+    // Splitting pays once the pass is long against a hand-off (a message and a copy each way).
+    const split = n >= 2 && n * tape.msPerItem >= PASS_SPLIT_MIN_MS;
+    if (!split && this.localPasses === 0) return this.timedLocal(tape, forward, x);
+    const pool = this.getPool();
+    // A single item goes to one worker whole; a batch is split evenly, this thread included.
+    const whole = !split;
+    const taken: number[] = [];
+    for (let w = pool.acquire(); w !== null; w = whole || taken.length + 1 >= n ? null : pool.acquire()) taken.push(w);
+    if (taken.length === 0) return this.timedLocal(tape, forward, x);
+    try {
+      const parts = whole ? 1 : taken.length + 1;
+      const per = x.size / n;
+      const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.round((k * n) / parts));
+      const slice = (k: number) => x.data.subarray(bounds[k] * per, bounds[k + 1] * per);
+      const itemsOf = (k: number) => [bounds[k + 1] - bounds[k], ...x.shape.slice(1)];
+      const remote = taken.map((w, k) => this.remotePass(pool, w, tape, slice(k), itemsOf(k)));
+      const here = whole ? null : await this.timedLocal(tape, forward, new Tensor(itemsOf(parts - 1), slice(parts - 1)));
+      const results = [...(await Promise.all(remote)), ...(here ? [here] : [])];
+      if (whole) return results[0];
+      const out: Record<string, Tensor> = {};
+      for (const name of Object.keys(results[0])) {
+        const itemShape = results[0][name].shape.slice(1);
+        const joined = this.alloc([n, ...itemShape]);
+        let at = 0;
+        for (const r of results) {
+          joined.data.set(r[name].data, at);
+          at += r[name].size;
+        }
+        out[name] = joined;
+      }
+      if (here) for (const t of Object.values(here)) this.release(t);
+      return out;
+    } finally {
+      for (const w of taken) pool.giveBack(w);
+    }
+  }
+
+  /** A pass here that also keeps the net's fastest time per item (the first pass warms up code). */
+  private async timedLocal(tape: PassTape, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
+    const t0 = performance.now();
+    const out = await this.local(() => forward(this.yielding, x));
+    tape.msPerItem = Math.min(tape.msPerItem, (performance.now() - t0) / x.shape[0]);
+    return out;
+  }
+
+  /** Whole passes on workers not yet answered. */
+  private remotePasses = 0;
+  /** Whole passes (or parts of a batch) run on workers so far, for tests and reports. */
+  workerPasses = 0;
+
+  /**
+   * This backend, but each op first lets the event loop run while a worker's pass is out: a
+   * pass here is a chain of already-resolved promises that would otherwise keep a finished
+   * worker's reply (and the next pass it could take) waiting until the whole pass ends.
+   */
+  private readonly yielding: Backend = new Proxy(this, {
+    get: (target, key, receiver) => {
+      const member = Reflect.get(target, key, receiver);
+      if (typeof member !== 'function' || key === 'release' || key === 'describe') return member;
+      return async (...args: unknown[]) => {
+        if (this.remotePasses > 0) await nextTask();
+        return member.apply(target, args);
+      };
+    },
+  });
+
+  private async local<T>(run: () => Promise<T>): Promise<T> {
+    this.localPasses++;
+    try {
+      return await run();
+    } finally {
+      this.localPasses--;
+    }
+  }
+
+  /** One pass on worker `w`, which is sent the net's tape and constants first if it lacks them. */
+  private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[]): Promise<Record<string, Tensor>> {
+    if (!tape.sentTo.has(w)) {
+      pool.send(w, {
+        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd,
+        constants: tape.constants.map((c) => ({ shape: c.shape, data: c.data })),
+      });
+      tape.sentTo.add(w);
+    }
+    this.remotePasses++;
+    this.workerPasses++;
+    let result: Record<string, { shape: number[]; data: Float32Array }>;
+    try {
+      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: x.slice(), shape })) as typeof result;
+    } finally {
+      this.remotePasses--;
+    }
+    return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, new Tensor(t.shape, t.data)]));
+  }
+
   async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {
     const [n, cIn] = x.nchw('conv2d');
     if (weight.rank !== 4) throw new ShapeError('conv2d', 'weight must be [cOut, cIn/groups, kH, kW]', [weight.shape]);
@@ -198,7 +338,7 @@ export class CpuBackend implements Backend {
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
     const out = this.alloc([n, cOut, g.outH, g.outW]);
     const macs = out.size * cInG * kH * kW;
-    const threaded = this.threads > 1 && macs >= THREADING_MIN_MACS;
+    const threaded = this.shareable() && macs >= THREADING_MIN_MACS;
     const b = bias ? bias.data : null;
 
     if (isDepthwise(plan)) {
@@ -281,7 +421,7 @@ export class CpuBackend implements Backend {
     if (kind === 'max' && this.simd) {
       const planes = g.n * g.c;
       // Large poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
-      if (this.threads > 1 && planes > 1 && out.size * g.kH * g.kW >= THREADING_MIN_MACS) {
+      if (this.shareable() && planes > 1 && out.size * g.kH * g.kW >= THREADING_MIN_MACS) {
         await this.onShared(x, (xs) => this.getPool().run({ kind: 'maxPool', window: g, x: xs, out: out.data }, planes, (from, to) => simdMaxPool2d(g, xs, out.data, from, to)));
       } else {
         simdMaxPool2d(g, x.data, out.data);
@@ -331,7 +471,7 @@ export class CpuBackend implements Backend {
     if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
     const out = this.alloc([n, o]);
     const groups = denseGroups(n);
-    if (this.simd && this.threads > 1 && groups > 1 && n * f * o >= THREADING_MIN_MACS) {
+    if (this.simd && this.shareable() && groups > 1 && n * f * o >= THREADING_MIN_MACS) {
       const packed = packedDenseRows(weight.data, f, o, true);
       const bs = bias && this.sharedParam(bias.data);
       await this.onShared(x, (xs) => this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
@@ -348,7 +488,7 @@ export class CpuBackend implements Backend {
     const [n, c] = x.shape;
     const rows = x.rank === 2;
     // Each exp is float32 arithmetic emulated in float64 (expf.ts): P-Net's map is worth sharing.
-    if (this.threads > 1 && x.size >= SOFTMAX_THREADING_MIN) {
+    if (this.shareable() && x.size >= SOFTMAX_THREADING_MIN) {
       await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows }, n * plane,
         (from, to) => pw.softmaxChannels(xs, n, c, plane, out.data, rows, from, to)));
     } else {

@@ -20,7 +20,7 @@ export function takeShares(s: Sharing, run: (from: number, to: number) => void):
   }
 }
 
-type Pending = { resolve: () => void; reject: (e: Error) => void };
+type Pending = { resolve: (result: unknown) => void; reject: (e: Error) => void };
 
 /**
  * Splits a kernel's independent tasks between the calling thread and `size - 1` workers.
@@ -32,6 +32,8 @@ export class ThreadPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private busy = 0;
+  /** Workers running a whole pass (acquire): no share of an op goes to them meanwhile. */
+  private readonly reserved = new Set<number>();
 
   constructor(readonly size: number) {
     for (let i = 0; i < size - 1; i++) {
@@ -39,13 +41,52 @@ export class ThreadPool {
     }
   }
 
-  private settle(m: { id: number; ok: boolean; message?: string }): void {
+  private settle(m: { id: number; ok: boolean; message?: string; result?: unknown }): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
     if (--this.busy === 0) for (const w of this.workers) w.hold(false);
-    if (m.ok) p.resolve();
+    if (m.ok) p.resolve(m.result);
     else p.reject(new Error(`worker failed: ${m.message}`));
+  }
+
+  /** Workers not running a whole pass. */
+  private freeWorkers(): number[] {
+    const free: number[] = [];
+    for (let i = 0; i < this.workers.length; i++) if (!this.reserved.has(i)) free.push(i);
+    return free;
+  }
+
+  /** How many workers could take a share of an op now. */
+  get available(): number {
+    return this.workers.length - this.reserved.size;
+  }
+
+  /** Takes a worker for a whole pass (see request), or null when all are taken. */
+  acquire(): number | null {
+    const free = this.freeWorkers();
+    if (free.length === 0) return null;
+    this.reserved.add(free[0]);
+    return free[0];
+  }
+
+  /** Gives back a worker taken by acquire. */
+  giveBack(worker: number): void {
+    this.reserved.delete(worker);
+  }
+
+  /** Sends a message that needs no reply (it is handled before any later message to the worker). */
+  send(worker: number, message: object): void {
+    this.workers[worker].post(message);
+  }
+
+  /** Sends a job to one worker; resolves with the `result` of its reply. */
+  request(worker: number, job: object): Promise<unknown> {
+    const id = this.nextId++;
+    if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
+    const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.workers[worker].post({ ...job, id });
+    return reply;
   }
 
   private failAll(e: Error): void {
@@ -59,16 +100,11 @@ export class ThreadPool {
    * worker's wake-up, a busy core) takes fewer instead of holding the others up.
    */
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
-    const parts = Math.min(this.workers.length + 1, total);
+    const free = this.freeWorkers();
+    const parts = Math.min(free.length + 1, total);
     const sharing: Sharing = { counter: new Int32Array(new SharedArrayBuffer(4)), grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
-    const waits: Promise<void>[] = [];
-    for (let i = 0; i < parts - 1; i++) {
-      const id = this.nextId++;
-      const worker = this.workers[i];
-      if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
-      waits.push(new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject })));
-      worker.post({ ...job, id, ...sharing });
-    }
+    const waits: Promise<unknown>[] = [];
+    for (let i = 0; i < parts - 1; i++) waits.push(this.request(free[i], { ...job, ...sharing }));
     takeShares(sharing, runHere);
     await Promise.all(waits);
   }

@@ -6,6 +6,9 @@ import { softmaxChannels } from './pointwise.ts';
 import { simdDenseGroups } from './simdDense.ts';
 import { simdMaxPool2d } from './simdPool.ts';
 import { takeShares } from './threadPool.ts';
+import { CpuBackend } from './backend.ts';
+import { replayPass, type Tape } from './passTape.ts';
+import { Tensor } from '../tensor.ts';
 
 export interface ConvJob {
   id: number;
@@ -63,12 +66,61 @@ export interface Sharing {
 
 export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob) & Sharing;
 
+/** A net's recorded pass, sent once before the first PassJob that replays it. */
+export interface TapeMessage {
+  kind: 'tape';
+  tapeId: number;
+  tape: Tape;
+  constants: { shape: number[]; data: Float32Array }[];
+  simd: boolean;
+  winograd: boolean;
+}
+
+/** A whole forward pass of a recorded net on this worker alone; the reply's result is its outputs. */
+export interface PassJob {
+  id: number;
+  kind: 'pass';
+  tapeId: number;
+  x: Float32Array;
+  shape: number[];
+}
+
 let scratch = new Float32Array(0);
 
 const port = kernelWorkerPort();
 
+/** Tapes by id, with the single-threaded backend that replays them (made with the first tape). */
+const tapes = new Map<number, { tape: Tape; constants: Tensor[] }>();
+let passBackend: CpuBackend | null = null;
+
+async function runPass(job: PassJob): Promise<void> {
+  try {
+    const recorded = tapes.get(job.tapeId);
+    if (!recorded || !passBackend) throw new Error(`no tape ${job.tapeId}`);
+    const out = await replayPass(passBackend, recorded.tape, recorded.constants, new Tensor(job.shape, job.x));
+    const result: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+    for (const [name, t] of Object.entries(out)) {
+      result[name] = { shape: t.shape, data: t.data.slice() };
+      passBackend.release(t);
+    }
+    port!.post({ id: job.id, ok: true, result });
+  } catch (e) {
+    port!.post({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });
+  }
+}
+
 port?.onMessage((message) => {
-  const job = message as Job;
+  const m = message as Job | TapeMessage | PassJob;
+  if (m.kind === 'tape') {
+    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd });
+    tapes.set(m.tapeId, { tape: m.tape, constants: m.constants.map((c) => new Tensor(c.shape, c.data)) });
+    return;
+  }
+  if (m.kind === 'pass') {
+    void runPass(m);
+    return;
+  }
+  const job = m;
   try {
     takeShares(job, (from, to) => {
       if (job.kind === 'dense') {

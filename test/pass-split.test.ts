@@ -1,0 +1,108 @@
+// Whole passes on worker threads (CpuBackend.runGraph): a batch split between threads, and
+// single passes handed to a free worker while another runs here, give exactly the bits of one
+// thread; the tape a worker replays (passTape.ts) is the pass the layers made.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
+import { MobileFaceNet } from '../src/nets/mobilefacenet.ts';
+import type { Net } from '../src/nets/net.ts';
+import { loadMtcnn } from '../src/nets/weights.ts';
+import type { Backend, GraphForward } from '../src/tensor/backend.ts';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { recordPass, replayPass } from '../src/tensor/cpu/passTape.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
+import { seeded } from './helpers/seeded.ts';
+
+const one = new CpuBackend({ threads: 1 });
+const two = new CpuBackend({ threads: 2 });
+after(async () => {
+  await one.dispose();
+  await two.dispose();
+});
+
+function assertSameBits(name: string, a: Record<string, Tensor>, b: Record<string, Tensor>): void {
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), name);
+  for (const head of Object.keys(a)) {
+    assert.deepEqual(b[head].shape, a[head].shape, `${name} ${head}`);
+    for (let i = 0; i < a[head].size; i++) {
+      if (!Object.is(a[head].data[i], b[head].data[i])) assert.fail(`${name} ${head}: element ${i} is ${b[head].data[i]} on 2 threads, ${a[head].data[i]} on 1`);
+    }
+  }
+}
+
+/** A net with small seeded weights (variances positive), enough to check bits, not faces. */
+function seededNet(net: Net, seed: number): Net {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, spec] of net.expectedTensors().entries()) {
+    const t = seeded([...spec.shape], seed + k);
+    for (let i = 0; i < t.size; i++) t.data[i] = /variance$/.test(spec.name) ? 0.5 + Math.abs(t.data[i]) : 0.1 * t.data[i];
+    tensors.set(spec.name, t);
+  }
+  return net.load(tensors, 'seeded');
+}
+
+/** Counts the passes `backend` hands to workers while `run` runs. */
+async function workerPasses(backend: CpuBackend, run: () => Promise<void>): Promise<number> {
+  const before = backend.workerPasses;
+  await run();
+  return backend.workerPasses - before;
+}
+
+test('a batch split between threads as whole passes equals one thread bit for bit (R-Net, O-Net, MobileFaceNet, nn4.small2)', async () => {
+  const mtcnn = loadMtcnn();
+  const cases: [Net, number[]][] = [
+    [mtcnn.rnet, [256, 3, 24, 24]],
+    [mtcnn.rnet, [37, 3, 24, 24]],
+    [mtcnn.onet, [64, 3, 48, 48]],
+    [seededNet(MobileFaceNet(), 10), [6, 3, 112, 112]],
+    [seededNet(Nn4Small2({ batchNorm: true }), 20), [5, 3, 96, 96]],
+  ];
+  for (const [k, [net, shape]] of cases.entries()) {
+    const x = seeded(shape, 500 + k);
+    const reference = await net.forward(one, x);
+    // The first pass records the tape; the later ones split the batch.
+    let passes = 0;
+    for (let run = 0; run < 3; run++) {
+      passes += await workerPasses(two, async () => assertSameBits(`${net.name} ${shape.join('x')} run ${run}`, reference, await net.forward(two, x)));
+    }
+    assert.ok(passes >= 1, `${net.name} ${shape.join('x')}: no pass ran on a worker`);
+  }
+});
+
+test('single passes given concurrently go to a free worker and give the same bits (P-Net levels)', async () => {
+  const { pnet } = loadMtcnn();
+  const inputs = [[1, 3, 120, 160], [1, 3, 85, 113], [1, 3, 60, 80], [1, 3, 43, 57]].map((s, k) => seeded(s, 600 + k));
+  const reference = await Promise.all(inputs.map((x) => pnet.forward(one, x)));
+  await pnet.forward(two, inputs[0]);
+  const passes = await workerPasses(two, async () => {
+    const got = await Promise.all(inputs.map((x) => pnet.forward(two, x)));
+    got.forEach((g, k) => assertSameBits(`pnet ${inputs[k].shape.join('x')}`, reference[k], g));
+  });
+  assert.ok(passes >= 1, 'no P-Net pass ran on a worker');
+});
+
+test('a tape replays the pass it recorded on another backend; a pass it cannot hold is run but not recorded', async () => {
+  const net = seededNet(Nn4Small2({ batchNorm: true }), 30);
+  const x = seeded([2, 3, 96, 96], 700);
+  // The layers' pass as Net.forward hands it to a backend's runGraph.
+  let layers: GraphForward | null = null;
+  await net.forward(Object.create(one, { runGraph: { value: (_: object, f: GraphForward, input: Tensor) => ((layers = f), f(one, input)) } }), x);
+  const { out, pass } = await recordPass(one, layers!, x);
+  assert.ok(pass, 'nn4.small2 was not recordable');
+  const ops = new Set(pass.tape.steps.map((s) => s.op));
+  for (const op of ['conv2d', 'lrn', 'l2Pool2d', 'maxPool2d', 'concat', 'dense', 'l2Normalize']) assert.ok(ops.has(op as never), `tape lacks ${op}`);
+  const fresh = new CpuBackend({ threads: 1 });
+  assertSameBits('replay', out, await replayPass(fresh, pass.tape, pass.constants, x));
+  // Another input of another batch size through the same tape.
+  const y = seeded([3, 3, 96, 96], 701);
+  assertSameBits('replay of another batch', await net.forward(one, y), await replayPass(fresh, pass.tape, pass.constants, y));
+
+  const resizing = async (b: Backend, input: Tensor) => {
+    const img = { width: 4, height: 4, data: new Uint8Array(48).fill(7) };
+    const t = await b.resizeArea(img, [{ x: 0, y: 0, width: 4, height: 4 }], 2, 2);
+    return { output: await b.add(t, input) };
+  };
+  const other = await recordPass(one, resizing, new Tensor([1, 3, 2, 2]));
+  assert.equal(other.pass, null);
+  assert.equal(other.out.output.size, 12);
+});
