@@ -197,3 +197,31 @@ test('scan usage errors exit 2 and write nothing', async () => {
   assert.equal(await main(['scan', ASTRONAUT, '--out', join(dir, 'f.jsonl'), '--queue', 'redis://127.0.0.1:1']), 2);
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('two threads scan two images at a time and write the lines of one thread, in walk order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-lanes-'));
+  const half = halfSize(ASTRONAUT);
+  // Slow and quick entries mixed, so the second image often finishes first.
+  copyFileSync(ASTRONAUT, join(dir, 'a.jpg'));
+  writeFileSync(join(dir, 'b.png'), half);
+  writeFileSync(join(dir, 'c.jpg'), Buffer.from('not a jpeg'));
+  writeFileSync(join(dir, 'd.png'), half);
+  copyFileSync(ASTRONAUT, join(dir, 'e.jpg'));
+  const one = new CpuBackend({ threads: 1 });
+  const two = new CpuBackend({ threads: 2 });
+  try {
+    const text = async (b: CpuBackend, name: string) => {
+      await runScan({ inputs: [dir], out: join(dir, name), backend: b, embed: true, progress: null });
+      return readFileSync(join(dir, name), 'utf8');
+    };
+    const expected = await text(one, 'one.jsonl');
+    await text(two, 'warm.jsonl'); // records the nets' tapes
+    const before = two.workerPasses;
+    assert.equal(await text(two, 'two.jsonl'), expected);
+    assert.ok(two.workerPasses > before, 'no pass ran on the worker');
+    assert.deepEqual(lines(join(dir, 'two.jsonl')).map((l) => l.image.slice(dir.length + 1)), ['a.jpg', 'b.png', 'c.jpg', 'd.png', 'e.jpg']);
+  } finally {
+    await one.dispose();
+    await two.dispose();
+  }
+});

@@ -62,30 +62,45 @@ export async function runScan(o: ScanOptions): Promise<ScanSummary> {
     const e = todo[i];
     slots[i] = 'error' in e ? Promise.resolve({ error: new Error(e.error) }) : pool.decode(e.path).then((image) => ({ image }), (error: Error) => ({ error }));
   };
-  try {
-    for (let i = 0; i < Math.min(lookahead, todo.length); i++) request(i);
-    for (let i = 0; i < todo.length; i++) {
-      if (i + lookahead < todo.length) request(i + lookahead);
-      const decoded = await slots[i];
-      delete slots[i];
-      const e = todo[i];
-      const stat = 'error' in e ? {} : { size: e.size, mtime: e.mtimeMs };
-      let line: ImageLine;
-      if ('error' in decoded) line = errorLine(e.path, decoded.error, stat);
-      else {
-        try {
-          line = await scanner.analyse(e.path, decoded.image, stat);
-        } catch (err) {
-          // One image the nets cannot take must not end a scan of thousands: it gets an error line.
-          line = errorLine(e.path, err as Error, stat);
-        }
-      }
+  // Images go through the nets `lanes` at a time (the backend's threads each run whole passes
+  // of one image's nets); their lines are written in walk order all the same.
+  const lanes = Math.max(1, Math.min(todo.length, o.backend.concurrentPasses?.() ?? 1));
+  const done: (ImageLine | undefined)[] = [];
+  let written = 0;
+  const write = () => {
+    for (let line = done[written]; line !== undefined; line = done[written]) {
+      delete done[written++];
       writeSync(fd, formatLine(line));
       summary.scanned++;
       if (line.error) summary.errors++;
       summary.faces += line.faces?.length ?? 0;
       progress?.tick(line.error !== undefined);
     }
+  };
+  try {
+    for (let i = 0; i < Math.min(lookahead, todo.length); i++) request(i);
+    let next = 0;
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let i = next++; i < todo.length; i = next++) {
+        if (i + lookahead < todo.length) request(i + lookahead);
+        const decoded = await slots[i];
+        delete slots[i];
+        const e = todo[i];
+        const stat = 'error' in e ? {} : { size: e.size, mtime: e.mtimeMs };
+        let line: ImageLine;
+        if ('error' in decoded) line = errorLine(e.path, decoded.error, stat);
+        else {
+          try {
+            line = await scanner.analyse(e.path, decoded.image, stat);
+          } catch (err) {
+            // One image the nets cannot take must not end a scan of thousands: it gets an error line.
+            line = errorLine(e.path, err as Error, stat);
+          }
+        }
+        done[i] = line;
+        write();
+      }
+    }));
   } finally {
     await pool.dispose();
     closeSync(fd);
