@@ -6,6 +6,7 @@ import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader, HuffmanTable } from './huffman.ts';
 import { ZIGZAG, type Component } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';
+import { idctRowSimd, idctSimdAvailable } from './idctSimd.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
 
 export function checkProgressiveScan(scan: Scan): void {
@@ -133,19 +134,25 @@ export function checkProgressionComplete(components: Component[]): void {
  * Transforms every stored block that holds image samples into the component's plane, in place:
  * the plane takes the first half of the coefficients' memory (1 byte a sample against 2). Block
  * row r's samples land in bytes that held rows below r/2, already transformed; row 0 would
- * overwrite itself, so it is read from a copy.
+ * overwrite itself, so it is read from a copy (the SIMD path copies each row out before writing).
  */
 export function transformCoefficients(c: Component): void {
   const wide = c.paddedBlocksWide;
   const stride = wide * 8;
   const coefs = c.coefficients!;
   const plane = new Uint8Array(coefs.buffer, coefs.byteOffset, stride * c.paddedBlocksHigh * 8);
-  const firstRow = coefs.slice(0, wide * 64);
-  for (let row = 0; row < c.blocksHigh; row++) {
-    const source = row === 0 ? firstRow : coefs;
-    const base = row === 0 ? 0 : row * wide * 64;
-    for (let col = 0; col < c.blocksWide; col++) {
-      if (!idctBlock(source, base + col * 64, c.quant!, plane, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
+  if (idctSimdAvailable()) {
+    for (let row = 0; row < c.blocksHigh; row++) {
+      if (!idctRowSimd(coefs, row * wide * 64, c.blocksWide, c.quant!, plane, row * 8 * stride, stride)) throw outOfRange(c.id);
+    }
+  } else {
+    const firstRow = coefs.slice(0, wide * 64);
+    for (let row = 0; row < c.blocksHigh; row++) {
+      const source = row === 0 ? firstRow : coefs;
+      const base = row === 0 ? 0 : row * wide * 64;
+      for (let col = 0; col < c.blocksWide; col++) {
+        if (!idctBlock(source, base + col * 64, c.quant!, plane, row * 8 * stride + col * 8, stride)) throw outOfRange(c.id);
+      }
     }
   }
   c.plane = plane;
