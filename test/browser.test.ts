@@ -187,6 +187,8 @@ describe('browser (headless chromium)', { skip }, () => {
         const r = await page.evaluate((s, urls) => (globalThis as any).suite.detect(s, urls), spec as any, images.map((p) => p.url));
         assert.equal(r.report.fallback, undefined);
         if (spec.backend === 'cpu') assert.equal(r.report.threads, spec.threads, 'threads in the page');
+        // Two photos on: the nets' tapes are recorded, and passes go to the Web Worker whole.
+        if (spec.backend === 'cpu' && (spec.threads ?? 1) > 1 && images.length > 1) assert.ok((r.workerPasses ?? 0) > 0, 'no whole pass ran on a Web Worker');
         let worst = 0;
         for (const [k, p] of images.entries()) {
           const got = r.results[k];

@@ -34,12 +34,14 @@ export function createSuite(lib: Lib) {
   const runtime = (spec: Spec) =>
     spec.backend === 'cpu' ? lib.createRuntime({ backend: 'cpu', threads: spec.threads }) : lib.createRuntime({ backend: 'gpujs', gpujsMode: spec.mode as Tsface.GpujsMode });
 
-  async function withRuntime<T>(spec: Spec, run: (backend: Backend) => Promise<T>): Promise<T & { report: Tsface.BackendReport; ms: number }> {
+  async function withRuntime<T>(spec: Spec, run: (backend: Backend) => Promise<T>): Promise<T & { report: Tsface.BackendReport; ms: number; workerPasses?: number }> {
     const rt = runtime(spec);
     const t0 = performance.now();
     try {
       const result = await run(rt.backend);
-      return { ...result, report: rt.report(), ms: performance.now() - t0 };
+      // The CPU backend's whole passes run on Web Workers (none on one thread or on gpu.js).
+      const workerPasses = (rt.backend as { workerPasses?: number }).workerPasses;
+      return { ...result, report: rt.report(), ms: performance.now() - t0, workerPasses };
     } finally {
       await rt.dispose();
     }
