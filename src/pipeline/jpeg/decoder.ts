@@ -9,6 +9,8 @@ import { huffmanSegments, parseFrame, parseQuantTables, type Frame, type Tables 
 import { checkProgressionComplete, checkProgressiveScan, progressiveDecoder, transformCoefficients, type BandState } from './progressive.ts';
 import { runScan, type Scan } from './scan.ts';
 import { checkSequentialScan, sequentialDecoder } from './sequential.ts';
+import { runSequentialRows } from './sequentialRows.ts';
+import { idctSimdAvailable } from './idctSimd.ts';
 import { rowSource } from './upsample.ts';
 import { convertYcc420, isYcc420 } from './ycc420.ts';
 
@@ -139,7 +141,9 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
         pos = runScan(data, pos, frame, scan, tables.restartInterval, progressiveDecoder(scan, band), () => { band.eobrun = 0; });
       } else {
         checkSequentialScan(scan);
-        pos = runScan(data, pos, frame, scan, tables.restartInterval, sequentialDecoder(scan), () => {});
+        pos = idctSimdAvailable()
+          ? runSequentialRows(data, pos, frame, scan, tables.restartInterval)
+          : runScan(data, pos, frame, scan, tables.restartInterval, sequentialDecoder(scan), () => {});
       }
       scans++;
     } else if ((marker >= 0xe0 && marker <= 0xef) || marker === 0xfe) {

@@ -18,8 +18,11 @@ export interface Scan {
 /** Decodes the block at (row, col) of the scan's component number `ci`. */
 export type BlockDecoder = (reader: BitReader, ci: number, row: number, col: number) => void;
 
-/** Runs a scan starting at `pos` and returns the offset of the marker that follows its data. */
-export function runScan(data: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number, decodeBlock: BlockDecoder, onRestart: () => void): number {
+/**
+ * Runs a scan starting at `pos` and returns the offset of the marker that follows its data.
+ * `onRowEnd(my)` runs once each row of MCUs (a block row of a one-component scan) is decoded.
+ */
+export function runScan(data: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number, decodeBlock: BlockDecoder, onRestart: () => void, onRowEnd?: (my: number) => void): number {
   const reader = new BitReader(data, pos);
   const comps = scan.components;
   const interleaved = comps.length > 1;
@@ -52,6 +55,7 @@ export function runScan(data: Uint8Array, pos: number, frame: Frame, scan: Scan,
       }
     }
     if (reader.overran()) throw new ImageError('corrupt JPEG: image data ends before the declared image size is filled');
+    if (onRowEnd && mx === mcusWide - 1) onRowEnd(my);
   }
   const end = reader.finish();
   let next = end;
