@@ -135,6 +135,28 @@ function areaAverage(img: RgbPixels, region: Region, outH: number, outW: number,
 }
 
 /**
+ * A cell's normalised value as a function of its channel sum over a kh x kw span, tabulated:
+ * the float32 divisions and normalisation are fixed for a span, and a pyramid level or a crop has
+ * only a few span shapes, so each value is computed once instead of per cell. Spans up to 64
+ * pixels (every level from 1/8 scale up) have tables; larger ones divide as before.
+ */
+const TABLE_SPAN = 64;
+const normTables: (Float32Array | undefined)[] = [];
+
+function normTable(kh: number, kw: number): Float32Array | null {
+  if (kh * kw > TABLE_SPAN) return null;
+  const key = kh * (TABLE_SPAN + 1) + kw;
+  let t = normTables[key];
+  if (!t) {
+    const f = Math.fround;
+    t = new Float32Array(255 * kh * kw + 1);
+    for (let r = 0; r < t.length; r++) t[r] = f(f(f(f(r / kh) / kw) - 127.5) * 0.0078125);
+    normTables[key] = t;
+  }
+  return t;
+}
+
+/**
  * areaResizeWindowNormalized through the integral image, the averages normalised and stored
  * here rather than through a callback: this is every pyramid cell and crop pixel of a detection.
  */
@@ -153,6 +175,9 @@ function integralNormalized(img: RgbPixels, region: Region, outH: number, outW: 
     const bottom = y1 * stride;
     const kh = y1 - y0;
     let at = offset + oy * winW;
+    // The table of the previous cell's width: the next cell's span mostly has the same.
+    let tableW = -1;
+    let table: Float32Array | null = null;
     for (let ox = 0; ox < winW; ox++, at++) {
       const x0 = 3 * (region.x + cols[2 * ox]);
       const x1 = 3 * (region.x + cols[2 * ox + 1]);
@@ -160,9 +185,19 @@ function integralNormalized(img: RgbPixels, region: Region, outH: number, outW: 
       const r = integral[bottom + x1] - integral[top + x1] - integral[bottom + x0] + integral[top + x0];
       const g = integral[bottom + x1 + 1] - integral[top + x1 + 1] - integral[bottom + x0 + 1] + integral[top + x0 + 1];
       const b = integral[bottom + x1 + 2] - integral[top + x1 + 2] - integral[bottom + x0 + 2] + integral[top + x0 + 2];
-      out[at] = f(f(f(f(r / kh) / kw) - 127.5) * 0.0078125);
-      out[at + plane] = f(f(f(f(g / kh) / kw) - 127.5) * 0.0078125);
-      out[at + 2 * plane] = f(f(f(f(b / kh) / kw) - 127.5) * 0.0078125);
+      if (kw !== tableW) {
+        tableW = kw;
+        table = normTable(kh, kw);
+      }
+      if (table) {
+        out[at] = table[r];
+        out[at + plane] = table[g];
+        out[at + 2 * plane] = table[b];
+      } else {
+        out[at] = f(f(f(f(r / kh) / kw) - 127.5) * 0.0078125);
+        out[at + plane] = f(f(f(f(g / kh) / kw) - 127.5) * 0.0078125);
+        out[at + 2 * plane] = f(f(f(f(b / kh) / kw) - 127.5) * 0.0078125);
+      }
     }
   }
 }
