@@ -54,3 +54,39 @@ test('area resampling averages the covered source pixels', () => {
   assert.equal(out[0], normalizePixel(25));
   assert.equal(out[1], normalizePixel(45));
 });
+
+test('nmsUnion keeps what the pairwise definition keeps on random, tied, touching and empty boxes', () => {
+  const f = Math.fround;
+  // torchvision.ops.nms's definition, every pair computed: the spec the fast loop must match.
+  const definition = (boxes: Box[], threshold: number): number[] => {
+    const order = boxes.map((_, i) => i).sort((a, b) => boxes[b].score - boxes[a].score || a - b);
+    const area = boxes.map((b) => f(f(b.x2 - b.x1) * f(b.y2 - b.y1)));
+    const dropped = new Set<number>();
+    const keep: number[] = [];
+    for (const [a, i] of order.entries()) {
+      if (dropped.has(i)) continue;
+      keep.push(i);
+      for (const j of order.slice(a + 1)) {
+        const w = Math.max(0, f(Math.min(boxes[i].x2, boxes[j].x2) - Math.max(boxes[i].x1, boxes[j].x1)));
+        const h = Math.max(0, f(Math.min(boxes[i].y2, boxes[j].y2) - Math.max(boxes[i].y1, boxes[j].y1)));
+        const inter = f(w * h);
+        if (f(inter / f(f(area[i] + area[j]) - inter)) > threshold) dropped.add(j);
+      }
+    }
+    return keep;
+  };
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  for (let trial = 0; trial < 300; trial++) {
+    const boxes: Box[] = [];
+    for (let k = 0; k < 1 + Math.floor(rnd() * 80); k++) {
+      // Integer corners on a small grid make touching edges, equal boxes and zero areas common.
+      const x1 = f(Math.floor(rnd() * 20) * (trial % 2 ? 1 : 0.37));
+      const y1 = f(Math.floor(rnd() * 20) * (trial % 2 ? 1 : 0.37));
+      const x2 = f(x1 + Math.floor(rnd() * 8));
+      const y2 = f(y1 + Math.floor(rnd() * 8));
+      boxes.push({ x1, y1, x2, y2, score: f(Math.floor(rnd() * 5) / 4) });
+    }
+    for (const threshold of [0, 0.3, 0.5, 0.7]) assert.deepEqual(nmsUnion(boxes, threshold), definition(boxes, threshold), `trial ${trial} threshold ${threshold}`);
+  }
+});

@@ -29,23 +29,32 @@ export function descendingByScore(boxes: readonly Box[]): number[] {
  */
 export function nmsUnion(boxes: readonly Box[], threshold: number): number[] {
   const order = descendingByScore(boxes);
-  const area = boxes.map((b) => f(f(b.x2 - b.x1) * f(b.y2 - b.y1)));
-  const suppressed = new Uint8Array(boxes.length);
+  const n = order.length;
+  // Coordinates and areas in score order, side by side: the inner loop runs over all later boxes.
+  const x1 = new Float64Array(n), y1 = new Float64Array(n), x2 = new Float64Array(n), y2 = new Float64Array(n), area = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    const b = boxes[order[a]];
+    x1[a] = b.x1;
+    y1[a] = b.y1;
+    x2[a] = b.x2;
+    y2[a] = b.y2;
+    area[a] = f(f(b.x2 - b.x1) * f(b.y2 - b.y1));
+  }
+  const suppressed = new Uint8Array(n);
   const keep: number[] = [];
-  for (let a = 0; a < order.length; a++) {
-    const i = order[a];
-    if (suppressed[i]) continue;
-    keep.push(i);
-    const bi = boxes[i];
-    for (let c = a + 1; c < order.length; c++) {
-      const j = order[c];
-      if (suppressed[j]) continue;
-      const bj = boxes[j];
-      const w = Math.max(0, f(Math.min(bi.x2, bj.x2) - Math.max(bi.x1, bj.x1)));
-      const h = Math.max(0, f(Math.min(bi.y2, bj.y2) - Math.max(bi.y1, bj.y1)));
-      const inter = f(w * h);
-      const iou = f(inter / f(f(area[i] + area[j]) - inter));
-      if (iou > threshold) suppressed[j] = 1;
+  for (let a = 0; a < n; a++) {
+    if (suppressed[a]) continue;
+    keep.push(order[a]);
+    for (let c = a + 1; c < n; c++) {
+      if (suppressed[c]) continue;
+      // Boxes that do not overlap have IoU 0 (or 0/0 for empty ones), never above the threshold.
+      const dw = Math.min(x2[a], x2[c]) - Math.max(x1[a], x1[c]);
+      if (!(dw > 0)) continue;
+      const dh = Math.min(y2[a], y2[c]) - Math.max(y1[a], y1[c]);
+      if (!(dh > 0)) continue;
+      const inter = f(f(dw) * f(dh));
+      const iou = f(inter / f(f(area[a] + area[c]) - inter));
+      if (iou > threshold) suppressed[c] = 1;
     }
   }
   return keep;
