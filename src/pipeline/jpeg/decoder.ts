@@ -45,7 +45,10 @@ function checkDataCanFill(frame: Frame, fileBytes: number): void {
 /** Sequential scans write samples straight to the planes; progressive ones need every coefficient first. */
 function allocate(frame: Frame): void {
   for (const c of frame.components) {
-    if (frame.progressive) c.coefficients = new Int16Array(c.paddedBlocksWide * c.paddedBlocksHigh * 64);
+    if (frame.progressive) {
+      c.coefficients = new Int16Array(c.paddedBlocksWide * c.paddedBlocksHigh * 64);
+      c.lastNonzero = new Uint8Array(c.paddedBlocksWide * c.paddedBlocksHigh);
+    }
     else c.plane = new Uint8Array(c.paddedBlocksWide * 8 * c.paddedBlocksHigh * 8);
   }
 }

@@ -24,6 +24,11 @@ export interface Component {
   plane: Uint8Array | null;
   /** Progressive frames: every block's 64 coefficients (natural order), kept until the last scan. */
   coefficients: Int16Array | null;
+  /**
+   * Progressive: per block, the last scan position (zigzag) that holds a nonzero coefficient, so
+   * that a refinement scan's end-of-band blocks need not walk the zeros after it.
+   */
+  lastNonzero: Uint8Array | null;
   /** Progressive: bits still missing per coefficient (-1 never sent), as libjpeg tracks them. */
   coefficientBits: Int8Array;
   scanned: boolean;
@@ -92,7 +97,7 @@ export function parseFrame(data: Uint8Array, at: number, length: number, marker:
     if (components.some((c) => c.id === id)) throw new ImageError(`corrupt JPEG: component id ${id} appears twice`);
     components.push({
       id, h, v, tq, quant: null, width: 0, height: 0, blocksWide: 0, blocksHigh: 0, paddedBlocksWide: 0, paddedBlocksHigh: 0,
-      plane: null, coefficients: null, coefficientBits: new Int8Array(64).fill(-1), scanned: false, dcPredictor: 0,
+      plane: null, coefficients: null, lastNonzero: null, coefficientBits: new Int8Array(64).fill(-1), scanned: false, dcPredictor: 0,
     });
   }
   const hMax = Math.max(...components.map((c) => c.h));

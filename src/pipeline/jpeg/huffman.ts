@@ -3,7 +3,7 @@
 // per-length limits, as the JPEG standard's decoding procedure describes.
 import { ImageError } from '../../tensor/errors.ts';
 
-const LOOKUP_BITS = 9;
+export const LOOKUP_BITS = 9;
 
 export interface HuffmanTable {
   /** Indexed by the next LOOKUP_BITS bits: (code length << 8) | symbol, or 0 for a longer code. */
@@ -52,16 +52,22 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, dc: b
  * of them was actually consumed, which means the data ended before the declared image did.
  */
 export class BitReader {
-  private acc = 0;
+  /**
+   * The next bits of the stream, in the low `bits` bits. Only fill() changes it, so a hot loop
+   * may read bits through copies of these two (see progressive.ts), storing `bits` back before
+   * any call to fill() or to the reader's methods.
+   */
+  acc = 0;
   /** Bits held in `acc`, the lowest `padBits` of which are zeros invented past the data. */
-  private bits = 0;
+  bits = 0;
   private padBits = 0;
   /** Offset of the marker that ended the data, or -1 while still inside it. */
   markerAt = -1;
 
   constructor(private readonly data: Uint8Array, public pos: number) {}
 
-  private fill(): void {
+  /** Tops `acc` up to more than 24 bits. */
+  fill(): void {
     const data = this.data;
     while (this.bits <= 24) {
       let byte = 0;

@@ -3,7 +3,7 @@
 // block goes through the IDCT once. Scan parameters are checked as libjpeg checks them, and a
 // scan out of order is refused instead of being decoded on top of the wrong bits.
 import { ImageError } from '../../tensor/errors.ts';
-import type { BitReader, HuffmanTable } from './huffman.ts';
+import { LOOKUP_BITS, type BitReader, type HuffmanTable } from './huffman.ts';
 import { ZIGZAG, type Component } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';
 import { idctRowSimd, idctSimdAvailable } from './idctSimd.ts';
@@ -29,7 +29,7 @@ export function checkProgressiveScan(scan: Scan): void {
 /** End-of-band run shared by the blocks of one AC scan (reset at restart markers). */
 export interface BandState { eobrun: number }
 
-function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
+function acFirst(reader: BitReader, coefs: Int16Array, last: Uint8Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
   if (band.eobrun > 0) { band.eobrun--; return; }
   const zigzag = ZIGZAG; // local: module imports can be slower live bindings
   for (let k = ss; k <= se; k++) {
@@ -39,6 +39,9 @@ function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, s
     if (s !== 0) {
       k += r;
       coefs[at + zigzag[k]] = reader.signed(s) * (1 << al);
+      // Past 63, zigzag[] sends a corrupt run to position 63 as well.
+      const position = k < 63 ? k : 63;
+      if (position > last[at >> 6]) last[at >> 6] = position;
     } else if (r === 15) {
       k += 15;
     } else {
@@ -51,44 +54,72 @@ function acFirst(reader: BitReader, coefs: Int16Array, at: number, ss: number, s
 /**
  * Refinement: each nonzero coefficient passed over takes a correction bit (1 = one more unit
  * of 2^al away from zero); zeros are counted down by the run before a newly nonzero one.
+ * Most of a progressive file's bits are read here, so the reader's accumulator is read through
+ * locals (huffman.ts allows that) and short Huffman codes are looked up inline.
  */
-function acRefine(reader: BitReader, coefs: Int16Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
+function acRefine(reader: BitReader, coefs: Int16Array, last: Uint8Array, at: number, ss: number, se: number, al: number, table: HuffmanTable, band: BandState): void {
   const p1 = 1 << al;
   const m1 = -1 << al;
   const zigzag = ZIGZAG; // local: module imports can be slower live bindings
+  const lookup = table.lookup;
+  let acc = reader.acc;
+  let bits = reader.bits;
   let k = ss;
   if (band.eobrun === 0) {
     for (; k <= se; k++) {
-      const rs = reader.decode(table);
+      if (bits < 16) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+      let rs = lookup[(acc >>> (bits - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)];
+      if (rs !== 0) {
+        bits -= rs >> 8;
+        rs &= 0xff;
+      } else {
+        reader.bits = bits;
+        rs = reader.decode(table);
+        bits = reader.bits;
+      }
       let r = rs >> 4;
       let s = rs & 15;
       if (s !== 0) {
-        s = reader.bit() ? p1 : m1;
+        if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+        s = (acc >>> --bits) & 1 ? p1 : m1;
       } else if (r !== 15) {
-        band.eobrun = (1 << r) + reader.bitsOf(r);
+        if (bits < r) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+        bits -= r;
+        band.eobrun = (1 << r) + ((acc >>> bits) & ((1 << r) - 1));
         break;
       }
       do {
         const z = at + zigzag[k];
         const v = coefs[z];
         if (v !== 0) {
-          if (reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
+          if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+          if ((acc >>> --bits) & 1 && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
         } else if (--r < 0) {
           break;
         }
         k++;
       } while (k <= se);
-      if (s !== 0) coefs[at + zigzag[k]] = s;
+      if (s !== 0) {
+        coefs[at + zigzag[k]] = s;
+        const position = k < 63 ? k : 63;
+        if (position > last[at >> 6]) last[at >> 6] = position;
+      }
     }
   }
   if (band.eobrun > 0) {
-    for (; k <= se; k++) {
+    // Nothing after the block's last nonzero coefficient takes a bit.
+    const end = last[at >> 6] < se ? last[at >> 6] : se;
+    for (; k <= end; k++) {
       const z = at + zigzag[k];
       const v = coefs[z];
-      if (v !== 0 && reader.bit() && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
+      if (v !== 0) {
+        if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+        if ((acc >>> --bits) & 1 && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
+      }
     }
     band.eobrun--;
   }
+  reader.bits = bits;
 }
 
 export function progressiveDecoder(scan: Scan, band: BandState): BlockDecoder {
@@ -111,8 +142,9 @@ export function progressiveDecoder(scan: Scan, band: BandState): BlockDecoder {
   const coefs = c.coefficients!;
   const table = scan.ac[0]!;
   const wide = c.paddedBlocksWide;
+  const last = c.lastNonzero!;
   const decode = ah === 0 ? acFirst : acRefine;
-  return (reader, _ci, row, col) => decode(reader, coefs, (row * wide + col) * 64, ss, se, al, table, band);
+  return (reader, _ci, row, col) => decode(reader, coefs, last, (row * wide + col) * 64, ss, se, al, table, band);
 }
 
 /**
