@@ -3,6 +3,7 @@
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
 import { simdConvTasks } from './simdConv.ts';
 import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
+import { simdFirstConvFits, simdFirstConvTasks } from './simdFirstConv.ts';
 import { winogradTaskCount } from './winograd.ts';
 
 /** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
@@ -118,7 +119,9 @@ export function convTasks(
   to: number,
 ): void {
   if (p.simd) {
-    simdConvTasks(p, x, packed, bias, out, alpha, from, to);
+    // 3 -> n, 3x3 stride 1 (MTCNN's first convs): a direct kernel, the same bits as the GEMM.
+    if (simdFirstConvFits(p)) simdFirstConvTasks(p, x, packed, bias, out, alpha, from, to);
+    else simdConvTasks(p, x, packed, bias, out, alpha, from, to);
     return;
   }
   const { K, cInG, mG, blocks, hw } = convSizes(p);

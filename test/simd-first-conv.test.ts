@@ -1,0 +1,152 @@
+// The direct 3 -> n 3x3 kernel (simdFirstConv.ts) against im2col + the SIMD GEMM (simdConv.ts)
+// it replaces: the same float32 bits on every element (Object.is), over random shapes, batches,
+// bias or none, no activation, ReLU and PReLU, any split of the tasks, and through the backend
+// on one and two threads.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { chunkFor, convReduction, convTaskCount, convTasks, packConvWeights, type ConvPlan } from '../src/tensor/cpu/conv2d.ts';
+import { simdConvTasks } from '../src/tensor/cpu/simdConv.ts';
+import { simdFirstConvFits, simdFirstConvTasks } from '../src/tensor/cpu/simdFirstConv.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
+
+/** A small deterministic generator (xorshift32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+function values(size: number, r: () => number, scale = 1): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (r() - 0.5) * 2 * scale;
+  return out;
+}
+
+function plan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, chunk?: number): ConvPlan {
+  const p: ConvPlan = {
+    n, cIn: 3, inH, inW, cOut, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0,
+    outH: inH - 2, outW: inW - 2, groups: 1, chunk: 0, activation, simd: true,
+  };
+  p.chunk = chunk ?? chunkFor(convReduction(p));
+  return p;
+}
+
+function assertSameBits(name: string, want: Float32Array, got: Float32Array): void {
+  assert.equal(got.length, want.length, name);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(want[i], got[i])) assert.fail(`${name}: element ${i} is ${got[i]}, the GEMM gives ${want[i]}`);
+  }
+}
+
+/** Both kernels on one case; the direct one with its tasks split at `cuts` (shares of a thread pool). */
+function compare(name: string, p: ConvPlan, r: () => number, withBias: boolean, cuts: number[] = []): void {
+  assert.ok(simdFirstConvFits(p), `${name} fits`);
+  const x = values(p.n * 3 * p.inH * p.inW, r, 2);
+  const w = values(p.cOut * 27, r);
+  const bias = withBias ? values(p.cOut, r) : null;
+  const alpha = p.activation === 2 ? values(p.cOut, r, 0.5) : null;
+  const packed = packConvWeights(p, w);
+  const size = p.n * p.cOut * p.outH * p.outW;
+  const want = new Float32Array(size).fill(NaN);
+  const got = new Float32Array(size).fill(NaN);
+  const total = convTaskCount(p);
+  simdConvTasks(p, x, packed, bias, want, alpha, 0, total);
+  const bounds = [0, ...cuts.filter((c) => c > 0 && c < total), total];
+  for (let i = 0; i + 1 < bounds.length; i++) simdFirstConvTasks(p, x, packed, bias, got, alpha, bounds[i], bounds[i + 1]);
+  assertSameBits(name, want, got);
+}
+
+test('the direct first conv equals im2col + SIMD GEMM bit for bit on random shapes (widths < 4, odd widths, batches, bias, none/ReLU/PReLU)', () => {
+  const r = rng(12345);
+  let cases = 0;
+  for (let i = 0; i < 400; i++) {
+    const n = 1 + Math.floor(r() * 3);
+    const inH = 3 + Math.floor(r() * 48);
+    const inW = 3 + Math.floor(r() * (i % 4 === 0 ? 5 : 60));
+    const cOut = 1 + Math.floor(r() * 40);
+    const activation = Math.floor(r() * 3) as 0 | 1 | 2;
+    const withBias = r() < 0.7;
+    // Small chunks too: tasks that start and end mid-row, several per row.
+    const chunk = r() < 0.4 ? 16 + 8 * Math.floor(r() * 12) : undefined;
+    const p = plan(n, inH, inW, cOut, activation, chunk);
+    compare(`case ${i}: ${n}x3x${inH}x${inW} -> ${cOut} act ${activation} bias ${withBias} chunk ${p.chunk}`, p, r, withBias);
+    cases++;
+  }
+  assert.equal(cases, 400);
+});
+
+test('the direct first conv gives the same bits whatever share of the tasks each call takes', () => {
+  const r = rng(777);
+  for (let i = 0; i < 60; i++) {
+    const p = plan(1 + Math.floor(r() * 4), 3 + Math.floor(r() * 40), 3 + Math.floor(r() * 50), 1 + Math.floor(r() * 40), Math.floor(r() * 3) as 0 | 1 | 2, 16 + 8 * Math.floor(r() * 6));
+    const total = convTaskCount(p);
+    const cuts = Array.from({ length: 1 + Math.floor(r() * 5) }, () => Math.floor(r() * total)).sort((a, b) => a - b);
+    compare(`split case ${i} ${JSON.stringify({ n: p.n, inH: p.inH, inW: p.inW, cOut: p.cOut, chunk: p.chunk })} at ${cuts}`, p, r, r() < 0.5, cuts);
+  }
+});
+
+test('the MTCNN first convs (P-Net on a frame, R-Net and O-Net batches) and special values: same bits as the GEMM', () => {
+  const r = rng(99);
+  compare('pnet 1x3x97x131 -> 10 prelu', plan(1, 97, 131, 10, 2), r, true);
+  compare('rnet 7x3x24x24 -> 28 prelu', plan(7, 24, 24, 28, 2), r, true);
+  compare('onet 3x3x48x48 -> 32 prelu', plan(3, 48, 48, 32, 2), r, true);
+  // -0, infinities and NaN in the input, tiny and huge values.
+  const p = plan(2, 9, 11, 6, 2);
+  const x = values(2 * 3 * 9 * 11, r, 1);
+  x[0] = -0; x[5] = Infinity; x[17] = -Infinity; x[40] = NaN; x[60] = 1e-40; x[70] = 3e38; x[71] = 3e38;
+  const w = values(6 * 27, r);
+  w[3] = -0; w[30] = 0;
+  const packed = packConvWeights(p, w);
+  const bias = values(6, r);
+  const alpha = values(6, r);
+  const total = convTaskCount(p);
+  const want = new Float32Array(2 * 6 * 7 * 9);
+  const got = new Float32Array(want.length);
+  simdConvTasks(p, x, packed, bias, want, alpha, 0, total);
+  convTasks(p, x, packed, bias, got, new Float32Array(0), alpha, 0, total);
+  for (let i = 0; i < want.length; i++) {
+    assert.ok(Object.is(want[i], got[i]) || (Number.isNaN(want[i]) && Number.isNaN(got[i])), `special values: element ${i} is ${got[i]}, the GEMM gives ${want[i]}`);
+  }
+});
+
+test('convTasks sends only 3 -> n, 3x3, stride 1, unpadded, dense SIMD convs to the direct kernel', () => {
+  const p = plan(1, 10, 10, 8, 0);
+  assert.ok(simdFirstConvFits(p));
+  assert.ok(!simdFirstConvFits({ ...p, simd: false }));
+  assert.ok(!simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }));
+  assert.ok(!simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }));
+  assert.ok(!simdFirstConvFits({ ...p, cIn: 4 }));
+  assert.ok(!simdFirstConvFits({ ...p, kH: 5, kW: 5, outH: 6, outW: 6 }));
+});
+
+const one = new CpuBackend({ threads: 1 });
+const two = new CpuBackend({ threads: 2 });
+after(async () => {
+  await one.dispose();
+  await two.dispose();
+});
+
+test('through the backend, one and two threads give the GEMM\'s bits (frames and batches above the threading threshold)', async () => {
+  const r = rng(4242);
+  for (const [shape, cOut] of [[[1, 3, 97, 131], 10], [[1, 3, 480, 640], 10], [[64, 3, 24, 24], 28], [[16, 3, 48, 48], 32], [[3, 3, 61, 7], 13]] as [number[], number][]) {
+    const [n, , inH, inW] = shape;
+    const x = new Tensor(shape, values(n * 3 * inH * inW, r, 2));
+    const w = new Tensor([cOut, 3, 3, 3], values(cOut * 27, r));
+    const bias = new Tensor([cOut], values(cOut, r));
+    const alpha = new Tensor([cOut], values(cOut, r, 0.5));
+    const options = { activation: { kind: 'prelu' as const, alpha } };
+    const p = plan(n, inH, inW, cOut, 2);
+    const packed = packConvWeights(p, w.data);
+    const want = new Float32Array(n * cOut * p.outH * p.outW);
+    simdConvTasks(p, x.data, packed, bias.data, want, alpha.data, 0, convTaskCount(p));
+    assertSameBits(`${shape} -> ${cOut}, 1 thread`, want, (await one.conv2d(x, w, bias, options)).data);
+    assertSameBits(`${shape} -> ${cOut}, 2 threads`, want, (await two.conv2d(x, w, bias, options)).data);
+  }
+});
