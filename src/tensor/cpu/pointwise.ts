@@ -1,5 +1,7 @@
 // Element-wise and per-position kernels: cheap next to convolution, written plainly.
+import { env } from '../../platform/index.ts';
 import { expf } from './expf.ts';
+import { simdSoftmax2, simdSoftmaxSupported } from './simdSoftmax.ts';
 
 // Activations avoid both branches (activation signs are close to random) and Math.max/min
 // (V8's NaN and -0 handling makes them slow): (v + |v|) / 2 and (v - |v|) / 2 are exactly
@@ -35,8 +37,31 @@ export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
  * map (P-Net's [N, 2, H, W], torch's softmax over a non-last dim) or p_k = fl32(e_k * fl32(1 / s))
  * for rows (R-Net/O-Net's [N, 2], torch's last-dim kernel multiplies by the reciprocal).
  * A float64 softmax rounded once breaks ties the reference has and makes ties it does not have.
+ *
+ * Two channels over planes of a few vectors or more (P-Net's map) run on WebAssembly SIMD where
+ * the engine has it (simdSoftmax.ts, same bits; TSFACE_SIMD=0 keeps them here); the rest, and
+ * the positions that kernel hands back, run softmaxChannelsScalar.
  */
 export function softmaxChannels(x: Float32Array, n: number, c: number, plane: number, out: Float32Array, rows = false, from = 0, to = n * plane): void {
+  if (c === 2 && plane >= SIMD_SOFTMAX_MIN_PLANE && to > from && simdSoftmaxOn()) {
+    simdSoftmax2(x, n, plane, out, rows, from, to, (a, b) => softmaxChannelsScalar(x, n, c, plane, out, rows, a, b));
+  } else {
+    softmaxChannelsScalar(x, n, c, plane, out, rows, from, to);
+  }
+}
+
+/** Below this plane size a kernel call per item costs more than the scalar code. */
+const SIMD_SOFTMAX_MIN_PLANE = 16;
+let simdSoftmaxEnabled: boolean | undefined;
+function simdSoftmaxOn(): boolean {
+  if (simdSoftmaxEnabled === undefined) {
+    simdSoftmaxEnabled = env('TSFACE_SIMD') !== '0' && simdSoftmaxSupported();
+  }
+  return simdSoftmaxEnabled;
+}
+
+/** softmaxChannels in TypeScript for any channel count: the definition the SIMD path matches. */
+export function softmaxChannelsScalar(x: Float32Array, n: number, c: number, plane: number, out: Float32Array, rows = false, from = 0, to = n * plane): void {
   const f = Math.fround;
   // Positions [from, to) of the n * plane (item, pixel) pairs, so threads can share a map.
   for (let at = from; at < to; at++) {

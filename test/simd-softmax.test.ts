@@ -1,0 +1,143 @@
+// The WebAssembly SIMD two-channel softmax (simdSoftmax.ts) against the TypeScript definition
+// (softmaxChannelsScalar, expf.ts's expf), bit for bit with Object.is:
+//  - the kernel's exp on a sweep of the float32 differences in [-104, 0] (every 64th bit
+//    pattern, 17.5 million values; TSFACE_EXHAUSTIVE=1: every one of the 1.12 billion), where
+//    each value the kernel does not flag for the scalar code must equal expf's;
+//    (The exhaustive sweep, run once: of 1,120,927,745 differences 2,892 sit in flagged vectors,
+//    and on none of them does the kernel's own double rounding differ from expf: the flag is a
+//    safeguard that the exp's constants and ranges make idle, not a correction it relies on.)
+//  - softmaxChannels end to end on the values the kernel flags (float64 sums exactly halfway
+//    between two float32 values, whose positions the scalar code recomputes), a sparser sweep,
+//    subnormal results, infinities, NaN, signed zeros;
+//  - random maps of 1, 2, 3, 5 and 10 channels, plane sizes odd and across the kernel's chunks,
+//    both modes (map and rows), whole and split into [from, to) ranges as threads split them.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { expf } from '../src/tensor/cpu/expf.ts';
+import { softmaxChannels, softmaxChannelsScalar } from '../src/tensor/cpu/pointwise.ts';
+import { simdExpDifferences, simdSoftmaxSupported } from '../src/tensor/cpu/simdSoftmax.ts';
+
+const simd = simdSoftmaxSupported();
+const exhaustive = process.env.TSFACE_EXHAUSTIVE === '1';
+
+/** -0 through -104 as float32 bit patterns (negative floats order by their bits). */
+const FIRST = 0x80000000;
+const LAST = 0xc2d00000; // -104
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+const fromBits = (b: number) => { u32[0] = b; return f32[0]; };
+assert.equal(fromBits(LAST), -104);
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function assertSame(got: Float32Array, want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) assert.fail(`${what}: element ${i} is ${got[i]}, the TypeScript path gives ${want[i]}`);
+  }
+}
+
+/** softmaxChannels against softmaxChannelsScalar, whole and in [from, to) pieces (fresh outputs, garbage-filled). */
+function check(x: Float32Array, n: number, c: number, plane: number, rows: boolean, what: string, pieces: number[] = []): void {
+  const want = new Float32Array(x.length).fill(NaN);
+  softmaxChannelsScalar(x, n, c, plane, want, rows);
+  const got = new Float32Array(x.length).fill(-7);
+  softmaxChannels(x, n, c, plane, got, rows);
+  assertSame(got, want, `${what} (c ${c}, plane ${plane}, ${rows ? 'rows' : 'map'})`);
+  if (pieces.length) {
+    const split = new Float32Array(x.length).fill(-7);
+    const cuts = [0, ...pieces.filter((p) => p > 0 && p < n * plane).sort((a, b) => a - b), n * plane];
+    for (let i = 0; i + 1 < cuts.length; i++) softmaxChannels(x, n, c, plane, split, rows, cuts[i], cuts[i + 1]);
+    assertSame(split, want, `${what} split at ${pieces} (c ${c}, plane ${plane})`);
+  }
+}
+
+/** Two-channel maps [1, 2, len] from the differences d: channel 0 at 0 and channel 1 at d, then swapped. */
+function checkDifferences(d: Float32Array, what: string): void {
+  for (const rows of [false, true]) {
+    for (const swap of [false, true]) {
+      const x = new Float32Array(2 * d.length);
+      x.set(d, swap ? 0 : d.length);
+      check(x, 1, 2, d.length, rows, `${what}${swap ? ', swapped' : ''}`);
+    }
+  }
+}
+
+test('the SIMD exp equals expf on float32 differences in [-104, 0] wherever it does not hand the value to the scalar code', { skip: !simd && 'no WebAssembly SIMD' }, () => {
+  const stride = exhaustive ? 1 : 64;
+  const block = 1 << 20;
+  const d = new Float32Array(block);
+  const e = new Float32Array(block);
+  const flaggedValues: number[] = [];
+  let values = 0;
+  let flaggedCount = 0;
+  for (let bits = FIRST; bits <= LAST;) {
+    let len = 0;
+    for (; len < block && bits <= LAST; len++, bits += stride) d[len] = fromBits(bits);
+    const dd = d.subarray(0, len);
+    const ee = e.subarray(0, len);
+    const flagged = new Set(simdExpDifferences(dd, ee));
+    for (let i = 0; i < len; i++) {
+      if (flagged.has(i)) continue;
+      const want = expf(dd[i]);
+      if (!Object.is(ee[i], want)) assert.fail(`exp(${dd[i]}) is ${ee[i]} in SIMD, ${want} in expf`);
+    }
+    flaggedCount += flagged.size;
+    if (flaggedValues.length < 200_000) for (const i of flagged) flaggedValues.push(dd[i]);
+    values += len;
+  }
+  // Each flag costs a scalar recomputation of four positions: they must stay rare.
+  assert.ok(flaggedCount < values / 1000, `${flaggedCount} of ${values} values flagged`);
+  // The flagged values (halfway sums among them) through the whole softmax, where the scalar code settles them.
+  checkDifferences(Float32Array.from(flaggedValues), 'flagged differences');
+});
+
+test('SIMD softmax equals the TypeScript softmax on a sweep of differences, subnormal results and specials', { skip: !simd && 'no WebAssembly SIMD' }, () => {
+  const sweep: number[] = [];
+  for (let bits = FIRST; bits <= LAST; bits += exhaustive ? 1 : 1021) sweep.push(fromBits(bits));
+  checkDifferences(Float32Array.from(sweep), 'sweep');
+  // exp(d) subnormal for d in about [-103.97, -87.34]: every float32 in a few stretches of it
+  const sub: number[] = [];
+  for (const start of [-87.4, -95, -100, -103.3, -103.98]) {
+    u32[0] = 0; f32[0] = start;
+    for (let b = u32[0], k = 0; k < 200_000; k++, b++) sub.push(fromBits(b));
+  }
+  for (let b = LAST - 5000; b <= LAST + 5000; b++) sub.push(fromBits(b)); // around -104, both sides
+  checkDifferences(Float32Array.from(sub), 'subnormal results');
+  const specials = [NaN, -Infinity, Infinity, -0, 0, -1e-45, -1.1754942e-38, -1e-30, -104.00001, -105, -3.4e38];
+  checkDifferences(Float32Array.from(specials), 'specials');
+  // All pairs of notable logits, as the two channels.
+  const logits = [NaN, -Infinity, Infinity, -0, 0, 1e-45, -1e-45, 1, -1, 3.4e38, -3.4e38, 88.7, -88.7, 104, -104, 0.5, 17.25];
+  const x = new Float32Array(2 * logits.length ** 2);
+  const plane = logits.length ** 2;
+  logits.forEach((a, i) => logits.forEach((b, j) => { x[i * logits.length + j] = a; x[plane + i * logits.length + j] = b; }));
+  for (const rows of [false, true]) check(x, 1, 2, plane, rows, 'pairs of special logits');
+});
+
+test('SIMD softmax equals the TypeScript softmax on random maps of any channel count, whole and split into ranges', () => {
+  const rnd = random(2024);
+  const specials = [NaN, -Infinity, Infinity, -0, 0];
+  for (const c of [1, 2, 3, 5, 10]) {
+    for (const plane of [1, 3, 7, 15, 16, 17, 33, 101, 235, 2047, 2049, 4099]) {
+      for (const n of [1, 2, 3]) {
+        for (const rows of [false, true]) {
+          const x = new Float32Array(n * c * plane);
+          const spread = [0.01, 1, 8, 60, 200][Math.floor(rnd() * 5)];
+          for (let i = 0; i < x.length; i++) {
+            const r = rnd();
+            x[i] = r < 0.01 ? specials[Math.floor(rnd() * specials.length)] : r < 0.05 ? Math.round(rnd() * 4) : (rnd() - 0.5) * spread;
+          }
+          const total = n * plane;
+          const pieces = [Math.floor(rnd() * total), Math.floor(rnd() * total), Math.floor(total / 2), plane];
+          check(x, n, c, plane, rows, 'random map', pieces);
+        }
+      }
+    }
+  }
+});
