@@ -88,15 +88,20 @@ function acRefine(reader: BitReader, coefs: Int16Array, last: Uint8Array, at: nu
         band.eobrun = (1 << r) + ((acc >>> bits) & ((1 << r) - 1));
         break;
       }
+      // Branch-free, because whether a coefficient is zero and what its correction bit says
+      // are as good as random, and mispredicted branches were most of this loop's time. A zero
+      // takes no bit (taken = 0), gets 0 added and counts the run down; a nonzero coefficient
+      // takes a bit and moves one unit away from zero when the bit is 1 and the unit not yet set.
       do {
         const z = at + zigzag[k];
         const v = coefs[z];
-        if (v !== 0) {
-          if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
-          if ((acc >>> --bits) & 1 && (v & p1) === 0) coefs[z] = v + (v >= 0 ? p1 : m1);
-        } else if (--r < 0) {
-          break;
-        }
+        if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
+        const taken = (v | -v) >>> 31;
+        bits -= taken;
+        coefs[z] = v + ((((acc >>> bits) & taken & ~(v >> al)) << al) * ((v >> 31) | 1));
+        r -= 1 - taken;
+        // Only a zero can end the run, so the new coefficient goes where k stands.
+        if (r < 0) break;
         k++;
       } while (k <= se);
       if (s !== 0) {
