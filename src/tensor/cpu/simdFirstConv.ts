@@ -12,7 +12,7 @@
 
 import { env } from '../../platform/index.ts';
 import { convSizes, convTask, MR, type ConvPlan } from './conv2d.ts';
-import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 const CIN = 3;
 const KH = 3;
@@ -33,9 +33,13 @@ function firstConvEnabled(): boolean {
   return enabled;
 }
 
-// i32 comparisons and select not in wasm.ts's table.
+// Instructions not in wasm.ts's table: i32.eqz, select, and f32x4.pmin / pmax, the "pseudo"
+// minimum and maximum pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a (one x86
+// instruction each, where f32x4.min / max take about eight to get NaN and -0 right).
 const eqz = [0x45];
 const select = [0x1b];
+const pmin = [0xfd, ...uleb(0xea)];
+const pmax = [0xfd, ...uleb(0xeb)];
 
 // conv(w, bias, alpha, act, in, out, ldc, row, taps, rows, x0, xLast, outW): byte offsets of
 // the block's packed weights ([k][4] floats), its biases and slopes, whether to apply the
@@ -78,11 +82,14 @@ function step(m: number, width: 1 | 2): number[] {
     code.push(...op.get(BIAS), ...op.loadSplat(4 * r), ...op.set(WV));
     for (let v = 0; v < width; v++) code.push(...op.get(ACC(r, v)), ...op.get(WV), ...op.fadd, ...op.set(ACC(r, v)));
   }
+  // The GEMM's activation max(y, 0) + alpha * min(y, 0) with f32x4.max / min, here as
+  // pmax(0, y) + alpha * pmin(y, 0): pmin(y, 0) is min(y, 0) for every y, NaN and -0 included,
+  // and pmax(0, y) is max(y, 0) for every y but NaN (+0, not NaN), where the sum is NaN anyway.
   code.push(...op.get(ACT), ...op.if);
   for (let r = 0; r < m; r++) {
     code.push(...op.get(ALPHA), ...op.loadSplat(4 * r), ...op.set(WV));
     for (let v = 0; v < width; v++) {
-      code.push(...op.get(ACC(r, v)), ...op.zero, ...op.fmax, ...op.get(WV), ...op.get(ACC(r, v)), ...op.zero, ...op.fmin, ...op.fmul, ...op.fadd, ...op.set(ACC(r, v)));
+      code.push(...op.zero, ...op.get(ACC(r, v)), ...pmax, ...op.get(WV), ...op.get(ACC(r, v)), ...op.zero, ...pmin, ...op.fmul, ...op.fadd, ...op.set(ACC(r, v)));
     }
   }
   code.push(...op.end);
