@@ -69,6 +69,22 @@ export class BitReader {
   /** Tops `acc` up to more than 24 bits. */
   fill(): void {
     const data = this.data;
+    if (this.markerAt < 0) {
+      // Plain bytes (no 0xFF, which may start stuffing or a marker) go in through locals; the
+      // loop below takes over at the first 0xFF or the end of the data.
+      let acc = this.acc, bits = this.bits, pos = this.pos;
+      const end = data.length;
+      while (bits <= 24 && pos < end) {
+        const byte = data[pos];
+        if (byte === 0xff) break;
+        acc = (acc << 8) | byte;
+        bits += 8;
+        pos++;
+      }
+      this.acc = acc;
+      this.bits = bits;
+      this.pos = pos;
+    }
     while (this.bits <= 24) {
       let byte = 0;
       if (this.markerAt < 0 && this.pos < data.length) {
