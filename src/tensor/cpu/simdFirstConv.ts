@@ -1,14 +1,15 @@
 // The first convolution of the MTCNN nets (3 input channels, 3x3, stride 1, no padding) as a
 // direct WebAssembly SIMD kernel. Through im2col + GEMM (simdConv.ts) its reduction is only
-// K = 27 long, so gathering the panels and the GEMM's per-tile epilogue cost as much as the
-// multiplications. Here the kernel reads the input rows where they lie: four adjacent output
-// pixels of one row are four adjacent input floats at every tap, so each tap is one unaligned
-// vector load per 4 pixels, and the weights are splatted from the packed layout.
+// K = 27 long, and im2col writes and rereads 27 floats for every output pixel, with the GEMM's
+// per-tile overhead spread over few multiplications. Here the kernel reads the input rows
+// where they lie: four adjacent output pixels of one row are four adjacent input floats at
+// every tap, so each tap is one unaligned vector load per 4 pixels, and the weights are
+// splatted from the packed layout.
 //
 // The results are the GEMM's bit for bit: each output lane starts at +0 and adds
 // weight * input for k = (c, ky, kx) in the same order with separate float32 multiplies and
-// adds, then the same bias add and the same max(y, 0) + alpha * min(y, 0) activation
-// (test/simd-first-conv.test.ts checks Object.is on every element).
+// adds, then the same bias add and the same values of max(y, 0) + alpha * min(y, 0)
+// (test/simd-first-conv.test.ts checks Object.is on every element). TSFACE_FIRSTCONV=0 turns it off.
 
 import { env } from '../../platform/index.ts';
 import { convSizes, convTask, MR, type ConvPlan } from './conv2d.ts';
@@ -50,7 +51,8 @@ const pmax = [0xfd, ...uleb(0xeb)];
 // width. Output pixel (i, x) of channel m goes to out + m * ldc + 4 * (i * outW + x).
 const [W, BIAS, ALPHA, ACT, IN, OUT, LDC, ROW, TAPTABLE, ROWS, X0, XLAST, OUTW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 // i32 locals: row index, x, end of this row's span, the step's input and output addresses,
-// the tile address of one channel, the tap and weight pointers and the table's end.
+// a scratch address (one tap's input, one channel's tile row), the tap and weight pointers
+// and the table's end.
 const [I, X, XE, P, Q, QM, TP, WP, TEND] = [13, 14, 15, 16, 17, 18, 19, 20, 21];
 const I32_LOCALS = TEND + 1 - I;
 // v128 locals: input lanes, a splatted weight, accumulators.
