@@ -5,6 +5,7 @@
 // range checks included, so the kernel has none. A block outside the range sets a flag, and
 // the caller refuses the file as idctBlock's false return does.
 import { compileModule, ensureBytes, instantiate, op, uleb } from '../../tensor/cpu/wasm.ts';
+import { jpegSimdAllowed } from './simdSwitch.ts';
 
 const simd = (code: number) => [0xfd, ...uleb(code)];
 const load16x4s = (offset: number) => [...simd(0x03), 3, ...uleb(offset)];
@@ -173,7 +174,7 @@ function getKernel(): { memory: WebAssembly.Memory; exports: Kernel } | null {
   return kernel;
 }
 
-export const idctSimdAvailable = () => getKernel() !== null;
+export const idctSimdAvailable = () => jpegSimdAllowed() && getKernel() !== null;
 
 /** Memory layout: flag, quant table, one block row of coefficients, its 8 rows of samples. */
 const FLAG_AT = 0, QUANT_AT = 64, COEF_AT = 512;

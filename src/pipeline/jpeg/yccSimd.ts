@@ -3,6 +3,7 @@
 // unsigned bytes, which clamps to 0..255 exactly as the table does. Rows are copied through the
 // module's own memory; yccRow converts what is left over (under 16 pixels) in TypeScript.
 import { compileModule, ensureBytes, instantiate, op, uleb } from '../../tensor/cpu/wasm.ts';
+import { jpegSimdAllowed } from './simdSwitch.ts';
 
 const simd = (code: number) => [0xfd, ...uleb(code)];
 const load8x8u = (offset: number) => [...simd(0x02), 3, ...uleb(offset)];
@@ -96,7 +97,7 @@ function getKernel(): { memory: WebAssembly.Memory; exports: Kernel } | null {
  */
 export function yccRowSimd(yd: Uint8Array, ya: number, cbd: Uint8Array, cba: number, crd: Uint8Array, cra: number, width: number, out: Uint8Array, o: number): number {
   const n = width & ~15;
-  if (n === 0) return 0;
+  if (n === 0 || !jpegSimdAllowed()) return 0;
   const k = getKernel();
   if (!k) return 0;
   // Layout: luma, Cb, Cr rows of n bytes, then the 3n RGB bytes.
