@@ -8,11 +8,15 @@
 // lanes the way fmaf does (the product of two float32 values is exact in float64, the sum is
 // rounded to float64 and then to float32). Rounding twice differs from rounding once only when
 // the float64 sum lies exactly halfway between two float32 values, and then its low 29 mantissa
-// bits are 1 followed by 28 zeros. Every such sum raises the vector's flag, as does a NaN; the
-// flagged vectors' positions are recomputed by the scalar code, which settles halfway cases
-// exactly. (The test on the bits is exact for float32-normal sums; the sums here are never
-// float32 subnormals other than exact ones, which test/simd-softmax.test.ts confirms on every
-// float32 difference in [-104, 0].) Differences below -104 give 0, as expf's do.
+// bits are 1 followed by 28 zeros. Every such sum (of the steps whose float64 sum can be
+// inexact: the polynomial's and the last) raises the vector's flag, as does a NaN; the flagged
+// vectors' positions are recomputed by the scalar code, which settles halfway cases exactly.
+// (The test on the bits is exact for float32-normal sums; the sums here are never float32
+// subnormals other than exact ones, which test/simd-softmax.test.ts confirms on every float32
+// difference in [-104, 0]: 34 of those 280 million vectors raise the flag, and none of them
+// would have needed the scalar code.) Differences below
+// -104 give 0, as expf's do. Lanes 0, 1 and 2, 3 are two independent float64 chains, emitted
+// step by step side by side.
 import { compileModule, ensureBytes, I32, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 const simd = (code: number) => [0xfd, ...uleb(code)];
@@ -70,7 +74,10 @@ const K = {
   negLn2Hi: local(), negLn2Lo: local(), poly: POLY.map(() => local()), mask: local(), halfway: local(),
   invLn2: local(), one: local(), zero: local(), floor: local(), bias: local(),
 };
-const [X0, X1, DA, DB, D, Q, QI, DH, QH, S, U, P, W0, W1, ACC] = Array.from({ length: 15 }, local);
+const [X0, X1, DA, DB, D, Q, QI, S, U, P, W0, W1, ACC] = Array.from({ length: 13 }, local);
+/** Per half (lanes 0, 1 and lanes 2, 3 of a vector, as float64): x, q, s, u, the sum. */
+const HALVES = [0, 1].map(() => ({ x: local(), q: local(), s: local(), u: local(), sum: local() }));
+type Half = (typeof HALVES)[number];
 const V128_LOCALS = next - V;
 
 const setConstants = [
@@ -86,32 +93,43 @@ const setConstants = [
   ...op.constI32x4(127), ...op.set(K.bias),
 ];
 
-/** fmaf(a, b, c) on two float64 lanes: leaves the float64 sum in P and raises ACC's lanes whose sum is halfway. */
-const fmaSum = (a: number, b: number, c: number) => [
-  ...op.get(a), ...op.get(b), ...ins.f64mul, ...op.get(c), ...ins.f64add, ...op.tee(P),
-  ...op.get(K.mask), ...op.and, ...op.get(K.halfway), ...ins.i64eq, ...op.get(ACC), ...ins.or, ...op.set(ACC),
-];
-/** fmaf(a, b, c) rounded to float32 and kept as float64 in dst. */
-const fma = (a: number, b: number, c: number, dst: number) => [...fmaSum(a, b, c), ...op.get(P), ...ins.demote, ...ins.promote, ...op.set(dst)];
-
-/** The two lanes of D and Q from `shuffle` (none: lanes 0, 1) through to fmaf(f(s s), u, s), as float32 in lanes 0, 1 of dst. */
-function half(high: boolean, dst: number): number[] {
-  const low = (l: number) => high ? [...op.get(l), ...op.get(l), ...op.shuffle(HIGH_HALF), ...ins.promote] : [...op.get(l), ...ins.promote];
-  return [
-    ...low(D), ...op.set(DH),
-    ...low(Q), ...op.set(QH),
-    ...fma(QH, K.negLn2Hi, DH, S),
-    ...fma(QH, K.negLn2Lo, S, S),
-    ...fma(K.poly[0], S, K.poly[1], U),
-    ...fma(U, S, K.poly[2], U),
-    ...fma(U, S, K.poly[3], U),
-    ...fma(U, S, K.poly[4], U),
-    ...fma(U, S, K.poly[5], U),
-    // f(s s) into DH (free now)
-    ...op.get(S), ...op.get(S), ...ins.f64mul, ...ins.demote, ...ins.promote, ...op.set(DH),
-    ...fmaSum(DH, U, S), ...op.get(P), ...ins.demote, ...op.set(dst),
-  ];
+/**
+ * fmaf(a, b, c) on both halves, each step for one half then the other (two independent chains
+ * for the core to overlap), rounded to float32 and kept as float64 in dst, unless `keep`: then
+ * the float64 sum stays in `sum`. `check`: lanes whose sum is halfway between two float32 values
+ * raise ACC. The first two steps (the reduction) need none: their sums are exact in float64
+ * (q has 8 bits, LN2_HI's last bit is 2^-15, LN2_LO's 2^-43, and x, s are multiples of 2^-25
+ * under 2^7 whenever q is not 0), and an exact sum rounds once.
+ */
+function fma(a: (h: Half) => number, b: (h: Half) => number, c: (h: Half) => number, dst: (h: Half) => number, check = true, keep = false): number[] {
+  const code: number[] = [];
+  for (const h of HALVES) code.push(...op.get(a(h)), ...op.get(b(h)), ...ins.f64mul, ...op.get(c(h)), ...ins.f64add, ...op.set(h.sum));
+  if (check) {
+    for (const h of HALVES) code.push(...op.get(h.sum), ...op.get(K.mask), ...op.and, ...op.get(K.halfway), ...ins.i64eq, ...op.get(ACC), ...ins.or, ...op.set(ACC));
+  }
+  if (!keep) for (const h of HALVES) code.push(...op.get(h.sum), ...ins.demote, ...ins.promote, ...op.set(dst(h)));
+  return code;
 }
+const k = (l: number) => () => l;
+
+/** From D and Q through to w = fmaf(f(s s), u, s) as float32 lanes in W0. */
+const halves = [
+  ...op.get(D), ...ins.promote, ...op.set(HALVES[0].x),
+  ...op.get(D), ...op.get(D), ...op.shuffle(HIGH_HALF), ...ins.promote, ...op.set(HALVES[1].x),
+  ...op.get(Q), ...ins.promote, ...op.set(HALVES[0].q),
+  ...op.get(Q), ...op.get(Q), ...op.shuffle(HIGH_HALF), ...ins.promote, ...op.set(HALVES[1].q),
+  ...fma((h) => h.q, k(K.negLn2Hi), (h) => h.x, (h) => h.s, false),
+  ...fma((h) => h.q, k(K.negLn2Lo), (h) => h.s, (h) => h.s, false),
+  ...fma(k(K.poly[0]), (h) => h.s, k(K.poly[1]), (h) => h.u),
+  ...fma((h) => h.u, (h) => h.s, k(K.poly[2]), (h) => h.u),
+  ...fma((h) => h.u, (h) => h.s, k(K.poly[3]), (h) => h.u),
+  ...fma((h) => h.u, (h) => h.s, k(K.poly[4]), (h) => h.u),
+  ...fma((h) => h.u, (h) => h.s, k(K.poly[5]), (h) => h.u),
+  // f(s s) into x (free now)
+  ...HALVES.flatMap((h) => [...op.get(h.s), ...op.get(h.s), ...ins.f64mul, ...ins.demote, ...ins.promote, ...op.set(h.x)]),
+  ...fma((h) => h.x, (h) => h.u, (h) => h.s, (h) => h.x, true, true),
+  ...op.get(HALVES[0].sum), ...ins.demote, ...op.get(HALVES[1].sum), ...ins.demote, ...op.shuffle(LOW_HALVES), ...op.set(W0),
+];
 
 /**
  * expf of the float32 lanes of D, clamped below at -104 (the caller zeroes those lanes), left
@@ -120,12 +138,11 @@ function half(high: boolean, dst: number): number[] {
 const expD = [
   // q = roundHalfEven(f(d / ln2))
   ...op.get(D), ...op.get(K.invLn2), ...op.fmul, ...ins.f32nearest, ...op.tee(Q), ...ins.truncSat, ...op.set(QI),
-  ...half(false, W0),
-  ...half(true, W1),
+  ...halves,
   // u = f(1 + w), scaled by 2^(q >> 1) and 2^(q - (q >> 1)), normal float32 factors built from their exponents
-  ...op.get(K.one), ...op.get(W0), ...op.get(W1), ...op.shuffle(LOW_HALVES), ...op.fadd,
-  ...op.get(QI), ...op.i32(1), ...op.ishrS, ...op.tee(DH), ...op.get(K.bias), ...ins.iadd, ...op.i32(23), ...ins.ishl, ...op.fmul,
-  ...op.get(QI), ...op.get(DH), ...ins.isub, ...op.get(K.bias), ...ins.iadd, ...op.i32(23), ...ins.ishl, ...op.fmul,
+  ...op.get(K.one), ...op.get(W0), ...op.fadd,
+  ...op.get(QI), ...op.i32(1), ...op.ishrS, ...op.tee(W1), ...op.get(K.bias), ...ins.iadd, ...op.i32(23), ...ins.ishl, ...op.fmul,
+  ...op.get(QI), ...op.get(W1), ...ins.isub, ...op.get(K.bias), ...ins.iadd, ...op.i32(23), ...ins.ishl, ...op.fmul,
 ];
 
 /** Sets D to the pmax of the stack's top and -104, ACC to the NaN lanes; then the exp, 0 below -104. */
