@@ -143,7 +143,8 @@ export class BitReader {
     if (this.bits < n) this.fill();
     this.bits -= n;
     const v = (this.acc >>> this.bits) & ((1 << n) - 1);
-    return v < 1 << (n - 1) ? v - (1 << n) + 1 : v;
+    // Top bit clear means negative: v - (2^n - 1). Without a branch, since signs are random.
+    return v - ((((v >> (n - 1)) & 1) ^ 1) * ((1 << n) - 1));
   }
 
   bit(): number {

@@ -81,7 +81,8 @@ function acRefine(reader: BitReader, coefs: Int16Array, last: Uint8Array, at: nu
       let s = rs & 15;
       if (s !== 0) {
         if (bits < 1) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
-        s = (acc >>> --bits) & 1 ? p1 : m1;
+        // 1 means +2^al, 0 means -2^al (written without a branch: signs are random).
+        s = ((((acc >>> --bits) & 1) << 1) - 1) << al;
       } else if (r !== 15) {
         if (bits < r) { reader.bits = bits; reader.fill(); acc = reader.acc; bits = reader.bits; }
         bits -= r;
