@@ -90,7 +90,7 @@ function acRefine(reader: BitReader, coefs: Int16Array, last: Uint8Array, at: nu
         break;
       }
       // Branch-free, because whether a coefficient is zero and what its correction bit says
-      // are as good as random, and mispredicted branches were most of this loop's time. A zero
+      // are as good as random, so branches on them are mispredicted about half the time. A zero
       // takes no bit (taken = 0), gets 0 added and counts the run down; a nonzero coefficient
       // takes a bit and moves one unit away from zero when the bit is 1 and the unit not yet set.
       do {

@@ -1,5 +1,6 @@
 // Block decoding of sequential (baseline and extended) scans: each block arrives complete, so it
-// is transformed into its component's plane at once and no coefficients are kept.
+// is transformed into its component's plane at once and no coefficients are kept. Engines with
+// WebAssembly SIMD take sequentialRows.ts instead, which transforms a row of MCUs at a time.
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
 import { ZIGZAG } from './frame.ts';
