@@ -29,6 +29,10 @@ function values(size: number, r: () => number, scale = 1): Float32Array {
   return out;
 }
 
+// TSFACE_FIRSTCONV=0 takes these convs off the direct kernel in convTasks; it is still called
+// directly here.
+const dispatched = process.env.TSFACE_FIRSTCONV !== '0';
+
 function plan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, chunk?: number): ConvPlan {
   const p: ConvPlan = {
     n, cIn: 3, inH, inW, cOut, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0,
@@ -47,7 +51,7 @@ function assertSameBits(name: string, want: Float32Array, got: Float32Array): vo
 
 /** Both kernels on one case; the direct one with its tasks split at `cuts` (shares of a thread pool). */
 function compare(name: string, p: ConvPlan, r: () => number, withBias: boolean, cuts: number[] = []): void {
-  assert.ok(simdFirstConvFits(p), `${name} fits`);
+  assert.equal(simdFirstConvFits(p), dispatched, `${name} fits`);
   const x = values(p.n * 3 * p.inH * p.inW, r, 2);
   const w = values(p.cOut * 27, r);
   const bias = withBias ? values(p.cOut, r) : null;
@@ -118,7 +122,7 @@ test('the MTCNN first convs (P-Net on a frame, R-Net and O-Net batches) and spec
 
 test('convTasks sends only 3 -> n, 3x3, stride 1, unpadded, dense SIMD convs to the direct kernel', () => {
   const p = plan(1, 10, 10, 8, 0);
-  assert.ok(simdFirstConvFits(p));
+  assert.equal(simdFirstConvFits(p), dispatched);
   assert.ok(!simdFirstConvFits({ ...p, simd: false }));
   assert.ok(!simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }));
   assert.ok(!simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }));
