@@ -3,9 +3,9 @@
 // WebAssembly SIMD take sequentialRows.ts instead, which transforms a row of MCUs at a time.
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
-import { ZIGZAG } from './frame.ts';
 import { flatBlock, idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';
+import { readSequentialBlock } from './sequentialBlock.ts';
 
 export function sequentialDecoder(scan: Scan): BlockDecoder {
   // Int16 storage truncates a corrupt coefficient the way libjpeg's 16-bit JCOEF does.
@@ -14,28 +14,9 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
   const dcTables = comps.map((_, i) => scan.dc[i]!);
   const acTables = comps.map((_, i) => scan.ac[i]!);
   const strides = comps.map((c) => c.paddedBlocksWide * 8);
-  // A local copy: module imports can be live bindings, slower to read per coefficient.
-  const zigzag = ZIGZAG;
   return (reader: BitReader, ci: number, row: number, col: number) => {
     const c = comps[ci];
-    const ac = acTables[ci];
-    const size = reader.decode(dcTables[ci]);
-    c.dcPredictor += reader.signed(size);
-    block[0] = c.dcPredictor;
-    let anyAc = false;
-    for (let k = 1; k < 64; k++) {
-      const rs = reader.decode(ac);
-      const s = rs & 15;
-      const r = rs >> 4;
-      if (s !== 0) {
-        k += r;
-        block[zigzag[k]] = reader.signed(s);
-        anyAc = true;
-      } else {
-        if (r !== 15) break;
-        k += 15;
-      }
-    }
+    const anyAc = readSequentialBlock(reader, dcTables[ci], acTables[ci], c, block, 0);
     const stride = strides[ci];
     const outAt = row * 8 * stride + col * 8;
     // Flat blocks (common in chroma and smooth areas) need one sample value, not a transform.

@@ -5,10 +5,11 @@
 // order with idctBlock, so the error reported is the one the scalar decoder reports.
 import { ImageError } from '../../tensor/errors.ts';
 import type { BitReader } from './huffman.ts';
-import { ZIGZAG, type Frame } from './frame.ts';
+import type { Frame } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';
 import { idctRowSimd } from './idctSimd.ts';
 import { runScan, type Scan } from './scan.ts';
+import { readSequentialBlock } from './sequentialBlock.ts';
 
 export function runSequentialRows(data: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number): number {
   const comps = scan.components;
@@ -25,27 +26,11 @@ export function runSequentialRows(data: Uint8Array, pos: number, frame: Frame, s
   const decodedComponent = new Uint8Array(perRow);
   const decodedAt = new Int32Array(perRow);
   let decoded = 0;
-  const zigzag = ZIGZAG; // local: module imports can be slower live bindings
 
   const decodeBlock = (reader: BitReader, ci: number, row: number, col: number) => {
     const c = comps[ci];
-    const ac = acTables[ci];
-    const block = buffers[ci];
     const at = ((row % bandRows[ci]) * c.paddedBlocksWide + col) * 64;
-    c.dcPredictor += reader.signed(reader.decode(dcTables[ci]));
-    block[at] = c.dcPredictor;
-    for (let k = 1; k < 64; k++) {
-      const rs = reader.decode(ac);
-      const s = rs & 15;
-      const r = rs >> 4;
-      if (s !== 0) {
-        k += r;
-        block[at + zigzag[k]] = reader.signed(s);
-      } else {
-        if (r !== 15) break;
-        k += 15;
-      }
-    }
+    readSequentialBlock(reader, dcTables[ci], acTables[ci], c, buffers[ci], at);
     decodedComponent[decoded] = ci;
     decodedAt[decoded++] = at;
   };
