@@ -487,12 +487,14 @@ export class CpuBackend implements Backend {
     // A rank-2 input is torch's last-dim case (multiply by the reciprocal), anything else a map.
     const [n, c] = x.shape;
     const rows = x.rank === 2;
+    // simd: false is the reference path, TypeScript only (the SIMD kernel gives the same bits).
+    const softmax = this.simd ? pw.softmaxChannels : pw.softmaxChannelsScalar;
     // Each exp is float32 arithmetic emulated in float64 (expf.ts): P-Net's map is worth sharing.
     if (this.shareable() && x.size >= SOFTMAX_THREADING_MIN) {
-      await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows }, n * plane,
-        (from, to) => pw.softmaxChannels(xs, n, c, plane, out.data, rows, from, to)));
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows, simd: this.simd }, n * plane,
+        (from, to) => softmax(xs, n, c, plane, out.data, rows, from, to)));
     } else {
-      pw.softmaxChannels(x.data, n, c, plane, out.data, rows);
+      softmax(x.data, n, c, plane, out.data, rows);
     }
     return out;
   }

@@ -2,7 +2,7 @@
 import { kernelWorkerPort } from '../../platform/index.ts';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
-import { softmaxChannels } from './pointwise.ts';
+import { softmaxChannels, softmaxChannelsScalar } from './pointwise.ts';
 import { simdDenseGroups } from './simdDense.ts';
 import { simdMaxPool2d } from './simdPool.ts';
 import { takeShares } from './threadPool.ts';
@@ -40,6 +40,8 @@ export interface SoftmaxJob {
   c: number;
   plane: number;
   rows: boolean;
+  /** false: the TypeScript reference (CpuBackendOptions.simd). */
+  simd: boolean;
 }
 
 /** A fully connected layer, shared out by groups of batch items (simdDense.ts). */
@@ -126,7 +128,7 @@ port?.onMessage((message) => {
       if (job.kind === 'dense') {
         simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to);
       } else if (job.kind === 'softmax') {
-        softmaxChannels(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
+        (job.simd ? softmaxChannels : softmaxChannelsScalar)(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
       } else if (job.kind === 'maxPool') {
         simdMaxPool2d(job.window, job.x, job.out, from, to);
       } else if (job.kind === 'depthwise') {
