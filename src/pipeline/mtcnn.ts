@@ -12,7 +12,7 @@ import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
 import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from './image.ts';
 import { nmsMin, nmsUnion, type Box } from './nms.ts';
-import { imageLevel, pnetCells, pnetTiles, type LevelSource, type TileCells } from './pnetBands.ts';
+import { imageLevel, pnetCells, pnetTileList, readPnetTile, runPnetTile, type LevelSource, type TileCells } from './pnetBands.ts';
 import type { Region } from '../tensor/geometry.ts';
 
 const f = Math.fround;
@@ -121,11 +121,17 @@ export function pyramidScales(width: number, height: number, minFaceSize: number
 
 const now = () => performance.now();
 
-/** One pyramid level's P-Net candidates, and its probability map when stages are kept. */
-interface LevelCandidates {
-  found: Candidate[];
-  probMap: { scale: number; height: number; width: number; data: Float32Array } | null;
+/** One pyramid level of a detection: its size, its source once a tile asks for it, and the cells found. */
+interface PyramidLevel {
+  scale: number;
+  h: number;
+  w: number;
+  source: Promise<Tensor | LevelSource> | null;
+  cells: number[];
+  hits: Candidate[];
+  probMap: Float32Array | null;
 }
+
 /** Crops per R-Net/O-Net batch: big enough to share between threads, small enough to bound memory (see refineBatches). */
 const REFINE_BATCH = 256;
 
@@ -214,33 +220,63 @@ export class FaceDetector {
 
   private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport, signal?: AbortSignal): Promise<Candidate[]> {
     if (img.width < 12 || img.height < 12) return [];
+    const threshold = f(opts.thresholds[0]);
     const scales = pyramidScales(img.width, img.height, opts.minFaceSize, opts.scaleFactor);
     report.scales = scales;
-    // Levels are independent: a backend that runs several passes at once (the CPU backend's
-    // threads) is given that many, largest levels first; the results are then taken in scale
-    // order, as the reference takes them, so they do not depend on which finished first.
-    const levels: LevelCandidates[] = new Array(scales.length);
-    const lanes = Math.min(scales.length, this.backend.concurrentPasses?.() ?? 1);
+    const levels = scales.map((scale): PyramidLevel => {
+      const h = Math.trunc(img.height * scale + 1);
+      const w = Math.trunc(img.width * scale + 1);
+      return { scale, h, w, source: null, cells: [], hits: [], probMap: report.stages ? new Float32Array(pnetCells(h) * pnetCells(w)) : null };
+    });
+    // Tiles of every level are independent: a backend that runs several passes at once (the CPU
+    // backend's threads) is given that many, largest levels first. Each level's cells are put
+    // back in row-major order after, as the reference takes them, so the candidates do not
+    // depend on which tile finished first.
+    const tiles = levels.flatMap((level, k) => pnetTileList(this.backend, level.h, level.w).map((tile) => ({ k, tile })));
+    const lanes = Math.min(tiles.length, this.backend.concurrentPasses?.() ?? 1);
     let next = 0;
     const t = now();
     const before = report.ms.pyramid + report.ms.post;
+    const take = async (spare?: Float32Array) => {
+      const j = next++;
+      if (j >= tiles.length) return null;
+      checkSignal(signal);
+      const level = levels[tiles[j].k];
+      level.source ??= this.pyramidLevel(img, level.h, level.w, report);
+      return { level, tile: tiles[j].tile, input: readPnetTile(await level.source, tiles[j].tile, spare) };
+    };
     await Promise.all(Array.from({ length: lanes }, async () => {
-      for (let k = next++; k < scales.length; k = next++) {
-        checkSignal(signal);
-        levels[k] = await this.levelCandidates(img, image, scales[k], f(opts.thresholds[0]), report);
+      // Each lane reads its next tile while the current one runs: a tile that runs on a worker
+      // thread then finds the next one ready instead of waiting for this thread to read it.
+      let spare: Float32Array | undefined;
+      for (let job = await take(); job; ) {
+        const { level, tile, input } = job;
+        const fs = f(level.scale);
+        const mw = pnetCells(level.w);
+        const running = runPnetTile(this.nets.pnet, this.backend, input, tile, (maps, at) => {
+          const tp = now();
+          scanTile(maps, at, threshold, fs, image, mw, level.cells, level.hits, level.probMap);
+          report.ms.post += now() - tp;
+        });
+        const following = await take(spare);
+        await running;
+        if (input !== (await level.source)) spare = input.data;
+        job = following;
       }
     }));
     // Tiles read from the 8-bit image count as pyramid time, their scans as post, not P-Net
-    // time; with levels running at once these overlap the P-Net passes, so the stage times
-    // can add up to more than the wall time.
+    // time; with tiles running at once these overlap the P-Net passes, so the stage times can
+    // add up to more than the wall time.
     report.ms.pnet += Math.max(0, now() - t - (report.ms.pyramid + report.ms.post - before));
     const tp = now();
     const kept: Candidate[] = [];
-    for (const { found, probMap } of levels) {
+    for (const { scale, h, w, cells, hits, probMap } of levels) {
+      // Tiles give cells out of row-major order; the reference's order decides NMS ties.
+      const found = cells.map((_, k) => k).sort((p, q) => cells[p] - cells[q]).map((k) => hits[k]);
       report.counts.pnetCandidates += found.length;
       if (report.stages) {
         report.stages.pnet.push(...found.map((b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })));
-        report.stages.probMaps.push(probMap!);
+        report.stages.probMaps.push({ scale, height: pnetCells(h), width: pnetCells(w), data: probMap! });
       }
       for (const i of nmsUnion(found, 0.5)) kept.push(found[i]);
     }
@@ -255,30 +291,6 @@ export class FaceDetector {
     return picked;
   }
 
-  /** P-Net's candidates on one pyramid level, in row-major cell order. */
-  private async levelCandidates(img: RgbImage, image: number, scale: number, threshold: number, report: DetectionReport): Promise<LevelCandidates> {
-    const t = now();
-    const h = Math.trunc(img.height * scale + 1);
-    const w = Math.trunc(img.width * scale + 1);
-    const level = await this.pyramidLevel(img, h, w, report);
-    report.ms.pyramid += now() - t;
-    const fs = f(scale);
-    const [mh, mw] = [pnetCells(h), pnetCells(w)];
-    const probMap = report.stages ? new Float32Array(mh * mw) : null;
-    const cells: number[] = [];
-    const hits: Candidate[] = [];
-    await pnetTiles(this.nets.pnet, this.backend, level, (maps, at) => {
-      const tp = now();
-      scanTile(maps, at, threshold, fs, image, mw, cells, hits, probMap);
-      report.ms.post += now() - tp;
-    });
-    const tp = now();
-    // Tiles give cells out of row-major order; the reference's order decides NMS ties.
-    const found = cells.map((_, k) => k).sort((p, q) => cells[p] - cells[q]).map((k) => hits[k]);
-    report.ms.post += now() - tp;
-    return { found, probMap: probMap && { scale, height: mh, width: mw, data: probMap } };
-  }
-
   /**
    * One pyramid level for P-Net. On the CPU it is read a tile at a time from the 8-bit image
    * (the same arithmetic as resizeArea, see areaResizeWindowNormalized), so the first level's
@@ -286,7 +298,12 @@ export class FaceDetector {
    * their device, as the crops do.
    */
   private async pyramidLevel(img: RgbImage, h: number, w: number, report: DetectionReport): Promise<Tensor | LevelSource> {
-    if (!(this.backend instanceof CpuBackend)) return this.backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w);
+    if (!(this.backend instanceof CpuBackend)) {
+      const t = now();
+      const level = await this.backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w);
+      report.ms.pyramid += now() - t;
+      return level;
+    }
     const level = imageLevel(img, h, w);
     return {
       height: h,

@@ -7,9 +7,10 @@
 // on the level's edge, where the ceil-mode pooling sees the same partial windows. Tiles start on
 // an even map cell, so the Winograd blocks of the later convs line up with the whole level's.
 //
-// Every tile has the same shape (but for a row or column more or less on some levels),
-// so the CPU backend's pool of released buffers serves them all from one set instead of keeping
-// a set per level. A level can also be read a tile at a time from the 8-bit image (imageLevel),
+// On the CPU the tiles of a level share its cells equally, so they overlap by little more than
+// P-Net's reach (tiles of one fixed size computed the largest level of a 1200x630 photo almost
+// three times over); on gpu.js every tile has one shape (but for a row or column more or less on
+// some levels), since a plan is compiled per shape. A level can also be read a tile at a time from the 8-bit image (imageLevel),
 // so its float32 copy (12 bytes a cell, 3.6 times the photo's RGB at the first scale) never
 // exists whole.
 import type { Net } from '../nets/net.ts';
@@ -76,24 +77,27 @@ interface TileSpan {
 }
 
 /**
- * The tiles along one side of `size` input pixels, of at most `tile` cells each: they start every
- * `tile` cells, the last one moved back to end on the edge (so it has the others' size).
+ * The tiles along one side of `size` input pixels, of at most `tile` cells each. Balanced: as
+ * few tiles as `tile` allows, each owning an equal share of the cells, so neighbours overlap by
+ * little more than P-Net's 5-cell reach; otherwise tiles start every `tile` cells and the last
+ * is moved back to end on the edge, which keeps one tile shape for every level (a gpu.js plan
+ * is compiled per shape) but can compute most of a level twice.
  */
-function tileSpans(size: number, tile: number, evenStarts: boolean): TileSpan[] {
+function tileSpans(size: number, tile: number, evenStarts: boolean, balanced: boolean): TileSpan[] {
   const cells = pnetCells(size);
   if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
   // Tiles start on an even cell: the 3x3 convs after the pooling run as Winograd F(2x2, 3x3),
-  // whose 2x2 output blocks must fall where the whole level's do for the same rounding. So every
-  // tile of this side spans `span` cells, one more than `tile` (even) when the last tile, moved
-  // back to end on the edge, would otherwise start on an odd cell; one span for all keeps one
-  // shape of buffers.
-  // Without Winograd any start gives the same bits, and one span on every level keeps the GPU
-  // backends to one compiled plan per tile shape.
-  const span = evenStarts ? tile + ((cells - tile) & 1) : tile;
+  // whose 2x2 output blocks must fall where the whole level's do for the same rounding. So the
+  // step between tiles is even, and every tile of this side spans `span` cells, one more than
+  // the step when the last tile, moved back to end on the edge, would otherwise start on an odd
+  // cell; one span for all keeps one shape of buffers.
+  let step = balanced ? Math.ceil(cells / Math.ceil(cells / tile)) : tile;
+  if (evenStarts) step += step & 1;
+  const span = evenStarts ? step + ((cells - step) & 1) : step;
   const spans: TileSpan[] = [];
-  for (let first = 0; first < cells; first += tile) {
+  for (let first = 0; first < cells; first += step) {
     const start = Math.min(first, cells - span);
-    const end = start + span === cells ? cells : first + tile;
+    const end = start + span === cells ? cells : first + step;
     spans.push({ from: 2 * start, to: Math.min(size, 2 * (start + span) + 10), own: first, end });
     if (end === cells) break;
   }
@@ -132,6 +136,47 @@ function tileCells(tilePixels: number): number {
   return 2 * Math.max(2, Math.floor((Math.sqrt(tilePixels) - 10) / 4));
 }
 
+/** One tile of a level: the input window it reads, and the map cells it gives. */
+export interface PnetTile {
+  window: OutputWindow;
+  cells: TileCells;
+}
+
+/** The tiles of a level of height x width, of at most `tilePixels` input pixels each (one when the level fits). */
+export function pnetTileList(backend: Backend, height: number, width: number, tilePixels = PNET_TILE_PIXELS): PnetTile[] {
+  const tile = tileCells(tilePixels);
+  const even = runsWinograd(backend);
+  const balanced = backend.describe().backend === 'cpu';
+  const rows = tileSpans(height, tile, even, balanced);
+  const cols = tileSpans(width, tile, even, balanced);
+  return rows.flatMap((r) => cols.map((c) => ({
+    window: { y0: r.from, y1: r.to, x0: c.from, x1: c.to },
+    cells: { y: r.from / 2, x: c.from / 2, y0: r.own, y1: r.end, x0: c.own, x1: c.end },
+  })));
+}
+
+/**
+ * A tile's input: a level tensor that is one tile as it is, otherwise the tile's window read into
+ * `spare` when that has the right size.
+ */
+export function readPnetTile(level: Tensor | LevelSource, tile: PnetTile, spare?: Float32Array): Tensor {
+  const { y0, y1, x0, x1 } = tile.window;
+  if (level instanceof Tensor && y0 === 0 && x0 === 0 && y1 === level.shape[2] && x1 === level.shape[3]) return level;
+  const size = 3 * (y1 - y0) * (x1 - x0);
+  return (level instanceof Tensor ? tensorLevel(level) : level).read(tile.window, spare?.length === size ? spare : undefined);
+}
+
+/**
+ * P-Net on a tile's input; hands its `prob` and `box` maps to `visit`, which must not keep them:
+ * their buffers go back to the backend.
+ */
+export async function runPnetTile(pnet: Net, backend: Backend, input: Tensor, tile: PnetTile, visit: (maps: { prob: Tensor; box: Tensor }, cells: TileCells) => void): Promise<void> {
+  const out = await pnet.forward(backend, input);
+  visit({ prob: out.prob, box: out.box }, tile.cells);
+  backend.release?.(out.prob);
+  backend.release?.(out.box);
+}
+
 /**
  * Runs P-Net over a level in tiles of at most `tilePixels` input pixels (or whole when it fits
  * in one) and hands each tile's `prob` and `box` maps to `visit`, which must not keep them: their
@@ -139,24 +184,12 @@ function tileCells(tilePixels: number): number {
  * holds the level's maps whole (24 bytes a cell).
  */
 export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | LevelSource, visit: (maps: { prob: Tensor; box: Tensor }, cells: TileCells) => void, tilePixels = PNET_TILE_PIXELS): Promise<void> {
-  const source = level instanceof Tensor ? tensorLevel(level) : level;
-  const { height: h, width: w } = source;
-  const tile = tileCells(tilePixels);
-  const even = runsWinograd(backend);
-  const rows = tileSpans(h, tile, even);
-  const cols = tileSpans(w, tile, even);
+  const { height, width } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
   let spare: Float32Array | undefined;
-  for (const r of rows) {
-    for (const c of cols) {
-      const whole = rows.length === 1 && cols.length === 1 && level instanceof Tensor;
-      const size = 3 * (r.to - r.from) * (c.to - c.from);
-      const input = whole ? level : source.read({ y0: r.from, y1: r.to, x0: c.from, x1: c.to }, spare?.length === size ? spare : undefined);
-      const out = await pnet.forward(backend, input);
-      visit({ prob: out.prob, box: out.box }, { y: r.from / 2, x: c.from / 2, y0: r.own, y1: r.end, x0: c.own, x1: c.end });
-      backend.release?.(out.prob);
-      backend.release?.(out.box);
-      if (!whole) spare = input.data;
-    }
+  for (const tile of pnetTileList(backend, height, width, tilePixels)) {
+    const input = readPnetTile(level, tile, spare);
+    await runPnetTile(pnet, backend, input, tile, visit);
+    if (input !== level) spare = input.data;
   }
 }
 
@@ -167,7 +200,7 @@ export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | Lev
 export async function pnetMaps(pnet: Net, backend: Backend, level: Tensor | LevelSource, tilePixels = PNET_TILE_PIXELS): Promise<{ prob: Tensor; box: Tensor }> {
   const { height: h, width: w } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
   const tile = tileCells(tilePixels);
-  if (tileSpans(h, tile, false).length === 1 && tileSpans(w, tile, false).length === 1) {
+  if (tileSpans(h, tile, false, false).length === 1 && tileSpans(w, tile, false, false).length === 1) {
     const { prob, box } = await pnet.forward(backend, level instanceof Tensor ? level : level.read({ y0: 0, y1: h, x0: 0, x1: w }));
     return { prob, box };
   }

@@ -58,6 +58,11 @@ interface PassTape extends RecordedPass {
   msPerItem: number;
 }
 
+/** The spare-pool key of a buffer: its size, negative for shared memory. */
+function spareKey(bytes: number, shared: boolean): number {
+  return shared ? -bytes : bytes;
+}
+
 function defaultThreads(): number {
   const given = Number(env('TSFACE_THREADS'));
   if (Number.isInteger(given) && given >= 1) return given;
@@ -105,20 +110,23 @@ export class CpuBackend implements Backend {
    * Output tensors. Memory released by a forward pass (release()) is reused by size: a fresh
    * buffer costs a page fault per 4 KB on first write, which on small VMs is a visible share of
    * a batched pass. Every op writes every element of its output, so reused memory needs no
-   * clearing.
+   * clearing. Only an op shared with workers gets shared memory: with SharedArrayBuffers
+   * throughout, P-Net's ops ran about 15% slower on one thread (V8 14.x on Xeon, measured with
+   * the worker idle), so an op on this thread alone keeps to plain ArrayBuffers.
    */
-  private alloc(shape: readonly number[]): Tensor {
+  private alloc(shape: readonly number[], shared = false): Tensor {
     const size = shapeSize(shape);
-    const reused = this.spare.get(size * 4)?.pop();
+    const reused = this.spare.get(spareKey(size * 4, shared))?.pop();
     if (reused) {
       this.spareBytes -= reused.byteLength;
       this.spareOrder.splice(this.spareOrder.indexOf(reused), 1);
       return new Tensor(shape, new Float32Array(reused));
     }
-    if (this.threads > 1) return new Tensor(shape, new Float32Array(new SharedArrayBuffer(size * 4)));
+    if (shared) return new Tensor(shape, new Float32Array(new SharedArrayBuffer(size * 4)));
     return new Tensor(shape, new Float32Array(size));
   }
 
+  /** Released buffers by spareKey (size and kind). */
   private readonly spare = new Map<number, (ArrayBuffer | SharedArrayBuffer)[]>();
   /** The same buffers, oldest release first: the first to go when the pool is full. */
   private readonly spareOrder: (ArrayBuffer | SharedArrayBuffer)[] = [];
@@ -126,17 +134,17 @@ export class CpuBackend implements Backend {
 
   release(t: Tensor): void {
     const buffer = t.data.buffer;
-    // Only whole buffers of this backend's kind (shared when threaded).
+    // Only whole buffers.
     if (t.data.byteOffset !== 0 || t.data.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
-    if ((buffer instanceof SharedArrayBuffer) !== (this.threads > 1)) return;
     if (buffer.byteLength > SPARE_BYTES) return;
-    let list = this.spare.get(buffer.byteLength);
-    if (!list) this.spare.set(buffer.byteLength, (list = []));
+    const key = spareKey(buffer.byteLength, buffer instanceof SharedArrayBuffer);
+    let list = this.spare.get(key);
+    if (!list) this.spare.set(key, (list = []));
     if (list.includes(buffer)) return;
     // A net's working set stays in the pool; sizes of an earlier net or batch age out of it.
     while (this.spareBytes + buffer.byteLength > SPARE_BYTES) {
       const old = this.spareOrder.shift()!;
-      const sameSize = this.spare.get(old.byteLength)!;
+      const sameSize = this.spare.get(spareKey(old.byteLength, old instanceof SharedArrayBuffer))!;
       sameSize.splice(sameSize.indexOf(old), 1);
       this.spareBytes -= old.byteLength;
     }
@@ -162,7 +170,7 @@ export class CpuBackend implements Backend {
    */
   private async onShared(x: Tensor, work: (xs: Float32Array) => Promise<void>): Promise<void> {
     if (x.data.buffer instanceof SharedArrayBuffer) return work(x.data);
-    const copy = this.alloc(x.shape);
+    const copy = this.alloc(x.shape, true);
     copy.data.set(x.data);
     try {
       await work(copy.data);
@@ -336,9 +344,9 @@ export class CpuBackend implements Backend {
     }
     plan.chunk = chunkFor(convReduction(plan));
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
-    const out = this.alloc([n, cOut, g.outH, g.outW]);
-    const macs = out.size * cInG * kH * kW;
+    const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
     const threaded = this.shareable() && macs >= THREADING_MIN_MACS;
+    const out = this.alloc([n, cOut, g.outH, g.outW], threaded);
     const b = bias ? bias.data : null;
 
     if (isDepthwise(plan)) {
@@ -417,11 +425,12 @@ export class CpuBackend implements Backend {
 
   private async pooling(kind: PoolKind, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
-    const out = this.alloc([g.n, g.c, g.outH, g.outW]);
+    const planes = g.n * g.c;
+    // Large max poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
+    const threaded = kind === 'max' && this.simd && this.shareable() && planes > 1 && planes * g.outH * g.outW * g.kH * g.kW >= THREADING_MIN_MACS;
+    const out = this.alloc([g.n, g.c, g.outH, g.outW], threaded);
     if (kind === 'max' && this.simd) {
-      const planes = g.n * g.c;
-      // Large poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
-      if (this.shareable() && planes > 1 && out.size * g.kH * g.kW >= THREADING_MIN_MACS) {
+      if (threaded) {
         await this.onShared(x, (xs) => this.getPool().run({ kind: 'maxPool', window: g, x: xs, out: out.data }, planes, (from, to) => simdMaxPool2d(g, xs, out.data, from, to)));
       } else {
         simdMaxPool2d(g, x.data, out.data);
@@ -469,9 +478,10 @@ export class CpuBackend implements Backend {
     }
     const o = weight.shape[0];
     if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
-    const out = this.alloc([n, o]);
     const groups = denseGroups(n);
-    if (this.simd && this.shareable() && groups > 1 && n * f * o >= THREADING_MIN_MACS) {
+    const threaded = this.simd && this.shareable() && groups > 1 && n * f * o >= THREADING_MIN_MACS;
+    const out = this.alloc([n, o], threaded);
+    if (threaded) {
       const packed = packedDenseRows(weight.data, f, o, true);
       const bs = bias && this.sharedParam(bias.data);
       await this.onShared(x, (xs) => this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
@@ -482,17 +492,18 @@ export class CpuBackend implements Backend {
   }
 
   async softmax(x: Tensor): Promise<Tensor> {
-    const out = this.alloc(x.shape);
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
     // A rank-2 input is torch's last-dim case (multiply by the reciprocal), anything else a map.
     const [n, c] = x.shape;
     const rows = x.rank === 2;
     // simd: false is the reference path, TypeScript only (the SIMD kernel gives the same bits).
     const softmax = this.simd ? pw.softmaxChannels : pw.softmaxChannelsScalar;
-    // Each exp is float32 arithmetic emulated in float64 (expf.ts): P-Net's map is worth sharing.
-    if (this.shareable() && x.size >= SOFTMAX_THREADING_MIN) {
-      await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows, simd: this.simd }, n * plane,
-        (from, to) => softmax(xs, n, c, plane, out.data, rows, from, to)));
+    // Each exp in TypeScript is float32 arithmetic emulated in float64 (expf.ts): a large map is
+    // worth sharing. Two channels on SIMD (MTCNN's) take 0.7 ms for P-Net's 480x640 map, less
+    // than handing half of it to a worker costs.
+    const threaded = this.shareable() && x.size >= SOFTMAX_THREADING_MIN && !(this.simd && c === 2);
+    const out = this.alloc(x.shape, threaded);
+    if (threaded) {
     } else {
       softmax(x.data, n, c, plane, out.data, rows);
     }
