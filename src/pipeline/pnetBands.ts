@@ -3,14 +3,14 @@
 // tile's worth, and a 12-megapixel photo does not cost a gigabyte. The maps come out bit for bit
 // as from one pass: P-Net is fully convolutional, output cell (y, x) sees input rows 2y .. 2y + 11
 // and the same columns, and a tile that starts on an even input row and column keeps the pooling
-// windows where the whole level has them; the last tile of a row or column is moved back to end
-// on the level's edge, where the ceil-mode pooling sees the same partial windows. Tiles start on
+// windows where the whole level has them; the last tile of a row or column ends on the level's
+// edge, where the ceil-mode pooling sees the same partial windows. Tiles start on
 // an even map cell, so the Winograd blocks of the later convs line up with the whole level's.
 //
-// On the CPU the tiles of a level share its cells equally, so they overlap by little more than
-// P-Net's reach (tiles of one fixed size computed the largest level of a 1200x630 photo almost
-// three times over); on gpu.js every tile has one shape (but for a row or column more or less on
-// some levels), since a plan is compiled per shape. A level can also be read a tile at a time from the 8-bit image (imageLevel),
+// On the CPU the last tile of a row or column ends where the level does, so tiles overlap by
+// P-Net's reach alone (tiles moved back to keep one size had computed the largest level of a
+// 1200x630 photo almost three times over); on gpu.js every tile has one shape (but for a row or
+// column more or less on some levels), since a plan is compiled per shape. A level can also be read a tile at a time from the 8-bit image (imageLevel),
 // so its float32 copy (12 bytes a cell, 3.6 times the photo's RGB at the first scale) never
 // exists whole.
 import type { Net } from '../nets/net.ts';
@@ -20,6 +20,17 @@ import { Tensor } from '../tensor/tensor.ts';
 
 /** Input pixels of one tile (about 13 MB of activations); a level that fits in one runs whole. */
 export const PNET_TILE_PIXELS = 1 << 17;
+/**
+ * The CPU's tile: half as large, since with two threads each runs whole tiles and grows its own
+ * kernels' WebAssembly memory to a tile's size (12 MP photo: 29 B/px peak at 2^17, 22 at 2^16;
+ * the extra overlap of smaller tiles did not show in multiface.jpg's time).
+ */
+export const CPU_TILE_PIXELS = 1 << 16;
+
+/** The tile size for a backend when none is given. */
+function defaultTilePixels(backend: Backend): number {
+  return backend.describe().backend === 'cpu' ? CPU_TILE_PIXELS : PNET_TILE_PIXELS;
+}
 
 /** A pyramid level that hands out windows of itself as [1, 3, rows, columns] tensors. */
 export interface LevelSource {
@@ -77,28 +88,26 @@ interface TileSpan {
 }
 
 /**
- * The tiles along one side of `size` input pixels, of at most `tile` cells each. Balanced: as
- * few tiles as `tile` allows, each owning an equal share of the cells, so neighbours overlap by
- * little more than P-Net's 5-cell reach; otherwise tiles start every `tile` cells and the last
- * is moved back to end on the edge, which keeps one tile shape for every level (a gpu.js plan
- * is compiled per shape) but can compute most of a level twice.
+ * The tiles along one side of `size` input pixels, of at most `tile` cells each, starting every
+ * `tile` cells. With `moveBack`, the last tile is moved back to end on the edge, which keeps one
+ * tile shape for every level (gpu.js compiles a plan per shape) but can compute most of a level
+ * twice; without it (the CPU), the last tile is as short as the cells left, so neighbours
+ * overlap by P-Net's reach alone.
  */
-function tileSpans(size: number, tile: number, evenStarts: boolean, balanced: boolean): TileSpan[] {
+function tileSpans(size: number, tile: number, evenStarts: boolean, moveBack: boolean): TileSpan[] {
   const cells = pnetCells(size);
   if (cells <= tile) return [{ from: 0, to: size, own: 0, end: Math.max(0, cells) }];
   // Tiles start on an even cell: the 3x3 convs after the pooling run as Winograd F(2x2, 3x3),
-  // whose 2x2 output blocks must fall where the whole level's do for the same rounding. So the
-  // step between tiles is even, and every tile of this side spans `span` cells, one more than
-  // the step when the last tile, moved back to end on the edge, would otherwise start on an odd
-  // cell; one span for all keeps one shape of buffers.
-  let step = balanced ? Math.ceil(cells / Math.ceil(cells / tile)) : tile;
-  if (evenStarts) step += step & 1;
-  const span = evenStarts ? step + ((cells - step) & 1) : step;
+  // whose 2x2 output blocks must fall where the whole level's do for the same rounding. A tile
+  // moved back spans `span` cells, one more than `tile` (even) when it would otherwise start on
+  // an odd cell; one span for all keeps one shape of buffers.
+  const span = moveBack ? (evenStarts ? tile + ((cells - tile) & 1) : tile) : tile;
   const spans: TileSpan[] = [];
-  for (let first = 0; first < cells; first += step) {
-    const start = Math.min(first, cells - span);
-    const end = start + span === cells ? cells : first + step;
-    spans.push({ from: 2 * start, to: Math.min(size, 2 * (start + span) + 10), own: first, end });
+  for (let first = 0; first < cells; first += tile) {
+    const start = moveBack ? Math.min(first, cells - span) : first;
+    const stop = Math.min(cells, start + span);
+    const end = stop === cells ? cells : first + tile;
+    spans.push({ from: 2 * start, to: Math.min(size, 2 * stop + 10), own: first, end });
     if (end === cells) break;
   }
   return spans;
@@ -143,12 +152,12 @@ export interface PnetTile {
 }
 
 /** The tiles of a level of height x width, of at most `tilePixels` input pixels each (one when the level fits). */
-export function pnetTileList(backend: Backend, height: number, width: number, tilePixels = PNET_TILE_PIXELS): PnetTile[] {
+export function pnetTileList(backend: Backend, height: number, width: number, tilePixels = defaultTilePixels(backend)): PnetTile[] {
   const tile = tileCells(tilePixels);
   const even = runsWinograd(backend);
-  const balanced = backend.describe().backend === 'cpu';
-  const rows = tileSpans(height, tile, even, balanced);
-  const cols = tileSpans(width, tile, even, balanced);
+  const moveBack = backend.describe().backend !== 'cpu';
+  const rows = tileSpans(height, tile, even, moveBack);
+  const cols = tileSpans(width, tile, even, moveBack);
   return rows.flatMap((r) => cols.map((c) => ({
     window: { y0: r.from, y1: r.to, x0: c.from, x1: c.to },
     cells: { y: r.from / 2, x: c.from / 2, y0: r.own, y1: r.end, x0: c.own, x1: c.end },
@@ -183,7 +192,7 @@ export async function runPnetTile(pnet: Net, backend: Backend, input: Tensor, ti
  * buffers go back to the backend for the next tile. A caller that only scans the maps never
  * holds the level's maps whole (24 bytes a cell).
  */
-export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | LevelSource, visit: (maps: { prob: Tensor; box: Tensor }, cells: TileCells) => void, tilePixels = PNET_TILE_PIXELS): Promise<void> {
+export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | LevelSource, visit: (maps: { prob: Tensor; box: Tensor }, cells: TileCells) => void, tilePixels = defaultTilePixels(backend)): Promise<void> {
   const { height, width } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
   let spare: Float32Array | undefined;
   for (const tile of pnetTileList(backend, height, width, tilePixels)) {
@@ -197,10 +206,10 @@ export async function pnetTiles(pnet: Net, backend: Backend, level: Tensor | Lev
  * P-Net's `prob` and `box` maps of one pyramid level (a tensor, or a LevelSource read a tile at
  * a time), whole or in tiles of at most `tilePixels` input pixels.
  */
-export async function pnetMaps(pnet: Net, backend: Backend, level: Tensor | LevelSource, tilePixels = PNET_TILE_PIXELS): Promise<{ prob: Tensor; box: Tensor }> {
+export async function pnetMaps(pnet: Net, backend: Backend, level: Tensor | LevelSource, tilePixels = defaultTilePixels(backend)): Promise<{ prob: Tensor; box: Tensor }> {
   const { height: h, width: w } = level instanceof Tensor ? { height: level.shape[2], width: level.shape[3] } : level;
   const tile = tileCells(tilePixels);
-  if (tileSpans(h, tile, false, false).length === 1 && tileSpans(w, tile, false, false).length === 1) {
+  if (tileSpans(h, tile, false, true).length === 1 && tileSpans(w, tile, false, true).length === 1) {
     const { prob, box } = await pnet.forward(backend, level instanceof Tensor ? level : level.read({ y0: 0, y1: h, x0: 0, x1: w }));
     return { prob, box };
   }

@@ -36,6 +36,8 @@ export interface CpuBackendOptions {
    * unless TSFACE_WINOGRAD=0, which keeps the direct GEMM for comparison. Needs simd.
    */
   winograd?: boolean;
+  /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
+  spareBytes?: number;
 }
 
 /** Convolutions smaller than this many multiply-adds run on the calling thread only. */
@@ -92,6 +94,7 @@ export class CpuBackend implements Backend {
 
   constructor(options: CpuBackendOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    this.spareLimit = options.spareBytes ?? SPARE_BYTES;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
@@ -131,18 +134,19 @@ export class CpuBackend implements Backend {
   /** The same buffers, oldest release first: the first to go when the pool is full. */
   private readonly spareOrder: (ArrayBuffer | SharedArrayBuffer)[] = [];
   private spareBytes = 0;
+  private readonly spareLimit: number;
 
   release(t: Tensor): void {
     const buffer = t.data.buffer;
     // Only whole buffers.
     if (t.data.byteOffset !== 0 || t.data.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
-    if (buffer.byteLength > SPARE_BYTES) return;
+    if (buffer.byteLength > this.spareLimit) return;
     const key = spareKey(buffer.byteLength, buffer instanceof SharedArrayBuffer);
     let list = this.spare.get(key);
     if (!list) this.spare.set(key, (list = []));
     if (list.includes(buffer)) return;
     // A net's working set stays in the pool; sizes of an earlier net or batch age out of it.
-    while (this.spareBytes + buffer.byteLength > SPARE_BYTES) {
+    while (this.spareBytes + buffer.byteLength > this.spareLimit) {
       const old = this.spareOrder.shift()!;
       const sameSize = this.spare.get(spareKey(old.byteLength, old instanceof SharedArrayBuffer))!;
       sameSize.splice(sameSize.indexOf(old), 1);

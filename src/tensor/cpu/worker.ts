@@ -89,6 +89,9 @@ export interface PassJob {
 
 let scratch = new Float32Array(0);
 
+/** Released buffers the worker keeps for its next pass. */
+const WORKER_SPARE_BYTES = 64 * 2 ** 20;
+
 const port = kernelWorkerPort();
 
 /** Tapes by id, with the single-threaded backend that replays them (made with the first tape). */
@@ -114,7 +117,9 @@ async function runPass(job: PassJob): Promise<void> {
 port?.onMessage((message) => {
   const m = message as Job | TapeMessage | PassJob;
   if (m.kind === 'tape') {
-    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd });
+    // The worker keeps a smaller pool of released buffers than the calling thread: it holds one
+    // pass's working set at a time, and its pool adds to the process's peak memory.
+    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd, spareBytes: WORKER_SPARE_BYTES });
     tapes.set(m.tapeId, { tape: m.tape, constants: m.constants.map((c) => new Tensor(c.shape, c.data)) });
     return;
   }
