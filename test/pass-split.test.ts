@@ -1,6 +1,6 @@
 // Whole passes on worker threads (CpuBackend.runGraph): a batch split between threads, and
-// single passes handed to a free worker while another runs here, give exactly the bits of one
-// thread; the tape a worker replays (passTape.ts) is the pass the layers made.
+// single passes handed to a free worker while another runs here, and one large pass as bands of
+// rows, give exactly the bits of one thread; the tape a worker replays (passTape.ts) is the pass the layers made.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Nn4Small2 } from '../src/nets/facenet.ts';
@@ -79,6 +79,20 @@ test('single passes given concurrently go to a free worker and give the same bit
     got.forEach((g, k) => assertSameBits(`pnet ${inputs[k].shape.join('x')}`, reference[k], g));
   });
   assert.ok(passes >= 1, 'no P-Net pass ran on a worker');
+});
+
+test('one large P-Net pass runs as bands of rows on both threads and gives the same bits', async () => {
+  const { pnet } = loadMtcnn();
+  // Even and odd sizes: an odd height leaves ceil-mode pooling a partial window at the bottom.
+  for (const [k, shape] of [[1, 3, 480, 640], [1, 3, 431, 517], [1, 3, 250, 1301]].entries()) {
+    const x = seeded(shape, 800 + k);
+    const reference = await pnet.forward(one, x);
+    let passes = 0;
+    for (let run = 0; run < 3; run++) {
+      passes += await workerPasses(two, async () => assertSameBits(`pnet ${shape.join('x')} run ${run}`, reference, await pnet.forward(two, x)));
+    }
+    assert.ok(passes >= 1, `pnet ${shape.join('x')}: no band ran on a worker`);
+  }
 });
 
 test('a tape replays the pass it recorded on another backend; a pass it cannot hold is run but not recorded', async () => {

@@ -18,7 +18,7 @@ export function PNet(): Net {
   ], {
     prob: [conv('conv4_1', 32, 2, 1), new Softmax('softmax4_1')],
     box: [conv('conv4_2', 32, 4, 1)],
-  });
+  }, { stride: 2, field: 12 });
 }
 
 /** R-Net: refines P-Net's candidates on 24x24 crops. */

@@ -1,7 +1,7 @@
 import { releaseIntermediate, Sequential } from '../layers/containers.ts';
 import type { Layer, LayerInfo, TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
-import type { Backend } from '../tensor/backend.ts';
+import type { Backend, RowGeometry } from '../tensor/backend.ts';
 import { ShapeError, WeightsError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -20,6 +20,8 @@ export class Net {
     readonly input: readonly [number, number | null, number | null],
     trunk: readonly Layer[],
     heads: Record<string, readonly Layer[]> = {},
+    /** For a fully convolutional net: which input rows each output row reads (RowGeometry). */
+    readonly rows?: RowGeometry,
   ) {
     this.trunk = new Sequential('', trunk);
     this.heads = Object.fromEntries(Object.entries(heads).map(([k, layers]) => [k, new Sequential('', layers)]));
@@ -38,7 +40,7 @@ export class Net {
     }
     // A traced pass is for looking at the values, NaNs included: it is returned unchecked.
     if (trace) return this.layers(backend, x, trace);
-    const out = backend.runGraph ? await backend.runGraph(this, (b, input) => this.layers(b, input), x) : await this.layers(backend, x);
+    const out = backend.runGraph ? await backend.runGraph(this, (b, input) => this.layers(b, input), x, this.rows) : await this.layers(backend, x);
     for (const [head, t] of Object.entries(out)) {
       if (firstNonFinite(t.data) >= 0) await this.blameNonFinite(backend, x, head);
     }

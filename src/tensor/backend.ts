@@ -59,8 +59,10 @@ export interface Backend {
    * Optional: runs a whole forward pass as one plan (gpu.js `createPipeline`), reading back only
    * its outputs. `graph` identifies the pass (a net) for caching; `forward` runs it op by op on
    * the backend it is given, which is how the plan is recorded and what runs where no plan can.
+   * `rows`, for a fully convolutional graph, says which input rows each output row reads, so a
+   * backend may run one large input as bands of rows on several threads.
    */
-  runGraph?(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>>;
+  runGraph?(graph: object, forward: GraphForward, x: Tensor, rows?: RowGeometry): Promise<Record<string, Tensor>>;
 
   /**
    * Optional: how many forward passes the backend runs at once when it is given independent
@@ -81,6 +83,17 @@ export interface Backend {
 }
 
 export type GraphForward = (backend: Backend, x: Tensor) => Promise<Record<string, Tensor>>;
+
+/**
+ * The rows a fully convolutional graph reads: output row r of every head is computed from input
+ * rows [stride * r, stride * r + field) and nothing else (no padding), so a band of input rows
+ * that starts on a multiple of `stride` gives the output rows it fully covers, as the whole
+ * input would.
+ */
+export interface RowGeometry {
+  stride: number;
+  field: number;
+}
 
 export interface BackendReport {
   backend: string;

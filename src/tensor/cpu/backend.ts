@@ -1,5 +1,5 @@
 import { canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
-import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
+import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
@@ -49,6 +49,18 @@ const THREADING_MIN_MACS = 1_500_000;
 const SPARE_BYTES = 256 * 2 ** 20;
 /** Batches whose pass takes at least this long on one thread are split between threads (runGraph). */
 const PASS_SPLIT_MIN_MS = 4;
+/**
+ * A single pass of a fully convolutional net expected to take at least this long on one thread
+ * is split into bands of rows, one per thread. Below it the hand-offs and the bands' overlap
+ * weigh more, and the pipeline's P-Net tiles (about 7 ms each) already come as independent
+ * passes that keep the threads busy.
+ */
+const ROW_SPLIT_MIN_MS = 12;
+/**
+ * Bands start on an even output row, so that the 2x2 output blocks of Winograd convs fall where
+ * the whole input's do (every conv of a band then rounds as on the whole input).
+ */
+const ROW_ALIGN = 2;
 /** Softmax inputs smaller than this many values run on the calling thread only. */
 const SOFTMAX_THREADING_MIN = 32_768;
 
@@ -58,6 +70,8 @@ interface PassTape extends RecordedPass {
   sentTo: Set<number>;
   /** The recording pass's time per item, to judge whether a batch is worth splitting. */
   msPerItem: number;
+  /** The same per input value, for nets that take any input size. */
+  msPerValue: number;
 }
 
 /** The spare-pool key of a buffer: its size, negative for shared memory. */
@@ -220,17 +234,22 @@ export class CpuBackend implements Backend {
    * single item, is split op by op as before. The first pass of a net runs here and records
    * the tape the workers replay (passTape.ts).
    */
-  async runGraph(graph: object, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
+  async runGraph(graph: object, forward: GraphForward, x: Tensor, rows?: RowGeometry): Promise<Record<string, Tensor>> {
     if (this.threads === 1) return forward(this, x);
     const tape = this.tapes.get(graph);
     const n = x.shape[0];
     if (tape === undefined) {
       const t0 = performance.now();
       const { out, pass } = await this.local(() => recordPass(this, forward, x));
-      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: (performance.now() - t0) / n });
+      const ms = performance.now() - t0;
+      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: ms / n, msPerValue: ms / x.size });
       return out;
     }
     if (tape === null) return this.local(() => forward(this, x));
+    if (rows && n === 1 && this.localPasses === 0 && tape.msPerValue * x.size >= ROW_SPLIT_MIN_MS) {
+      const banded = await this.inRowBands(tape, forward, x, rows);
+      if (banded) return banded;
+    }
     // Splitting pays once the pass is long against a hand-off (a message and a copy each way).
     const split = n >= 2 && n * tape.msPerItem >= PASS_SPLIT_MIN_MS;
     if (!split && this.localPasses === 0) return this.timedLocal(tape, forward, x);
@@ -268,11 +287,78 @@ export class CpuBackend implements Backend {
     }
   }
 
-  /** A pass here that also keeps the net's fastest time per item (the first pass warms up code). */
+  /**
+   * One item's pass as bands of rows, one per thread (workers first, the last band here), joined
+   * into the whole outputs: each band reads the input rows its output rows need (RowGeometry),
+   * neighbours overlapping by the field less the stride; the last band ends on the input's edge,
+   * where ceil-mode pooling sees the same partial windows. Null when no worker is free or the
+   * input is too short to split.
+   */
+  private async inRowBands(tape: PassTape, forward: GraphForward, x: Tensor, rows: RowGeometry): Promise<Record<string, Tensor> | null> {
+    const [, c, h, w] = x.shape;
+    // Output rows the whole input gives, but for a partial pooling window at the bottom edge.
+    const outRows = Math.floor((h - rows.field) / rows.stride) + 1;
+    const pool = this.getPool();
+    const taken: number[] = [];
+    while (taken.length + 1 < this.threads && outRows >= 2 * ROW_ALIGN * (taken.length + 2)) {
+      const wk = pool.acquire();
+      if (wk === null) break;
+      taken.push(wk);
+    }
+    if (taken.length === 0) return null;
+    try {
+      const parts = taken.length + 1;
+      const first = Array.from({ length: parts }, (_, k) => ROW_ALIGN * Math.round((k * outRows) / parts / ROW_ALIGN));
+      const band = (k: number): Tensor => {
+        const r0 = rows.stride * first[k];
+        const r1 = k + 1 < parts ? rows.stride * (first[k + 1] - 1) + rows.field : h;
+        const data = new Float32Array(c * (r1 - r0) * w);
+        for (let ch = 0; ch < c; ch++) data.set(x.data.subarray((ch * h + r0) * w, (ch * h + r1) * w), ch * (r1 - r0) * w);
+        return new Tensor([1, c, r1 - r0, w], data);
+      };
+      const remote = taken.map((wk, k) => {
+        const b = band(k);
+        return this.remotePass(pool, wk, tape, b.data, [...b.shape], false);
+      });
+      const here = await this.timedLocal(tape, forward, band(parts - 1));
+      const results = [...(await Promise.all(remote)), here];
+      const out: Record<string, Tensor> = {};
+      for (const name of Object.keys(here)) {
+        results.slice(0, -1).forEach((r, k) => {
+          if (r[name].shape[2] !== first[k + 1] - first[k]) throw new Error(`row bands: ${name} of band ${k} has ${r[name].shape[2]} rows, not ${first[k + 1] - first[k]}; the net's RowGeometry does not describe it`);
+        });
+        out[name] = this.joinRows(results.map((r) => r[name]));
+      }
+      for (const t of Object.values(here)) this.release(t);
+      return out;
+    } finally {
+      for (const wk of taken) pool.giveBack(wk);
+    }
+  }
+
+  /** [1, C, H_k, W] bands stacked into [1, C, sum H_k, W]. */
+  private joinRows(bands: Tensor[]): Tensor {
+    const [, c, , w] = bands[0].shape;
+    const h = bands.reduce((sum, b) => sum + b.shape[2], 0);
+    const out = this.alloc([1, c, h, w]);
+    for (let ch = 0; ch < c; ch++) {
+      let row = 0;
+      for (const b of bands) {
+        const bh = b.shape[2];
+        out.data.set(b.data.subarray(ch * bh * w, (ch + 1) * bh * w), (ch * h + row) * w);
+        row += bh;
+      }
+    }
+    return out;
+  }
+
+  /** A pass here that also keeps the net's fastest time per item and per value (the first pass warms up code). */
   private async timedLocal(tape: PassTape, forward: GraphForward, x: Tensor): Promise<Record<string, Tensor>> {
     const t0 = performance.now();
     const out = await this.local(() => forward(this.yielding, x));
-    tape.msPerItem = Math.min(tape.msPerItem, (performance.now() - t0) / x.shape[0]);
+    const ms = performance.now() - t0;
+    tape.msPerItem = Math.min(tape.msPerItem, ms / x.shape[0]);
+    tape.msPerValue = Math.min(tape.msPerValue, ms / x.size);
     return out;
   }
 
@@ -306,8 +392,11 @@ export class CpuBackend implements Backend {
     }
   }
 
-  /** One pass on worker `w`, which is sent the net's tape and constants first if it lacks them. */
-  private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[]): Promise<Record<string, Tensor>> {
+  /**
+   * One pass on worker `w`, which is sent the net's tape and constants first if it lacks them.
+   * `x` is copied first unless `copy` is false (an array of its own, which the message clones).
+   */
+  private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
       pool.send(w, {
         kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd,
@@ -319,7 +408,7 @@ export class CpuBackend implements Backend {
     this.workerPasses++;
     let result: Record<string, { shape: number[]; data: Float32Array }>;
     try {
-      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: x.slice(), shape })) as typeof result;
+      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: copy ? x.slice() : x, shape })) as typeof result;
     } finally {
       this.remotePasses--;
     }
