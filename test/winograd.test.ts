@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import type { Conv2dOptions } from '../src/tensor/geometry.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
+import { convMagnitude } from './helpers/convMagnitude.ts';
 import { seeded } from './helpers/seeded.ts';
 
 /**
@@ -16,35 +17,6 @@ import { seeded } from './helpers/seeded.ts';
  * catches a wrong tap, tile or channel, which is off by a sizeable part of it.
  */
 const TOLERANCE = 2e-6;
-
-function magnitude(x: Tensor, w: Tensor, bias: Tensor | null, pad: number, outH: number, outW: number): Float64Array {
-  const [n, cIn, inH, inW] = x.shape;
-  const cOut = w.shape[0];
-  const out = new Float64Array(n * cOut * outH * outW);
-  let o = 0;
-  for (let b = 0; b < n; b++) {
-    for (let m = 0; m < cOut; m++) {
-      for (let oy = 0; oy < outH; oy++) {
-        for (let ox = 0; ox < outW; ox++) {
-          let s = bias ? Math.abs(bias.data[m]) : 0;
-          for (let c = 0; c < cIn; c++) {
-            for (let ky = 0; ky < 3; ky++) {
-              const iy = oy + ky - pad;
-              if (iy < 0 || iy >= inH) continue;
-              for (let kx = 0; kx < 3; kx++) {
-                const ix = ox + kx - pad;
-                if (ix < 0 || ix >= inW) continue;
-                s += Math.abs(w.data[((m * cIn + c) * 3 + ky) * 3 + kx] * x.data[((b * cIn + c) * inH + iy) * inW + ix]);
-              }
-            }
-          }
-          out[o++] = s;
-        }
-      }
-    }
-  }
-  return out;
-}
 
 type Act = 'none' | 'relu' | 'prelu';
 
@@ -78,7 +50,7 @@ async function compare(threads: number): Promise<number> {
       const b2 = await wino.conv2d(x, w, bias, options);
       assert.deepEqual(b.shape, a.shape);
       assert.deepEqual(b2.data, b.data, `${shape} w${cOut}: repeat differs`);
-      const size = magnitude(x, w, bias, pad, a.shape[2], a.shape[3]);
+      const size = convMagnitude(x, w, bias, pad, a.shape[2], a.shape[3]);
       let differs = false;
       for (let i = 0; i < a.size; i++) {
         const ratio = Math.abs(a.data[i] - b.data[i]) / size[i];

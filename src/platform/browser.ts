@@ -13,6 +13,9 @@ export function env(name: string): string | undefined {
   return given?.[name];
 }
 
+/** Chromium has relaxed SIMD on by default; elsewhere compiling a module probes whether it is there. */
+export function allowRelaxedSimd(): void {}
+
 export function hardwareThreads(): number {
   return globalThis.navigator?.hardwareConcurrency ?? 1;
 }

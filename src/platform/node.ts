@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 import { readBoundedFile } from '../io/readFile.ts';
 import { WeightsError } from '../tensor/errors.ts';
@@ -14,6 +15,15 @@ export const platformName = 'node';
 
 export function env(name: string): string | undefined {
   return process.env[name];
+}
+
+/**
+ * Lets WebAssembly modules compiled from now on use relaxed SIMD (f32x4.relaxed_madd), which
+ * Node 20's V8 keeps behind a flag; V8's flags are the process's, so worker threads get it too.
+ * Callers still probe the engine by compiling (compileModule gives null where it is refused).
+ */
+export function allowRelaxedSimd(): void {
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
 }
 
 export function hardwareThreads(): number {

@@ -65,10 +65,17 @@ function record(row: Row, extra = ''): void {
 const availability = await gpujsAvailability();
 function tsfaceBackends(): { make: () => Backend; backend: string; mode: string; threads: number }[] {
   const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [];
-  // The default (SIMD with Winograd), the direct SIMD GEMM it replaced (TSFACE_WINOGRAD=0), plain TypeScript.
-  for (const [simd, winograd, mode] of [[true, true, 'typescript+wasm-simd+winograd'], [true, false, 'typescript+wasm-simd'], [false, false, 'typescript']] as const) {
+  // The default (SIMD with Winograd), the same with fused multiply-adds (TSFACE_FMA=1, where the
+  // engine has relaxed SIMD), the direct SIMD GEMM Winograd replaced (TSFACE_WINOGRAD=0), plain TypeScript.
+  const modes = [[true, true, false, 'typescript+wasm-simd+winograd'], [true, true, true, 'typescript+wasm-simd+winograd+fma'],
+    [true, false, false, 'typescript+wasm-simd'], [false, false, false, 'typescript']] as const;
+  for (const [simd, winograd, fma, mode] of modes) {
     if (!simd && !withTypescript) continue;
-    for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd, winograd }), backend: 'cpu', mode, threads });
+    if (fma && !new CpuBackend({ threads: 1, fma }).fma) {
+      console.log(`SKIPPED cpu/${mode}: this engine has no WebAssembly relaxed SIMD`);
+      continue;
+    }
+    for (const threads of [1, 2]) list.push({ make: () => new CpuBackend({ threads, simd, winograd, fma }), backend: 'cpu', mode, threads });
   }
   for (const mode of gpujsModes) {
     if (availability[mode] !== true) {

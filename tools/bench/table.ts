@@ -16,6 +16,8 @@ const rows = JSON.parse(readFileSync(file, 'utf8')) as Row[];
 const columns: { title: string; pick: (r: Row) => boolean }[] = [
   { title: 'tsface x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd' && r.threads === 1 },
   { title: 'tsface x2', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd' && r.threads === 2 },
+  { title: 'FMA x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd+fma' && r.threads === 1 },
+  { title: 'FMA x2', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd+winograd+fma' && r.threads === 2 },
   { title: 'direct GEMM x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript+wasm-simd' && r.threads === 1 },
   { title: 'tsface TS x1', pick: (r) => r.backend === 'cpu' && r.mode === 'typescript' && r.threads === 1 },
   { title: 'onnxruntime x1', pick: (r) => r.backend === 'onnxruntime' && r.threads === 1 },

@@ -1,4 +1,4 @@
-import { canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
+import { allowRelaxedSimd, canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
@@ -36,6 +36,16 @@ export interface CpuBackendOptions {
    * unless TSFACE_WINOGRAD=0, which keeps the direct GEMM for comparison. Needs simd.
    */
   winograd?: boolean;
+  /**
+   * The SIMD GEMMs (convolutions direct and Winograd, fully connected layers) accumulate with
+   * relaxed SIMD's f32x4.relaxed_madd: one fused multiply-add per step where the CPU has FMA,
+   * which rounds once instead of twice. Results then differ from the default path in the last
+   * bits and, since relaxed SIMD leaves fusing to the CPU, between machines (measured error and
+   * speed: README, Backends). Default: false unless TSFACE_FMA=1. Needs simd and an engine with
+   * relaxed SIMD (Node 20 has it behind a V8 flag, which this turns on); without it, a
+   * `fallback` in describe() says so and the separate multiply and add run.
+   */
+  fma?: boolean;
   /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
   spareBytes?: number;
 }
@@ -99,6 +109,8 @@ export class CpuBackend implements Backend {
   readonly simd: boolean;
   /** Whether eligible convs run as Winograd F(2x2, 3x3) (see CpuBackendOptions.winograd). */
   readonly winograd: boolean;
+  /** Whether the SIMD GEMMs use fused multiply-adds (see CpuBackendOptions.fma). */
+  readonly fma: boolean;
   private workers: ThreadPool | null = null;
   private scratch = new Float32Array(0);
   /** Packed weights, keyed by the weight tensor (weights outlive many forward passes). */
@@ -112,13 +124,18 @@ export class CpuBackend implements Backend {
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
-    this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript' : undefined;
+    const fmaWanted = this.simd && (options.fma ?? env('TSFACE_FMA') === '1');
+    if (fmaWanted) allowRelaxedSimd();
+    this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true));
+    this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
+      : fmaWanted && !this.fma ? 'asked for fused multiply-adds, this engine has no WebAssembly relaxed SIMD: separate multiply and add' : undefined;
   }
 
   private readonly fallback: string | undefined;
 
   describe(): BackendReport {
-    const report: BackendReport = { backend: 'cpu', mode: this.simd ? (this.winograd ? 'typescript+wasm-simd+winograd' : 'typescript+wasm-simd') : 'typescript', threads: this.threads };
+    const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;
+    const report: BackendReport = { backend: 'cpu', mode, threads: this.threads };
     if (this.fallback) report.fallback = this.fallback;
     return report;
   }
@@ -399,7 +416,7 @@ export class CpuBackend implements Backend {
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
       pool.send(w, {
-        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd,
+        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, fma: this.fma,
         constants: tape.constants.map((c) => ({ shape: c.shape, data: c.data })),
       });
       tape.sentTo.add(w);
@@ -427,7 +444,7 @@ export class CpuBackend implements Backend {
     const g = windowGeometry('conv2d', x.shape, [kH, kW], options.stride, options.padding, false);
     const plan: ConvPlan = {
       n, cIn, inH: g.inH, inW: g.inW, cOut, kH, kW, strideH: g.strideH, strideW: g.strideW,
-      padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0, simd: this.simd,
+      padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0, simd: this.simd, fma: this.fma,
       activation: !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2,
     };
     let alpha: Float32Array | null = null;
@@ -577,9 +594,9 @@ export class CpuBackend implements Backend {
     if (threaded) {
       const packed = packedDenseRows(weight.data, f, o, true);
       const bs = bias && this.sharedParam(bias.data);
-      await this.onShared(x, (xs) => this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data }, groups,
-        (from, to) => simdDenseGroups(xs, packed, bs, n, f, o, out.data, from, to)));
-    } else if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'dense', x: xs, weights: packed, bias: bs, n, f, o, out: out.data, fma: this.fma }, groups,
+        (from, to) => simdDenseGroups(xs, packed, bs, n, f, o, out.data, from, to, this.fma)));
+    } else if (this.simd) simdDense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data, this.fma);
     else pw.dense(x.data, weight.data, bias ? bias.data : null, n, f, o, out.data);
     return out;
   }

@@ -33,6 +33,8 @@ export interface ConvPlan {
    * output tiles and the weights are winogradWeights' transformed ones, not packConvWeights'.
    */
   winograd?: boolean;
+  /** The SIMD GEMMs (direct and Winograd) accumulate with relaxed SIMD's multiply-add (CpuBackendOptions.fma). */
+  fma?: boolean;
 }
 
 /**

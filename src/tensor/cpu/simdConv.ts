@@ -27,7 +27,7 @@ export function simdConvTasks(
   const padPlane = padH * padW;
   // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
   const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
-  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane);
+  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane, p.fma === true);
   arena.weights.set(packed);
   // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
   arena.bias.fill(0);

@@ -30,17 +30,18 @@ export function denseGroups(n: number): number {
 }
 
 /** y[b, o] = sum_f x[b, f] * w[o, f] + bias[o], for n items of f features and o outputs. */
-export function simdDense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array): void {
-  simdDenseGroups(x, packedDenseRows(w, f, o), bias, n, f, o, out, 0, denseGroups(n));
+export function simdDense(x: Float32Array, w: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array, fma = false): void {
+  simdDenseGroups(x, packedDenseRows(w, f, o), bias, n, f, o, out, 0, denseGroups(n), fma);
 }
 
-/** simdDense for item groups [from, to), from weights already packed by packedDenseRows. */
+/** simdDense for item groups [from, to), from weights already packed by packedDenseRows; `fma`: the relaxed-SIMD GEMM. */
 export function simdDenseGroups(
   x: Float32Array, rowsPacked: Float32Array, bias: Float32Array | null, n: number, f: number, o: number, out: Float32Array, from: number, to: number,
+  fma = false,
 ): void {
   const blocks = Math.ceil(o / MR);
   const rows = blocks * MR;
-  const arena = gemmArena(rows, f, ITEMS * f, rows * ITEMS);
+  const arena = gemmArena(rows, f, ITEMS * f, rows * ITEMS, 0, fma);
   const { weights, panels, tile } = arena;
   weights.set(rowsPacked);
   arena.bias.fill(0);

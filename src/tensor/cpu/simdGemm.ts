@@ -145,9 +145,9 @@ const compiled = new Map<boolean, WebAssembly.Module | null>();
 /**
  * The compiled kernels, or null where this engine has no WebAssembly SIMD. `fused`: the GEMM
  * with relaxed SIMD's f32x4.relaxed_madd (a fused multiply-add where the CPU has one; Node 20
- * needs --experimental-wasm-relaxed-simd before the first compile). Only the benchmark uses
- * it: it rounds differently from the fixtures' separate multiply and add, and on the CPUs
- * measured it was no faster (see the README's speed section).
+ * needs --experimental-wasm-relaxed-simd before the first compile, allowRelaxedSimd). Opt-in
+ * (CpuBackendOptions.fma): it rounds differently from the separate multiply and add, and
+ * whether it fuses is up to the CPU, so results would differ between machines.
  */
 function simdModule(fused = false): WebAssembly.Module | null {
   if (!compiled.has(fused)) compiled.set(fused, compileModule([gemmFunction(fused), gatherFunction(1), gatherFunction(2), gatherLanesBody()]));

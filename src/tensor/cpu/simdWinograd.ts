@@ -68,7 +68,7 @@ function inputFunction(): WasmFunction {
  * whole reduction, a 4-pixel one for an odd last panel; weights in blocks of 4 rows (16 k bytes
  * each), panels 16 k bytes apart, C row-major with ldc bytes per row.
  */
-function gemmFunction(): WasmFunction {
+function gemmFunction(fused: boolean): WasmFunction {
   const [A, B, C, K, BLOCKS, PANELS, LDC] = [0, 1, 2, 3, 4, 5, 6];
   const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
   const [B0, B1, AV] = [16, 17, 18];
@@ -82,7 +82,10 @@ function gemmFunction(): WasmFunction {
     if (width === 2) code.push(...op.get(BQ), ...op.get(KB), ...op.add, ...op.load(0), ...op.set(B1));
     for (let r = 0; r < 4; r++) {
       code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
-      for (let w = 0; w < width; w++) code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
+      for (let w = 0; w < width; w++) {
+        if (fused) code.push(...op.get(AV), ...op.get(w ? B1 : B0), ...op.get(ACC(r, w)), ...op.relaxedMadd, ...op.set(ACC(r, w)));
+        else code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
+      }
     }
     code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
     code.push(...op.get(BQ), ...op.i32(16), ...op.add, ...op.tee(BQ), ...op.get(END), ...op.ne, ...op.brIf(0), ...op.end);
@@ -209,22 +212,25 @@ function rowsFunction(): WasmFunction {
   return { name: 'rows', params: 8, locals: [[N - C + 1, I32]], body };
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The kernels, with the GEMM's multiply-add fused (relaxed SIMD) or not. */
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-function winogradModule(): WebAssembly.Module | null {
-  if (compiled === undefined) compiled = compileModule([inputFunction(), gemmFunction(), outputFunction(), rowsFunction()]);
-  return compiled;
+function winogradModule(fused: boolean): WebAssembly.Module | null {
+  if (!compiled.has(fused)) compiled.set(fused, compileModule([inputFunction(), gemmFunction(fused), outputFunction(), rowsFunction()]));
+  return compiled.get(fused)!;
 }
 
-export function simdWinogradSupported(): boolean {
-  return winogradModule() !== null;
+export function simdWinogradSupported(fused = false): boolean {
+  return winogradModule(fused) !== null;
 }
 
 type Kernel = (...a: number[]) => void;
 type Kernels = { input: Kernel; gemm: Kernel; output: Kernel; rows: Kernel };
-let instance: ({ memory: WebAssembly.Memory } & Kernels) | undefined;
-/** The weights last copied into this thread's kernel memory (they sit at offset 0). */
-let loadedWeights: Float32Array | null = null;
+/**
+ * This thread's instance of each module, and the weights last copied into its memory (they sit
+ * at offset 0).
+ */
+const instances = new Map<boolean, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null }>();
 
 /** Byte offsets of the kernel memory's regions for one conv, and the raw rows' capacity. */
 interface Layout {
@@ -271,22 +277,25 @@ export function simdWinogradTasks(
   p: ConvPlan, x: Float32Array, weights: Float32Array, bias: Float32Array | null, out: Float32Array,
   alpha: Float32Array | null, from: number, to: number,
 ): void {
-  const module = winogradModule();
-  if (!module) throw new Error('WebAssembly SIMD is not available');
+  const fused = p.fma === true;
+  let instance = instances.get(fused);
   if (!instance) {
+    const module = winogradModule(fused);
+    if (!module) throw new Error(fused ? 'WebAssembly relaxed SIMD is not available' : 'WebAssembly SIMD is not available');
     const made = instantiate<Kernels>(module);
-    instance = { memory: made.memory, ...made.exports };
+    instance = { memory: made.memory, kernels: made.exports, loadedWeights: null };
+    instances.set(fused, instance);
   }
   const g = winogradGeometry(p);
   const at = layout(p, g);
-  const { memory, input, gemm, output, rows: copyRows } = instance;
+  const { memory, kernels: { input, gemm, output, rows: copyRows } } = instance;
   const grew = memory.buffer.byteLength < at.end;
   ensureBytes(memory, at.end);
   const mem = new Float32Array(memory.buffer);
   const table = new Int32Array(memory.buffer);
-  if (grew || loadedWeights !== weights) {
+  if (grew || instance.loadedWeights !== weights) {
     mem.set(weights, 0);
-    loadedWeights = weights;
+    instance.loadedWeights = weights;
   }
   const { cIn, cOut, inH, inW, outH, outW, padTop, padLeft } = p;
   const { tH, tW, rowsPad, group, tiles, strip } = g;

@@ -56,6 +56,8 @@ export interface DenseJob {
   f: number;
   o: number;
   out: Float32Array;
+  /** The relaxed-SIMD GEMM (CpuBackendOptions.fma). */
+  fma: boolean;
 }
 
 /** How a job's tasks are shared out (see takeShares): filled in by the pool. */
@@ -76,6 +78,7 @@ export interface TapeMessage {
   constants: { shape: number[]; data: Float32Array }[];
   simd: boolean;
   winograd: boolean;
+  fma: boolean;
 }
 
 /** A whole forward pass of a recorded net on this worker alone; the reply's result is its outputs. */
@@ -119,7 +122,7 @@ port?.onMessage((message) => {
   if (m.kind === 'tape') {
     // The worker keeps a smaller pool of released buffers than the calling thread: it holds one
     // pass's working set at a time, and its pool adds to the process's peak memory.
-    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd, spareBytes: WORKER_SPARE_BYTES });
+    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd, fma: m.fma, spareBytes: WORKER_SPARE_BYTES });
     tapes.set(m.tapeId, { tape: m.tape, constants: m.constants.map((c) => new Tensor(c.shape, c.data)) });
     return;
   }
@@ -131,7 +134,7 @@ port?.onMessage((message) => {
   try {
     takeShares(job, (from, to) => {
       if (job.kind === 'dense') {
-        simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to);
+        simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to, job.fma);
       } else if (job.kind === 'softmax') {
         (job.simd ? softmaxChannels : softmaxChannelsScalar)(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
       } else if (job.kind === 'maxPool') {
