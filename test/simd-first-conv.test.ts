@@ -131,7 +131,7 @@ test('convTasks sends only 3 -> n, 3x3, stride 1, unpadded, dense SIMD convs to 
 });
 
 const one = new CpuBackend({ threads: 1 });
-const two = new CpuBackend({ threads: 2 });
+const two = new CpuBackend({ threads: 2, shareOpsFromMacs: 1_500_000 });
 after(async () => {
   await one.dispose();
   await two.dispose();

@@ -8,7 +8,7 @@ import type { Tensor } from '../src/tensor/tensor.ts';
 import { seeded } from './helpers/seeded.ts';
 
 const one = new CpuBackend({ threads: 1 });
-const two = new CpuBackend({ threads: 2 });
+const two = new CpuBackend({ threads: 2, shareOpsFromMacs: 1_500_000 });
 after(async () => {
   await one.dispose();
   await two.dispose();
@@ -21,7 +21,7 @@ function assertSameBits(name: string, a: Tensor, b: Tensor): void {
   }
 }
 
-// Each case is above the backend's threading threshold (1.5 M multiply-adds).
+// Each case is above the threading threshold `two` is given (1.5 M multiply-adds; 50 M by default).
 test('convolutions shared between threads equal one thread bit for bit (padding, strides, 1x1, batches, PReLU)', async () => {
   const cases = [
     { x: [1, 3, 97, 131], w: [10, 3, 3, 3], o: {} },

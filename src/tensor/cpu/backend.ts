@@ -46,12 +46,23 @@ export interface CpuBackendOptions {
    * `fallback` in describe() says so and the separate multiply and add run.
    */
   fma?: boolean;
+  /**
+   * Ops of a single pass below this many multiply-adds stay on the calling thread (default
+   * 50 M; tests lower it to check the op-by-op sharing on small tensors).
+   */
+  shareOpsFromMacs?: number;
   /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
   spareBytes?: number;
 }
 
-/** Convolutions smaller than this many multiply-adds run on the calling thread only. */
-const THREADING_MIN_MACS = 1_500_000;
+/**
+ * Ops of a single pass smaller than this many multiply-adds run on the calling thread only.
+ * Handing an op's shares to a worker costs a message and a wake-up (about 0.1 ms), a copy of its
+ * input into shared memory when the op before ran here alone, and a wait for the slower thread;
+ * on the 2-core VMs measured, MobileFaceNet and nn4.small2 on one face ran slower on two threads
+ * than on one with the old 1.5 M threshold (42 -> 58 ms, 23 -> 38 ms medians) and level at 50 M.
+ */
+const THREADING_MIN_MACS = 50_000_000;
 /**
  * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
@@ -121,6 +132,7 @@ export class CpuBackend implements Backend {
   constructor(options: CpuBackendOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.spareLimit = options.spareBytes ?? SPARE_BYTES;
+    this.shareFromMacs = options.shareOpsFromMacs ?? THREADING_MIN_MACS;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
@@ -132,6 +144,7 @@ export class CpuBackend implements Backend {
   }
 
   private readonly fallback: string | undefined;
+  private readonly shareFromMacs: number;
 
   describe(): BackendReport {
     const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;
@@ -455,7 +468,7 @@ export class CpuBackend implements Backend {
     plan.chunk = chunkFor(convReduction(plan));
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
-    const threaded = this.shareable() && macs >= THREADING_MIN_MACS;
+    const threaded = this.shareable() && macs >= this.shareFromMacs;
     const out = this.alloc([n, cOut, g.outH, g.outW], threaded);
     const b = bias ? bias.data : null;
 
@@ -537,7 +550,7 @@ export class CpuBackend implements Backend {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     const planes = g.n * g.c;
     // Large max poolings (R-Net's and O-Net's batches) are split by planes like convolutions.
-    const threaded = kind === 'max' && this.simd && this.shareable() && planes > 1 && planes * g.outH * g.outW * g.kH * g.kW >= THREADING_MIN_MACS;
+    const threaded = kind === 'max' && this.simd && this.shareable() && planes > 1 && planes * g.outH * g.outW * g.kH * g.kW >= this.shareFromMacs;
     const out = this.alloc([g.n, g.c, g.outH, g.outW], threaded);
     if (kind === 'max' && this.simd) {
       if (threaded) {
@@ -589,7 +602,7 @@ export class CpuBackend implements Backend {
     const o = weight.shape[0];
     if (bias && bias.size !== o) throw new ShapeError('dense', `bias must hold ${o} values`, [weight.shape, bias.shape]);
     const groups = denseGroups(n);
-    const threaded = this.simd && this.shareable() && groups > 1 && n * f * o >= THREADING_MIN_MACS;
+    const threaded = this.simd && this.shareable() && groups > 1 && n * f * o >= this.shareFromMacs;
     const out = this.alloc([n, o], threaded);
     if (threaded) {
       const packed = packedDenseRows(weight.data, f, o, true);
