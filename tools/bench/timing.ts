@@ -14,9 +14,11 @@ export async function timed(fn: () => Promise<unknown>, warmup: number, runs: nu
 
 /**
  * Warm-up runs before a net or pipeline is timed, for every engine alike: V8 runs WebAssembly
- * from its baseline compiler first and swaps in optimised code a few calls later.
+ * from its baseline compiler first and swaps in optimised code a few calls later, and a worker
+ * thread is a fresh isolate whose code tiers up over its own first passes (P-Net 480x640 on 2
+ * threads, pass by pass: 349, 106, 55, 61, 63, 38, 43, 50, 42, 39, 38 ms, .scratch timing).
  */
-export const WARMUP = 3;
+export const WARMUP = 8;
 
 /** The median ms of `runs` runs after `warmup` warm-up runs. */
 export async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
