@@ -22,7 +22,7 @@ import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
 import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
-import { median, WARMUP } from './timing.ts';
+import { interleaved, median, WARMUP } from './timing.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
 import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
@@ -36,6 +36,12 @@ interface Row {
   gflops: number | null;
   /** gpu.js rows: the pipeline executor that ran whole nets ('fused-sync', 'fused-threaded', 'generic'), or 'per-op'. */
   executor?: string;
+  /**
+   * 2-thread rows: the 1-thread time of the same mode over this one, per turn of runs taken in
+   * turns with it (interleaved()), the median over turns: the scaling, held against the drift of
+   * a shared machine.
+   */
+  scaling?: number;
 }
 
 const args = process.argv.slice(2);
@@ -63,8 +69,21 @@ function record(row: Row, extra = ''): void {
 
 /** The tsface backends of this run: CPU with 1 and 2 threads, gpu.js modes sync and threaded. */
 const availability = await gpujsAvailability();
-function tsfaceBackends(): { make: () => Backend; backend: string; mode: string; threads: number }[] {
-  const list: { make: () => Backend; backend: string; mode: string; threads: number }[] = [];
+interface TsfaceBackend { make: () => Backend; backend: string; mode: string; threads: number; variant?: string }
+
+/** tsfaceBackends() by backend and mode: each group's 1- and 2-thread variants, timed in turns. */
+function modeGroups(): TsfaceBackend[][] {
+  const groups = new Map<string, TsfaceBackend[]>();
+  for (const b of tsfaceBackends()) {
+    const key = `${b.backend}/${b.mode}/${b.variant ?? ''}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(b);
+  }
+  return [...groups.values()];
+}
+
+function tsfaceBackends(): TsfaceBackend[] {
+  const list: TsfaceBackend[] = [];
   // The default (SIMD with Winograd), the same with fused multiply-adds (TSFACE_FMA=1, where the
   // engine has relaxed SIMD), the direct SIMD GEMM Winograd replaced (TSFACE_WINOGRAD=0), plain TypeScript.
   const modes = [[true, true, false, 'typescript+wasm-simd+winograd'], [true, true, true, 'typescript+wasm-simd+winograd+fma'],
@@ -83,8 +102,9 @@ function tsfaceBackends(): { make: () => Backend; backend: string; mode: string;
       continue;
     }
     for (const fuse of gpujsPerOp ? [true, false] : [true]) {
-      list.push({ make: () => new GpujsBackend({ mode, async: false, fuse }), backend: 'gpujs', mode, threads: 1 });
-      list.push({ make: () => new GpujsBackend({ mode, async: true, fuse }), backend: 'gpujs', mode, threads: 2 });
+      const variant = fuse ? 'fused' : 'per-op';
+      list.push({ make: () => new GpujsBackend({ mode, async: false, fuse }), backend: 'gpujs', mode, threads: 1, variant });
+      list.push({ make: () => new GpujsBackend({ mode, async: true, fuse }), backend: 'gpujs', mode, threads: 2, variant });
     }
   }
   return list;
@@ -203,17 +223,19 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
   const x = random(input, 7);
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
-  for (const b of tsfaceBackends()) {
-    const backend = b.make();
+  for (const group of modeGroups()) {
+    const backends = group.map((b) => b.make());
     // Outputs go back to the backend as a pipeline's would (release is a no-op where unsupported).
-    const ms = await median(async () => {
+    const { ms, ratioToFirst } = await interleaved(backends.map((backend) => async () => {
       const out = await net.forward(backend, x);
       for (const t of Object.values(out)) backend.release?.(t);
-    }, runs, WARMUP);
-    const report = backend.describe();
-    record({ case: name, backend: b.backend, mode: report.mode, threads: b.threads, ms, gflops: gflops(ms), ...executorOf(backend) },
-      `${(ms / input[0]).toFixed(2)} ms per item${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
-    await backend.dispose();
+    }), runs, WARMUP);
+    group.forEach((b, k) => {
+      const report = backends[k].describe();
+      record({ case: name, backend: b.backend, mode: report.mode, threads: b.threads, ms: ms[k], gflops: gflops(ms[k]), ...executorOf(backends[k]), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
+        `${(ms[k] / input[0]).toFixed(2)} ms per item${k > 0 ? `, x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
+    });
+    for (const backend of backends) await backend.dispose();
   }
   if (!anchors) return;
   const results: (AnchorResult | string)[] = [await tfjsAnchor('wasm', net, input, runs, median)];
@@ -231,14 +253,16 @@ async function netCase(name: string, net: Net, input: number[], runs: number, on
  */
 async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | null, runs: number, file?: string): Promise<void> {
   if (!wanted(name)) return;
-  for (const b of tsfaceBackends()) {
-    const detector = new FaceDetector({ backend: b.make() });
-    let last = await detector.detect(image);
-    const ms = await median(async () => (last = await detector.detect(encoded ?? image)), runs, WARMUP - 1);
-    const s = last.report.ms;
-    record({ case: name, backend: b.backend, mode: detector.backend.describe().mode, threads: b.threads, ms, gflops: null, ...executorOf(detector.backend) },
-      `${last.faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms`);
-    await detector.backend.dispose();
+  for (const group of modeGroups()) {
+    const detectors = group.map((b) => new FaceDetector({ backend: b.make() }));
+    const last = await Promise.all(detectors.map((d) => d.detect(image)));
+    const { ms, ratioToFirst } = await interleaved(detectors.map((d, k) => async () => (last[k] = await d.detect(encoded ?? image))), runs, WARMUP - 1);
+    group.forEach((b, k) => {
+      const s = last[k].report.ms;
+      record({ case: name, backend: b.backend, mode: detectors[k].backend.describe().mode, threads: b.threads, ms: ms[k], gflops: null, ...executorOf(detectors[k].backend), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
+        `${last[k].faces.length} faces; decode ${s.decode.toFixed(0)}, pyramid ${s.pyramid.toFixed(0)}, P-Net ${s.pnet.toFixed(0)}, R-Net ${s.rnet.toFixed(0)}, O-Net ${s.onet.toFixed(0)}, post ${s.post.toFixed(0)} ms${k > 0 ? `; x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}`);
+    });
+    for (const d of detectors) await d.backend.dispose();
   }
   if (!anchors || !file) return;
   for (const threads of [1, 2]) {

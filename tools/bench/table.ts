@@ -1,10 +1,11 @@
 // One bench run (`npm run bench -- --json FILE`) as a Markdown table: a row per case, a column
-// per engine and thread count (ms, median), then tsface's 2-thread scaling and how tsface's best
-// compares with each anchor at the same thread count (anchor ms / tsface ms: above 1, tsface is faster).
+// per engine and thread count (ms, median), then tsface's 2-thread scaling (the default mode's,
+// timed in turns with 1 thread) and how tsface's best compares with each anchor at the same
+// thread count (anchor ms / tsface ms: above 1, tsface is faster).
 //   node --import tsx tools/bench/table.ts FILE
 import { readFileSync } from 'node:fs';
 
-interface Row { case: string; backend: string; mode: string; threads: number; ms: number }
+interface Row { case: string; backend: string; mode: string; threads: number; ms: number; scaling?: number }
 
 const file = process.argv[2];
 if (!file) {
@@ -47,7 +48,9 @@ for (const name of [...new Set(rows.map((r) => r.case))]) {
     const me = t === 1 ? one : two;
     return anchor !== undefined && me !== undefined ? (anchor / me).toFixed(2) : '';
   }).join(', ').replace(/^, $/, '');
-  const scaling = one !== undefined && two !== undefined ? (one / two).toFixed(2) : '';
+  // The default mode's 2-thread row timed in turns with its 1-thread one, else best over best.
+  const paired = list.find(columns[1].pick)?.scaling;
+  const scaling = paired !== undefined ? paired.toFixed(2) : one !== undefined && two !== undefined ? (one / two).toFixed(2) : '';
   lines.push(`| ${name} | ${columns.map(cell).join(' | ')} | ${scaling} | ${vs('onnxruntime')} | ${vs('pytorch')} |`);
 }
 console.log(lines.join('\n'));

@@ -25,3 +25,26 @@ export async function median(fn: () => Promise<unknown>, runs: number, warmup = 
   const times = (await timed(fn, warmup, runs)).sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
+
+/**
+ * Several engines timed in turns (run r of each, then run r + 1 of each, the order reversed
+ * every other turn) after `warmup` runs of each: on a shared VM whose speed drifts from minute
+ * to minute, the engines see the same drift, so their ratio holds where medians taken one
+ * engine after another would not. Returns each engine's median ms and the median over turns of
+ * the first engine's time over each engine's (the first's own is 1).
+ */
+export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number): Promise<{ ms: number[]; ratioToFirst: number[] }> {
+  for (const fn of fns) for (let i = 0; i < warmup; i++) await fn();
+  const times: number[][] = fns.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    const order = fns.map((_, k) => k);
+    if (r % 2) order.reverse();
+    for (const k of order) {
+      const t = performance.now();
+      await fns[k]();
+      times[k].push(performance.now() - t);
+    }
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { ms: times.map(mid), ratioToFirst: times.map((t) => mid(t.map((ms, r) => times[0][r] / ms))) };
+}
