@@ -48,8 +48,8 @@ export type ImageDrawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElem
 /**
  * 4096 x 4096. A detection on two threads peaks at about 21 bytes per pixel above a warmed
  * runtime at 12 megapixels and 12 at 50 (`npm run bench:soak -- --peak`; P-Net runs large levels
- * in tiles, a tile per thread), so this default keeps one detection near 350 MB and under the 10 s of `npm run bench:bombs`
- * on a 2-core machine, while 12-megapixel phone photos (4032 x 3024) and 4K frames work. The
+ * in tiles, a tile per thread), so this default keeps one detection near 350 MB and under the
+ * 10 s of `npm run bench:bombs` on a 2-core machine, while 12-megapixel phone photos (4032 x 3024) and 4K frames work. The
  * limit also bounds the decode of a file of a few kilobytes that declares a huge size.
  */
 export const DEFAULT_MAX_PIXELS = 4096 * 4096;

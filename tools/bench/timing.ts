@@ -20,10 +20,14 @@ export async function timed(fn: () => Promise<unknown>, warmup: number, runs: nu
  */
 export const WARMUP = 8;
 
+/** The middle value (the upper of the two middle ones for an even count). */
+function middle(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
 /** The median ms of `runs` runs after `warmup` warm-up runs. */
 export async function median(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
-  const times = (await timed(fn, warmup, runs)).sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return middle(await timed(fn, warmup, runs));
 }
 
 /**
@@ -45,6 +49,5 @@ export async function interleaved(fns: (() => Promise<unknown>)[], runs: number,
       times[k].push(performance.now() - t);
     }
   }
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { ms: times.map(mid), ratioToFirst: times.map((t) => mid(t.map((ms, r) => times[0][r] / ms))) };
+  return { ms: times.map(middle), ratioToFirst: times.map((t) => middle(t.map((ms, r) => times[0][r] / ms))) };
 }

@@ -60,7 +60,8 @@ export interface CpuBackendOptions {
  * Handing an op's shares to a worker costs a message and a wake-up (about 0.1 ms), a copy of its
  * input into shared memory when the op before ran here alone, and a wait for the slower thread;
  * on the 2-core VMs measured, MobileFaceNet and nn4.small2 on one face ran slower on two threads
- * than on one with the old 1.5 M threshold (42 -> 58 ms, 23 -> 38 ms medians) and level at 50 M.
+ * than on one with the old 1.5 M threshold (`npm run bench`: mobilefacenet-b1 43 -> 71 ms,
+ * nn4small2-b1 21 -> 33) and level at 50 M (x0.98 and x1.01 timed in turns).
  */
 const THREADING_MIN_MACS = 50_000_000;
 /**
@@ -260,9 +261,10 @@ export class CpuBackend implements Backend {
    * Whole passes on worker threads, where the work comes as whole passes: a batch is split
    * between the threads, each running its items through the whole net on one core (items of a
    * batch never mix, so the outputs are the same bits), and a pass given while another runs
-   * here goes to a free worker (the pipeline's concurrent P-Net tiles). One pass alone, of a
-   * single item, is split op by op as before. The first pass of a net runs here and records
-   * the tape the workers replay (passTape.ts).
+   * here goes to a free worker (the pipeline's concurrent P-Net tiles). One long pass of a
+   * single item runs as bands of rows where the net gives its RowGeometry (inRowBands), else
+   * shares its largest ops. The first pass of a net runs here and records the tape the workers
+   * replay (passTape.ts).
    */
   async runGraph(graph: object, forward: GraphForward, x: Tensor, rows?: RowGeometry): Promise<Record<string, Tensor>> {
     if (this.threads === 1) return forward(this, x);
