@@ -198,7 +198,7 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
   const b = random([outC], 3);
   const outH = inShape[2] + 2 * pad - k + 1;
   const outW = inShape[3] + 2 * pad - k + 1;
-  const flops = 2 * outC * outH * outW * inShape[1] * k * k;
+  const flops = 2 * inShape[0] * outC * outH * outW * inShape[1] * k * k;
   for (const [simd, winograd] of [[true, true], [true, false], [false, false]]) {
     if (!simd && !withTypescript) continue;
     for (const threads of [1, 2]) {
@@ -288,6 +288,8 @@ await gemmCase(quick ? 5 : 15);
 await dispatchCase(quick ? 3 : 7);
 await convCase('conv3x3-16-32-108x192', [1, 16, 108, 192], 32, 3, 1, quick ? 5 : 15);
 await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 3 : 9);
+// R-Net's last conv on a batch: 3x3 outputs per crop, where per-crop copies weigh more than the GEMM.
+await convCase('rnet-conv3-48-64-b256', [256, 48, 4, 4], 64, 2, 0, quick ? 5 : 15);
 
 const mtcnn = loadMtcnn();
 await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5, 'pnet');

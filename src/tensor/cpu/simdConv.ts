@@ -2,6 +2,7 @@
 // reads copied with their padding into the kernel's memory, im2col panels gathered there, the
 // GEMM with bias and activation, the output tile copied row by row into the result.
 import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
+import { copyFloats } from './copy.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
 import { simdWinogradTasks } from './simdWinograd.ts';
 
@@ -40,8 +41,6 @@ export function simdConvTasks(
     }
   }
   const tile = arena.tile;
-  // Views of the tile's rows made once: a view per row and task is an allocation per output row.
-  const tileRows = Array.from({ length: mG }, (_, m) => tile.subarray(m * p.chunk, (m + 1) * p.chunk));
   const perItem = p.groups * Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
     // The tasks of one batch item in this share read only a band of its rows: that band is
@@ -70,7 +69,7 @@ export function simdConvTasks(
         arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
       }
       const dst = (item * p.cOut + g * mG) * hw + j0;
-      for (let m = 0; m < mG; m++) out.set(cols === p.chunk ? tileRows[m] : tile.subarray(m * p.chunk, m * p.chunk + cols), dst + m * hw);
+      for (let m = 0; m < mG; m++) copyFloats(out, dst + m * hw, tile, m * p.chunk, cols);
     }
   }
 }
@@ -82,10 +81,10 @@ export function simdConvTasks(
 function copyBand(p: ConvPlan, x: Float32Array, input: Float32Array, b: number, top: number, bottom: number, padW: number, band: number, padded: boolean): void {
   const plane = p.inH * p.inW;
   if (!padded) {
-    for (let c = 0; c < p.cIn; c++) {
-      const src = (b * p.cIn + c) * plane;
-      input.set(x.subarray(src + top * p.inW, src + bottom * p.inW), c * band);
-    }
+    const item = b * p.cIn * plane;
+    // The whole item: its channels are one run of x.
+    if (band === plane) return copyFloats(input, 0, x, item, p.cIn * plane);
+    for (let c = 0; c < p.cIn; c++) copyFloats(input, c * band, x, item + c * plane + top * p.inW, band);
     return;
   }
   input.fill(0, 0, p.cIn * band);
@@ -94,7 +93,7 @@ function copyBand(p: ConvPlan, x: Float32Array, input: Float32Array, b: number, 
   for (let c = 0; c < p.cIn; c++) {
     for (let y = y0; y < y1; y++) {
       const src = (b * p.cIn + c) * plane + y * p.inW;
-      input.set(x.subarray(src, src + p.inW), c * band + (y + p.padTop - top) * padW + p.padLeft);
+      copyFloats(input, c * band + (y + p.padTop - top) * padW + p.padLeft, x, src, p.inW);
     }
   }
 }

@@ -3,6 +3,7 @@
 // input transform written straight into 16 sets of GEMM panels, 16 GEMMs per block of output
 // rows, the output transform with bias and activation, rows copied out.
 import type { ConvPlan } from './conv2d.ts';
+import { copyFloats } from './copy.ts';
 import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
@@ -347,8 +348,8 @@ export function simdWinogradTasks(
         for (let c = 0; c < cIn; c++) {
           const src = (b * cIn + c) * plane;
           const dst = rawBase + c * rawRows * rawW + raw * rawW;
-          if (rw === inW) mem.set(x.subarray(src + y0 * inW, src + y1 * inW), dst);
-          else for (let y = y0; y < y1; y++) mem.set(x.subarray(src + y * inW + ix0, src + y * inW + ix1), dst + (y - y0) * rw);
+          if (rw === inW) copyFloats(mem, dst, x, src + y0 * inW, (y1 - y0) * inW);
+          else for (let y = y0; y < y1; y++) copyFloats(mem, dst + (y - y0) * rw, x, src + y * inW + ix0, rw);
         }
         for (; r < rEnd; r++) {
           const ty = r - b * tH;
@@ -403,7 +404,7 @@ export function simdWinogradTasks(
         const n = (oy1 - oy0) * outW;
         for (let m = 0; m < cOut; m++) {
           const src = outBase + m * perChannel + row * outW;
-          out.set(mem.subarray(src, src + n), (b * cOut + m) * outPlane + oy0 * outW);
+          copyFloats(out, (b * cOut + m) * outPlane + oy0 * outW, mem, src, n);
         }
         row += oy1 - oy0;
         r = rEnd;
@@ -414,7 +415,7 @@ export function simdWinogradTasks(
       for (let m = 0; m < cOut; m++) {
         for (let i = 0; i < entries; i++) {
           const src = outBase + m * perChannel + i * w;
-          out.set(mem.subarray(src, src + w), (b * cOut + m) * outPlane + (oy0 + i) * outW + ox0);
+          copyFloats(out, (b * cOut + m) * outPlane + (oy0 + i) * outW + ox0, mem, src, w);
         }
       }
     }
