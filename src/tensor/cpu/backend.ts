@@ -71,6 +71,10 @@ const THREADING_MIN_MACS = 50_000_000;
 const SPARE_BYTES = 256 * 2 ** 20;
 /** Batches whose pass takes at least this long on one thread are split between threads (runGraph). */
 const PASS_SPLIT_MIN_MS = 4;
+/** A split batch is cut into up to this many pieces per thread, taken in turn by the free threads... */
+const PIECES_PER_LANE = 4;
+/** ...each worth at least this long on one thread (a piece on a worker costs a message and a copy each way). */
+const PIECE_MIN_MS = 2;
 /**
  * A single pass of a fully convolutional net expected to take at least this long on one thread
  * is split into bands of rows, one per thread. Below it the hand-offs and the bands' overlap
@@ -258,9 +262,9 @@ export class CpuBackend implements Backend {
   private localPasses = 0;
 
   /**
-   * Whole passes on worker threads, where the work comes as whole passes: a batch is split
-   * between the threads, each running its items through the whole net on one core (items of a
-   * batch never mix, so the outputs are the same bits), and a pass given while another runs
+   * Whole passes on worker threads, where the work comes as whole passes: a batch is cut into
+   * pieces the threads take in turn, each running its items through the whole net on one core
+   * (items of a batch never mix, so the outputs are the same bits), and a pass given while another runs
    * here goes to a free worker (the pipeline's concurrent P-Net tiles). One long pass of a
    * single item runs as bands of rows where the net gives its RowGeometry (inRowBands), else
    * shares its largest ops. The first pass of a net runs here and records the tape the workers
@@ -292,15 +296,29 @@ export class CpuBackend implements Backend {
     for (let w = pool.acquire(); w !== null; w = whole || taken.length + 1 >= n ? null : pool.acquire()) taken.push(w);
     if (taken.length === 0) return this.timedLocal(tape, forward, x);
     try {
-      const parts = whole ? 1 : taken.length + 1;
+      if (whole) return await this.remotePass(pool, taken[0], tape, x.data, [...x.shape]);
+      // The batch is cut into pieces that the lanes (the workers taken and this thread) take in
+      // turn as each finishes its last: a lane that runs slower (a busy core of the host) takes
+      // fewer pieces instead of keeping the other waiting at the end.
+      const lanes = taken.length + 1;
+      const parts = Math.max(lanes, Math.min(n, lanes * PIECES_PER_LANE, Math.floor((n * tape.msPerItem) / PIECE_MIN_MS)));
       const per = x.size / n;
       const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.round((k * n) / parts));
       const slice = (k: number) => x.data.subarray(bounds[k] * per, bounds[k + 1] * per);
       const itemsOf = (k: number) => [bounds[k + 1] - bounds[k], ...x.shape.slice(1)];
-      const remote = taken.map((w, k) => this.remotePass(pool, w, tape, slice(k), itemsOf(k)));
-      const here = whole ? null : await this.timedLocal(tape, forward, new Tensor(itemsOf(parts - 1), slice(parts - 1)));
-      const results = [...(await Promise.all(remote)), ...(here ? [here] : [])];
-      if (whole) return results[0];
+      const results: Record<string, Tensor>[] = new Array(parts);
+      const local = new Set<number>();
+      let next = 0;
+      const lane = async (w: number | null) => {
+        for (let k = next++; k < parts; k = next++) {
+          if (w !== null) results[k] = await this.remotePass(pool, w, tape, slice(k), itemsOf(k));
+          else {
+            results[k] = await this.timedLocal(tape, forward, new Tensor(itemsOf(k), slice(k)));
+            local.add(k);
+          }
+        }
+      };
+      await Promise.all([...taken.map((w) => lane(w)), lane(null)]);
       const out: Record<string, Tensor> = {};
       for (const name of Object.keys(results[0])) {
         const itemShape = results[0][name].shape.slice(1);
@@ -312,7 +330,7 @@ export class CpuBackend implements Backend {
         }
         out[name] = joined;
       }
-      if (here) for (const t of Object.values(here)) this.release(t);
+      for (const k of local) for (const t of Object.values(results[k])) this.release(t);
       return out;
     } finally {
       for (const w of taken) pool.giveBack(w);
