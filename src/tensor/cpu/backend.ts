@@ -73,8 +73,11 @@ const SPARE_BYTES = 256 * 2 ** 20;
 const PASS_SPLIT_MIN_MS = 4;
 /** A split batch is cut into up to this many pieces per thread, taken in turn by the free threads... */
 const PIECES_PER_LANE = 4;
-/** ...each worth at least this long on one thread (a piece on a worker costs a message and a copy each way). */
-const PIECE_MIN_MS = 2;
+/**
+ * ...each worth at least this long on one thread: a piece on a worker costs a message and a copy
+ * each way, about 0.2 ms (`npm run bench`'s pool-dispatch row), so at most a twentieth of it.
+ */
+const PIECE_MIN_MS = 4;
 /**
  * A single pass of a fully convolutional net expected to take at least this long on one thread
  * is split into bands of rows, one per thread. Below it the hand-offs and the bands' overlap
