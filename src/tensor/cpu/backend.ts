@@ -4,7 +4,7 @@ import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
-  chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise,
+  chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise, smallMapItems,
   packConvWeights, packedWeightLength, type ConvPlan,
 } from './conv2d.ts';
 import * as pw from './pointwise.ts';
@@ -490,6 +490,7 @@ export class CpuBackend implements Backend {
     }
     plan.chunk = chunkFor(convReduction(plan));
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
+    if (!isDepthwise(plan)) plan.items = smallMapItems(plan);
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
     const threaded = this.shareable() && macs >= this.shareFromMacs;
     const out = this.alloc([n, cOut, g.outH, g.outW], threaded);

@@ -35,6 +35,11 @@ export interface ConvPlan {
   winograd?: boolean;
   /** The SIMD GEMMs (direct and Winograd) accumulate with relaxed SIMD's multiply-add (CpuBackendOptions.fma). */
   fma?: boolean;
+  /**
+   * Batch items whose output pixels share one GEMM (smallMapItems): tasks are runs of this many
+   * items rather than (item, group, chunk). 0 or absent: one item per task.
+   */
+  items?: number;
 }
 
 /**
@@ -60,9 +65,21 @@ export function chunkFor(reduction: number): number {
   return Math.max(NR * 4, Math.min(pixels, 1024));
 }
 
-/** Independent units of work: (batch item, group, pixel chunk). */
+/**
+ * How many batch items of a small output map fill one GEMM chunk on the SIMD path: R-Net's last
+ * conv has 9 output pixels a crop, so per crop the GEMM would run 3 panels of 4 pixels (a quarter
+ * of them padding) and the copies in and out would cost more than the multiplications. 0 where
+ * items run one by one (one item's map fills a chunk, one item, grouped convs).
+ */
+export function smallMapItems(p: ConvPlan): number {
+  const items = Math.min(p.n, Math.floor(p.chunk / (p.outH * p.outW)));
+  return p.simd && !p.winograd && p.groups === 1 && items >= 2 && !simdFirstConvFits(p) ? items : 0;
+}
+
+/** Independent units of work: (batch item, group, pixel chunk), or runs of `items` batch items. */
 export function convTaskCount(p: ConvPlan): number {
   if (p.winograd) return winogradTaskCount(p);
+  if (p.items) return Math.ceil(p.n / p.items);
   return p.n * p.groups * Math.ceil((p.outH * p.outW) / p.chunk);
 }
 

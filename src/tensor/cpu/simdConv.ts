@@ -19,27 +19,15 @@ export function simdConvTasks(
     simdWinogradTasks(p, x, packed, bias, out, alpha, from, to);
     return;
   }
+  if (p.items) {
+    smallMapTasks(p, x, packed, bias, out, alpha, from, to);
+    return;
+  }
   const { K, cInG, mG, blocks, hw } = convSizes(p);
-  const rows = p.groups * blocks * MR;
-  // The batch item is copied into the kernel's memory with its zero padding written out, so
-  // every window lies inside it and im2col needs no bounds checks.
-  const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
-  const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
-  const padPlane = padH * padW;
+  const { padH, padW, padPlane } = paddedSize(p);
   // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
   const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
-  const arena = gemmArena(rows, K, p.chunk * K, blocks * MR * p.chunk, p.cIn * padPlane, p.fma === true);
-  arena.weights.set(packed);
-  // Bias and slopes per packed row (rows past cOut/g in a group's last block stay zero).
-  arena.bias.fill(0);
-  arena.alpha.fill(0);
-  for (let g = 0; g < p.groups; g++) {
-    for (let m = 0; m < mG; m++) {
-      const c = g * mG + m;
-      arena.bias[g * blocks * MR + m] = bias ? bias[c] : 0;
-      arena.alpha[g * blocks * MR + m] = p.activation === 2 ? alpha![c] : 0;
-    }
-  }
+  const arena = loadedArena(p, packed, bias, alpha, p.cIn * padPlane);
   const tile = arena.tile;
   const perItem = p.groups * Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
@@ -70,6 +58,83 @@ export function simdConvTasks(
       }
       const dst = (item * p.cOut + g * mG) * hw + j0;
       for (let m = 0; m < mG; m++) copyFloats(out, dst + m * hw, tile, m * p.chunk, cols);
+    }
+  }
+}
+
+/**
+ * A batch item's planes as copied into the kernel's memory, with their zero padding written out
+ * so that every window lies inside and im2col needs no bounds checks.
+ */
+function paddedSize(p: ConvPlan): { padH: number; padW: number; padPlane: number } {
+  const padH = Math.max(p.inH + p.padTop, (p.outH - 1) * p.strideH + p.kH);
+  const padW = Math.max(p.inW + p.padLeft, (p.outW - 1) * p.strideW + p.kW);
+  return { padH, padW, padPlane: padH * padW };
+}
+
+/** The kernel's memory for one call with the packed weights in, and the biases and slopes per packed row. */
+function loadedArena(p: ConvPlan, packed: Float32Array, bias: Float32Array | null, alpha: Float32Array | null, inputFloats: number): GemmArena {
+  const { K, mG, blocks } = convSizes(p);
+  const arena = gemmArena(p.groups * blocks * MR, K, p.chunk * K, blocks * MR * p.chunk, inputFloats, p.fma === true);
+  arena.weights.set(packed);
+  // Rows past cOut/g in a group's last block stay zero.
+  arena.bias.fill(0);
+  arena.alpha.fill(0);
+  for (let g = 0; g < p.groups; g++) {
+    for (let m = 0; m < mG; m++) {
+      const c = g * mG + m;
+      arena.bias[g * blocks * MR + m] = bias ? bias[c] : 0;
+      arena.alpha[g * blocks * MR + m] = p.activation === 2 ? alpha![c] : 0;
+    }
+  }
+  return arena;
+}
+
+/**
+ * Tasks of a conv with smallMapItems: each task's `p.items` batch items are copied in whole one
+ * after another, and their output pixels, item after item, are the columns of one GEMM. A panel
+ * of 4 columns within one output row is gathered as 4 adjacent windows, any other (across rows
+ * or items) lane by lane. Each output is the same sum in the same order as one item at a time.
+ */
+function smallMapTasks(
+  p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
+  alpha: Float32Array | null, from: number, to: number,
+): void {
+  const { K, blocks, hw } = convSizes(p);
+  const { padH, padW, padPlane } = paddedSize(p);
+  const items = p.items!;
+  const itemFloats = p.cIn * padPlane;
+  const arena = loadedArena(p, packed, bias, alpha, items * itemFloats);
+  const padded = padPlane !== p.inH * p.inW;
+  let i = 0;
+  for (let c = 0; c < p.cIn; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
+  const { outW, strideH, strideW } = p;
+  const at = (col: number) => {
+    const item = Math.floor(col / hw);
+    const j = col - item * hw;
+    const oy = Math.floor(j / outW);
+    return item * itemFloats + oy * strideH * padW + (j - oy * outW) * strideW;
+  };
+  const tile = arena.tile;
+  for (let t = from; t < to; t++) {
+    const b0 = t * items;
+    const count = Math.min(items, p.n - b0);
+    if (!padded) copyFloats(arena.input, 0, x, b0 * p.cIn * padPlane, count * itemFloats);
+    else for (let k = 0; k < count; k++) copyBand(p, x, arena.input.subarray(k * itemFloats), b0 + k, 0, padH, padW, padPlane, true);
+    const cols = count * hw;
+    for (let pj = 0; pj < cols; pj += NR) {
+      const ox = (pj % hw) % outW;
+      if ((strideW === 1 || strideW === 2) && pj + NR <= cols && ox + NR <= outW && (pj % hw) + NR <= hw) {
+        arena.gather(strideW, pj / NR, at(pj), K, 1);
+        continue;
+      }
+      const last = cols - 1;
+      arena.gatherLanes(pj / NR, at(pj), at(Math.min(pj + 1, last)), at(Math.min(pj + 2, last)), at(Math.min(pj + 3, last)), K);
+    }
+    arena.run(0, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+    for (let k = 0; k < count; k++) {
+      const dst = (b0 + k) * p.cOut * hw;
+      for (let m = 0; m < p.cOut; m++) copyFloats(out, dst + m * hw, tile, m * p.chunk + k * hw, hw);
     }
   }
 }
