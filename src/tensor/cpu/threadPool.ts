@@ -102,12 +102,24 @@ export class ThreadPool {
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
     const free = this.freeWorkers();
     const parts = Math.min(free.length + 1, total);
-    const sharing: Sharing = { counter: new Int32Array(new SharedArrayBuffer(4)), grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
+    const counter = this.counters.pop() ?? new Int32Array(new SharedArrayBuffer(4));
+    counter[0] = 0;
+    const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
     const waits: Promise<unknown>[] = [];
     for (let i = 0; i < parts - 1; i++) waits.push(this.request(free[i], { ...job, ...sharing }));
-    takeShares(sharing, runHere);
-    await Promise.all(waits);
+    try {
+      takeShares(sharing, runHere);
+    } finally {
+      // Only once every worker has answered is the counter free for another op.
+      const settled = await Promise.allSettled(waits);
+      this.counters.push(counter);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
   }
+
+  /** Task counters of finished runs, reused: a SharedArrayBuffer per op costs more than its op's message. */
+  private readonly counters: Int32Array[] = [];
 
   async dispose(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
