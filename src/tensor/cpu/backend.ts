@@ -75,7 +75,7 @@ const PASS_SPLIT_MIN_MS = 4;
 const PIECES_PER_LANE = 4;
 /**
  * ...each worth at least this long on one thread: a piece on a worker costs a message and a copy
- * each way, about 0.2 ms (`npm run bench`'s pool-dispatch row), so at most a twentieth of it.
+ * each way, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch row), so a few percent of it.
  */
 const PIECE_MIN_MS = 4;
 /**
