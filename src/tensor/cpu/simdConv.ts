@@ -44,8 +44,7 @@ export function simdConvTasks(
     const band = (bottom - top) * padW;
     copyBand(p, x, arena.input, item, top, bottom, padW, band, padPlane !== p.inH * p.inW);
     if (!direct) {
-      let i = 0;
-      for (let c = 0; c < cInG; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * band + ky * padW + kx);
+      writeTaps(p, arena, cInG, band, padW);
     }
     for (; t < end; t++) {
       const { g, j0, j1 } = convTask(p, t);
@@ -60,6 +59,12 @@ export function simdConvTasks(
       for (let m = 0; m < mG; m++) copyFloats(out, dst + m * hw, tile, m * p.chunk, cols);
     }
   }
+}
+
+/** gather()'s table: byte offsets of a window's taps (c, ky, kx) from its first, channels `band` floats apart. */
+function writeTaps(p: ConvPlan, arena: GemmArena, channels: number, band: number, padW: number): void {
+  let i = 0;
+  for (let c = 0; c < channels; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * band + ky * padW + kx);
 }
 
 /**
@@ -106,8 +111,7 @@ function smallMapTasks(
   const itemFloats = p.cIn * padPlane;
   const arena = loadedArena(p, packed, bias, alpha, items * itemFloats);
   const padded = padPlane !== p.inH * p.inW;
-  let i = 0;
-  for (let c = 0; c < p.cIn; c++) for (let ky = 0; ky < p.kH; ky++) for (let kx = 0; kx < p.kW; kx++) arena.taps[i++] = 4 * (c * padPlane + ky * padW + kx);
+  writeTaps(p, arena, p.cIn, padPlane, padW);
   const { outW, strideH, strideW } = p;
   const at = (col: number) => {
     const item = Math.floor(col / hw);
@@ -124,7 +128,8 @@ function smallMapTasks(
     const cols = count * hw;
     for (let pj = 0; pj < cols; pj += NR) {
       const ox = (pj % hw) % outW;
-      if ((strideW === 1 || strideW === 2) && pj + NR <= cols && ox + NR <= outW && (pj % hw) + NR <= hw) {
+      // Within one output row means within one item.
+      if ((strideW === 1 || strideW === 2) && pj + NR <= cols && ox + NR <= outW) {
         arena.gather(strideW, pj / NR, at(pj), K, 1);
         continue;
       }
