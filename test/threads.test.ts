@@ -45,6 +45,17 @@ test('softmax, dense and max pooling shared between threads equal one thread bit
   const map = seeded([2, 2, 150, 170], 7);
   for (let i = 0; i < map.size; i += 97) map.data[i] *= 40; // saturated logits, where exp matters
   assertSameBits('softmax map', await one.softmax(map), await two.softmax(map));
+  // Two channels on SIMD stay on one thread; three channels (or the TypeScript path) are shared.
+  const three = seeded([2, 3, 150, 170], 17);
+  assertSameBits('softmax map of 3 channels', await one.softmax(three), await two.softmax(three));
+  const scalarOne = new CpuBackend({ threads: 1, simd: false });
+  const scalarTwo = new CpuBackend({ threads: 2, simd: false, shareOpsFromMacs: 1_500_000 });
+  try {
+    assertSameBits('softmax map, TypeScript path', await scalarOne.softmax(map), await scalarTwo.softmax(map));
+  } finally {
+    await scalarOne.dispose();
+    await scalarTwo.dispose();
+  }
   const rows = seeded([40000, 2], 8);
   assertSameBits('softmax rows', await one.softmax(rows), await two.softmax(rows));
   const f = seeded([200, 576], 9);

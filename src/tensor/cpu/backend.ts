@@ -651,6 +651,8 @@ export class CpuBackend implements Backend {
     const threaded = this.shareable() && x.size >= SOFTMAX_THREADING_MIN && !(this.simd && c === 2);
     const out = this.alloc(x.shape, threaded);
     if (threaded) {
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'softmax', x: xs, out: out.data, n, c, plane, rows, simd: this.simd }, n * plane,
+        (from, to) => softmax(xs, n, c, plane, out.data, rows, from, to)));
     } else {
       softmax(x.data, n, c, plane, out.data, rows);
     }
