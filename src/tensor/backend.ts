@@ -1,5 +1,6 @@
 import type { Conv2dOptions, Padding, Pool2dOptions, Region } from './geometry.ts';
 import type { Tensor } from './tensor.ts';
+import type { BackwardOps } from './backward.ts';
 
 export interface LrnOptions {
   /** Window of channels (odd in practice). */
@@ -20,9 +21,10 @@ export interface BatchNormParams {
 /**
  * The ops every layer calls and none bypasses. Methods are async because GPU and
  * threaded backends finish later; a synchronous backend simply resolves at once.
- * Inputs are never modified; every op returns a new tensor.
+ * Inputs are never modified; every op returns a new tensor. Every forward op has its backward
+ * (vector-Jacobian product) in BackwardOps, for training.
  */
-export interface Backend {
+export interface Backend extends BackwardOps {
   readonly name: string;
   /** What really runs (mode, threads): reported so that a fallback is never silent. */
   describe(): BackendReport;
