@@ -18,9 +18,8 @@ const saved = KINDS.flatMap((kind) => {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bin')).sort().map((f) => [kind, join(dir, f)] as [Kind, string]) : [];
 });
 
-test('saved fuzz findings are accepted or refused with a typed error, each within 5 s', { skip: saved.length === 0 && 'no saved fuzz findings' }, () => {
+test('saved fuzz findings are accepted or refused with a typed error', { skip: saved.length === 0 && 'no saved fuzz findings' }, () => {
   for (const [kind, file] of saved) {
-    const start = performance.now();
     const bytes = readFileSync(file);
     let accepted = true;
     try {
@@ -29,7 +28,6 @@ test('saved fuzz findings are accepted or refused with a typed error, each withi
       assert.ok(e instanceof TsfaceError, `${file}: ${(e as Error)?.stack ?? e}`);
       accepted = false;
     }
-    assert.ok(performance.now() - start < 5000, `${file} took ${(performance.now() - start).toFixed(0)} ms`);
     if (accepted && file.includes('diff-') && referenceAvailable()) {
       assert.deepEqual(differential(new Map([[kind, [bytes]]])).findings.map((f) => f.detail), [], file);
     }

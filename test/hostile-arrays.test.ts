@@ -141,9 +141,7 @@ test('.npz members are CRC-checked, the directory cross-checked, inflation bound
   const v = new DataView(z.bytes.buffer, z.bytes.byteOffset);
   v.setUint32(z.centralAt + 24, 1024, true);
   v.setUint32(22, 1024, true);
-  const start = performance.now();
   assert.throws(() => readNpz(z.bytes, 'bomb.npz'), /inflates to more than the declared 1024 bytes/);
-  assert.ok(performance.now() - start < 1000);
   assert.throws(() => readNpz(zip([{ name: 'x.npy', data: arr(1000), deflate: true }]).bytes, 'm.npz', { maxBytes: 1000 }), /over the limit of 1000/);
 });
 

@@ -13,27 +13,27 @@ import { encodePng } from './helpers/png.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsface-files-'));
 
-function refusedQuickly(path: string, pattern: RegExp): void {
-  const start = performance.now();
+function refusedUnread(path: string, pattern: RegExp): void {
+  // The message names the file's kind, found by stat before any read: a device or a FIFO is
+  // never read (a read of /dev/zero or an unopened FIFO would not end).
   assert.throws(() => toRgbImage(path), (e: unknown) => e instanceof ImageError && pattern.test(e.message) && e.message.startsWith(path), path);
-  assert.ok(performance.now() - start < 1000, `${path} took ${performance.now() - start} ms`);
 }
 
 test('devices are refused at once: /dev/zero, /dev/urandom, /dev/null', { skip: !existsSync('/dev/zero') && 'no /dev/zero here' }, () => {
-  refusedQuickly('/dev/zero', /is a character device, not a regular file/);
-  refusedQuickly('/dev/urandom', /is a character device, not a regular file/);
-  refusedQuickly('/dev/null', /is a character device, not a regular file/);
+  refusedUnread('/dev/zero', /is a character device, not a regular file/);
+  refusedUnread('/dev/urandom', /is a character device, not a regular file/);
+  refusedUnread('/dev/null', /is a character device, not a regular file/);
 });
 
 test('a FIFO with no writer is refused at once instead of blocking', { skip: process.platform === 'win32' && 'no FIFOs' }, () => {
   const fifo = join(dir, 'photo.jpg');
   execFileSync('mkfifo', [fifo]);
-  refusedQuickly(fifo, /is a FIFO, not a regular file/);
+  refusedUnread(fifo, /is a FIFO, not a regular file/);
 });
 
 test('directories, missing files and files over maxBytes are one-line typed errors', () => {
-  refusedQuickly(dir, /is a directory, not a regular file/);
-  refusedQuickly(join(dir, 'absent.png'), /cannot read: ENOENT \(no such file or directory\)/);
+  refusedUnread(dir, /is a directory, not a regular file/);
+  refusedUnread(join(dir, 'absent.png'), /cannot read: ENOENT \(no such file or directory\)/);
   const png = join(dir, 'small.png');
   writeFileSync(png, encodePng(2, 2, 2, 8, new Array(12).fill(9)));
   assert.equal(toRgbImage(png).width, 2);

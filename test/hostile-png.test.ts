@@ -38,12 +38,10 @@ test('a tiny PNG declaring 50000000x1 with empty image data is a typed error, no
   refused(png(2000, 2000, rows(2000, 1000)), /ends early: rows 1000 of 2000/, 'short data');
 });
 
-test('a PNG that decompresses to the full declared size is decoded within the pixel limit, fast', () => {
+test('a PNG that decompresses to the full declared size is decoded within the pixel limit', () => {
   // 4000x4000 RGB of zeros: 48 MB of rows from about 50 KB of data.
-  const start = performance.now();
   const img = decodeImage(png(4000, 4000, deflateSync(new Uint8Array(4000 * (1 + 4000 * 3)), { level: 9 })));
   assert.equal(img.data.length, 4000 * 4000 * 3);
-  assert.ok(performance.now() - start < 5000);
   refused(png(4000, 4000, deflateSync(new Uint8Array(10))), /cannot hold/, 'declared 16 MP, 20 bytes of data');
 });
 
@@ -99,9 +97,10 @@ test('inflate: deflate streams from zlib round-trip; an output cap is honoured; 
   }
   // A 1 GB bomb: reading 10 bytes costs one 64 KiB chunk of work, not the gigabyte.
   const bomb = deflateSync(new Uint8Array(1 << 30 >> 4), { level: 9 });
-  const start = performance.now();
-  assert.equal(new Inflater(bomb).read(new Uint8Array(10), 0, 10), 10);
-  assert.ok(performance.now() - start < 200);
+  const inflater = new Inflater(bomb);
+  assert.equal(inflater.read(new Uint8Array(10), 0, 10), 10);
+  // Counted in bytes inflated, not milliseconds (a loaded machine makes any time bound flaky).
+  assert.ok(inflater.totalOut <= 65536 + 258, `inflated ${inflater.totalOut} bytes to give 10`);
   for (let t = 0; t < 300; t++) {
     const junk = Uint8Array.from({ length: 2 + (t % 50) * 20 }, rand);
     junk[0] = 0x78; junk[1] = 0x9c;

@@ -14,7 +14,11 @@ import { Tensor } from '../src/tensor/tensor.ts';
 import { seeded } from './helpers/seeded.ts';
 
 const one = new CpuBackend({ threads: 1 });
-const two = new CpuBackend({ threads: 2 });
+// Whether a batch or a large pass is split depends on how long its first pass took, so on a
+// fast machine a 37-crop R-Net batch stayed whole and no piece reached the worker. The
+// thresholds at 0 split every batch and every banded pass, whatever the machine: the worker's
+// lane then takes the first piece before this thread runs any (runGraph starts it first).
+const two = new CpuBackend({ threads: 2, splitBatchesFromMs: 0, splitRowsFromMs: 0 });
 after(async () => {
   await one.dispose();
   await two.dispose();

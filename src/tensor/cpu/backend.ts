@@ -55,6 +55,14 @@ export interface CpuBackendOptions {
   spareBytes?: number;
 }
 
+  /**
+   * Batches whose pass is expected to take at least this long on one thread are split between
+   * threads (default 4 ms). A machine's speed decides which batches pass the default, so tests
+   * that must see a split whatever the machine set 0.
+   */
+  splitBatchesFromMs?: number;
+  /** The same for a single large pass of a fully convolutional net cut into bands of rows (default 12 ms). */
+  splitRowsFromMs?: number;
 /**
  * Ops of a single pass smaller than this many multiply-adds run on the calling thread only.
  * Handing an op's shares to a worker costs a message and a wake-up (about 0.1 ms), a copy of its
@@ -145,6 +153,8 @@ export class CpuBackend implements Backend {
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
     const fmaWanted = this.simd && (options.fma ?? env('TSFACE_FMA') === '1');
+    this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
+    this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     if (fmaWanted) allowRelaxedSimd();
     this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true));
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
@@ -157,6 +167,8 @@ export class CpuBackend implements Backend {
   describe(): BackendReport {
     const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;
     const report: BackendReport = { backend: 'cpu', mode, threads: this.threads };
+  private readonly splitBatchesFromMs: number;
+  private readonly splitRowsFromMs: number;
     if (this.fallback) report.fallback = this.fallback;
     return report;
   }
@@ -285,12 +297,12 @@ export class CpuBackend implements Backend {
       return out;
     }
     if (tape === null) return this.local(() => forward(this, x));
-    if (rows && n === 1 && this.localPasses === 0 && tape.msPerValue * x.size >= ROW_SPLIT_MIN_MS) {
+    if (rows && n === 1 && this.localPasses === 0 && tape.msPerValue * x.size >= this.splitRowsFromMs) {
       const banded = await this.inRowBands(tape, forward, x, rows);
       if (banded) return banded;
     }
     // Splitting pays once the pass is long against a hand-off (a message and a copy each way).
-    const split = n >= 2 && n * tape.msPerItem >= PASS_SPLIT_MIN_MS;
+    const split = n >= 2 && n * tape.msPerItem >= this.splitBatchesFromMs;
     if (!split && this.localPasses === 0) return this.timedLocal(tape, forward, x);
     const pool = this.getPool();
     // A single item goes to one worker whole; a batch is split evenly, this thread included.
