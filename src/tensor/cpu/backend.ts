@@ -1,12 +1,16 @@
 import { allowRelaxedSimd, canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
+import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { ShapeError } from '../errors.ts';
-import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region, type Window2d } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
   chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise, smallMapItems,
   packConvWeights, packedWeightLength, type ConvPlan,
 } from './conv2d.ts';
+import * as grad from './grad/index.ts';
+import { convGradGeometry } from './grad/convGeometry.ts';
+import { conv2dInputGradReference, conv2dWeightGradReference } from './grad/convReference.ts';
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
@@ -51,10 +55,6 @@ export interface CpuBackendOptions {
    * 50 M; tests lower it to check the op-by-op sharing on small tensors).
    */
   shareOpsFromMacs?: number;
-  /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
-  spareBytes?: number;
-}
-
   /**
    * Batches whose pass is expected to take at least this long on one thread are split between
    * threads (default 4 ms). A machine's speed decides which batches pass the default, so tests
@@ -63,6 +63,10 @@ export interface CpuBackendOptions {
   splitBatchesFromMs?: number;
   /** The same for a single large pass of a fully convolutional net cut into bands of rows (default 12 ms). */
   splitRowsFromMs?: number;
+  /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
+  spareBytes?: number;
+}
+
 /**
  * Ops of a single pass smaller than this many multiply-adds run on the calling thread only.
  * Handing an op's shares to a worker costs a message and a wake-up (about 0.1 ms), a copy of its
@@ -149,12 +153,12 @@ export class CpuBackend implements Backend {
     this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.spareLimit = options.spareBytes ?? SPARE_BYTES;
     this.shareFromMacs = options.shareOpsFromMacs ?? THREADING_MIN_MACS;
+    this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
+    this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
     this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
     const fmaWanted = this.simd && (options.fma ?? env('TSFACE_FMA') === '1');
-    this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
-    this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     if (fmaWanted) allowRelaxedSimd();
     this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true));
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
@@ -163,12 +167,12 @@ export class CpuBackend implements Backend {
 
   private readonly fallback: string | undefined;
   private readonly shareFromMacs: number;
+  private readonly splitBatchesFromMs: number;
+  private readonly splitRowsFromMs: number;
 
   describe(): BackendReport {
     const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;
     const report: BackendReport = { backend: 'cpu', mode, threads: this.threads };
-  private readonly splitBatchesFromMs: number;
-  private readonly splitRowsFromMs: number;
     if (this.fallback) report.fallback = this.fallback;
     return report;
   }
@@ -727,4 +731,162 @@ export class CpuBackend implements Backend {
     await this.workers?.dispose();
     this.workers = null;
   }
+
+  // Backward ops (BackwardOps in backward.ts): the kernels live in grad/.
+
+  async conv2dBackwardInput(dy: Tensor, weight: Tensor, inputShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
+    const p = convGradGeometry('conv2dBackwardInput', inputShape, weight.shape, dy.shape, options);
+    const dx = this.alloc(inputShape);
+    conv2dInputGradReference(p, dy.data, weight.data, dx.data);
+    return dx;
+  }
+
+  async conv2dBackwardWeight(x: Tensor, dy: Tensor, weightShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
+    const p = convGradGeometry('conv2dBackwardWeight', x.shape, weightShape, dy.shape, options);
+    const dw = this.alloc(weightShape);
+    conv2dWeightGradReference(p, x.data, dy.data, dw.data);
+    return dw;
+  }
+
+  async sumChannels(dy: Tensor): Promise<Tensor> {
+    if (dy.rank < 2) throw new ShapeError('sumChannels', 'expected [N, C, ...]', [dy.shape]);
+    const out = this.alloc([dy.shape[1]]);
+    grad.sumChannels(dy.data, dy.shape[0], dy.shape[1], shapeSize(dy.shape.slice(2)), out.data);
+    return out;
+  }
+
+  async reluBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    sameShapes('reluBackward', y, dy);
+    const dx = this.alloc(y.shape);
+    grad.reluBackward(y.data, dy.data, dx.data);
+    return dx;
+  }
+
+  async preluBackward(x: Tensor, alpha: Tensor, dy: Tensor): Promise<{ dx: Tensor; dAlpha: Tensor }> {
+    sameShapes('preluBackward', x, dy);
+    const c = x.rank >= 2 ? x.shape[1] : 1;
+    if (alpha.size !== c) throw new ShapeError('preluBackward', `alpha must hold one value per channel (${c})`, [x.shape, alpha.shape]);
+    const dx = this.alloc(x.shape);
+    const dAlpha = this.alloc(alpha.shape);
+    grad.preluBackward(x.data, alpha.data, dy.data, x.shape[0] * c, c, x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, dx.data, dAlpha.data);
+    return { dx, dAlpha };
+  }
+
+  /** The forward pool's windows over `inputShape`, with dy checked against its output. */
+  private poolGrad(op: string, inputShape: readonly number[], dy: Tensor, o: Pool2dOptions): Window2d {
+    const g = windowGeometry(op, inputShape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
+    if (!sameShape(dy.shape, [g.n, g.c, g.outH, g.outW])) throw new ShapeError(op, `dy must be the pool's output [${g.n}, ${g.c}, ${g.outH}, ${g.outW}]`, [inputShape, dy.shape]);
+    return g;
+  }
+
+  async maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    const g = this.poolGrad('maxPool2dBackward', x.shape, dy, options);
+    const dx = this.alloc(x.shape);
+    grad.maxPool2dBackward(g, x.data, dy.data, dx.data);
+    return dx;
+  }
+
+  async avgPool2dBackward(dy: Tensor, inputShape: readonly number[], options: Pool2dOptions): Promise<Tensor> {
+    const g = this.poolGrad('avgPool2dBackward', inputShape, dy, options);
+    const dx = this.alloc(inputShape);
+    grad.avgPool2dBackward(g, dy.data, options.countIncludePad ?? true, dx.data);
+    return dx;
+  }
+
+  async l2Pool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    const g = this.poolGrad('l2Pool2dBackward', x.shape, dy, options);
+    sameShapes('l2Pool2dBackward', y, dy);
+    const dx = this.alloc(x.shape);
+    grad.l2Pool2dBackward(g, x.data, y.data, dy.data, dx.data);
+    return dx;
+  }
+
+  async lrnBackward(x: Tensor, y: Tensor, dy: Tensor, o: LrnOptions): Promise<Tensor> {
+    const [n, c, h, w] = x.nchw('lrnBackward');
+    sameShapes('lrnBackward', x, y, dy);
+    const dx = this.alloc(x.shape);
+    grad.lrnBackward(x.data, y.data, dy.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, dx.data);
+    return dx;
+  }
+
+  async batchStats(x: Tensor): Promise<BatchStats> {
+    if (x.rank < 2) throw new ShapeError('batchStats', 'expected [N, C, ...]', [x.shape]);
+    const c = x.shape[1];
+    const mean = this.alloc([c]);
+    const variance = this.alloc([c]);
+    grad.batchStats(x.data, x.shape[0], c, shapeSize(x.shape.slice(2)), mean.data, variance.data);
+    return { mean, variance };
+  }
+
+  async batchNormBackward(x: Tensor, dy: Tensor, p: BatchNormBackwardParams): Promise<{ dx: Tensor; dGamma: Tensor; dBeta: Tensor }> {
+    sameShapes('batchNormBackward', x, dy);
+    const c = x.shape[1];
+    for (const t of [p.gamma, p.mean, p.variance]) {
+      if (t.size !== c) throw new ShapeError('batchNormBackward', `parameters must hold ${c} values`, [x.shape, t.shape]);
+    }
+    const dx = this.alloc(x.shape);
+    const dGamma = this.alloc([c]);
+    const dBeta = this.alloc([c]);
+    grad.batchNormBackward(x.data, dy.data, x.shape[0], c, shapeSize(x.shape.slice(2)), p.gamma.data, p.mean.data, p.variance.data, p.eps, p.training,
+      dx.data, dGamma.data, dBeta.data);
+    return { dx, dGamma, dBeta };
+  }
+
+  async denseBackwardInput(dy: Tensor, weight: Tensor): Promise<Tensor> {
+    const [n, o] = dy.shape;
+    if (dy.rank !== 2 || weight.rank !== 2 || weight.shape[0] !== o) throw new ShapeError('denseBackwardInput', 'dy must be [N, O] and weight [O, F]', [dy.shape, weight.shape]);
+    const f = weight.shape[1];
+    const dx = this.alloc([n, f]);
+    grad.denseInputGrad(dy.data, weight.data, n, f, o, dx.data);
+    return dx;
+  }
+
+  async denseBackwardWeight(x: Tensor, dy: Tensor): Promise<Tensor> {
+    const [n, o] = dy.shape;
+    if (dy.rank !== 2 || x.shape[0] !== n) throw new ShapeError('denseBackwardWeight', 'dy must be [N, O] for x of N items', [x.shape, dy.shape]);
+    const f = x.size / Math.max(n, 1);
+    const dw = this.alloc([o, f]);
+    grad.denseWeightGrad(x.data, dy.data, n, f, o, dw.data);
+    return dw;
+  }
+
+  async softmaxBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    sameShapes('softmaxBackward', y, dy);
+    const dx = this.alloc(y.shape);
+    grad.softmaxBackward(y.data, dy.data, y.shape[0], y.shape[1], y.rank > 2 ? shapeSize(y.shape.slice(2)) : 1, dx.data);
+    return dx;
+  }
+
+  async l2NormalizeBackward(x: Tensor, y: Tensor, dy: Tensor, eps = 1e-12): Promise<Tensor> {
+    sameShapes('l2NormalizeBackward', x, y, dy);
+    const dx = this.alloc(x.shape);
+    grad.l2NormalizeBackward(x.data, y.data, dy.data, x.shape[0], x.shape[1], x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, eps, dx.data);
+    return dx;
+  }
+
+  async sliceChannels(x: Tensor, from: number, count: number): Promise<Tensor> {
+    const c = x.shape[1];
+    if (x.rank < 2 || !Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > c) {
+      throw new ShapeError('sliceChannels', `channels [${from}, ${from + count}) are not within ${c}`, [x.shape]);
+    }
+    const out = this.alloc([x.shape[0], count, ...x.shape.slice(2)]);
+    grad.sliceChannels(x.data, x.shape[0], c, x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, from, count, out.data);
+    return out;
+  }
+
+  async crop2d(dy: Tensor, p: Padding): Promise<Tensor> {
+    const [n, c, h, w] = dy.nchw('crop2d');
+    const [top, bottom, left, right] = p;
+    if (p.some((v) => !Number.isInteger(v) || v < 0) || top + bottom > h || left + right > w) {
+      throw new ShapeError('crop2d', `padding [${p.join(', ')}] does not fit the map`, [dy.shape]);
+    }
+    const out = this.alloc([n, c, h - top - bottom, w - left - right]);
+    grad.crop2d(dy.data, n * c, h - top - bottom, w - left - right, top, bottom, left, right, out.data);
+    return out;
+  }
+}
+
+/** Throws unless every tensor has the first one's shape. */
+function sameShapes(op: string, first: Tensor, ...rest: Tensor[]): void {
+  for (const t of rest) if (!sameShape(first.shape, t.shape)) throw new ShapeError(op, 'shapes differ', [first.shape, t.shape]);
 }
