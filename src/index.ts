@@ -29,3 +29,5 @@ export { parsePairs, loadPairs, evaluatePairs, bestThreshold, type LfwPair, type
 export { trace, tensorStats, type TraceEntry, type TensorStats } from './inspect/trace.ts';
 export { summary, formatSummary, type Summary } from './inspect/summary.ts';
 export { crosscheck, loadReference, formatCrosscheck, builtinNameMap, type CrosscheckReport, type Reference } from './inspect/crosscheck.ts';
+
+export * from './train/index.ts';

@@ -1,7 +1,7 @@
 import type { Backend } from '../tensor/backend.ts';
 import type { FusedActivation } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { LeafLayer, type ParamSpec } from './layer.ts';
+import { LeafLayer, type LeafGrads, type LeafNeeds, type ParamSpec } from './layer.ts';
 
 export class ReLU extends LeafLayer {
   readonly op = 'relu';
@@ -10,6 +10,9 @@ export class ReLU extends LeafLayer {
   }
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.relu(x);
+  }
+  protected override async backward(backend: Backend, _x: Tensor, y: Tensor, dy: Tensor, needs: LeafNeeds): Promise<LeafGrads> {
+    return { dx: needs.dx ? await backend.reluBackward(y, dy) : undefined };
   }
   outputShape(input: readonly number[]): number[] {
     return [...input];
@@ -31,6 +34,11 @@ export class PReLU extends LeafLayer {
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.prelu(x, this.param('alpha'));
   }
+  protected override async backward(backend: Backend, x: Tensor, _y: Tensor, dy: Tensor): Promise<LeafGrads> {
+    // One pass gives both; the tape drops whichever was not asked for.
+    const { dx, dAlpha } = await backend.preluBackward(x, this.param('alpha'), dy);
+    return { dx, params: { alpha: dAlpha } };
+  }
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }
@@ -41,6 +49,9 @@ export class Softmax extends LeafLayer {
   readonly op = 'softmax';
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.softmax(x);
+  }
+  protected override async backward(backend: Backend, _x: Tensor, y: Tensor, dy: Tensor, needs: LeafNeeds): Promise<LeafGrads> {
+    return { dx: needs.dx ? await backend.softmaxBackward(y, dy) : undefined };
   }
   outputShape(input: readonly number[]): number[] {
     return [...input];

@@ -19,7 +19,8 @@ abstract class Container implements Layer {
  * the tensors still in use shares its memory (reshapes and views do).
  */
 export function releaseIntermediate(ctx: ForwardContext, t: Tensor, inUse: readonly Tensor[]): void {
-  if (ctx.trace || !ctx.backend.release) return;
+  // A tape keeps every intermediate its backward reads.
+  if (ctx.trace || ctx.tape || !ctx.backend.release) return;
   if (inUse.some((u) => u === t || u.data.buffer === t.data.buffer)) return;
   ctx.backend.release(t);
 }
@@ -35,9 +36,10 @@ export class Sequential extends Container {
       const layer = layers[i];
       const next = layers[i + 1];
       // Without a trace nobody observes the conv's own output, so the activation after it is
-      // applied in the same pass (one memory round trip fewer; the values are identical).
+      // applied in the same pass (one memory round trip fewer; the values are identical). A tape
+      // needs the conv's output for the activation's backward, so it gets two steps.
       const prev = y;
-      if (!ctx.trace && layer instanceof Conv2d && (next instanceof PReLU || next instanceof ReLU)) {
+      if (!ctx.trace && !ctx.tape && layer instanceof Conv2d && (next instanceof PReLU || next instanceof ReLU)) {
         y = await layer.runFused(ctx.backend, y, next.asFused());
         i++;
       } else {
@@ -72,6 +74,18 @@ export class Branches extends Container {
     const outs: Tensor[] = [];
     for (const branch of this.children) outs.push(await branch.forward(ctx, x, here));
     const y = await ctx.backend.concat(outs);
+    ctx.tape?.record({
+      label: here, inputs: outs, params: [], output: y,
+      backward: async (backend, dy, needs) => {
+        const slices: (Tensor | null)[] = [];
+        let from = 0;
+        for (const [k, out] of outs.entries()) {
+          slices.push(needs.inputs[k] ? await backend.sliceChannels(dy, from, out.shape[1]) : null);
+          from += out.shape[1];
+        }
+        return { inputs: slices, params: [] };
+      },
+    });
     for (const out of outs) releaseIntermediate(ctx, out, [x, y]);
     ctx.trace?.(here, y, this);
     return y;
@@ -98,6 +112,8 @@ export class Residual extends Container {
     const here = joinPath(path, this.name);
     const body = await this.children[0].forward(ctx, x, here);
     const y = await ctx.backend.add(body, x);
+    // y = body + x: dy flows unchanged to both.
+    ctx.tape?.record({ label: here, inputs: [body, x], params: [], output: y, backward: async (_b, dy) => ({ inputs: [dy, dy], params: [] }) });
     releaseIntermediate(ctx, body, [x, y]);
     ctx.trace?.(here, y, this);
     return y;

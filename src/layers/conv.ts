@@ -1,8 +1,8 @@
 import type { Backend } from '../tensor/backend.ts';
 import { ShapeError } from '../tensor/errors.ts';
-import { padding4, pair, pooledSize, type FusedActivation, type Padding } from '../tensor/geometry.ts';
+import { padding4, pair, pooledSize, type Conv2dOptions, type FusedActivation, type Padding } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { LeafLayer, type ParamSpec } from './layer.ts';
+import { LeafLayer, type LeafGrads, type LeafNeeds, type ParamSpec } from './layer.ts';
 
 export interface ConvSpec {
   in: number;
@@ -32,13 +32,21 @@ export class Conv2d extends LeafLayer {
     return specs;
   }
 
+  private options(): Conv2dOptions {
+    return { stride: this.spec.stride ?? 1, padding: this.padding, groups: this.spec.groups ?? 1 };
+  }
+
   protected run(backend: Backend, x: Tensor, activation?: FusedActivation): Promise<Tensor> {
-    return backend.conv2d(x, this.param('weight'), this.optionalParam('bias'), {
-      stride: this.spec.stride ?? 1,
-      padding: this.padding,
-      groups: this.spec.groups ?? 1,
-      activation,
-    });
+    return backend.conv2d(x, this.param('weight'), this.optionalParam('bias'), { ...this.options(), activation });
+  }
+
+  protected override async backward(backend: Backend, x: Tensor, _y: Tensor, dy: Tensor, needs: LeafNeeds): Promise<LeafGrads> {
+    const weight = this.param('weight');
+    const params: Record<string, Tensor> = {};
+    if (needs.params.has('weight')) params.weight = await backend.conv2dBackwardWeight(x, dy, weight.shape, this.options());
+    if (needs.params.has('bias')) params.bias = await backend.sumChannels(dy);
+    const dx = needs.dx ? await backend.conv2dBackwardInput(dy, weight, x.shape, this.options()) : undefined;
+    return { dx, params };
   }
 
   /** The convolution with the following activation applied in the same pass (no trace in between). */
@@ -77,6 +85,14 @@ export class Dense extends LeafLayer {
   }
   protected run(backend: Backend, x: Tensor): Promise<Tensor> {
     return backend.dense(x, this.param('weight'), this.param('bias'));
+  }
+  protected override async backward(backend: Backend, x: Tensor, _y: Tensor, dy: Tensor, needs: LeafNeeds): Promise<LeafGrads> {
+    const params: Record<string, Tensor> = {};
+    if (needs.params.has('weight')) params.weight = await backend.denseBackwardWeight(x, dy);
+    if (needs.params.has('bias')) params.bias = await backend.sumChannels(dy);
+    // The op flattens [N, C, H, W] inputs; dx goes back in the input's own shape.
+    const dx = needs.dx ? (await backend.denseBackwardInput(dy, this.param('weight'))).reshape(x.shape) : undefined;
+    return { dx, params };
   }
   outputShape(input: readonly number[]): number[] {
     const f = input.reduce((a, b) => a * b, 1);

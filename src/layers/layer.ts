@@ -1,3 +1,4 @@
+import type { Tape } from '../autograd/tape.ts';
 import type { Backend } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -7,12 +8,31 @@ export type TraceHook = (name: string, output: Tensor, layer: Layer) => void;
 export interface ForwardContext {
   backend: Backend;
   trace?: TraceHook;
+  /** Set for a pass to differentiate: every layer records on it what its backward needs. */
+  tape?: Tape;
+  /** Training mode: batch norms normalise with the batch's statistics and update their running ones. */
+  training?: boolean;
 }
 
 export interface ParamSpec {
   /** Name inside the layer: 'weight', 'bias', 'alpha', 'mean'... */
   name: string;
   shape: readonly number[];
+  /** State the forward pass keeps (a batch norm's running mean and variance), not trained by gradients. */
+  buffer?: boolean;
+}
+
+/** What a leaf layer's backward is asked for. */
+export interface LeafNeeds {
+  dx: boolean;
+  /** Names of the parameters whose gradients are wanted. */
+  params: ReadonlySet<string>;
+}
+
+/** A leaf layer's gradients: dx and parameter gradients by name, each only if asked for. */
+export interface LeafGrads {
+  dx?: Tensor;
+  params?: Record<string, Tensor>;
 }
 
 /** A row of a net's summary table. */
@@ -73,12 +93,46 @@ export abstract class LeafLayer implements Layer {
   }
 
   async forward(ctx: ForwardContext, x: Tensor, path: string): Promise<Tensor> {
-    const y = await this.run(ctx.backend, x);
+    const y = ctx.tape || ctx.training ? await this.runRecorded(ctx, x, joinPath(path, this.name)) : await this.run(ctx.backend, x);
     ctx.trace?.(joinPath(path, this.name), y, this);
     return y;
   }
 
   protected abstract run(backend: Backend, x: Tensor): Promise<Tensor>;
+
+  /**
+   * The forward pass of a recorded (or training) pass: runs the layer and records on the tape
+   * the step that differentiates it, keeping x and y for backward. Layers that behave
+   * differently in training (batch norm) override it.
+   */
+  protected async runRecorded(ctx: ForwardContext, x: Tensor, label: string): Promise<Tensor> {
+    const y = await this.run(ctx.backend, x);
+    this.recordStep(ctx, label, x, y, (backend, dy, needs) => this.backward(backend, x, y, dy, needs));
+    return y;
+  }
+
+  /** Records one step for this layer: x is its input, its trainable parameters are the step's params. */
+  protected recordStep(
+    ctx: ForwardContext, label: string, x: Tensor, y: Tensor,
+    backward: (backend: Backend, dy: Tensor, needs: LeafNeeds) => Promise<LeafGrads>,
+  ): void {
+    if (!ctx.tape) return;
+    const names = this.paramSpecs.filter((p) => !p.buffer).map((p) => p.name);
+    const params = names.map((n) => this.param(n));
+    ctx.tape.record({
+      label, inputs: [x], params, output: y,
+      backward: async (backend, dy, needs) => {
+        const wanted = new Set(names.filter((_, k) => needs.params[k]));
+        const got = await backward(backend, dy, { dx: needs.inputs[0], params: wanted });
+        return { inputs: [got.dx ?? null], params: names.map((n) => got.params?.[n] ?? null) };
+      },
+    });
+  }
+
+  /** dL/dx and the parameters' gradients from x, y and dL/dy; a layer that cannot be trained says so. */
+  protected backward(_backend: Backend, _x: Tensor, _y: Tensor, _dy: Tensor, _needs: LeafNeeds): Promise<LeafGrads> {
+    throw new Error(`${this.name}: the ${this.op} layer has no backward`);
+  }
   abstract outputShape(input: readonly number[]): number[];
 
   protected detail(): string {

@@ -1,8 +1,9 @@
-import { releaseIntermediate, Sequential } from '../layers/containers.ts';
-import type { Layer, LayerInfo, TraceHook } from '../layers/layer.ts';
+import type { Tape } from '../autograd/tape.ts';
+import { leaves, releaseIntermediate, Sequential } from '../layers/containers.ts';
+import { joinPath, type ForwardContext, type Layer, type LayerInfo, type TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend, RowGeometry } from '../tensor/backend.ts';
-import { ShapeError, WeightsError } from '../tensor/errors.ts';
+import { ArgumentError, ShapeError, WeightsError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 /**
@@ -33,14 +34,10 @@ export class Net {
    * trace asks to see every intermediate.
    */
   async forward(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
-    const [c, h, w] = this.input;
-    const [, xc, xh, xw] = x.nchw(this.name);
-    if (xc !== c || (h !== null && xh !== h) || (w !== null && xw !== w)) {
-      throw new ShapeError(this.name, `expects input [N, ${c}, ${h ?? 'H'}, ${w ?? 'W'}]`, [x.shape]);
-    }
+    this.checkInput(x);
     // A traced pass is for looking at the values, NaNs included: it is returned unchecked.
-    if (trace) return this.layers(backend, x, trace);
-    const out = backend.runGraph ? await backend.runGraph(this, (b, input) => this.layers(b, input), x, this.rows) : await this.layers(backend, x);
+    if (trace) return this.layers({ backend, trace }, x);
+    const out = backend.runGraph ? await backend.runGraph(this, (b, input) => this.layers({ backend: b }, input), x, this.rows) : await this.layers({ backend }, x);
     for (const [head, t] of Object.entries(out)) {
       if (firstNonFinite(t.data) >= 0) await this.blameNonFinite(backend, x, head);
     }
@@ -56,18 +53,38 @@ export class Net {
     const badInput = firstNonFinite(x.data);
     if (badInput >= 0) throw new WeightsError(this.weightsFile, null, `${this.name}: input value ${badInput} is ${x.data[badInput]}`);
     let first: { name: string; op: string; index: number; value: number } | null = null;
-    await this.layers(backend, x, (name, t, layer) => {
-      if (first) return;
-      const i = firstNonFinite(t.data);
-      if (i >= 0) first = { name, op: layer.op, index: i, value: t.data[i] };
-    });
+    await this.layers({
+      backend,
+      trace: (name, t, layer) => {
+        if (first) return;
+        const i = firstNonFinite(t.data);
+        if (i >= 0) first = { name, op: layer.op, index: i, value: t.data[i] };
+      },
+    }, x);
     const where = first as { name: string; op: string; index: number; value: number } | null;
     const detail = where ? `layer ${where.name} (${where.op}) is the first to give a non-finite value (${where.value} at ${where.index})` : `head ${head} gives a non-finite value`;
     throw new WeightsError(this.weightsFile, null, `${this.name}: ${detail}; the weights overflow float32 on this input`);
   }
 
-  private async layers(backend: Backend, x: Tensor, trace?: TraceHook): Promise<Record<string, Tensor>> {
-    const ctx = { backend, trace };
+  /**
+   * Runs the net op by op, recording on `tape` every step backward needs: no whole-pass plan, no
+   * fused activations, no intermediate handed back for reuse. With `training`, batch norms use
+   * the batch's statistics and update their running ones.
+   */
+  async forwardRecorded(backend: Backend, x: Tensor, tape: Tape, options: { training?: boolean } = {}): Promise<Record<string, Tensor>> {
+    this.checkInput(x);
+    return this.layers({ backend, tape, training: options.training ?? false }, x);
+  }
+
+  private checkInput(x: Tensor): void {
+    const [c, h, w] = this.input;
+    const [, xc, xh, xw] = x.nchw(this.name);
+    if (xc !== c || (h !== null && xh !== h) || (w !== null && xw !== w)) {
+      throw new ShapeError(this.name, `expects input [N, ${c}, ${h ?? 'H'}, ${w ?? 'W'}]`, [x.shape]);
+    }
+  }
+
+  private async layers(ctx: ForwardContext, x: Tensor): Promise<Record<string, Tensor>> {
     const features = await this.trunk.forward(ctx, x, '');
     const names = Object.keys(this.heads);
     if (names.length === 0) return { output: features };
@@ -89,6 +106,49 @@ export class Net {
     return [this.trunk, ...Object.values(this.heads)].flatMap((l) => expectedTensors(l, `${this.name}.`));
   }
 
+  /** Every bound tensor with its name as in weights files, in forward order, buffers included. */
+  private boundTensors(): { name: string; tensor: Tensor; layer: Layer; param: string; buffer: boolean }[] {
+    return [this.trunk, ...Object.values(this.heads)].flatMap((root) =>
+      leaves(root).flatMap(({ path, layer }) => layer.paramSpecs.map((spec) => {
+        const tensor = layer.params.get(spec.name);
+        if (!tensor) throw new WeightsError(this.weightsFile, `${this.name}.${path.replaceAll('/', '.')}.${spec.name}`, 'is not loaded');
+        return { name: `${this.name}.${path.replaceAll('/', '.')}.${spec.name}`, tensor, layer, param: spec.name, buffer: spec.buffer ?? false };
+      })),
+    );
+  }
+
+  /** The trainable parameters, in forward order, named as in weights files; batch norms' running statistics are buffers, not here. */
+  parameters(): { name: string; tensor: Tensor; layer: Layer; param: string }[] {
+    return this.boundTensors().filter((t) => !t.buffer).map(({ name, tensor, layer, param }) => ({ name, tensor, layer, param }));
+  }
+
+  /** State updated by training-mode passes rather than by gradients: batch norms' running mean and variance. */
+  buffers(): { name: string; tensor: Tensor }[] {
+    return this.boundTensors().filter((t) => t.buffer).map(({ name, tensor }) => ({ name, tensor }));
+  }
+
+  /**
+   * The parameters of every layer up to and including `layerName` in forward order: a container
+   * path ('stage3', 'stage3/block2') or a leaf's ('stage3/block2/expand'). For a Tape's
+   * `trainable` option: `p => !frozen.has(p)`.
+   */
+  frozenUpTo(layerName: string): Set<Tensor> {
+    const order = [this.trunk, ...Object.values(this.heads)].flatMap((root) => leaves(root));
+    const containers = [this.trunk, ...Object.values(this.heads)].flatMap((root) => containerPaths(root, ''));
+    const within = (path: string) => path === layerName || path.startsWith(`${layerName}/`);
+    let last = -1;
+    for (const [i, { path }] of order.entries()) if (within(path)) last = i;
+    if (last < 0) {
+      throw new ArgumentError(`${this.name}: no layer '${layerName}'; layers are ${[...new Set([...containers, ...order.map((l) => l.path)])].join(', ')}`);
+    }
+    const frozen = new Set<Tensor>();
+    const trainable = new Set(this.parameters().map((p) => p.tensor));
+    for (const { layer } of order.slice(0, last + 1)) {
+      for (const t of layer.params.values()) if (trainable.has(t)) frozen.add(t);
+    }
+    return frozen;
+  }
+
   /** Binds `<net>.<layer>.<param>` tensors; checks all of them before binding any. */
   load(tensors: ReadonlyMap<string, Tensor>, file: string): this {
     this.weightsFile = file;
@@ -96,6 +156,13 @@ export class Net {
     bindWeights(all, tensors, file, `${this.name}.`);
     return this;
   }
+}
+
+/** Paths of the named containers under `layer`, outermost first. */
+function containerPaths(layer: Layer, path: string): string[] {
+  if (layer.children.length === 0) return [];
+  const here = joinPath(path, layer.name);
+  return [...(here ? [here] : []), ...layer.children.flatMap((c) => containerPaths(c, here))];
 }
 
 function firstNonFinite(data: Float32Array): number {
