@@ -2,10 +2,12 @@
 // and cached. One GPU instance per backend; `mode` picks what gpu.js compiles to, and
 // describe() reports what really ran, including gpu.js's own fallback reasons.
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
+import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
-import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
+import { pair, windowGeometry, type Conv2dOptions, type Window2d, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
+import * as B from './backwardKernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
 
 import { loadGpuJs, platformName } from '../../platform/index.ts';
@@ -411,4 +413,162 @@ export class GpujsBackend implements Backend {
     this.kernels.clear();
     this.gpu.destroy();
   }
+
+  // Backward ops (BackwardOps in backward.ts): one gather kernel each (backwardKernels.ts), run
+  // op by op through the same kernel cache; training passes are not fused into plans.
+
+  /** The forward conv's geometry over `inputShape`, with the weight's and dy's shapes checked against it. */
+  private convGrad(op: string, inputShape: readonly number[], weightShape: readonly number[], dyShape: readonly number[], o: Conv2dOptions) {
+    if (weightShape.length !== 4) throw new ShapeError(op, 'weight must be [cOut, cIn/groups, kH, kW]', [weightShape]);
+    const [cOut, cInG, kH, kW] = weightShape;
+    const groups = o.groups ?? 1;
+    const g = windowGeometry(op, inputShape, [kH, kW], o.stride, o.padding, false);
+    if (cOut % groups || cInG * groups !== g.c) throw new ShapeError(op, `input channels ${g.c} and weight do not fit groups=${groups}`, [inputShape, weightShape]);
+    if (!sameShape(dyShape, [g.n, cOut, g.outH, g.outW])) throw new ShapeError(op, `dy must be the conv's output [${g.n}, ${cOut}, ${g.outH}, ${g.outW}]`, [inputShape, dyShape]);
+    const constants = { cIn: g.c, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW };
+    return { g, constants };
+  }
+
+  async conv2dBackwardInput(dy: Tensor, weight: Tensor, inputShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
+    const { g, constants } = this.convGrad('conv2dBackwardInput', inputShape, weight.shape, dy.shape, options);
+    return this.run(B.CONV_BACKWARD_INPUT, 'convBackwardInput', inputShape, constants, [dy.data, weight.data], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
+  }
+
+  async conv2dBackwardWeight(x: Tensor, dy: Tensor, weightShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
+    const { g, constants } = this.convGrad('conv2dBackwardWeight', x.shape, weightShape, dy.shape, options);
+    return this.run(B.CONV_BACKWARD_WEIGHT, 'convBackwardWeight', weightShape, constants, [x.data, dy.data], [g.n, g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
+  }
+
+  /** A per-channel sum over the batch and positions of [N, C, ...] tensors (overChannel in backwardKernels.ts). */
+  private channelSum(source: string, name: string, shape: readonly number[], like: Tensor, args: (Float32Array | undefined)[], constants: Record<string, number> = {}): Promise<Tensor> {
+    if (like.rank < 2) throw new ShapeError(name, 'expected [N, C, ...]', [like.shape]);
+    const [n, c] = like.shape;
+    const unused = new Float32Array(1);
+    const full = [0, 1, 2, 3].map((k) => args[k] ?? unused);
+    return this.run(source, name, shape, { c, ...constants }, full, [n, shapeSize(like.shape.slice(2))]);
+  }
+
+  sumChannels(dy: Tensor): Promise<Tensor> {
+    return this.channelSum(B.SUM_CHANNELS, 'sumChannels', [dy.shape[1] ?? 0], dy, [dy.data]);
+  }
+
+  reluBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    sameShapes('reluBackward', y, dy);
+    return this.run(B.RELU_BACKWARD, 'reluBackward', y.shape, {}, [y.data, dy.data]);
+  }
+
+  async preluBackward(x: Tensor, alpha: Tensor, dy: Tensor): Promise<{ dx: Tensor; dAlpha: Tensor }> {
+    sameShapes('preluBackward', x, dy);
+    const c = x.rank >= 2 ? x.shape[1] : 1;
+    if (alpha.size !== c) throw new ShapeError('preluBackward', `alpha must hold one value per channel (${c})`, [x.shape, alpha.shape]);
+    const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
+    const dx = await this.run(B.PRELU_BACKWARD_INPUT, 'preluBackwardInput', x.shape, { c }, [x.data, alpha.data, dy.data], [plane]);
+    const dAlpha = await this.channelSum(B.PRELU_ALPHA_GRAD, 'preluAlphaGrad', alpha.shape, x.rank >= 2 ? x : x.reshape([x.size, 1]), [x.data, dy.data]);
+    return { dx, dAlpha };
+  }
+
+  /** The forward pool's windows over `inputShape`, with dy checked against its output. */
+  private poolGrad(op: string, inputShape: readonly number[], dy: Tensor, o: Pool2dOptions): { g: Window2d; constants: Record<string, number>; dims: number[] } {
+    const g = windowGeometry(op, inputShape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
+    if (!sameShape(dy.shape, [g.n, g.c, g.outH, g.outW])) throw new ShapeError(op, `dy must be the pool's output [${g.n}, ${g.c}, ${g.outH}, ${g.outW}]`, [inputShape, dy.shape]);
+    return {
+      g,
+      constants: { c: g.c, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW },
+      dims: [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft, g.padBottom, g.padRight],
+    };
+  }
+
+  maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    const { constants, dims } = this.poolGrad('maxPool2dBackward', x.shape, dy, options);
+    return this.run(B.MAX_POOL_BACKWARD, 'maxPoolBackward', x.shape, constants, [x.data, dy.data], dims);
+  }
+
+  avgPool2dBackward(dy: Tensor, inputShape: readonly number[], options: Pool2dOptions): Promise<Tensor> {
+    const { constants, dims } = this.poolGrad('avgPool2dBackward', inputShape, dy, options);
+    const includePad = options.countIncludePad ?? true ? 1 : 0;
+    return this.run(B.AVG_POOL_BACKWARD, 'avgPoolBackward', inputShape, { ...constants, includePad }, [dy.data], dims);
+  }
+
+  l2Pool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
+    const { constants, dims } = this.poolGrad('l2Pool2dBackward', x.shape, dy, options);
+    sameShapes('l2Pool2dBackward', y, dy);
+    return this.run(B.L2_POOL_BACKWARD, 'l2PoolBackward', x.shape, constants, [x.data, y.data, dy.data], dims);
+  }
+
+  async lrnBackward(x: Tensor, y: Tensor, dy: Tensor, o: LrnOptions): Promise<Tensor> {
+    const [, c, h, w] = x.nchw('lrnBackward');
+    sameShapes('lrnBackward', x, y);
+    sameShapes('lrnBackward', x, dy);
+    return this.run(B.LRN_BACKWARD, 'lrnBackward', x.shape, { c, size: o.size, before: Math.floor(o.size / 2), scale: o.alpha / o.size, beta: o.beta, k: o.k }, [x.data, y.data, dy.data], [h, w]);
+  }
+
+  async batchStats(x: Tensor): Promise<BatchStats> {
+    const c = [x.shape[1] ?? 0];
+    const mean = await this.channelSum(B.CHANNEL_MEAN, 'channelMean', c, x, [x.data]);
+    const variance = await this.channelSum(B.CHANNEL_VARIANCE, 'channelVariance', c, x, [x.data, undefined, mean.data]);
+    return { mean, variance };
+  }
+
+  async batchNormBackward(x: Tensor, dy: Tensor, p: BatchNormBackwardParams): Promise<{ dx: Tensor; dGamma: Tensor; dBeta: Tensor }> {
+    sameShapes('batchNormBackward', x, dy);
+    const c = x.rank >= 2 ? x.shape[1] : 0;
+    for (const v of [p.gamma, p.mean, p.variance]) {
+      if (v.size !== c) throw new ShapeError('batchNormBackward', `gamma, mean and variance must hold one value per channel (${c})`, [x.shape, v.shape]);
+    }
+    const eps = p.eps;
+    const dBeta = (await this.sumChannels(dy)).reshape(p.gamma.shape);
+    const dGamma = await this.channelSum(B.BATCH_NORM_GAMMA_GRAD, 'batchNormGammaGrad', p.gamma.shape, x, [x.data, dy.data, p.mean.data, p.variance.data], { eps });
+    const plane = shapeSize(x.shape.slice(2));
+    const dx = await this.run(B.BATCH_NORM_BACKWARD_INPUT, 'batchNormBackwardInput', x.shape, { c, eps, training: p.training ? 1 : 0 },
+      [x.data, dy.data, p.mean.data, p.variance.data, p.gamma.data, dBeta.data, dGamma.data], [plane, x.shape[0] * plane]);
+    return { dx, dGamma, dBeta };
+  }
+
+  denseBackwardInput(dy: Tensor, weight: Tensor): Promise<Tensor> {
+    if (weight.rank !== 2 || dy.rank !== 2 || dy.shape[1] !== weight.shape[0]) throw new ShapeError('denseBackwardInput', 'dy must be [N, O] and weight [O, F]', [dy.shape, weight.shape]);
+    const [o, f] = weight.shape;
+    return this.run(B.DENSE_BACKWARD_INPUT, 'denseBackwardInput', [dy.shape[0], f], { o, f }, [dy.data, weight.data]);
+  }
+
+  denseBackwardWeight(x: Tensor, dy: Tensor): Promise<Tensor> {
+    const n = x.shape[0];
+    if (dy.rank !== 2 || dy.shape[0] !== n) throw new ShapeError('denseBackwardWeight', 'dy must be [N, O] for x of batch N', [x.shape, dy.shape]);
+    const o = dy.shape[1];
+    const f = n ? x.size / n : 0;
+    return this.run(B.DENSE_BACKWARD_WEIGHT, 'denseBackwardWeight', [o, f], { o, f }, [x.data, dy.data], [n]);
+  }
+
+  softmaxBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
+    sameShapes('softmaxBackward', y, dy);
+    const [c, h, w] = this.spatial(y);
+    return this.run(B.SOFTMAX_BACKWARD, 'softmaxBackward', y.shape, { c }, [y.data, dy.data], [h * w]);
+  }
+
+  l2NormalizeBackward(x: Tensor, y: Tensor, dy: Tensor, eps = 1e-12): Promise<Tensor> {
+    sameShapes('l2NormalizeBackward', x, y);
+    sameShapes('l2NormalizeBackward', x, dy);
+    const [c, h, w] = this.spatial(x);
+    return this.run(B.L2_NORMALIZE_BACKWARD, 'l2NormalizeBackward', x.shape, { c, eps }, [x.data, y.data, dy.data], [h * w]);
+  }
+
+  sliceChannels(x: Tensor, from: number, count: number): Promise<Tensor> {
+    const c = x.rank >= 2 ? x.shape[1] : 0;
+    if (!Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > c) {
+      throw new ShapeError('sliceChannels', `channels [${from}, ${from + count}) are not within the ${c} of x`, [x.shape]);
+    }
+    const plane = shapeSize(x.shape.slice(2));
+    return this.run(B.SLICE_CHANNELS, 'sliceChannels', [x.shape[0], count, ...x.shape.slice(2)], {}, [x.data], [plane, count, c, from]);
+  }
+
+  async crop2d(dy: Tensor, p: Padding): Promise<Tensor> {
+    const [n, c, h, w] = dy.nchw('crop2d');
+    const outH = h - p[0] - p[1];
+    const outW = w - p[2] - p[3];
+    if (p.some((v) => !Number.isInteger(v) || v < 0) || outH < 0 || outW < 0) throw new ShapeError('crop2d', `padding [${p.join(', ')}] does not fit inside dy`, [dy.shape]);
+    return this.run(B.CROP, 'crop', [n, c, outH, outW], { c }, [dy.data], [h, w, outH, outW, p[0], p[2]]);
+  }
+}
+
+function sameShapes(op: string, a: Tensor, b: Tensor): void {
+  if (!sameShape(a.shape, b.shape)) throw new ShapeError(op, 'shapes differ', [a.shape, b.shape]);
 }
