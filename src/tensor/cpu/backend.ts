@@ -1,15 +1,18 @@
-import { allowRelaxedSimd, canShareMemory, env, hardwareThreads, nextTask } from '../../platform/index.ts';
+import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
+import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { ShapeError } from '../errors.ts';
-import { pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region, type Window2d } from '../geometry.ts';
+import { padding4, pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region, type Window2d } from '../geometry.ts';
 import { sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
   chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise, smallMapItems,
   packConvWeights, packedWeightLength, type ConvPlan,
 } from './conv2d.ts';
 import * as grad from './grad/index.ts';
-import { convGradGeometry } from './grad/convGeometry.ts';
+import { convGradGeometry, type ConvGrad } from './grad/convGeometry.ts';
+import { inputGradTaskCount, sumWeightGradPartials, weightGradPartialLength, weightGradTasks } from './grad/convGemm.ts';
+import { runConvGradTasks, type ConvGradJob } from './grad/convGradJob.ts';
 import { conv2dInputGradReference, conv2dWeightGradReference } from './grad/convReference.ts';
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
@@ -123,8 +126,6 @@ function spareKey(bytes: number, shared: boolean): number {
 function defaultThreads(): number {
   const given = Number(env('TSFACE_THREADS'));
   if (Number.isInteger(given) && given >= 1) return given;
-  // A browser page that is not cross-origin isolated has no shared memory: one thread.
-  if (!canShareMemory()) return 1;
   return Math.max(1, Math.min(2, hardwareThreads()));
 }
 
@@ -150,7 +151,10 @@ export class CpuBackend implements Backend {
   private readonly transformed = new WeakMap<Tensor, Float32Array>();
 
   constructor(options: CpuBackendOptions = {}) {
-    this.threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    // Threads share tensors through SharedArrayBuffers: where there are none (a page that is not
+    // cross-origin isolated) everything runs here, whatever was asked, and describe() says why.
+    this.threadLimit = sharedMemoryUnavailable() ?? undefined;
+    this.threads = this.threadLimit ? 1 : Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.spareLimit = options.spareBytes ?? SPARE_BYTES;
     this.shareFromMacs = options.shareOpsFromMacs ?? THREADING_MIN_MACS;
     this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
@@ -166,6 +170,7 @@ export class CpuBackend implements Backend {
   }
 
   private readonly fallback: string | undefined;
+  private readonly threadLimit: string | undefined;
   private readonly shareFromMacs: number;
   private readonly splitBatchesFromMs: number;
   private readonly splitRowsFromMs: number;
@@ -174,6 +179,7 @@ export class CpuBackend implements Backend {
     const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;
     const report: BackendReport = { backend: 'cpu', mode, threads: this.threads };
     if (this.fallback) report.fallback = this.fallback;
+    if (this.threadLimit) report.threadLimit = this.threadLimit;
     return report;
   }
 
@@ -193,7 +199,7 @@ export class CpuBackend implements Backend {
       this.spareOrder.splice(this.spareOrder.indexOf(reused), 1);
       return new Tensor(shape, new Float32Array(reused));
     }
-    if (shared) return new Tensor(shape, new Float32Array(new SharedArrayBuffer(size * 4)));
+    if (shared) return new Tensor(shape, new Float32Array(newSharedMemory(size * 4)));
     return new Tensor(shape, new Float32Array(size));
   }
 
@@ -209,14 +215,14 @@ export class CpuBackend implements Backend {
     // Only whole buffers.
     if (t.data.byteOffset !== 0 || t.data.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
     if (buffer.byteLength > this.spareLimit) return;
-    const key = spareKey(buffer.byteLength, buffer instanceof SharedArrayBuffer);
+    const key = spareKey(buffer.byteLength, isSharedMemory(buffer));
     let list = this.spare.get(key);
     if (!list) this.spare.set(key, (list = []));
     if (list.includes(buffer)) return;
     // A net's working set stays in the pool; sizes of an earlier net or batch age out of it.
     while (this.spareBytes + buffer.byteLength > this.spareLimit) {
       const old = this.spareOrder.shift()!;
-      const sameSize = this.spare.get(spareKey(old.byteLength, old instanceof SharedArrayBuffer))!;
+      const sameSize = this.spare.get(spareKey(old.byteLength, isSharedMemory(old)))!;
       sameSize.splice(sameSize.indexOf(old), 1);
       this.spareBytes -= old.byteLength;
     }
@@ -229,8 +235,8 @@ export class CpuBackend implements Backend {
   private readonly sharedParams = new WeakMap<Float32Array, Float32Array>();
 
   private shared(a: Float32Array): Float32Array {
-    if (a.buffer instanceof SharedArrayBuffer) return a;
-    const copy = new Float32Array(new SharedArrayBuffer(a.byteLength));
+    if (isSharedMemory(a.buffer)) return a;
+    const copy = new Float32Array(newSharedMemory(a.byteLength));
     copy.set(a);
     return copy;
   }
@@ -241,7 +247,7 @@ export class CpuBackend implements Backend {
    * SharedArrayBuffer per call cost its page faults on every P-Net input.
    */
   private async onShared(x: Tensor, work: (xs: Float32Array) => Promise<void>): Promise<void> {
-    if (x.data.buffer instanceof SharedArrayBuffer) return work(x.data);
+    if (isSharedMemory(x.data.buffer)) return work(x.data);
     const copy = this.alloc(x.shape, true);
     copy.data.set(x.data);
     try {
@@ -546,16 +552,16 @@ export class CpuBackend implements Backend {
     if (plan.winograd) {
       let u = this.transformed.get(weight);
       const length = winogradWeightLength(plan);
-      if (!u || u.length !== length || (shared && !(u.buffer instanceof SharedArrayBuffer))) {
-        u = winogradWeights(plan, weight.data, shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length));
+      if (!u || u.length !== length || (shared && !isSharedMemory(u.buffer))) {
+        u = winogradWeights(plan, weight.data, shared ? new Float32Array(newSharedMemory(length * 4)) : new Float32Array(length));
         this.transformed.set(weight, u);
       }
       return u;
     }
     let packed = this.packed.get(weight);
     const length = packedWeightLength(plan);
-    if (!packed || packed.length !== length || (shared && !(packed.buffer instanceof SharedArrayBuffer))) {
-      const into = shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+    if (!packed || packed.length !== length || (shared && !isSharedMemory(packed.buffer))) {
+      const into = shared ? new Float32Array(newSharedMemory(length * 4)) : new Float32Array(length);
       packed = packConvWeights(plan, weight.data, into);
       this.packed.set(weight, packed);
     }
@@ -736,16 +742,66 @@ export class CpuBackend implements Backend {
 
   async conv2dBackwardInput(dy: Tensor, weight: Tensor, inputShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
     const p = convGradGeometry('conv2dBackwardInput', inputShape, weight.shape, dy.shape, options);
-    const dx = this.alloc(inputShape);
-    conv2dInputGradReference(p, dy.data, weight.data, dx.data);
+    if (!this.simd) {
+      const dx = this.alloc(inputShape);
+      conv2dInputGradReference(p, dy.data, weight.data, dx.data);
+      return dx;
+    }
+    const depthwise = p.groups === p.cIn && p.groups === p.cOut;
+    // A stride-1 depthwise conv's dx is the forward depthwise conv of dy with the flipped taps,
+    // padded so that every output that read an input position is in its window.
+    const full = fullPadding(p, options);
+    if (depthwise && full) return this.conv2d(dy, flippedTaps(weight), null, { padding: full, groups: p.groups });
+    const dx = this.alloc(inputShape, this.sharesConvGrad(p));
+    const total = depthwise ? p.n * p.cIn : inputGradTaskCount(p);
+    await this.runConvGrad({ part: depthwise ? 'depthwiseInput' : 'input', plan: p, a: dy.data, b: weight.data, out: dx.data, pixels: 0, fma: this.fma }, total);
     return dx;
   }
 
   async conv2dBackwardWeight(x: Tensor, dy: Tensor, weightShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
     const p = convGradGeometry('conv2dBackwardWeight', x.shape, weightShape, dy.shape, options);
+    if (!this.simd) {
+      const dw = this.alloc(weightShape);
+      conv2dWeightGradReference(p, x.data, dy.data, dw.data);
+      return dw;
+    }
+    const threaded = this.sharesConvGrad(p);
+    if (p.groups === p.cIn && p.groups === p.cOut) {
+      const dw = this.alloc(weightShape, threaded);
+      await this.runConvGrad({ part: 'depthwiseWeight', plan: p, a: x.data, b: dy.data, out: dw.data, pixels: 0, fma: this.fma }, p.cIn);
+      return dw;
+    }
+    // Each task sums its run of pixels into a partial of its own; the partials are added here.
+    const { tasks, pixels } = weightGradTasks(p, threaded ? 4 * this.threads : 1);
+    const partials = this.alloc([tasks * weightGradPartialLength(p)], threaded);
+    await this.runConvGrad({ part: 'weight', plan: p, a: x.data, b: dy.data, out: partials.data, pixels, fma: this.fma }, tasks);
     const dw = this.alloc(weightShape);
-    conv2dWeightGradReference(p, x.data, dy.data, dw.data);
+    sumWeightGradPartials(p, partials.data, tasks, dw.data);
+    this.release(partials);
     return dw;
+  }
+
+  /** Whether a conv backward of this size is shared between threads (as the forward conv of the same MACs). */
+  private sharesConvGrad(p: ConvGrad): boolean {
+    return this.shareable() && p.n * p.cOut * p.outH * p.outW * (p.cIn / p.groups) * p.kH * p.kW >= this.shareFromMacs;
+  }
+
+  /**
+   * Tasks [0, total) of a conv backward kernel, shared with the workers where sharesConvGrad says
+   * so (then `out` must be shared memory). Inputs are copied to shared memory per call, never
+   * cached: training changes weights in place between steps.
+   */
+  private async runConvGrad(job: Omit<ConvGradJob, 'id' | 'kind'>, total: number): Promise<void> {
+    if (!(job.out.buffer instanceof SharedArrayBuffer)) {
+      runConvGradTasks(job, 0, total);
+      return;
+    }
+    const a = new Tensor([job.a.length], job.a);
+    const b = new Tensor([job.b.length], job.b);
+    await this.onShared(a, (as) => this.onShared(b, (bs) => {
+      const shared = { ...job, a: as, b: bs };
+      return this.getPool().run({ kind: 'convGrad', ...shared }, total, (from, to) => runConvGradTasks(shared, from, to));
+    }));
   }
 
   async sumChannels(dy: Tensor): Promise<Tensor> {
@@ -884,6 +940,27 @@ export class CpuBackend implements Backend {
     grad.crop2d(dy.data, n * c, h - top - bottom, w - left - right, top, bottom, left, right, out.data);
     return out;
   }
+}
+
+/**
+ * The padding that makes a stride-1 conv's transpose a forward conv: k - 1 - pad on each side,
+ * or null where the conv is strided or a pad reaches past its kernel.
+ */
+function fullPadding(p: ConvGrad, options: Conv2dOptions): Padding | null {
+  if (p.strideH !== 1 || p.strideW !== 1) return null;
+  const [top, bottom, left, right] = padding4(options.padding);
+  const full: Padding = [p.kH - 1 - top, p.kH - 1 - bottom, p.kW - 1 - left, p.kW - 1 - right];
+  return full.every((v) => v >= 0) ? full : null;
+}
+
+/** A depthwise weight [c, 1, kH, kW] with each channel's taps reversed (rotated 180 degrees). */
+function flippedTaps(weight: Tensor): Tensor {
+  const taps = weight.shape[2] * weight.shape[3];
+  const out = new Tensor(weight.shape);
+  for (let c = 0; c < weight.shape[0]; c++) {
+    for (let i = 0; i < taps; i++) out.data[c * taps + i] = weight.data[c * taps + taps - 1 - i];
+  }
+  return out;
 }
 
 /** Throws unless every tensor has the first one's shape. */

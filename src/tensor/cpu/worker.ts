@@ -2,6 +2,7 @@
 import { kernelWorkerPort } from '../../platform/index.ts';
 import type { Window2d } from '../geometry.ts';
 import { convReduction, convTasks, depthwiseTasks, type ConvPlan } from './conv2d.ts';
+import { runConvGradTasks, type ConvGradJob } from './grad/convGradJob.ts';
 import { softmaxChannels, softmaxChannelsScalar } from './pointwise.ts';
 import { simdDenseGroups } from './simdDense.ts';
 import { simdMaxPool2d } from './simdPool.ts';
@@ -68,7 +69,7 @@ export interface Sharing {
   total: number;
 }
 
-export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob) & Sharing;
+export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob | ConvGradJob) & Sharing;
 
 /** A net's recorded pass, sent once before the first PassJob that replays it. */
 export interface TapeMessage {
@@ -133,7 +134,9 @@ port?.onMessage((message) => {
   const job = m;
   try {
     takeShares(job, (from, to) => {
-      if (job.kind === 'dense') {
+      if (job.kind === 'convGrad') {
+        runConvGradTasks(job, from, to);
+      } else if (job.kind === 'dense') {
         simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to, job.fma);
       } else if (job.kind === 'softmax') {
         (job.simd ? softmaxChannels : softmaxChannelsScalar)(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
