@@ -445,7 +445,9 @@ export class GpujsBackend implements Backend {
     const [n, c] = like.shape;
     const unused = new Float32Array(1);
     const full = [0, 1, 2, 3].map((k) => args[k] ?? unused);
-    return this.run(source, name, shape, { c, ...constants }, full, [n, shapeSize(like.shape.slice(2))]);
+    // Rows of the reduction's partial sums: an NCHW tensor's own, else the positions after C as one.
+    const rows = like.rank === 4 ? like.shape[2] : 1;
+    return this.run(source, name, shape, { c, ...constants }, full, [n, rows, shapeSize(like.shape.slice(2)) / rows]);
   }
 
   sumChannels(dy: Tensor): Promise<Tensor> {

@@ -53,8 +53,8 @@ export const CONV_BACKWARD_INPUT = `function (dy, w, d) {${cell('cIn', 'd[0]', '
 
 /**
  * dL/dweight of conv2d: tap (co, cg, ky, kx) sums dy * x over the batch and every output whose
- * window puts that tap on the image (the output range is clipped once, before the loops).
- * d = [n, inH, inW, outH, outW, padTop, padLeft].
+ * window puts that tap on the image (the output range is clipped once, before the loops). Partial
+ * sums by row and by item, as overChannel's. d = [n, inH, inW, outH, outW, padTop, padLeft].
  */
 export const CONV_BACKWARD_WEIGHT = `function (x, dy, d) {
   const i = this.thread.x;
@@ -75,13 +75,17 @@ export const CONV_BACKWARD_WEIGHT = `function (x, dy, d) {
   for (let b = 0; b < d[0]; b += 1) {
     const xc = (b * this.constants.cIn + ci) * d[1] * d[2];
     const yc = (b * this.constants.cOut + co) * d[3] * d[4];
+    let itemSum = 0;
     for (let oy = oyLo; oy < oyHi; oy += 1) {
       const xr = xc + (oy * this.constants.sH + ry) * d[2] + rx;
       const yr = yc + oy * d[4];
+      let rowSum = 0;
       for (let ox = oxLo; ox < oxHi; ox += 1) {
-        s += dy[yr + ox] * x[xr + ox * this.constants.sW];
+        rowSum += dy[yr + ox] * x[xr + ox * this.constants.sW];
       }
+      itemSum += rowSum;
     }
+    s += itemSum;
   }
   return s;
 }`;
@@ -89,17 +93,25 @@ export const CONV_BACKWARD_WEIGHT = `function (x, dy, d) {
 /**
  * A per-channel reduction: thread c sums `term` over the batch items and positions of channel c
  * (a's and b's element at `at`; p and q hold per-channel parameters), then returns `finish` of
- * the sum s. d = [n, plane].
+ * the sum s. Sums are taken by row, then by item, then over the batch: a float32 running sum of
+ * a whole channel (64 items of 48x48 is 147k terms) drifts by 1e-5 of the total and more, partial
+ * sums keep each addition among numbers of like size. d = [n, rows, columns].
  */
 const overChannel = (term: string, finish = 's') => `function (a, b, p, q, d) {
   const c = this.thread.x;
   let s = 0;
   for (let item = 0; item < d[0]; item += 1) {
-    const base = (item * this.constants.c + c) * d[1];
-    for (let k = 0; k < d[1]; k += 1) {
-      const at = base + k;
-      s += ${term};
+    let itemSum = 0;
+    for (let r = 0; r < d[1]; r += 1) {
+      const base = ((item * this.constants.c + c) * d[1] + r) * d[2];
+      let rowSum = 0;
+      for (let k = 0; k < d[2]; k += 1) {
+        const at = base + k;
+        rowSum += ${term};
+      }
+      itemSum += rowSum;
     }
+    s += itemSum;
   }
   return ${finish};
 }`;
@@ -111,8 +123,8 @@ export const SUM_CHANNELS = overChannel('a[at]');
 export const PRELU_ALPHA_GRAD = overChannel('a[at] <= 0 ? a[at] * b[at] : 0');
 
 /** Batch statistics: the mean of x (a), then the biased variance about that mean (p). */
-export const CHANNEL_MEAN = overChannel('a[at]', 's / (d[0] * d[1])');
-export const CHANNEL_VARIANCE = overChannel('(a[at] - p[c]) * (a[at] - p[c])', 's / (d[0] * d[1])');
+export const CHANNEL_MEAN = overChannel('a[at]', 's / (d[0] * d[1] * d[2])');
+export const CHANNEL_VARIANCE = overChannel('(a[at] - p[c]) * (a[at] - p[c])', 's / (d[0] * d[1] * d[2])');
 
 /**
  * Batch norm's dGamma: the sum of dy * x-hat, as torch forms it, the sum of dy * (x - mean) (b, a,
