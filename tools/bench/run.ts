@@ -22,6 +22,7 @@ import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
 import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
+import { backwardConvCases } from './backwardCases.ts';
 import { interleaved, median, WARMUP } from './timing.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
@@ -290,6 +291,7 @@ await convCase('conv3x3-16-32-108x192', [1, 16, 108, 192], 32, 3, 1, quick ? 5 :
 await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 3 : 9);
 // R-Net's last conv on a batch: 3x3 outputs per crop, where per-crop copies weigh more than the GEMM.
 await convCase('rnet-conv3-48-64-b256', [256, 48, 4, 4], 64, 2, 0, quick ? 5 : 15);
+await backwardConvCases(record, wanted, quick ? 2 : 5);
 
 const mtcnn = loadMtcnn();
 await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5, 'pnet');

@@ -183,38 +183,45 @@ function packDyRows(p: ConvGrad, dy: Float32Array, g: number, q0: number, cols: 
   }
 }
 
-/** The taps of group g's input read by pixels [q0, q0 + cols): input[q][tap], rows Kp floats apart, zeros in the padding. */
+/**
+ * The taps of group g's input read by pixels [q0, q0 + cols): input[q][tap], rows Kp floats
+ * apart, zeros in the padding. Tap by tap along output rows, so reads run along input rows and
+ * the writes stay in the chunk (L2-resident) even where a pixel's taps span many planes.
+ */
 function im2row(p: ConvGrad, x: Float32Array, g: number, q0: number, cols: number, Kp: number, input: Float32Array): void {
   const { cIn, inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outW } = p;
   const cInG = cIn / p.groups;
   const hw = p.outH * outW;
   const plane = inH * inW;
   const K = cInG * kH * kW;
-  for (let q = q0; q < q0 + cols; q++) {
+  if (Kp > K) for (let q = 0; q < cols; q++) input.fill(0, q * Kp + K, (q + 1) * Kp);
+  for (let q = q0; q < q0 + cols; ) {
+    // One output row of one item at a time: pixels q .. q + run - 1 are columns ox0 .. of row oy.
     const b = Math.floor(q / hw);
     const j = q - b * hw;
     const oy = Math.floor(j / outW);
-    const iy0 = oy * strideH - padTop;
-    const ix0 = (j - oy * outW) * strideW - padLeft;
+    const ox0 = j - oy * outW;
+    const run = Math.min(q0 + cols - q, outW - ox0);
     const xBase = (b * cIn + g * cInG) * plane;
-    let dst = (q - q0) * Kp;
-    const inside = iy0 >= 0 && iy0 + kH <= inH && ix0 >= 0 && ix0 + kW <= inW;
+    const row0 = (q - q0) * Kp - ox0 * Kp;
+    let tap = 0;
     for (let c = 0; c < cInG; c++) {
-      const cBase = xBase + c * plane;
       for (let ky = 0; ky < kH; ky++) {
-        const iy = iy0 + ky;
-        const src = cBase + iy * inW + ix0;
-        if (inside) {
-          for (let kx = 0; kx < kW; kx++) input[dst++] = x[src + kx];
-          continue;
-        }
+        const iy = oy * strideH - padTop + ky;
         const rowOk = iy >= 0 && iy < inH;
-        for (let kx = 0; kx < kW; kx++) {
-          const ix = ix0 + kx;
-          input[dst++] = rowOk && ix >= 0 && ix < inW ? x[src + kx] : 0;
+        const src = xBase + c * plane + iy * inW - padLeft;
+        for (let kx = 0; kx < kW; kx++, tap++) {
+          // Columns whose tap lands inside the input row; the others read padding.
+          const lo = rowOk ? Math.max(ox0, Math.ceil((padLeft - kx) / strideW)) : ox0 + run;
+          const hi = rowOk ? Math.min(ox0 + run, Math.floor((inW - 1 + padLeft - kx) / strideW) + 1) : ox0 + run;
+          let dst = row0 + tap + ox0 * Kp;
+          let ox = ox0;
+          for (; ox < Math.min(lo, ox0 + run); ox++, dst += Kp) input[dst] = 0;
+          for (; ox < hi; ox++, dst += Kp) input[dst] = x[src + ox * strideW + kx];
+          for (; ox < ox0 + run; ox++, dst += Kp) input[dst] = 0;
         }
       }
     }
-    for (let k = K; k < Kp; k++) input[dst++] = 0;
+    q += run;
   }
 }
