@@ -1,3 +1,4 @@
+import { withLiveParameters } from '../autograd/liveParameters.ts';
 import type { Tape } from '../autograd/tape.ts';
 import { leaves, releaseIntermediate, Sequential } from '../layers/containers.ts';
 import { joinPath, type ForwardContext, type Layer, type LayerInfo, type TraceHook } from '../layers/layer.ts';
@@ -69,11 +70,13 @@ export class Net {
   /**
    * Runs the net op by op, recording on `tape` every step backward needs: no whole-pass plan, no
    * fused activations, no intermediate handed back for reuse. With `training`, batch norms use
-   * the batch's statistics and update their running ones.
+   * the batch's statistics and update their running ones. Parameters are read as they are now,
+   * whatever the backend cached from earlier passes (see withLiveParameters).
    */
   async forwardRecorded(backend: Backend, x: Tensor, tape: Tape, options: { training?: boolean } = {}): Promise<Record<string, Tensor>> {
     this.checkInput(x);
-    return this.layers({ backend, tape, training: options.training ?? false }, x);
+    const live = withLiveParameters(backend, new Set(this.boundTensors().map((t) => t.tensor)));
+    return this.layers({ backend: live, tape, training: options.training ?? false }, x);
   }
 
   private checkInput(x: Tensor): void {
