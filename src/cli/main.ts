@@ -13,6 +13,7 @@ import { CLUSTER_USAGE, clusterCommand } from './cluster.ts';
 import { INDEX_BUILD_USAGE, indexBuildCommand } from './indexBuild.ts';
 import { WORKER_USAGE, workerCommand } from './worker.ts';
 import { COLLECT_USAGE, collectCommand } from './collect.ts';
+import { TRAIN_USAGE, trainCommand } from './train.ts';
 
 const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
 
@@ -26,6 +27,7 @@ usage:
   ${INDEX_BUILD_USAGE}
   ${WORKER_USAGE}
   ${COLLECT_USAGE}
+  ${TRAIN_USAGE}
 
 common options (every command that runs a net):
   --backend cpu|gpujs            default: TSFACE_BACKEND (cpu, gpujs, gpujs:MODE) or cpu
@@ -61,6 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await workerCommand(rest, runtime);
       case 'collect':
         return await collectCommand(rest);
+      case 'train':
+        return await trainCommand(rest, runtime);
       case 'detect':
         return await detectCommand(rest, runtime);
       case 'embed':

@@ -45,11 +45,12 @@ export const NN4_SMALL2_V1: EmbeddingModelSpec = {
   // unit vectors, near the distances OpenFace's own demos use. Recalibrate with eval-lfw.
   threshold: 0.5,
   load: (weights) => {
-    if (weights instanceof Uint8Array) {
-      const { tensors, metadata } = readWeightsFile(weights);
-      return nn4FromTensors(tensors, metadata, weightsName(weights));
-    }
-    return loadNn4Small2(weights ?? openFaceCachePath());
+    // The fetched OpenFace file keeps its own loader (and its "run tsface weights fetch" advice).
+    if (weights === undefined || weights === openFaceCachePath()) return loadNn4Small2(openFaceCachePath());
+    const { tensors, metadata } = readWeightsFile(weights);
+    // A file `tsface train` wrote says so in its metadata (and openface=false): it is the user's
+    // net of this architecture, not OpenFace's, and loads as that.
+    return nn4FromTensors(tensors, metadata, weightsName(weights), { allowStandIns: metadata.trained_by === 'tsface train' });
   },
 };
 

@@ -66,7 +66,7 @@ function panel(img: RgbImage, x0: number, y0: number, label: string, series: rea
   for (let k = 0; k <= 4; k++) {
     const y = yMin + ((yMax - yMin) * k) / 4;
     line(img, left, py(y), right, py(y), GRID);
-    drawText(img, formatTick(y), x0 + 4, Math.round(py(y)) - (GLYPH_HEIGHT >> 1), INK);
+    drawText(img, formatTick(y, yMax - yMin), x0 + 4, Math.round(py(y)) - (GLYPH_HEIGHT >> 1), INK);
   }
   line(img, left, top, left, bottom, INK);
   line(img, left, bottom, right, bottom, INK);
@@ -78,9 +78,11 @@ function panel(img: RgbImage, x0: number, y0: number, label: string, series: rea
   }
 }
 
-function formatTick(v: number): string {
-  const a = Math.abs(v);
-  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
+/** Integers as integers; other values with enough decimals to tell ticks `span` apart. */
+function formatTick(v: number, span = Math.abs(v)): string {
+  if (Number.isInteger(v)) return String(v);
+  const digits = Math.max(0, Math.min(6, Math.ceil(-Math.log10(Math.max(span, 1e-12) / 4)) + 1));
+  return v.toFixed(digits);
 }
 
 function set(img: RgbImage, x: number, y: number, c: Rgb): void {

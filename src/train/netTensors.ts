@@ -1,20 +1,11 @@
 // Every tensor a net holds (weights, biases, PReLU slopes, batch-norm statistics) under the
 // names its weights file uses, so a trained file loads wherever the bundled one does.
-import { Sequential } from '../layers/containers.ts';
-import { expectedTensors } from '../layers/weights.ts';
 import type { Net } from '../nets/net.ts';
 import { WeightsError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 export function netTensors(net: Net): Map<string, Tensor> {
-  const all = new Sequential('', [net.trunk, ...Object.values(net.heads)]);
-  const out = new Map<string, Tensor>();
-  for (const e of expectedTensors(all, `${net.name}.`)) {
-    const t = e.layer.params.get(e.param);
-    if (!t) throw new WeightsError('<net>', e.name, 'is not loaded');
-    out.set(e.name, t);
-  }
-  return out;
+  return new Map([...net.parameters(), ...net.buffers()].map((p) => [p.name, p.tensor]));
 }
 
 /** Copies saved values into the net's own tensors (in place: optimisers and tapes hold those objects). */
@@ -26,4 +17,14 @@ export function restoreNetTensors(net: Net, saved: ReadonlyMap<string, Tensor>, 
     if (s.size !== t.size) throw new WeightsError(file, name, `holds ${s.size} values, the net's tensor ${t.size}`);
   }
   for (const [name, t] of own) t.data.set(saved.get(name)!.data);
+}
+
+/** Whether every value of every tensor is finite (x * 0 is 0 for finite x, NaN otherwise). */
+export function allFinite(tensors: Iterable<Tensor>): boolean {
+  for (const t of tensors) {
+    let probe = 0;
+    for (let i = 0; i < t.size; i++) probe += t.data[i] * 0;
+    if (probe !== 0) return false;
+  }
+  return true;
 }

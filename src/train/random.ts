@@ -30,6 +30,11 @@ export class Random {
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
   }
 
+  /** Continues from a state saved by state(). */
+  restore(state: RandomState): void {
+    this.s.set(new Random(state).s);
+  }
+
   state(): RandomState {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }
