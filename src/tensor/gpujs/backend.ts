@@ -521,8 +521,10 @@ export class GpujsBackend implements Backend {
     const dBeta = (await this.sumChannels(dy)).reshape(p.gamma.shape);
     const dGamma = await this.channelSum(B.BATCH_NORM_GAMMA_GRAD, 'batchNormGammaGrad', p.gamma.shape, x, [x.data, dy.data, p.mean.data, p.variance.data], { eps });
     const plane = shapeSize(x.shape.slice(2));
+    const perChannel = new Float32Array(5 * c);
+    [p.mean, p.variance, p.gamma, dBeta, dGamma].forEach((v, k) => perChannel.set(v.data, k * c));
     const dx = await this.run(B.BATCH_NORM_BACKWARD_INPUT, 'batchNormBackwardInput', x.shape, { c, eps, training: p.training ? 1 : 0 },
-      [x.data, dy.data, p.mean.data, p.variance.data, p.gamma.data, dBeta.data, dGamma.data], [plane, x.shape[0] * plane]);
+      [x.data, dy.data, perChannel], [plane, x.shape[0] * plane]);
     return { dx, dGamma, dBeta };
   }
 

@@ -3,6 +3,9 @@
 // flat. gpu.js has no atomics, so every kernel is a gather: a thread computes one element of
 // the gradient by visiting every output that read its input, never scattering into shared cells.
 // Loops step with `+= 1` (see kernels.ts) and compare with `<` against an exclusive bound.
+// Sizes are read from `d` into named constants first: gpu.js's GL translator moves a texture read
+// used inside an index into a temporary named per statement, and two such statements in one
+// block then declare the same name (a shader that does not compile).
 
 /** Splits the flat index into (n, ch, row, col) of an NCHW result: C a constant, H and W expressions. */
 const cell = (C: string, H: string, W: string) => `
@@ -14,37 +17,45 @@ const cell = (C: string, H: string, W: string) => `
   const ch = r2 % this.constants.${C};
   const n = Math.floor(r2 / this.constants.${C});`;
 
+/** The sizes of a strided window op (conv, pool), from d = [inH, inW, outH, outW, padTop, padLeft, ...]. */
+const windowSizes = `
+  const inH = d[0];
+  const inW = d[1];
+  const outH = d[2];
+  const outW = d[3];
+  const padTop = d[4];
+  const padLeft = d[5];`;
+
 /**
- * The outputs of a strided window op (conv, pool) whose windows hold input cell (row, col): rows
- * [oyLo, oyHi) and columns [oxLo, oxHi). Window oy covers padded rows [oy * sH, oy * sH + kH).
- * d = [inH, inW, outH, outW, padTop, padLeft, ...].
+ * The outputs whose windows hold input cell (row, col): rows [oyLo, oyHi) and columns [oxLo,
+ * oxHi). Window oy covers padded rows [oy * sH, oy * sH + kH). Follows windowSizes.
  */
 const windowsHolding = `
-  const py = row + d[4];
-  const px = col + d[5];
+  const py = row + padTop;
+  const px = col + padLeft;
   const oyLo = Math.max(0, Math.floor((py - this.constants.kH + this.constants.sH) / this.constants.sH));
-  const oyHi = Math.min(d[2], Math.floor(py / this.constants.sH) + 1);
+  const oyHi = Math.min(outH, Math.floor(py / this.constants.sH) + 1);
   const oxLo = Math.max(0, Math.floor((px - this.constants.kW + this.constants.sW) / this.constants.sW));
-  const oxHi = Math.min(d[3], Math.floor(px / this.constants.sW) + 1);`;
+  const oxHi = Math.min(outW, Math.floor(px / this.constants.sW) + 1);`;
 
 /**
  * dL/dx of conv2d: input cell (n, ch, row, col) gathers dy * w over every output of its group
  * whose window holds it, the tap (ky, kx) being where it sits in that window. d as the forward
  * CONV: [inH, inW, outH, outW, padTop, padLeft].
  */
-export const CONV_BACKWARD_INPUT = `function (dy, w, d) {${cell('cIn', 'd[0]', 'd[1]')}
+export const CONV_BACKWARD_INPUT = `function (dy, w, d) {${windowSizes}${cell('cIn', 'inH', 'inW')}
   const g = Math.floor(ch / this.constants.cInG);
   const cg = ch - g * this.constants.cInG;
   ${windowsHolding}
   const taps = this.constants.kH * this.constants.kW;
   let s = 0;
   for (let co = g * this.constants.cOutG; co < (g + 1) * this.constants.cOutG; co += 1) {
-    const yc = (n * this.constants.cOut + co) * d[2] * d[3];
+    const yc = (n * this.constants.cOut + co) * outH * outW;
     const wc = (co * this.constants.cInG + cg) * taps;
     for (let oy = oyLo; oy < oyHi; oy += 1) {
       const wr = wc + (py - oy * this.constants.sH) * this.constants.kW + px;
       for (let ox = oxLo; ox < oxHi; ox += 1) {
-        s += dy[yc + oy * d[3] + ox] * w[wr - ox * this.constants.sW];
+        s += dy[yc + oy * outW + ox] * w[wr - ox * this.constants.sW];
       }
     }
   }
@@ -65,20 +76,25 @@ export const CONV_BACKWARD_WEIGHT = `function (x, dy, d) {
   const cg = r2 % this.constants.cInG;
   const co = Math.floor(r2 / this.constants.cInG);
   const ci = Math.floor(co / this.constants.cOutG) * this.constants.cInG + cg;
+  const batch = d[0];
+  const inH = d[1];
+  const inW = d[2];
+  const outH = d[3];
+  const outW = d[4];
   const ry = ky - d[5];
   const rx = kx - d[6];
   const oyLo = Math.max(0, Math.floor((this.constants.sH - 1 - ry) / this.constants.sH));
-  const oyHi = Math.min(d[3], Math.floor((d[1] - 1 - ry) / this.constants.sH) + 1);
+  const oyHi = Math.min(outH, Math.floor((inH - 1 - ry) / this.constants.sH) + 1);
   const oxLo = Math.max(0, Math.floor((this.constants.sW - 1 - rx) / this.constants.sW));
-  const oxHi = Math.min(d[4], Math.floor((d[2] - 1 - rx) / this.constants.sW) + 1);
+  const oxHi = Math.min(outW, Math.floor((inW - 1 - rx) / this.constants.sW) + 1);
   let s = 0;
-  for (let b = 0; b < d[0]; b += 1) {
-    const xc = (b * this.constants.cIn + ci) * d[1] * d[2];
-    const yc = (b * this.constants.cOut + co) * d[3] * d[4];
+  for (let b = 0; b < batch; b += 1) {
+    const xc = (b * this.constants.cIn + ci) * inH * inW;
+    const yc = (b * this.constants.cOut + co) * outH * outW;
     let itemSum = 0;
     for (let oy = oyLo; oy < oyHi; oy += 1) {
-      const xr = xc + (oy * this.constants.sH + ry) * d[2] + rx;
-      const yr = yc + oy * d[4];
+      const xr = xc + (oy * this.constants.sH + ry) * inW + rx;
+      const yr = yc + oy * outW;
       let rowSum = 0;
       for (let ox = oxLo; ox < oxHi; ox += 1) {
         rowSum += dy[yr + ox] * x[xr + ox * this.constants.sW];
@@ -93,19 +109,23 @@ export const CONV_BACKWARD_WEIGHT = `function (x, dy, d) {
 /**
  * A per-channel reduction: thread c sums `term` over the batch items and positions of channel c
  * (a's and b's element at `at`; p and q hold per-channel parameters), then returns `finish` of
- * the sum s. Sums are taken by row, then by item, then over the batch: a float32 running sum of
+ * the sum s (`count` terms). Sums are taken by row, then by item, then over the batch: a float32 running sum of
  * a whole channel (64 items of 48x48 is 147k terms) drifts by 1e-5 of the total and more, partial
  * sums keep each addition among numbers of like size. d = [n, rows, columns].
  */
 const overChannel = (term: string, finish = 's') => `function (a, b, p, q, d) {
   const c = this.thread.x;
+  const batch = d[0];
+  const rows = d[1];
+  const cols = d[2];
+  const count = batch * rows * cols;
   let s = 0;
-  for (let item = 0; item < d[0]; item += 1) {
+  for (let item = 0; item < batch; item += 1) {
     let itemSum = 0;
-    for (let r = 0; r < d[1]; r += 1) {
-      const base = ((item * this.constants.c + c) * d[1] + r) * d[2];
+    for (let r = 0; r < rows; r += 1) {
+      const base = ((item * this.constants.c + c) * rows + r) * cols;
       let rowSum = 0;
-      for (let k = 0; k < d[2]; k += 1) {
+      for (let k = 0; k < cols; k += 1) {
         const at = base + k;
         rowSum += ${term};
       }
@@ -123,8 +143,8 @@ export const SUM_CHANNELS = overChannel('a[at]');
 export const PRELU_ALPHA_GRAD = overChannel('a[at] <= 0 ? a[at] * b[at] : 0');
 
 /** Batch statistics: the mean of x (a), then the biased variance about that mean (p). */
-export const CHANNEL_MEAN = overChannel('a[at]', 's / (d[0] * d[1] * d[2])');
-export const CHANNEL_VARIANCE = overChannel('(a[at] - p[c]) * (a[at] - p[c])', 's / (d[0] * d[1] * d[2])');
+export const CHANNEL_MEAN = overChannel('a[at]', 's / count');
+export const CHANNEL_VARIANCE = overChannel('(a[at] - p[c]) * (a[at] - p[c])', 's / count');
 
 /**
  * Batch norm's dGamma: the sum of dy * x-hat, as torch forms it, the sum of dy * (x - mean) (b, a,
@@ -141,7 +161,8 @@ export const RELU_BACKWARD = `function (y, dy) {
 /** PReLU's dx: dy where x > 0, alpha[c] * dy elsewhere. d = [plane]. */
 export const PRELU_BACKWARD_INPUT = `function (x, alpha, dy, d) {
   const i = this.thread.x;
-  const c = Math.floor(i / d[0]) % this.constants.c;
+  const plane = d[0];
+  const c = Math.floor(i / plane) % this.constants.c;
   if (x[i] > 0) { return dy[i]; }
   return alpha[c] * dy[i];
 }`;
@@ -152,25 +173,25 @@ export const PRELU_BACKWARD_INPUT = `function (x, alpha, dy, d) {
  * row-major order, the first one taken, replaced only by a strictly greater value, so a tie goes
  * to the earliest cell and a padded cell never wins. d = [inH, inW, outH, outW, padTop, padLeft].
  */
-export const MAX_POOL_BACKWARD = `function (x, dy, d) {${cell('c', 'd[0]', 'd[1]')}
-  const xc = (n * this.constants.c + ch) * d[0] * d[1];
-  const yc = (n * this.constants.c + ch) * d[2] * d[3];
-  const own = row * d[1] + col;
+export const MAX_POOL_BACKWARD = `function (x, dy, d) {${windowSizes}${cell('c', 'inH', 'inW')}
+  const xc = (n * this.constants.c + ch) * inH * inW;
+  const yc = (n * this.constants.c + ch) * outH * outW;
+  const own = row * inW + col;
   ${windowsHolding}
   let s = 0;
   for (let oy = oyLo; oy < oyHi; oy += 1) {
-    const wy0 = oy * this.constants.sH - d[4];
+    const wy0 = oy * this.constants.sH - padTop;
     const kyLo = Math.max(0, 0 - wy0);
-    const kyHi = Math.min(this.constants.kH, d[0] - wy0);
+    const kyHi = Math.min(this.constants.kH, inH - wy0);
     for (let ox = oxLo; ox < oxHi; ox += 1) {
-      const wx0 = ox * this.constants.sW - d[5];
+      const wx0 = ox * this.constants.sW - padLeft;
       const kxLo = Math.max(0, 0 - wx0);
-      const kxHi = Math.min(this.constants.kW, d[1] - wx0);
+      const kxHi = Math.min(this.constants.kW, inW - wx0);
       let best = 0;
       let winner = -1;
       for (let ky = kyLo; ky < kyHi; ky += 1) {
         for (let kx = kxLo; kx < kxHi; kx += 1) {
-          const at = (wy0 + ky) * d[1] + wx0 + kx;
+          const at = (wy0 + ky) * inW + wx0 + kx;
           const v = x[xc + at];
           if (winner < 0 || v > best) {
             best = v;
@@ -178,7 +199,7 @@ export const MAX_POOL_BACKWARD = `function (x, dy, d) {${cell('c', 'd[0]', 'd[1]
           }
         }
       }
-      if (winner === own) { s += dy[yc + oy * d[3] + ox]; }
+      if (winner === own) { s += dy[yc + oy * outW + ox]; }
     }
   }
   return s;
@@ -189,19 +210,21 @@ export const MAX_POOL_BACKWARD = `function (x, dy, d) {${cell('c', 'd[0]', 'd[1]
  * as the forward POOL counts it (cells on the image, or with includePad the window clipped to
  * the padded image). d = [inH, inW, outH, outW, padTop, padLeft, padBottom, padRight].
  */
-export const AVG_POOL_BACKWARD = `function (dy, d) {${cell('c', 'd[0]', 'd[1]')}
-  const yc = (n * this.constants.c + ch) * d[2] * d[3];
+export const AVG_POOL_BACKWARD = `function (dy, d) {${windowSizes}${cell('c', 'inH', 'inW')}
+  const padBottom = d[6];
+  const padRight = d[7];
+  const yc = (n * this.constants.c + ch) * outH * outW;
   ${windowsHolding}
   let s = 0;
   for (let oy = oyLo; oy < oyHi; oy += 1) {
-    const wy0 = oy * this.constants.sH - d[4];
-    let rows = Math.min(wy0 + this.constants.kH, d[0]) - Math.max(wy0, 0);
-    if (this.constants.includePad === 1) { rows = Math.min(wy0 + this.constants.kH, d[0] + d[6]) - wy0; }
+    const wy0 = oy * this.constants.sH - padTop;
+    let rows = Math.min(wy0 + this.constants.kH, inH) - Math.max(wy0, 0);
+    if (this.constants.includePad === 1) { rows = Math.min(wy0 + this.constants.kH, inH + padBottom) - wy0; }
     for (let ox = oxLo; ox < oxHi; ox += 1) {
-      const wx0 = ox * this.constants.sW - d[5];
-      let cols = Math.min(wx0 + this.constants.kW, d[1]) - Math.max(wx0, 0);
-      if (this.constants.includePad === 1) { cols = Math.min(wx0 + this.constants.kW, d[1] + d[7]) - wx0; }
-      s += dy[yc + oy * d[3] + ox] / (rows * cols);
+      const wx0 = ox * this.constants.sW - padLeft;
+      let cols = Math.min(wx0 + this.constants.kW, inW) - Math.max(wx0, 0);
+      if (this.constants.includePad === 1) { cols = Math.min(wx0 + this.constants.kW, inW + padRight) - wx0; }
+      s += dy[yc + oy * outW + ox] / (rows * cols);
     }
   }
   return s;
@@ -212,13 +235,13 @@ export const AVG_POOL_BACKWARD = `function (dy, d) {${cell('c', 'd[0]', 'd[1]')}
  * it; a window whose y is 0 passes nothing (the contract's choice where torch's sqrt gives NaN).
  * d as MAX_POOL_BACKWARD.
  */
-export const L2_POOL_BACKWARD = `function (x, y, dy, d) {${cell('c', 'd[0]', 'd[1]')}
-  const yc = (n * this.constants.c + ch) * d[2] * d[3];
+export const L2_POOL_BACKWARD = `function (x, y, dy, d) {${windowSizes}${cell('c', 'inH', 'inW')}
+  const yc = (n * this.constants.c + ch) * outH * outW;
   ${windowsHolding}
   let s = 0;
   for (let oy = oyLo; oy < oyHi; oy += 1) {
     for (let ox = oxLo; ox < oxHi; ox += 1) {
-      const o = yc + oy * d[3] + ox;
+      const o = yc + oy * outW + ox;
       if (y[o] > 0) { s += dy[o] / y[o]; }
     }
   }
@@ -232,9 +255,11 @@ export const L2_POOL_BACKWARD = `function (x, y, dy, d) {${cell('c', 'd[0]', 'd[
  * from x rather than recovered from x / y, which loses everything where x is near 0.
  * d = [h, w].
  */
-export const LRN_BACKWARD = `function (x, y, dy, d) {${cell('c', 'd[0]', 'd[1]')}
-  const plane = d[0] * d[1];
-  const at = row * d[1] + col;
+export const LRN_BACKWARD = `function (x, y, dy, d) {
+  const h = d[0];
+  const w = d[1];${cell('c', 'h', 'w')}
+  const plane = h * w;
+  const at = row * w + col;
   const first = n * this.constants.c * plane + at;
   let own = 0;
   let cross = 0;
@@ -259,15 +284,24 @@ export const LRN_BACKWARD = `function (x, y, dy, d) {${cell('c', 'd[0]', 'd[1]')
  * Batch norm's dx with invstd = 1 / sqrt(variance + eps). Eval mode (training 0): mean and variance
  * are constants, dx = dy * gamma * invstd. Training: they are the batch's, which adds their
  * derivatives, as torch forms them: dx = (dy - dBeta / count - (x - mean) * invstd * dGamma / count)
- * * invstd * gamma. d = [plane, count].
+ * * invstd * gamma. The five per-channel vectors come in one array, mean, variance, gamma, dBeta,
+ * dGamma, C values each: WebGPU allows a kernel 8 storage buffers, output included.
+ * d = [plane, count].
  */
-export const BATCH_NORM_BACKWARD_INPUT = `function (x, dy, mean, variance, gamma, dBeta, dGamma, d) {
+export const BATCH_NORM_BACKWARD_INPUT = `function (x, dy, perChannel, d) {
   const i = this.thread.x;
-  const c = Math.floor(i / d[0]) % this.constants.c;
-  const invstd = 1 / Math.sqrt(variance[c] + this.constants.eps);
-  if (this.constants.training === 0) { return dy[i] * gamma[c] * invstd; }
-  const centred = dy[i] - dBeta[c] / d[1] - (x[i] - mean[c]) * invstd * dGamma[c] / d[1];
-  return centred * invstd * gamma[c];
+  const plane = d[0];
+  const count = d[1];
+  const c = Math.floor(i / plane) % this.constants.c;
+  const mean = perChannel[c];
+  const variance = perChannel[this.constants.c + c];
+  const gamma = perChannel[2 * this.constants.c + c];
+  const dBeta = perChannel[3 * this.constants.c + c];
+  const dGamma = perChannel[4 * this.constants.c + c];
+  const invstd = 1 / Math.sqrt(variance + this.constants.eps);
+  if (this.constants.training === 0) { return dy[i] * gamma * invstd; }
+  const centred = dy[i] - dBeta / count - (x[i] - mean) * invstd * dGamma / count;
+  return centred * invstd * gamma;
 }`;
 
 /** Fully connected dx = dy . W: [N, F] from dy [N, O] and W [O, F]. */
@@ -287,8 +321,9 @@ export const DENSE_BACKWARD_WEIGHT = `function (x, dy, d) {
   const i = this.thread.x;
   const f = i % this.constants.f;
   const o = Math.floor(i / this.constants.f);
+  const batch = d[0];
   let s = 0;
-  for (let b = 0; b < d[0]; b += 1) {
+  for (let b = 0; b < batch; b += 1) {
     s += dy[b * this.constants.o + o] * x[b * this.constants.f + f];
   }
   return s;
@@ -297,10 +332,11 @@ export const DENSE_BACKWARD_WEIGHT = `function (x, dy, d) {
 /** Softmax over the channels, from its output: dx = y * (dy - sum over the position's channels of dy * y). d = [plane]. */
 export const SOFTMAX_BACKWARD = `function (y, dy, d) {
   const i = this.thread.x;
-  const at = i % d[0];
-  const first = Math.floor(i / (d[0] * this.constants.c)) * this.constants.c * d[0] + at;
+  const plane = d[0];
+  const at = i % plane;
+  const first = Math.floor(i / (plane * this.constants.c)) * this.constants.c * plane + at;
   let dot = 0;
-  for (let k = 0; k < this.constants.c; k += 1) { dot += dy[first + k * d[0]] * y[first + k * d[0]]; }
+  for (let k = 0; k < this.constants.c; k += 1) { dot += dy[first + k * plane] * y[first + k * plane]; }
   return y[i] * (dy[i] - dot);
 }`;
 
@@ -311,14 +347,15 @@ export const SOFTMAX_BACKWARD = `function (y, dy, d) {
  */
 export const L2_NORMALIZE_BACKWARD = `function (x, y, dy, d) {
   const i = this.thread.x;
-  const at = i % d[0];
-  const first = Math.floor(i / (d[0] * this.constants.c)) * this.constants.c * d[0] + at;
+  const plane = d[0];
+  const at = i % plane;
+  const first = Math.floor(i / (plane * this.constants.c)) * this.constants.c * plane + at;
   let q = 0;
   let dot = 0;
   for (let k = 0; k < this.constants.c; k += 1) {
-    const v = x[first + k * d[0]];
+    const v = x[first + k * plane];
     q += v * v;
-    dot += dy[first + k * d[0]] * y[first + k * d[0]];
+    dot += dy[first + k * plane] * y[first + k * plane];
   }
   const r = 1 / Math.sqrt(Math.max(q, this.constants.eps));
   if (q > this.constants.eps) { return r * (dy[i] - y[i] * dot); }
@@ -328,14 +365,22 @@ export const L2_NORMALIZE_BACKWARD = `function (x, y, dy, d) {
 /** Channels [from, from + count) of x, every batch item. d = [plane, count, channels of x, from]. */
 export const SLICE_CHANNELS = `function (x, d) {
   const i = this.thread.x;
-  const at = i % d[0];
-  const r = Math.floor(i / d[0]);
-  const k = r % d[1];
-  const n = Math.floor(r / d[1]);
-  return x[(n * d[2] + d[3] + k) * d[0] + at];
+  const plane = d[0];
+  const count = d[1];
+  const channels = d[2];
+  const start = d[3];
+  const at = i % plane;
+  const r = Math.floor(i / plane);
+  const k = r % count;
+  const n = Math.floor(r / count);
+  return x[(n * channels + start + k) * plane + at];
 }`;
 
 /** The interior of dy, the inverse of PAD. d = [inH, inW, outH, outW, top, left] (in: dy, out: the crop). */
-export const CROP = `function (dy, d) {${cell('c', 'd[2]', 'd[3]')}
-  return dy[((n * this.constants.c + ch) * d[0] + row + d[4]) * d[1] + col + d[5]];
+export const CROP = `function (dy, d) {
+  const inH = d[0];
+  const inW = d[1];
+  const top = d[4];
+  const left = d[5];${cell('c', 'd[2]', 'd[3]')}
+  return dy[((n * this.constants.c + ch) * inH + row + top) * inW + col + left];
 }`;
