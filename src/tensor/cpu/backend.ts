@@ -781,7 +781,12 @@ export class CpuBackend implements Backend {
     return dw;
   }
 
-  /** Whether a conv backward of this size is shared between threads (as the forward conv of the same MACs). */
+  /**
+   * Whether a conv backward of this size is shared between threads: as the forward conv of the
+   * same MACs. Depthwise backward (TypeScript loops, ~16x the time per MAC of the GEMM) gets no
+   * lower threshold: shared at batch 32 its inputs' copies to shared memory cost more than the
+   * second thread saves (`npm run bench -- --only backward-mfn-dw`: dW 46 -> 228 ms, 2-core VM).
+   */
   private sharesConvGrad(p: ConvGrad): boolean {
     return this.shareable() && p.n * p.cOut * p.outH * p.outW * (p.cIn / p.groups) * p.kH * p.kW >= this.shareFromMacs;
   }

@@ -20,15 +20,28 @@ export function depthwiseInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float3
     const dyBase = t * hw;
     dx.fill(0, dxBase, dxBase + plane);
     for (let ky = 0; ky < kH; ky++) {
-      for (let kx = 0; kx < kW; kx++) {
-        const wv = w[(c * kH + ky) * kW + kx];
-        const [lo, hi] = columns(p, kx);
-        for (let oy = 0; oy < outH; oy++) {
-          const iy = oy * strideH - padTop + ky;
-          if (iy < 0 || iy >= inH) continue;
-          const dst = dxBase + iy * inW - padLeft + kx;
-          const src = dyBase + oy * outW;
-          for (let ox = lo; ox < hi; ox++) dx[dst + ox * strideW] += wv * dy[src + ox];
+      const wRow = (c * kH + ky) * kW;
+      // Three taps of a row per dy load where all three land inside (MobileFaceNet's 3x3s).
+      const [lo3, hi3] = kW === 3 ? [columns(p, 0)[0], columns(p, 2)[1]] : [0, 0];
+      const w0 = w[wRow], w1 = w[wRow + 1], w2 = w[wRow + 2];
+      for (let oy = 0; oy < outH; oy++) {
+        const iy = oy * strideH - padTop + ky;
+        if (iy < 0 || iy >= inH) continue;
+        const dst = dxBase + iy * inW - padLeft;
+        const src = dyBase + oy * outW;
+        for (let kx = 0; kx < kW; kx++) {
+          const wv = w[wRow + kx];
+          const [lo, hi] = columns(p, kx);
+          const skipTo = lo3 < hi3 ? Math.max(lo, Math.min(hi, lo3)) : hi;
+          for (let ox = lo; ox < skipTo; ox++) dx[dst + ox * strideW + kx] += wv * dy[src + ox];
+          for (let ox = Math.max(skipTo, hi3); ox < hi; ox++) dx[dst + ox * strideW + kx] += wv * dy[src + ox];
+        }
+        for (let ox = lo3; ox < hi3; ox++) {
+          const d = dy[src + ox];
+          const at = dst + ox * strideW;
+          dx[at] += w0 * d;
+          dx[at + 1] += w1 * d;
+          dx[at + 2] += w2 * d;
         }
       }
     }
@@ -40,24 +53,45 @@ export function depthwiseWeightGradTasks(p: ConvGrad, x: Float32Array, dy: Float
   const { n, cIn, inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = p;
   const plane = inH * inW;
   const hw = outH * outW;
+  const sums = new Float64Array(kH * kW);
+  const [lo3, hi3] = kW === 3 ? [columns(p, 0)[0], columns(p, 2)[1]] : [0, 0];
   for (let c = from; c < to; c++) {
-    for (let ky = 0; ky < kH; ky++) {
-      for (let kx = 0; kx < kW; kx++) {
-        const [lo, hi] = columns(p, kx);
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          const xBase = (b * cIn + c) * plane;
-          const dyBase = (b * cIn + c) * hw;
-          for (let oy = 0; oy < outH; oy++) {
-            const iy = oy * strideH - padTop + ky;
-            if (iy < 0 || iy >= inH) continue;
-            const xRow = xBase + iy * inW - padLeft + kx;
-            const dyRow = dyBase + oy * outW;
-            for (let ox = lo; ox < hi; ox++) s += dy[dyRow + ox] * x[xRow + ox * strideW];
+    sums.fill(0);
+    for (let b = 0; b < n; b++) {
+      const xBase = (b * cIn + c) * plane;
+      const dyBase = (b * cIn + c) * hw;
+      for (let ky = 0; ky < kH; ky++) {
+        for (let oy = 0; oy < outH; oy++) {
+          const iy = oy * strideH - padTop + ky;
+          if (iy < 0 || iy >= inH) continue;
+          const xRow = xBase + iy * inW - padLeft;
+          const dyRow = dyBase + oy * outW;
+          for (let kx = 0; kx < kW; kx++) {
+            const [lo, hi] = columns(p, kx);
+            // Columns the three-tap loop below covers are skipped here.
+            const skipTo = lo3 < hi3 ? Math.max(lo, Math.min(hi, lo3)) : hi;
+            let s = 0;
+            for (let ox = lo; ox < skipTo; ox++) s += dy[dyRow + ox] * x[xRow + ox * strideW + kx];
+            for (let ox = Math.max(skipTo, hi3); ox < hi; ox++) s += dy[dyRow + ox] * x[xRow + ox * strideW + kx];
+            sums[ky * kW + kx] += s;
+          }
+          // Three taps of a row per dy load where all three land inside (MobileFaceNet's 3x3s).
+          let s0 = 0, s1 = 0, s2 = 0;
+          for (let ox = lo3; ox < hi3; ox++) {
+            const d = dy[dyRow + ox];
+            const at = xRow + ox * strideW;
+            s0 += d * x[at];
+            s1 += d * x[at + 1];
+            s2 += d * x[at + 2];
+          }
+          if (lo3 < hi3) {
+            sums[ky * 3] += s0;
+            sums[ky * 3 + 1] += s1;
+            sums[ky * 3 + 2] += s2;
           }
         }
-        dw[(c * kH + ky) * kW + kx] = s;
       }
     }
+    for (let i = 0; i < kH * kW; i++) dw[c * kH * kW + i] = sums[i];
   }
 }
