@@ -53,6 +53,9 @@ describe('conv backward fast paths against the TypeScript reference, on shapes o
     [2, 7, 7, 7, 7, 7, 1, 0, 7],
     [1, 6, 10, 9, 6, [3, 2], 2, [1, 0, 2, 1], 6],
     [3, 5, 9, 9, 7, 3, 3, 0, 1],
+    // Stride-1 3x3 with 8+ channels each way: dx runs as a forward Winograd conv.
+    [2, 24, 12, 14, 40, 3, 1, 1, 1],
+    [2, 16, 10, 9, 32, 3, 1, [0, 1, 0, 1], 1],
   ];
   for (const [i, [n, cIn, h, w, cOut, k, stride, padding, groups]] of shapes.entries()) {
     const [kH, kW] = typeof k === 'number' ? [k, k] : k;
