@@ -519,7 +519,12 @@ export class GpujsBackend implements Backend {
     }
     const eps = p.eps;
     const dBeta = (await this.sumChannels(dy)).reshape(p.gamma.shape);
-    const dGamma = await this.channelSum(B.BATCH_NORM_GAMMA_GRAD, 'batchNormGammaGrad', p.gamma.shape, x, [x.data, dy.data, p.mean.data, p.variance.data], { eps });
+    // The mean, then the shift dy is centred by: its own mean in training mode (see BATCH_NORM_GAMMA_GRAD).
+    const count = x.size / c;
+    const centring = new Float32Array(2 * c);
+    centring.set(p.mean.data);
+    if (p.training) for (let k = 0; k < c; k++) centring[c + k] = dBeta.data[k] / count;
+    const dGamma = await this.channelSum(B.BATCH_NORM_GAMMA_GRAD, 'batchNormGammaGrad', p.gamma.shape, x, [x.data, dy.data, centring, p.variance.data], { eps });
     const plane = shapeSize(x.shape.slice(2));
     const perChannel = new Float32Array(5 * c);
     [p.mean, p.variance, p.gamma, dBeta, dGamma].forEach((v, k) => perChannel.set(v.data, k * c));
