@@ -20,9 +20,23 @@ export function hardwareThreads(): number {
   return globalThis.navigator?.hardwareConcurrency ?? 1;
 }
 
-/** Workers share memory only on a cross-origin isolated page (COOP/COEP headers). */
+// Read once: a page (or worker) is cross-origin isolated or not for its whole life. The check of
+// crossOriginIsolated comes first, so a page without it never even looks SharedArrayBuffer up.
+const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+
+/**
+ * Why Web Workers cannot share memory with this thread, or null where they can: only a page
+ * served with the COOP/COEP headers (and the workers it starts) is cross-origin isolated and has
+ * SharedArrayBuffer and Atomics to share.
+ */
+export function sharedMemoryUnavailable(): string | null {
+  if (isolated) return null;
+  const where = typeof (globalThis as { document?: unknown }).document === 'undefined' ? 'this worker\'s page' : 'the page';
+  return `${where} is not cross-origin isolated (no COOP/COEP headers), so Web Workers cannot share memory with it: one thread`;
+}
+
 export function canShareMemory(): boolean {
-  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+  return isolated;
 }
 
 export function loadGpuJs(): { GPU: any; [name: string]: any } {

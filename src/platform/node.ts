@@ -35,6 +35,11 @@ export function canShareMemory(): boolean {
   return true;
 }
 
+/** Why worker threads cannot share memory with this one: never, in Node. */
+export function sharedMemoryUnavailable(): string | null {
+  return null;
+}
+
 /** gpu.js's Node build (webasm, headless GL through the optional `gl` package, Dawn's WebGPU, cpu). */
 export function loadGpuJs(): { GPU: any; [name: string]: any } {
   return createRequire(import.meta.url)('gpu.js');

@@ -103,6 +103,11 @@ export interface BackendReport {
   threads: number;
   /** Set when the backend runs something other than what was asked for, with the reason. */
   fallback?: string;
+  /**
+   * Why the CPU backend runs on one thread whatever was asked: a page that is not cross-origin
+   * isolated has no shared memory for its Web Workers. Absent where threads are possible.
+   */
+  threadLimit?: string;
   /** How whole nets ran where the backend fuses them: gpu.js pipeline executors ('fused-sync', 'generic'...). */
   executor?: string;
 }

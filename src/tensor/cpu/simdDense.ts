@@ -2,6 +2,7 @@
 // panel lanes. Item by item (the TypeScript path) a dense layer is a matrix-vector product that
 // reads every weight once per item; as a GEMM each weight load serves eight items.
 import { MR, NR } from './conv2d.ts';
+import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import { gemmArena } from './simdGemm.ts';
 
 /** Batch items per GEMM call: panel memory stays within about 192 KB for F up to 1152. */
@@ -12,9 +13,9 @@ const packed = new WeakMap<Float32Array, Float32Array>();
 /** The weight rows in blocks of 4, reduction index outermost in a block (rows past o zero), made once per weight array. */
 export function packedDenseRows(w: Float32Array, f: number, o: number, shared = false): Float32Array {
   let p = packed.get(w);
-  if (!p || (shared && !(p.buffer instanceof SharedArrayBuffer))) {
+  if (!p || (shared && !isSharedMemory(p.buffer))) {
     const length = Math.ceil(o / MR) * MR * f;
-    p = shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+    p = shared ? new Float32Array(newSharedMemory(4 * length)) : new Float32Array(length);
     for (let r = 0; r < o; r++) {
       const dst = Math.floor(r / MR) * f * MR + (r % MR);
       for (let k = 0; k < f; k++) p[dst + k * MR] = w[r * f + k];

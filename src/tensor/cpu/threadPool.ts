@@ -1,4 +1,6 @@
-import { spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
+import { sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
+import { newSharedMemory } from '../../platform/sharedMemory.ts';
+import { PlatformError } from '../errors.ts';
 import type { Job, Sharing } from './worker.ts';
 
 /** A job without its sharing: the pool fills in id and the Sharing fields. */
@@ -36,6 +38,9 @@ export class ThreadPool {
   private readonly reserved = new Set<number>();
 
   constructor(readonly size: number) {
+    // Shares are handed out through Atomics on shared memory, which only some hosts have.
+    const missing = sharedMemoryUnavailable();
+    if (missing && size > 1) throw new PlatformError(`no worker threads: ${missing}`);
     for (let i = 0; i < size - 1; i++) {
       this.workers.push(spawnKernelWorker((m) => this.settle(m), (e) => this.failAll(e)));
     }
@@ -102,7 +107,7 @@ export class ThreadPool {
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
     const free = this.freeWorkers();
     const parts = Math.min(free.length + 1, total);
-    const counter = this.counters.pop() ?? new Int32Array(new SharedArrayBuffer(4));
+    const counter = this.counters.pop() ?? new Int32Array(newSharedMemory(4));
     counter[0] = 0;
     const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
     const waits: Promise<unknown>[] = [];
