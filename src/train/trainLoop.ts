@@ -248,7 +248,7 @@ export async function train(options: TrainOptions, onStep?: (s: StepReport) => v
   const warmup = Math.round(totalSteps * TRAIN_DEFAULTS.warmupFraction);
   const curves = curvesPath(out);
   options.onStart?.({ data: loaded.report, validation: valSet?.describe ?? null, resumedFrom, totalSteps });
-  const title = `${s.model} ${s.init === 'random' ? 'from random weights' : 'fine-tuned'}, ${people.length} identities, ${s.degrade === 'none' ? 'photos as they are' : s.degrade}`;
+  const title = `${s.model} ${s.init === 'random' ? 'from random weights' : 'fine-tuned'}, ${people.length} identities, --degrade ${s.degrade}`;
   for (let epoch = firstEpoch; epoch < s.epochs; epoch++) {
     const started = performance.now();
     const batches = epochBatches(counts, s.batch, rng).slice(0, perEpoch);
