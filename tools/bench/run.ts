@@ -1,8 +1,9 @@
 // tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
 // rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
-//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--no-typescript] [--gpujs-modes webasm,webgpu,headlessgl|none] [--gpujs-per-op] [--only PREFIX]
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--no-typescript] [--gpujs-modes webasm,webgpu,headlessgl|none] [--gpujs-per-op] [--only PREFIX] [--train-step]
 // gpu.js rows run whole nets as fused pipelines (`executor` names gpu.js's executor);
 // --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
+// The train-step-* rows (tools/bench/trainStep.ts, minutes) run only when --only picks them or with --train-step.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -23,6 +24,7 @@ import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
 import { backwardConvCases } from './backwardCases.ts';
+import { trainStepCases } from './trainStep.ts';
 import { interleaved, median, WARMUP } from './timing.ts';
 import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
 import { decodeRows } from './decode.ts';
@@ -292,6 +294,7 @@ await convCase('pnet-conv3-16-32-237x317', [1, 16, 237, 317], 32, 3, 0, quick ? 
 // R-Net's last conv on a batch: 3x3 outputs per crop, where per-crop copies weigh more than the GEMM.
 await convCase('rnet-conv3-48-64-b256', [256, 48, 4, 4], 64, 2, 0, quick ? 5 : 15);
 await backwardConvCases(record, wanted, quick ? 2 : 5);
+await trainStepCases(record, (name) => (only ? wanted(name) : args.includes('--train-step')), quick ? 3 : 5);
 
 const mtcnn = loadMtcnn();
 await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5, 'pnet');
