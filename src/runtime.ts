@@ -24,7 +24,10 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   backend: Backend;
-  /** What actually ran so far: backend, mode, threads, and any fallback with its reason. */
+  /**
+   * What actually ran so far: backend, mode, threads, any fallback with its reason, and on a page
+   * that is not cross-origin isolated why the CPU backend runs one thread (threadLimit).
+   */
   report(): BackendReport;
   dispose(): Promise<void>;
 }

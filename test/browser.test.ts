@@ -10,6 +10,11 @@
 // mode (float64 inside a kernel) within 2e-6. A real GPU's exp and pow may need more: none was
 // available to measure.
 //
+// Two pages from two servers: one cross-origin isolated (COOP/COEP headers: SharedArrayBuffer,
+// Web Worker threads), one plain, as most sites serve (no SharedArrayBuffer at all). The CPU
+// backend runs on both, the defaults (FaceDetector.create(), FaceEmbedder.create()) on both and
+// in a module Web Worker of the plain page; gpu.js, which needs no shared memory, on the plain one.
+//
 // TSFACE_BROWSER_FULL=1 also runs every shared photo on every mode (minutes on SwiftShader);
 // .ci/run runs it once.
 import assert from 'node:assert/strict';
@@ -23,13 +28,15 @@ import { chromiumMissing, launchChromium } from '../tools/web/chromium.ts';
 import { REPO, startServer, type StaticServer } from '../tools/web/server.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
 import { FaceDetector, type Face } from '../src/pipeline/mtcnn.ts';
+import { FaceEmbedder } from '../src/pipeline/embed.ts';
+import type { BackendReport } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { cases, t } from './helpers/opCases.ts';
 import { seeded } from './helpers/seeded.ts';
 import { sharedSkip, sharedPath } from './helpers/shared.ts';
-import { NET_INPUTS, type Spec } from './browser/runner.ts';
+import { NET_INPUTS, type runDefaults, type Spec } from './browser/runner.ts';
 
 const FULL = process.env.TSFACE_BROWSER_FULL === '1';
 const BOUND = 1e-5;
@@ -37,14 +44,42 @@ const BOUND = 1e-5;
 const skip = chromiumMissing();
 if (skip) console.warn(`\n!!! ${skip}: SKIPPING the browser suite !!!\n`);
 
-const specs: { label: string; spec: Spec; bound: number; exact?: boolean; ran: string }[] = [
-  { label: 'cpu backend (wasm SIMD, 2 Web Workers)', spec: { backend: 'cpu', threads: 2 }, bound: 0, exact: true, ran: 'typescript+wasm-simd+winograd' },
-  { label: 'cpu backend (wasm SIMD, 1 thread)', spec: { backend: 'cpu', threads: 1 }, bound: 0, exact: true, ran: 'typescript+wasm-simd+winograd' },
-  { label: 'gpujs webgl2', spec: { backend: 'gpujs', mode: 'webgl2' }, bound: BOUND, ran: 'webgl2' },
-  { label: 'gpujs webgpu', spec: { backend: 'gpujs', mode: 'webgpu' }, bound: BOUND, ran: 'webgpu' },
-  { label: 'gpujs webasm', spec: { backend: 'gpujs', mode: 'webasm' }, bound: BOUND, ran: 'webasm' },
-  { label: 'gpujs cpu', spec: { backend: 'gpujs', mode: 'cpu' }, bound: BOUND, ran: 'cpu' },
+type PageKind = 'isolated' | 'plain';
+type SpecCase = { label: string; page: PageKind; spec: Spec; bound: number; exact?: boolean; ran: string; threads?: number };
+
+const SIMD = 'typescript+wasm-simd+winograd';
+const cpuSpecs: SpecCase[] = [
+  { label: 'cpu backend (wasm SIMD, 2 Web Workers)', page: 'isolated', spec: { backend: 'cpu', threads: 2 }, bound: 0, exact: true, ran: SIMD, threads: 2 },
+  { label: 'cpu backend (wasm SIMD, 1 thread)', page: 'isolated', spec: { backend: 'cpu', threads: 1 }, bound: 0, exact: true, ran: SIMD, threads: 1 },
+  // Two threads asked for where there is no shared memory: one runs, and the report says why.
+  { label: 'cpu backend on a plain page (2 threads asked for)', page: 'plain', spec: { backend: 'cpu', threads: 2 }, bound: 0, exact: true, ran: SIMD, threads: 1 },
 ];
+const gpujsSpecs: SpecCase[] = [
+  { label: 'gpujs webgl2', page: 'plain', spec: { backend: 'gpujs', mode: 'webgl2' }, bound: BOUND, ran: 'webgl2' },
+  { label: 'gpujs webgpu', page: 'plain', spec: { backend: 'gpujs', mode: 'webgpu' }, bound: BOUND, ran: 'webgpu' },
+  { label: 'gpujs webasm', page: 'plain', spec: { backend: 'gpujs', mode: 'webasm' }, bound: BOUND, ran: 'webasm' },
+  { label: 'gpujs cpu', page: 'plain', spec: { backend: 'gpujs', mode: 'cpu' }, bound: BOUND, ran: 'cpu' },
+];
+
+/**
+ * Installed in the plain page before any of its scripts: records every look-up of
+ * SharedArrayBuffer or Atomics (a typeof included), with the stack, and otherwise answers as
+ * the page would (no SharedArrayBuffer; the real Atomics).
+ */
+function trapSharedMemory(): void {
+  const touches: string[] = [];
+  (globalThis as any).sharedMemoryTouches = touches;
+  const atomics = (globalThis as any).Atomics;
+  for (const [name, value] of [['SharedArrayBuffer', undefined], ['Atomics', atomics]] as const) {
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      get() {
+        touches.push(`${name} ${new Error().stack}`);
+        return value;
+      },
+    });
+  }
+}
 
 const decode = (b64: string) => {
   const bytes = Buffer.from(b64, 'base64');
@@ -71,12 +106,13 @@ function faceDifference(a: Face[], b: Face[]): number {
 }
 
 describe('browser (headless chromium)', { skip }, () => {
-  let server: StaticServer;
+  const servers: Partial<Record<PageKind, StaticServer>> = {};
+  const pages = {} as Record<PageKind, Page>;
   let close: () => Promise<void>;
-  let page: Page;
   const pageErrors: string[] = [];
   const cpu = new CpuBackend({ threads: 1 });
   const nodeDetector = new FaceDetector({ backend: cpu });
+  const nodeEmbedder = new FaceEmbedder({ backend: cpu, detector: nodeDetector });
   const nodeFaces = new Map<string, Face[]>();
   const nodeFacesOf = async (p: { url: string; path: string }) => {
     if (!nodeFaces.has(p.url)) nodeFaces.set(p.url, (await nodeDetector.detect(readFileSync(p.path))).faces);
@@ -88,33 +124,38 @@ describe('browser (headless chromium)', { skip }, () => {
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(`  bundle: tsface.js ${kib(files['tsface.js'])}, worker.js ${kib(files['worker.js'])}, weights ${Object.keys(files).filter((f) => f.startsWith('weights/')).join(', ')}`);
     await build({
-      entryPoints: [join(REPO, 'test', 'browser', 'runner.ts')],
-      outfile: join(REPO, 'dist', 'browser-test', 'runner.js'),
+      entryPoints: { runner: join(REPO, 'test', 'browser', 'runner.ts'), worker: join(REPO, 'test', 'browser', 'worker.ts') },
+      outdir: join(REPO, 'dist', 'browser-test'),
       bundle: true,
       format: 'esm',
       platform: 'browser',
       target: 'es2022',
       logLevel: 'warning',
     });
-    server = await startServer({ isolated: true });
-    ({ close } = await launchChromium().then(async (c) => {
-      page = await c.browser.newPage();
-      page.on('pageerror', (e) => pageErrors.push(String(e)));
+    servers.isolated = await startServer({ isolated: true });
+    servers.plain = await startServer({ isolated: false });
+    const c = await launchChromium();
+    close = c.close;
+    for (const kind of ['isolated', 'plain'] as const) {
+      const page = await c.browser.newPage();
+      page.on('pageerror', (e) => pageErrors.push(`${kind}: ${e}`));
       page.on('console', (m) => {
-        if (m.type() === 'error' && !/GL Driver Message|GPU stall/.test(m.text())) pageErrors.push(m.text());
+        if (m.type() === 'error' && !/GL Driver Message|GPU stall/.test(m.text())) pageErrors.push(`${kind}: ${m.text()}`);
       });
-      return c;
-    }));
-    await page.goto(`${server.url}/test/browser/`);
-    await page.evaluate(async () => {
-      const suite = await import('/dist/browser-test/runner.js' as string);
-      (globalThis as any).suite = suite.createSuite(await import('/dist/browser/tsface.js' as string));
-    });
+      if (kind === 'plain') await page.evaluateOnNewDocument(trapSharedMemory);
+      await page.goto(`${servers[kind]!.url}/test/browser/`);
+      await page.evaluate(async () => {
+        const suite = await import('/dist/browser-test/runner.js' as string);
+        (globalThis as any).suite = suite.createSuite(await import('/dist/browser/tsface.js' as string));
+      });
+      pages[kind] = page;
+    }
   });
 
   after(async () => {
     await close?.();
-    await server?.close();
+    await servers.isolated?.close();
+    await servers.plain?.close();
     await cpu.dispose();
   });
 
@@ -127,11 +168,12 @@ describe('browser (headless chromium)', { skip }, () => {
     assert.equal(statSync(join(dir, 'weights/mtcnn.safetensors')).size, statSync(join(REPO, 'weights/mtcnn.safetensors')).size);
   });
 
-  test('the page is cross-origin isolated, and every gpu.js mode this machine should have is available', async () => {
-    const state = await page.evaluate(async () => ({ isolated: crossOriginIsolated, availability: await (await import('/dist/browser/tsface.js' as string)).gpujsAvailability() }));
-    console.log(`  availability in the page: ${JSON.stringify(state.availability)}`);
-    assert.equal(state.isolated, true);
-    for (const mode of ['webgl2', 'webgpu', 'webasm', 'cpu']) assert.equal(state.availability[mode], true, `${mode}: ${state.availability[mode]}`);
+  test('one page is cross-origin isolated, the other is not and has no SharedArrayBuffer', async () => {
+    const state = (kind: PageKind) => pages[kind].evaluate(() => ({ isolated: crossOriginIsolated, sab: 'SharedArrayBuffer' in globalThis && (globalThis as any).SharedArrayBuffer !== undefined }));
+    assert.deepEqual(await state('isolated'), { isolated: true, sab: true });
+    assert.deepEqual(await state('plain'), { isolated: false, sab: false });
+    // The look-ups just made by this test are not the bundle's.
+    await pages.plain.evaluate(() => ((globalThis as any).sharedMemoryTouches.length = 0));
   });
 
   const netInputs = () => NET_INPUTS.map(([name, shape, seed]) => [name, seeded(shape, seed)] as const);
@@ -145,13 +187,25 @@ describe('browser (headless chromium)', { skip }, () => {
     })());
   })();
 
-  for (const { label, spec, bound, exact, ran } of specs) {
+  /** The CPU backend's report: the threads expected, and on a plain page the reason there is one. */
+  const checkThreads = (kind: PageKind, report: BackendReport, threads?: number) => {
+    if (threads !== undefined) assert.equal(report.threads, threads, 'threads in the page');
+    if (kind === 'plain') {
+      assert.equal(report.threads, 1);
+      assert.match(report.threadLimit ?? '', /not cross-origin isolated .*COOP\/COEP.*one thread/);
+    } else {
+      assert.equal(report.threadLimit, undefined);
+    }
+  };
+
+  function specTests({ label, page: kind, spec, bound, exact, ran, threads }: SpecCase): void {
     describe(label, () => {
       test('every op case of the PyTorch fixture', async () => {
-        const r = await page.evaluate((s) => (globalThis as any).suite.ops(s), spec as any);
+        const r = await pages[kind].evaluate((s) => (globalThis as any).suite.ops(s), spec as any);
         assert.deepEqual(r.errors, {}, 'ops that threw in the page');
         assert.equal(r.report.fallback, undefined, `fell back: ${r.report.fallback}`);
         assert.equal(r.report.mode, ran);
+        if (spec.backend === 'cpu') checkThreads(kind, r.report, threads);
         let worst = 0;
         for (const c of cases) {
           const got = new Tensor(r.outputs[c.name].shape, decode(r.outputs[c.name].data));
@@ -161,7 +215,7 @@ describe('browser (headless chromium)', { skip }, () => {
       });
 
       test('whole P-Net, R-Net, O-Net, MobileFaceNet equal Node\'s CPU backend', async () => {
-        const r = await page.evaluate((s) => (globalThis as any).suite.nets(s), spec as any);
+        const r = await pages[kind].evaluate((s) => (globalThis as any).suite.nets(s), spec as any);
         const want = await nodeNets();
         let worst = 0;
         for (const [key, y] of Object.entries(want)) {
@@ -179,16 +233,17 @@ describe('browser (headless chromium)', { skip }, () => {
 
       // Every shared photo on the 2-thread CPU backend always; on the other backends the bundled
       // example (and a shared LFW photo on webasm) unless TSFACE_BROWSER_FULL=1: SwiftShader and
-      // gpu.js's per-size plans make a photo cost seconds to a minute there.
+      // gpu.js's per-size plans make a photo cost seconds to a minute there. (The plain page's
+      // defaults test below detects multiface.jpg's 6 faces on one thread.)
       const all = FULL || label.includes('2 Web Workers');
       const lfw = photos().filter((p) => p.url.includes('lfw-sample/Anthony_Hopkins_0001'));
       const images = [EXAMPLE, ...(all ? photos() : spec.backend === 'gpujs' && spec.mode === 'webasm' ? lfw : [])];
       test(`detections equal Node's on ${images.length} photo${images.length > 1 ? 's' : ''}${all ? '' : ' (every shared photo with TSFACE_BROWSER_FULL=1)'}`, async () => {
-        const r = await page.evaluate((s, urls) => (globalThis as any).suite.detect(s, urls), spec as any, images.map((p) => p.url));
+        const r = await pages[kind].evaluate((s, urls) => (globalThis as any).suite.detect(s, urls), spec as any, images.map((p) => p.url));
         assert.equal(r.report.fallback, undefined);
-        if (spec.backend === 'cpu') assert.equal(r.report.threads, spec.threads, 'threads in the page');
+        if (spec.backend === 'cpu') checkThreads(kind, r.report, threads);
         // Two photos on: the nets' tapes are recorded, and passes go to the Web Worker whole.
-        if (spec.backend === 'cpu' && (spec.threads ?? 1) > 1 && images.length > 1) assert.ok((r.workerPasses ?? 0) > 0, 'no whole pass ran on a Web Worker');
+        if (spec.backend === 'cpu' && (threads ?? 1) > 1 && images.length > 1) assert.ok((r.workerPasses ?? 0) > 0, 'no whole pass ran on a Web Worker');
         let worst = 0;
         for (const [k, p] of images.entries()) {
           const got = r.results[k];
@@ -202,8 +257,107 @@ describe('browser (headless chromium)', { skip }, () => {
     });
   }
 
-  test('memory stays flat over 100 detections, and nothing in the page logged an error', async () => {
+  /** Defaults run in a page or a worker, checked bit for bit against Node's CPU backend. */
+  const checkDefaults = async (where: string, kind: PageKind, r: Awaited<ReturnType<typeof runDefaults>>, images: { url: string; path: string }[]) => {
+    let faces = 0;
+    for (const [k, p] of images.entries()) {
+      const got = r.results[k];
+      assert.equal(got.error, undefined, `${where} ${p.url}: ${got.error}`);
+      assert.equal(faceDifference(got.faces!, await nodeFacesOf(p)), 0, `${where} ${p.url}: faces differ from Node's`);
+      const want = (await nodeEmbedder.embed(readFileSync(p.path))).faces.map((f) => f.embedding);
+      assert.equal(got.embeddings!.length, want.length, `${where} ${p.url}: embedded faces`);
+      got.embeddings!.forEach((e, i) => assert.deepEqual(decode(e), want[i], `${where} ${p.url}: embedding ${i}`));
+      faces += want.length;
+    }
+    for (const report of [r.detectorReport, r.embedderReport]) {
+      assert.equal(report.backend, 'cpu');
+      assert.equal(report.mode, SIMD);
+      assert.equal(report.fallback, undefined);
+      checkThreads(kind, report);
+    }
+    console.log(`  ${where}: FaceDetector.create() and FaceEmbedder.create() on ${images.length} photo(s), ${faces} faces and embeddings bit-identical to Node (${r.detectorReport.threads} thread(s)${r.detectorReport.threadLimit ? `: ${r.detectorReport.threadLimit}` : ''})`);
+  };
+
+  for (const spec of cpuSpecs.filter((s) => s.page === 'isolated')) specTests(spec);
+
+  test('the defaults on the isolated page detect and embed as Node does', async () => {
+    const r = await pages.isolated.evaluate((u) => (globalThis as any).suite.defaults(u), [EXAMPLE.url]);
+    await checkDefaults('isolated page', 'isolated', r, [EXAMPLE]);
+  });
+
+  describe('a plain page (not cross-origin isolated)', () => {
+    for (const spec of cpuSpecs.filter((s) => s.page === 'plain')) specTests(spec);
+
+    const images = [EXAMPLE, ...photos().filter((p) => p.url.includes('multiface'))];
+    test('the defaults detect and embed as Node does, on one thread, and say why', async () => {
+      const r = await pages.plain.evaluate((u) => (globalThis as any).suite.defaults(u), images.map((p) => p.url));
+      await checkDefaults('plain page', 'plain', r, images);
+    });
+
+    test('the defaults in a module Web Worker of the plain page, importing the bundle', async () => {
+      const r = await pages.plain.evaluate((u) => new Promise<any>((resolve) => {
+        const worker = new Worker('/dist/browser-test/worker.js', { type: 'module' });
+        worker.onmessage = (e) => {
+          worker.terminate();
+          resolve(e.data);
+        };
+        worker.onerror = (e) => resolve({ error: e.message });
+        worker.postMessage({ bundle: new URL('/dist/browser/tsface.js', location.href).href, urls: u });
+      }), [EXAMPLE.url]);
+      assert.equal(r.error, undefined, r.error);
+      assert.equal(r.isolated, false);
+      await checkDefaults('Web Worker of the plain page', 'plain', r, [EXAMPLE]);
+      assert.match(r.detectorReport.threadLimit, /^this worker's page/);
+    });
+
+    // The constraints of a file:// page without its flags (origin 'null', every fetch cross-origin):
+    // a sandboxed frame imports the bundle from the server as from a CDN.
+    test('the defaults in a sandboxed frame (opaque origin) of the plain page', async () => {
+      const r = await pages.plain.evaluate((base, urls) => new Promise<any>((resolve) => {
+        const frame = document.createElement('iframe');
+        frame.sandbox.add('allow-scripts');
+        frame.srcdoc = `<script type="module">
+          let out;
+          try {
+            const [lib, runner] = await Promise.all([import('${base}/dist/browser/tsface.js'), import('${base}/dist/browser-test/runner.js')]);
+            out = { origin: location.origin, ...(await runner.runDefaults(lib, ${JSON.stringify(urls)})) };
+          } catch (e) {
+            out = { error: String(e?.stack ?? e) };
+          }
+          parent.postMessage(out, '*');
+        </${'script'}>`;
+        // A property, not a named listener: tsx's helpers do not exist in the page.
+        window.onmessage = (e) => {
+          if (e.source !== frame.contentWindow) return;
+          window.onmessage = null;
+          frame.remove();
+          resolve(e.data);
+        };
+        document.body.append(frame);
+      }), servers.plain!.url, [`${servers.plain!.url}${EXAMPLE.url}`]);
+      assert.equal(r.error, undefined, r.error);
+      assert.equal(r.origin, 'null');
+      await checkDefaults('sandboxed frame of the plain page', 'plain', r, [EXAMPLE]);
+    });
+
+    // Checked before gpu.js runs here: its webasm mode probes `typeof SharedArrayBuffer` itself.
+    test('nothing the CPU backend ran on the plain page looked up SharedArrayBuffer or Atomics', async () => {
+      const touches: string[] = await pages.plain.evaluate(() => (globalThis as any).sharedMemoryTouches);
+      assert.deepEqual(touches, []);
+    });
+
+    test('every gpu.js mode this machine should have is available', async () => {
+      const availability = await pages.plain.evaluate(async () => (await import('/dist/browser/tsface.js' as string)).gpujsAvailability());
+      console.log(`  availability in the plain page: ${JSON.stringify(availability)}`);
+      for (const mode of ['webgl2', 'webgpu', 'webasm', 'cpu']) assert.equal(availability[mode], true, `${mode}: ${availability[mode]}`);
+    });
+
+    for (const spec of gpujsSpecs) specTests(spec);
+  });
+
+  test('memory stays flat over 100 detections, and nothing in either page logged an error', async () => {
     const lfw = photos().find((p) => p.url.includes('Anthony_Hopkins_0002')) ?? EXAMPLE;
+    const page = pages.isolated;
     const session = await page.createCDPSession();
     const heap = async () => {
       await session.send('HeapProfiler.collectGarbage');

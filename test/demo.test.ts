@@ -1,6 +1,8 @@
 // The demo page (examples/web/) driven end to end in headless chromium: it loads and detects the
 // bundled example, compares two faces, opens the layer inspector, shows a corrupt file's error
 // as a message; screenshots go to the folder printed below, and any console error fails the test.
+// Served twice: cross-origin isolated (COOP/COEP, the CPU backend on 2 threads), and plain, as
+// most sites serve, where it runs on one thread and says why.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +20,10 @@ if (skip) console.warn(`\n!!! ${skip}: SKIPPING the demo page test !!!\n`);
 
 const shots = process.env.TSFACE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'tsface-demo-'));
 let server: StaticServer;
+let plainServer: StaticServer;
 let close: () => Promise<void>;
 let page: Page;
+let plainPage: Page;
 const consoleErrors: string[] = [];
 
 /** The bundled example twice, side by side, as a PNG: a photo with two faces of one person. */
@@ -41,8 +45,20 @@ function twoFacesPng(): string {
   return file;
 }
 
-async function waitReady(): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.state === 'ready', { timeout: 120_000 });
+async function waitReady(on = page): Promise<void> {
+  await on.waitForFunction(() => document.body.dataset.state === 'ready', { timeout: 120_000 });
+}
+
+/** Two photos' cosine from the page: uploads the two-face PNG and clicks both faces. */
+async function compareTwoFaces(on: Page, png: string): Promise<number> {
+  const input = (await on.$('#file')) as import('puppeteer-core').ElementHandle<HTMLInputElement> | null;
+  await input!.uploadFile(png);
+  await on.waitForFunction(() => /two-astronauts\.png: 2 faces/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 120_000 });
+  await waitReady(on);
+  await on.click('.face[data-index="0"]');
+  await on.click('.face[data-index="1"]');
+  await on.waitForSelector('#verdict');
+  return Number(await on.$eval('#cosine', (e) => e.textContent));
 }
 
 before(async () => {
@@ -51,22 +67,31 @@ before(async () => {
   console.log(`  demo screenshots: ${shots}`);
   await buildBrowser();
   server = await startServer({ isolated: true });
+  plainServer = await startServer({ isolated: false });
   const c = await launchChromium();
   close = c.close;
-  page = await c.browser.newPage();
-  await page.setViewport({ width: 1280, height: 1400 });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/GL Driver Message|GPU stall/.test(m.text())) consoleErrors.push(m.text());
-  });
+  const open = async (label: string) => {
+    const p = await c.browser.newPage();
+    await p.setViewport({ width: 1280, height: 1400 });
+    p.on('pageerror', (e) => consoleErrors.push(`${label}: ${e}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/GL Driver Message|GPU stall/.test(m.text())) consoleErrors.push(`${label}: ${m.text()}`);
+    });
+    return p;
+  };
+  page = await open('isolated');
+  plainPage = await open('plain');
 });
 
 after(async () => {
   await close?.();
   await server?.close();
+  await plainServer?.close();
 });
 
 test('the demo page detects the bundled example, compares two faces, inspects a layer, and reports a bad file', { skip }, async () => {
+  // puppeteer's waitForFunction polls on animation frames, which a background tab never gets.
+  await page.bringToFront();
   await page.goto(`${server.url}/examples/web/`);
   await waitReady();
   assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /astronaut\.jpg: 1 face/);
@@ -74,14 +99,7 @@ test('the demo page detects the bundled example, compares two faces, inspects a 
   assert.equal(await page.$$eval('.face', (tiles) => tiles.length), 1);
   await page.screenshot({ path: join(shots, '1-example.png'), fullPage: true });
 
-  const input = (await page.$('#file')) as import('puppeteer-core').ElementHandle<HTMLInputElement> | null;
-  await input!.uploadFile(twoFacesPng());
-  await page.waitForFunction(() => /two-astronauts\.png: 2 faces/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 120_000 });
-  await waitReady();
-  await page.click('.face[data-index="0"]');
-  await page.click('.face[data-index="1"]');
-  await page.waitForSelector('#verdict');
-  const cosine = Number(await page.$eval('#cosine', (e) => e.textContent));
+  const cosine = await compareTwoFaces(page, twoFacesPng());
   assert.ok(cosine > 0.99, `the same face twice: cosine ${cosine}`);
   assert.equal(await page.$eval('#verdict', (e) => e.textContent), 'same person');
   await page.screenshot({ path: join(shots, '2-compare.png'), fullPage: true });
@@ -99,6 +117,7 @@ test('the demo page detects the bundled example, compares two faces, inspects a 
 
   const corrupt = join(shots, 'corrupt.jpg');
   writeFileSync(corrupt, readFileSync(join(REPO, 'examples', 'astronaut.jpg')).subarray(0, 3000));
+  const input = (await page.$('#file')) as import('puppeteer-core').ElementHandle<HTMLInputElement> | null;
   await input!.uploadFile(corrupt);
   await page.waitForFunction(() => !document.getElementById('error')!.hidden, { timeout: 60_000 });
   assert.match(await page.$eval('#error', (e) => e.textContent ?? ''), /^corrupt\.jpg: .*(truncated|corrupt|JPEG)/i);
@@ -106,5 +125,19 @@ test('the demo page detects the bundled example, compares two faces, inspects a 
   assert.equal(await page.$$eval('.face', (tiles) => tiles.length), 2);
   await page.screenshot({ path: join(shots, '4-bad-file.png'), fullPage: true });
 
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('on a plain page (no COOP/COEP headers) the demo detects and compares on one thread, and says why', { skip }, async () => {
+  await plainPage.bringToFront();
+  await plainPage.goto(`${plainServer.url}/examples/web/`);
+  await waitReady(plainPage);
+  assert.equal(await plainPage.evaluate(() => crossOriginIsolated), false);
+  assert.equal(await plainPage.$eval('#error', (e) => e.textContent), '', 'the page showed an error');
+  assert.match(await plainPage.$eval('#status', (e) => e.textContent ?? ''), /astronaut\.jpg: 1 face/);
+  assert.match(await plainPage.$eval('#ran', (e) => e.textContent ?? ''), /ran: cpu, mode typescript\+wasm-simd\+winograd, 1 thread \(the page is not cross-origin isolated .*one thread\)/);
+  const cosine = await compareTwoFaces(plainPage, twoFacesPng());
+  assert.ok(cosine > 0.99, `the same face twice: cosine ${cosine}`);
+  await plainPage.screenshot({ path: join(shots, '5-plain-page.png'), fullPage: true });
   assert.deepEqual(consoleErrors, []);
 });

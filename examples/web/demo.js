@@ -97,7 +97,7 @@ function drawPhoto(rgb, faces) {
 
 function showTiming(ms, report) {
   const r = state.runtime.report();
-  $('ran').textContent = `ran: ${r.backend}, mode ${r.mode}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.executor ? `, nets as ${r.executor} pipelines` : ''}${r.fallback ? ` (FELL BACK: ${r.fallback})` : ''}${typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated ? '' : ' (page not cross-origin isolated: one thread)'}`;
+  $('ran').textContent = `ran: ${r.backend}, mode ${r.mode}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.executor ? `, nets as ${r.executor} pipelines` : ''}${r.fallback ? ` (FELL BACK: ${r.fallback})` : ''}${r.threadLimit ? ` (${r.threadLimit})` : ''}`;
   $('timing').innerHTML = '';
   for (const [stage, t] of Object.entries(ms)) {
     const row = $('timing').insertRow();

@@ -30,6 +30,40 @@ async function bytesOf(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+/** What the defaults gave on one photo: faces from FaceDetector.create(), embeddings from FaceEmbedder.create(). */
+export interface DefaultsResult {
+  url: string;
+  faces?: Tsface.Face[];
+  embeddings?: string[];
+  error?: string;
+}
+
+/**
+ * FaceDetector.create() and FaceEmbedder.create() with nothing given, as a new user calls them:
+ * the default backend, the bundled weights. Also what test/browser/worker.ts runs in a Web Worker.
+ */
+export async function runDefaults(lib: Lib, urls: string[]): Promise<{ results: DefaultsResult[]; detectorReport: Tsface.BackendReport; embedderReport: Tsface.BackendReport }> {
+  const detector = await lib.FaceDetector.create();
+  const embedder = await lib.FaceEmbedder.create();
+  try {
+    const results: DefaultsResult[] = [];
+    for (const url of urls) {
+      try {
+        const bytes = await bytesOf(url);
+        const faces = (await detector.detect(bytes)).faces;
+        const embeddings = (await embedder.embed(bytes)).faces.map((f) => base64(f.embedding));
+        results.push({ url, faces, embeddings });
+      } catch (e) {
+        results.push({ url, error: `${(e as Error)?.name}: ${(e as Error)?.message}` });
+      }
+    }
+    return { results, detectorReport: detector.backend.describe(), embedderReport: embedder.backend.describe() };
+  } finally {
+    await detector.dispose();
+    await embedder.dispose();
+  }
+}
+
 export function createSuite(lib: Lib) {
   const runtime = (spec: Spec) =>
     spec.backend === 'cpu' ? lib.createRuntime({ backend: 'cpu', threads: spec.threads }) : lib.createRuntime({ backend: 'gpujs', gpujsMode: spec.mode as Tsface.GpujsMode });
@@ -48,6 +82,8 @@ export function createSuite(lib: Lib) {
   }
 
   return {
+    defaults: (urls: string[]) => runDefaults(lib, urls),
+
     async ops(spec: Spec) {
       const fixture = lib.readSafetensors(await bytesOf('/test/fixtures/ops.safetensors'), 'ops.safetensors');
       const cases: Case[] = JSON.parse(fixture.metadata.cases);

@@ -1,7 +1,10 @@
 // A small static file server on 127.0.0.1 for the demo page and the browser tests: the
-// repository at /, ../shared at /shared/. With `isolated`, every response carries the COOP/COEP
-// headers that make a page cross-origin isolated, so SharedArrayBuffer and the CPU backend's
-// Web Worker threads are available there.
+// repository at /, ../shared at /shared/. With `isolated` (the default), every response carries
+// the COOP/COEP headers that make a page cross-origin isolated, so SharedArrayBuffer and the CPU
+// backend's Web Worker threads are available there; `isolated: false` (ISOLATED=0) serves pages
+// as most sites do, where tsface runs on one thread. Every response allows any origin to read it,
+// as a CDN serving the bundle would, so pages of another origin (a sandboxed frame, whose origin
+// is opaque) can import the bundle and fetch its weights.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -51,7 +54,7 @@ export async function startServer(options: { port?: number; isolated?: boolean }
   const isolated = options.isolated ?? true;
   const server: Server = createServer((req, res) => {
     const file = fileFor(req.url ?? '/');
-    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    const headers: Record<string, string> = { 'cache-control': 'no-store', 'access-control-allow-origin': '*' };
     if (isolated) {
       headers['cross-origin-opener-policy'] = 'same-origin';
       headers['cross-origin-embedder-policy'] = 'require-corp';
