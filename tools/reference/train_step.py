@@ -102,3 +102,167 @@ if len(sys.argv) == 4 and sys.argv[1] == "optim":
     tensors, extra = optim_job(req, meta)
     save(sys.argv[3], tensors, {"generator": "tools/reference/train_step.py optim", "torch": torch.__version__, **extra})
     sys.exit(0)
+
+
+# ---------------------------------------------------------------- nets
+# Written from the architecture tables (MobileFaceNet's Table 1 as the bundled model realises it;
+# OpenFace's nn4.small2.def.lua), not from tsface's builders.
+
+MFN_STAGES = [("stage1", 2, 64, 5, 2), ("stage2", 4, 128, 1, 2), ("stage3", 2, 128, 6, 1), ("stage4", 4, 128, 1, 2), ("stage5", 2, 128, 2, 1)]
+
+
+def mobilefacenet(P, x):
+    def conv(x, name, stride=1, groups=1):
+        w = P[f"{name}.weight"]
+        if w.shape[2] == 3:
+            # TensorFlow SAME: 1 on every side at stride 1; 0 before and 1 after at stride 2 on even sizes.
+            x = F.pad(x, (1, 1, 1, 1) if stride == 1 else (0, 1, 0, 1))
+        return F.conv2d(x, w, P[f"{name}.bias"], stride=stride, groups=groups)
+
+    def prelu(x, name):
+        return F.prelu(x, P[f"{name}.alpha"])
+
+    def block(x, name, cin, cout, stride):
+        residual = stride == 1 and cin == cout
+        # tsface's weight names give a residual's unnamed body an empty path component.
+        body = f"{name}." if residual else name
+        mid = P[f"{body}.expand.weight"].shape[0]
+        y = prelu(conv(x, f"{body}.expand"), f"{body}.expand_prelu")
+        y = prelu(conv(y, f"{body}.depthwise", stride, mid), f"{body}.depthwise_prelu")
+        y = conv(y, f"{body}.project")
+        return y + x if residual else y
+
+    m = "mobilefacenet"
+    x = prelu(conv(x, f"{m}.stem.conv", 2), f"{m}.stem.conv_prelu")
+    x = prelu(conv(x, f"{m}.stem.depthwise", 1, 64), f"{m}.stem.depthwise_prelu")
+    x = conv(x, f"{m}.stem.project")
+    c = 64
+    for name, t, cout, repeat, stride in MFN_STAGES:
+        for i in range(repeat):
+            x = block(x, f"{m}.{name}.block{i}", c, cout, stride if i == 0 else 1)
+            c = cout
+    x = prelu(conv(x, f"{m}.head.expand"), f"{m}.head.expand_prelu")
+    x = conv(x, f"{m}.head.gdconv", 1, 512)
+    x = conv(x, f"{m}.head.linear")
+    x = conv(x, f"{m}.head.embedding")
+    return F.normalize(x.reshape(x.shape[0], -1), dim=1, eps=1e-12)
+
+
+def safe_sqrt(s):
+    """sqrt whose gradient is 0 where s is 0 (an all-zero L2 pool window), as tsface's backward."""
+    positive = s > 0
+    return torch.where(positive, torch.where(positive, s, torch.ones_like(s)).sqrt(), torch.zeros_like(s))
+
+
+def nn4small2(P, B, x):
+    """B: running statistics by batch-norm name, updated in place (training mode)."""
+    def cbr(x, conv, bn, stride=1, pad=0):
+        x = F.conv2d(x, P[f"{conv}.weight"], P[f"{conv}.bias"], stride=stride, padding=pad)
+        x = F.batch_norm(x, B[f"{bn}.mean"], B[f"{bn}.variance"], P[f"{bn}.weight"], P[f"{bn}.bias"], True, 0.1, 1e-5)
+        return F.relu(x)
+
+    def lrn(x):
+        return F.local_response_norm(x, 5, 1e-4, 0.75, 1.0)
+
+    def inception(x, n, c3, c5, pool, proj, stride=1):
+        parts = []
+        if c3:
+            parts.append(cbr(cbr(x, f"{n}.3x3.reduce", f"{n}.3x3.reduce_bn"), f"{n}.3x3.conv", f"{n}.3x3.bn", stride, 1))
+        if c5:
+            parts.append(cbr(cbr(x, f"{n}.5x5.reduce", f"{n}.5x5.reduce_bn"), f"{n}.5x5.conv", f"{n}.5x5.bn", stride, 2))
+        y = F.max_pool2d(x, 3, 2) if pool == "max" else safe_sqrt(F.avg_pool2d(x * x, 3, 3) * 9)
+        if proj:
+            y = cbr(y, f"{n}.pool.proj", f"{n}.pool.proj_bn")
+        parts.append(y)
+        if f"{n}.1x1.conv.weight" in P:
+            parts.append(cbr(x, f"{n}.1x1.conv", f"{n}.1x1.bn"))
+        h = max(p.shape[2] for p in parts)
+        padded = []
+        for p in parts:  # Torch's DepthConcat centres a smaller branch
+            d = h - p.shape[2]
+            padded.append(F.pad(p, (d // 2, d - d // 2, d // 2, d - d // 2)))
+        return torch.cat(padded, 1)
+
+    m = "nn4"
+    x = cbr(x, f"{m}.conv1", f"{m}.bn1", 2, 3)
+    x = lrn(F.max_pool2d(x, 3, 2, 1))
+    x = cbr(x, f"{m}.conv2", f"{m}.bn2")
+    x = cbr(x, f"{m}.conv3", f"{m}.bn3", 1, 1)
+    x = F.max_pool2d(lrn(x), 3, 2, 1)
+    x = inception(x, f"{m}.inception_3a", 128, 32, "max", 32)
+    x = inception(x, f"{m}.inception_3b", 128, 64, "l2", 64)
+    x = inception(x, f"{m}.inception_3c", 256, 64, "max", 0, 2)
+    x = inception(x, f"{m}.inception_4a", 192, 64, "l2", 128)
+    x = inception(x, f"{m}.inception_4e", 256, 128, "max", 0, 2)
+    x = inception(x, f"{m}.inception_5a", 384, 0, "l2", 96)
+    x = inception(x, f"{m}.inception_5b", 384, 0, "max", 96)
+    x = F.avg_pool2d(x, 3, 1)
+    x = F.linear(x.reshape(x.shape[0], -1), P[f"{m}.dense.weight"], P[f"{m}.dense.bias"])
+    return F.normalize(x, dim=1, eps=1e-12)
+
+
+def triplet_loss(emb, triplets, margin):
+    t = triplets.long()
+    a, p, n = emb[t[:, 0]], emb[t[:, 1]], emb[t[:, 2]]
+    return F.relu(((a - p) ** 2).sum(1) - ((a - n) ** 2).sum(1) + margin).mean()
+
+
+def split(tensors, prefix):
+    """Parameters (leaf tensors that train) and buffers (batch-norm running statistics)."""
+    P = {k: v.clone().requires_grad_(True) for k, v in tensors.items() if k.startswith(prefix + ".") and not k.endswith((".mean", ".variance"))}
+    B = {k: v.clone() for k, v in tensors.items() if k.startswith(prefix + ".") and k.endswith((".mean", ".variance"))}
+    return P, B
+
+
+def nets_job(req, meta):
+    margin = float(meta["margin"])
+    out = {}
+    extra = {}
+    mfn_weights, _ = load(os.path.join(ROOT, "weights", "mobilefacenet.safetensors"))
+    cases = {
+        "mobilefacenet": (mfn_weights, lambda P, B, x: mobilefacenet(P, x)),
+        "nn4": (req, nn4small2),
+    }
+    for net, (weights, forward) in cases.items():
+        x, triplets = req[f"input.{net}"], req[f"triplets.{net}"]
+        P, B = split(weights, net)
+        loss = triplet_loss(forward(P, B, x), triplets, margin)
+        loss.backward()
+        out[f"{net}.loss"] = loss.detach().reshape(1)
+        for k, p in P.items():
+            out[f"{net}.grad.{k}"] = p.grad
+        for k, b in B.items():
+            out[f"{net}.running.{k}"] = b
+        # One optimiser step from the same start and gradients, each.
+        for opt_name, make in (("sgd", lambda ps: torch.optim.SGD(ps, lr=float(meta["sgd_lr"]), momentum=0.9, weight_decay=5e-4)),
+                               ("adam", lambda ps: torch.optim.Adam(ps, lr=float(meta["adam_lr"])))):
+            Q = {k: v.detach().clone().requires_grad_(True) for k, v in P.items()}
+            for k, q in Q.items():
+                q.grad = P[k].grad.clone()
+            make(list(Q.values())).step()
+            for k, q in Q.items():
+                out[f"{net}.{opt_name}.{k}"] = q.detach()
+    # A short run: SGD with momentum on one fixed batch and fixed triplets.
+    net = meta["curve_net"]
+    weights, forward = cases[net]
+    P, B = split(weights, net)
+    opt = torch.optim.SGD(list(P.values()), lr=float(meta["curve_lr"]), momentum=0.9)
+    losses = []
+    for _ in range(int(meta["curve_steps"])):
+        opt.zero_grad()
+        loss = triplet_loss(forward(P, B, req["curve.input"]), req["curve.triplets"], margin)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    extra["curve"] = json.dumps(losses)
+    return out, extra
+
+
+if len(sys.argv) == 4 and sys.argv[1] == "nets":
+    req, meta = load(sys.argv[2])
+    tensors, extra = nets_job(req, meta)
+    save(sys.argv[3], tensors, {"generator": "tools/reference/train_step.py nets", "torch": torch.__version__, **extra})
+    sys.exit(0)
+
+if __name__ == "__main__":
+    raise SystemExit(__doc__)
