@@ -799,7 +799,7 @@ export class CpuBackend implements Backend {
    * cached: training changes weights in place between steps.
    */
   private async runConvGrad(job: Omit<ConvGradJob, 'id' | 'kind'>, total: number): Promise<void> {
-    if (!(job.out.buffer instanceof SharedArrayBuffer)) {
+    if (!isSharedMemory(job.out.buffer)) {
       runConvGradTasks(job, 0, total);
       return;
     }
