@@ -6,6 +6,8 @@
 // the ratio holds on a shared machine. Opt-in: minutes per case.
 //   npm run bench -- --only train-step          (or --train-step beside the default cases)
 //   node --import tsx tools/bench/trainStep.ts [--runs N] [--only PREFIX]
+//   node --import tsx tools/bench/trainStep.ts --profile CASE [--threads N] [--runs N]
+//     where a tsface step's time goes: ms per backend op over the step, forward and backward apart.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,9 +162,73 @@ async function trainStepCase(c: TrainCase, record: (row: BenchRow, extra?: strin
   }
 }
 
+/**
+ * Every backend op of `runs` tsface steps timed through a wrapper, summed per op and per phase
+ * (forward until the loss is seeded, backward after: the tape's first backward call is the
+ * first op after the forward's last), printed slowest first.
+ */
+async function profile(name: string, threads: number, runs: number): Promise<void> {
+  const c = cases.find((k) => k.name === name || k.name === `train-step-${name}`);
+  if (!c) throw new Error(`unknown case '${name}'; one of ${cases.map((k) => k.name).join(', ')}`);
+  const net = c.make();
+  const backend = new CpuBackend({ threads });
+  const optimizer = new Adam(net.parameters(), { lr: LR });
+  const x = c.input();
+  const labels = Array.from({ length: BATCH }, (_, i) => Math.floor(i / PER_IDENTITY));
+  const calls = new Map<string, number>();
+  let phase = 'forward';
+  let timing = false;
+  const timed = new Proxy(backend, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (prop === 'release' || prop === 'describe' || prop === 'alloc') return value.bind(target);
+      return async (...a: unknown[]) => {
+        const t0 = performance.now();
+        const result = await value.apply(target, a);
+        if (timing) {
+          const key = `${phase} ${String(prop)}`;
+          calls.set(key, (calls.get(key) ?? 0) + performance.now() - t0);
+        }
+        return result;
+      };
+    },
+  }) as CpuBackend;
+  let stepMs = 0, optimizerMs = 0;
+  for (let r = 0; r < runs + 1; r++) {
+    timing = r > 0;
+    phase = 'forward';
+    const t0 = performance.now();
+    // The tape's backward starts once the forward has made the embedding: mark it by the seed.
+    const result = await tripletStep(net, new Proxy(timed, {
+      get(target, prop) {
+        if (prop === 'l2NormalizeBackward') phase = 'backward';
+        return Reflect.get(target, prop, target);
+      },
+    }), x, labels, { mining: 'batch-hard', training: c.training });
+    const t1 = performance.now();
+    if (result.grads.size) optimizer.step(result.grads);
+    if (timing) {
+      stepMs += performance.now() - t0;
+      optimizerMs += performance.now() - t1;
+    }
+  }
+  console.log(`${c.name}, ${threads} thread(s): ${(stepMs / runs).toFixed(0)} ms per step (mean of ${runs}), Adam ${(optimizerMs / runs).toFixed(0)} ms`);
+  const phases = new Map<string, number>();
+  for (const [key, ms] of calls) phases.set(key.split(' ')[0], (phases.get(key.split(' ')[0]) ?? 0) + ms / runs);
+  for (const [p, ms] of phases) console.log(`  ${p.padEnd(10)} ${ms.toFixed(0).padStart(7)} ms in ops`);
+  for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1])) console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms  ${key}`);
+  await backend.dispose();
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  const profiled = flag('--profile');
+  if (profiled) {
+    await profile(profiled, Number(flag('--threads') ?? 1), Number(flag('--runs') ?? 2));
+    process.exit(0);
+  }
   const only = flag('--only');
   const print = (r: BenchRow, extra = '') => console.log(`${r.case.padEnd(30)} ${`${r.backend}/${r.mode}`.padEnd(36)} threads ${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${extra}`);
   await trainStepCases(print, (name) => !only || name.startsWith(only), Number(flag('--runs') ?? 5), Number(flag('--warmup') ?? 2));

@@ -5,3 +5,5 @@ export { crop2d, l2NormalizeBackward, sliceChannels, softmaxBackward, sumChannel
 export { denseInputGrad, denseWeightGrad } from './dense.ts';
 export { lrnBackward } from './lrnBackward.ts';
 export { avgPool2dBackward, l2Pool2dBackward, maxPool2dBackward } from './poolBackward.ts';
+export { lrnBackwardRows } from './lrnBackwardRows.ts';
+export { simdPreluBackward, simdReluBackward } from './simdActivations.ts';
