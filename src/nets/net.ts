@@ -1,11 +1,10 @@
-import { withLiveParameters } from '../autograd/liveParameters.ts';
 import type { Tape } from '../autograd/tape.ts';
 import { leaves, releaseIntermediate, Sequential } from '../layers/containers.ts';
 import { joinPath, type ForwardContext, type Layer, type LayerInfo, type TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend, RowGeometry } from '../tensor/backend.ts';
 import { ArgumentError, ShapeError, WeightsError } from '../tensor/errors.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { parametersChanged, type Tensor } from '../tensor/tensor.ts';
 
 /**
  * A network: a trunk of layers, then one or more heads on the trunk's output. Layer names are
@@ -70,13 +69,14 @@ export class Net {
   /**
    * Runs the net op by op, recording on `tape` every step backward needs: no whole-pass plan, no
    * fused activations, no intermediate handed back for reuse. With `training`, batch norms use
-   * the batch's statistics and update their running ones. Parameters are read as they are now,
-   * whatever the backend cached from earlier passes (see withLiveParameters).
+   * the batch's statistics and update their running ones. Parameters are read as they are now:
+   * training changes them in place between passes, so whatever backends derived from them
+   * before (packed weights, recorded passes) is dropped first (parametersChanged).
    */
   async forwardRecorded(backend: Backend, x: Tensor, tape: Tape, options: { training?: boolean } = {}): Promise<Record<string, Tensor>> {
     this.checkInput(x);
-    const live = withLiveParameters(backend, new Set(this.boundTensors().map((t) => t.tensor)));
-    return this.layers({ backend: live, tape, training: options.training ?? false }, x);
+    parametersChanged();
+    return this.layers({ backend, tape, training: options.training ?? false }, x);
   }
 
   private checkInput(x: Tensor): void {

@@ -51,6 +51,23 @@ export class Tensor {
   }
 }
 
+/**
+ * Counts in-place changes to parameters (an optimiser's step). Backends keep what they derive
+ * from weights (packed GEMM panels, Winograd transforms, shared-memory copies, recorded passes,
+ * gpu.js plans) keyed by the weight tensor, which an in-place update does not change: each such
+ * cache is dropped when this count has moved since it was filled.
+ */
+let parameterGeneration = 0;
+
+/** Call after changing parameter values in place: derived caches of every backend rebuild. */
+export function parametersChanged(): void {
+  parameterGeneration++;
+}
+
+export function parametersGeneration(): number {
+  return parameterGeneration;
+}
+
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -5,7 +5,7 @@
 // multiply-add gives for float32 operands; torch's scalars (lr, betas, alpha) are float32 in
 // those ops and doubles where Python computes them (bias corrections).
 import { ArgumentError } from '../tensor/errors.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { parametersChanged, type Tensor } from '../tensor/tensor.ts';
 
 const f = Math.fround;
 
@@ -46,6 +46,8 @@ abstract class NamedStateOptimizer implements Optimizer {
       if (g.size !== p.tensor.size) throw new ArgumentError(`optimizer: gradient of ${p.name} has ${g.size} values, the parameter ${p.tensor.size}`);
       this.update(p, g.data);
     }
+    // The weights changed in place: backends rebuild what they derived from them.
+    parametersChanged();
   }
 
   protected abstract update(p: NamedParameter, grad: Float32Array): void;

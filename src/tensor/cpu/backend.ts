@@ -4,7 +4,7 @@ import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions,
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { ShapeError } from '../errors.ts';
 import { padding4, pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region, type Window2d } from '../geometry.ts';
-import { sameShape, shapeSize, Tensor } from '../tensor.ts';
+import { parametersGeneration, sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
   chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise, smallMapItems,
   packConvWeights, packedWeightLength, type ConvPlan,
@@ -17,7 +17,7 @@ import { conv2dInputGradReference, conv2dWeightGradReference } from './grad/conv
 import * as pw from './pointwise.ts';
 import { pool2d, type PoolKind } from './pool.ts';
 import { areaResizeNormalized } from './resample.ts';
-import { denseGroups, packedDenseRows, simdDense, simdDenseGroups } from './simdDense.ts';
+import { denseGroups, forgetPackedDenseRows, packedDenseRows, simdDense, simdDenseGroups } from './simdDense.ts';
 import { simdGemmSupported } from './simdGemm.ts';
 import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
@@ -146,9 +146,23 @@ export class CpuBackend implements Backend {
   private workers: ThreadPool | null = null;
   private scratch = new Float32Array(0);
   /** Packed weights, keyed by the weight tensor (weights outlive many forward passes). */
-  private readonly packed = new WeakMap<Tensor, Float32Array>();
+  private packed = new WeakMap<Tensor, Float32Array>();
   /** Winograd-transformed weights, keyed like `packed`. */
-  private readonly transformed = new WeakMap<Tensor, Float32Array>();
+  private transformed = new WeakMap<Tensor, Float32Array>();
+  /** The parametersGeneration() the weight-derived caches were filled under. */
+  private generation = parametersGeneration();
+
+  /** Drops every cache derived from weights if a parameter has changed in place since it was filled. */
+  private checkParameters(): void {
+    const now = parametersGeneration();
+    if (now === this.generation) return;
+    this.generation = now;
+    this.packed = new WeakMap();
+    this.transformed = new WeakMap();
+    this.sharedParams = new WeakMap();
+    this.tapes = new WeakMap();
+    forgetPackedDenseRows();
+  }
 
   constructor(options: CpuBackendOptions = {}) {
     // Threads share tensors through SharedArrayBuffers: where there are none (a page that is not
@@ -232,7 +246,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Shared-memory copies of parameters (biases, slopes), made once per array. */
-  private readonly sharedParams = new WeakMap<Float32Array, Float32Array>();
+  private sharedParams = new WeakMap<Float32Array, Float32Array>();
 
   private shared(a: Float32Array): Float32Array {
     if (isSharedMemory(a.buffer)) return a;
@@ -281,7 +295,7 @@ export class CpuBackend implements Backend {
   }
 
   /** Tapes of the nets this backend ran (null: the net's pass cannot be replayed elsewhere). */
-  private readonly tapes = new WeakMap<object, PassTape | null>();
+  private tapes = new WeakMap<object, PassTape | null>();
   private nextTape = 1;
   /** Passes running on this thread now (forward passes awaiting their ops). */
   private localPasses = 0;
@@ -297,6 +311,7 @@ export class CpuBackend implements Backend {
    */
   async runGraph(graph: object, forward: GraphForward, x: Tensor, rows?: RowGeometry): Promise<Record<string, Tensor>> {
     if (this.threads === 1) return forward(this, x);
+    this.checkParameters();
     const tape = this.tapes.get(graph);
     const n = x.shape[0];
     if (tape === undefined) {
@@ -491,6 +506,7 @@ export class CpuBackend implements Backend {
   }
 
   async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {
+    this.checkParameters();
     const [n, cIn] = x.nchw('conv2d');
     if (weight.rank !== 4) throw new ShapeError('conv2d', 'weight must be [cOut, cIn/groups, kH, kW]', [weight.shape]);
     const [cOut, cInG, kH, kW] = weight.shape;
@@ -640,6 +656,7 @@ export class CpuBackend implements Backend {
   }
 
   async dense(x: Tensor, weight: Tensor, bias: Tensor | null): Promise<Tensor> {
+    this.checkParameters();
     const n = x.shape[0];
     const f = x.size / Math.max(n, 1);
     if (weight.rank !== 2 || weight.shape[1] !== f) {

@@ -8,7 +8,12 @@ import { gemmArena } from './simdGemm.ts';
 /** Batch items per GEMM call: panel memory stays within about 192 KB for F up to 1152. */
 const ITEMS = 32;
 
-const packed = new WeakMap<Float32Array, Float32Array>();
+let packed = new WeakMap<Float32Array, Float32Array>();
+
+/** Drops the packed rows (weights changed in place: see parametersChanged). */
+export function forgetPackedDenseRows(): void {
+  packed = new WeakMap();
+}
 
 /** The weight rows in blocks of 4, reduction index outermost in a block (rows past o zero), made once per weight array. */
 export function packedDenseRows(w: Float32Array, f: number, o: number, shared = false): Float32Array {

@@ -5,7 +5,7 @@ import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions 
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Window2d, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
-import { sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
+import { parametersGeneration, sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
 import * as B from './backwardKernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
@@ -89,6 +89,8 @@ export class GpujsBackend implements Backend {
   private readonly gpu: GpuInstance;
   private readonly kernels = new Map<string, GpuKernel>();
   private readonly plans = new Map<string, Plan>();
+  /** The parametersGeneration() the plans were recorded under. */
+  private planGeneration = parametersGeneration();
   private readonly building = new Map<string, Promise<Plan>>();
   private readonly graphIds = new WeakMap<object, number>();
   private readonly ran = new Set<string>();
@@ -359,6 +361,12 @@ export class GpujsBackend implements Backend {
   }
 
   private async plan(graph: object, forward: GraphForward, shape: readonly number[]): Promise<Plan> {
+    // A plan holds the weights it was recorded with; an optimiser step changes them in place.
+    const generation = parametersGeneration();
+    if (generation !== this.planGeneration) {
+      for (const key of [...this.plans.keys()]) this.dropPlan(key);
+      this.planGeneration = generation;
+    }
     let id = this.graphIds.get(graph);
     if (id === undefined) this.graphIds.set(graph, (id = this.counts.graphs++));
     const key = `${id}|${shape.join('x')}`;
