@@ -1,7 +1,8 @@
-// The CPU backend's fast backward paths for the non-conv ops (SIMD ReLU and PReLU, LRN by planes)
-// against its TypeScript reference (simd: false), on random shapes: planes and arrays whose sizes
-// leave a tail past the last vector of 4, span several of the chunks copied through the wasm
-// memory, or fall back to the reference (planes under 4 values); exact zeros where the ops branch.
+// The CPU backend's fast backward paths for the non-conv ops (SIMD ReLU and PReLU; LRN, max pool,
+// batch norm and channel sums in tighter TypeScript) against its TypeScript reference (simd:
+// false), on random shapes: planes and arrays whose sizes leave a tail past the last vector of 4,
+// span several of the chunks copied through the wasm memory, or fall back to the reference
+// (planes under 4 values); exact zeros, ties and NaNs where the ops branch.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
@@ -72,5 +73,60 @@ describe('LRN backward by planes against the TypeScript reference', () => {
       const want = await reference.lrnBackward(x, y, dy, options);
       for (const backend of fast) assertClose(`${backend.threads} threads lrn dx`, await backend.lrnBackward(x, y, dy, options), want);
     });
+  }
+});
+
+describe('max pool backward (unrolled 3x3 windows) against the TypeScript reference', () => {
+  // [shape, kernel, stride, padding, ceilMode]: nn4.small2's pools, windows clipped by padding and
+  // ceil mode beside whole ones, a kernel that is not 3x3.
+  const cases: [number[], number, number, number, boolean][] = [
+    [[2, 3, 13, 13], 3, 2, 1, false],
+    [[2, 4, 12, 12], 3, 2, 0, true],
+    [[1, 5, 9, 10], 3, 1, 1, false],
+    [[2, 2, 8, 8], 2, 2, 0, false],
+    [[1, 3, 11, 7], 5, 3, 2, true],
+  ];
+  for (const [i, [shape, kernel, stride, padding, ceilMode]] of cases.entries()) {
+    test(`[${shape.join(', ')}] k${kernel} s${stride} p${padding}${ceilMode ? ' ceil' : ''}`, async () => {
+      const x = seeded(shape, 60 + i);
+      // Ties (zeros from a ReLU, equal values), an -infinity and NaNs: the reference's rule decides.
+      for (let j = 0; j < x.size; j += 4) x.data[j] = 0;
+      for (let j = 1; j < x.size; j += 7) x.data[j] = 0.25;
+      x.data[2] = -Infinity;
+      x.data[x.size >> 1] = NaN;
+      x.data[(x.size >> 1) + 1] = NaN;
+      const options = { kernel, stride, padding, ceilMode };
+      const y = await reference.maxPool2d(x, options);
+      const dy = seeded(y.shape, 70 + i);
+      const want = await reference.maxPool2dBackward(x, dy, options);
+      for (const backend of fast) assertClose(`${backend.threads} threads max pool dx`, await backend.maxPool2dBackward(x, dy, options), want);
+    });
+  }
+});
+
+describe('batch norm and channel sums (unrolled) against the TypeScript reference', () => {
+  const shapes: number[][] = [[3, 5, 7, 9], [2, 4, 6, 6], [4, 3], [2, 6, 1, 3], [8, 16, 12, 12]];
+  for (const [i, shape] of shapes.entries()) {
+    for (const training of [true, false]) {
+      test(`[${shape.join(', ')}] ${training ? 'training' : 'eval'} mode`, async () => {
+        const x = seeded(shape, 80 + i);
+        for (let j = 0; j < x.size; j++) x.data[j] = 3 + 2 * x.data[j];
+        const dy = seeded(shape, 90 + i);
+        const gamma = seeded([shape[1]], 100 + i);
+        const stats = await reference.batchStats(x);
+        const want = await reference.batchNormBackward(x, dy, { gamma, ...stats, eps: 1e-5, training });
+        const wantSum = await reference.sumChannels(dy);
+        for (const backend of fast) {
+          const got = await backend.batchStats(x);
+          assertClose(`${backend.threads} threads mean`, got.mean, stats.mean);
+          assertClose(`${backend.threads} threads variance`, got.variance, stats.variance);
+          const grads = await backend.batchNormBackward(x, dy, { gamma, ...stats, eps: 1e-5, training });
+          assertClose(`${backend.threads} threads dx`, grads.dx, want.dx);
+          assertClose(`${backend.threads} threads dGamma`, grads.dGamma, want.dGamma);
+          assertClose(`${backend.threads} threads dBeta`, grads.dBeta, want.dBeta);
+          assertClose(`${backend.threads} threads sumChannels`, await backend.sumChannels(dy), wantSum);
+        }
+      });
+    }
   }
 });

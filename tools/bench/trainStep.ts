@@ -6,8 +6,9 @@
 // the ratio holds on a shared machine. Opt-in: minutes per case.
 //   npm run bench -- --only train-step          (or --train-step beside the default cases)
 //   node --import tsx tools/bench/trainStep.ts [--runs N] [--only PREFIX]
-//   node --import tsx tools/bench/trainStep.ts --profile CASE [--threads N] [--runs N]
-//     where a tsface step's time goes: ms per backend op over the step, forward and backward apart.
+//   node --import tsx tools/bench/trainStep.ts --profile CASE [--threads N] [--runs N] [--by-shape]
+//     where a tsface step's time goes: ms per backend op over the step, forward and backward apart
+//     (--by-shape: per op and tensor shapes, the slowest 40).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,7 +168,7 @@ async function trainStepCase(c: TrainCase, record: (row: BenchRow, extra?: strin
  * (forward until the loss is seeded, backward after: the tape's first backward call is the
  * first op after the forward's last), printed slowest first.
  */
-async function profile(name: string, threads: number, runs: number): Promise<void> {
+async function profile(name: string, threads: number, runs: number, byShape: boolean): Promise<void> {
   const c = cases.find((k) => k.name === name || k.name === `train-step-${name}`);
   if (!c) throw new Error(`unknown case '${name}'; one of ${cases.map((k) => k.name).join(', ')}`);
   const net = c.make();
@@ -187,7 +188,8 @@ async function profile(name: string, threads: number, runs: number): Promise<voi
         const t0 = performance.now();
         const result = await value.apply(target, a);
         if (timing) {
-          const key = `${phase} ${String(prop)}`;
+          const shapes = byShape ? ` ${a.filter((t): t is Tensor => t instanceof Tensor).map((t) => t.shape.join('x')).join(' ')}${a.some((o) => o && typeof o === 'object' && 'groups' in o && (o as { groups?: number }).groups! > 1) ? ' depthwise' : ''}` : '';
+          const key = `${phase} ${String(prop)}${shapes}`;
           calls.set(key, (calls.get(key) ?? 0) + performance.now() - t0);
         }
         return result;
@@ -217,7 +219,7 @@ async function profile(name: string, threads: number, runs: number): Promise<voi
   const phases = new Map<string, number>();
   for (const [key, ms] of calls) phases.set(key.split(' ')[0], (phases.get(key.split(' ')[0]) ?? 0) + ms / runs);
   for (const [p, ms] of phases) console.log(`  ${p.padEnd(10)} ${ms.toFixed(0).padStart(7)} ms in ops`);
-  for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1])) console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms  ${key}`);
+  for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1]).slice(0, byShape ? 40 : undefined)) console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms  ${key}`);
   await backend.dispose();
 }
 
@@ -226,7 +228,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
   const profiled = flag('--profile');
   if (profiled) {
-    await profile(profiled, Number(flag('--threads') ?? 1), Number(flag('--runs') ?? 2));
+    await profile(profiled, Number(flag('--threads') ?? 1), Number(flag('--runs') ?? 2), args.includes('--by-shape'));
     process.exit(0);
   }
   const only = flag('--only');

@@ -5,5 +5,8 @@ export { crop2d, l2NormalizeBackward, sliceChannels, softmaxBackward, sumChannel
 export { denseInputGrad, denseWeightGrad } from './dense.ts';
 export { lrnBackward } from './lrnBackward.ts';
 export { avgPool2dBackward, l2Pool2dBackward, maxPool2dBackward } from './poolBackward.ts';
+export { batchNormBackwardUnrolled, batchStatsUnrolled } from './batchNormUnrolled.ts';
 export { lrnBackwardRows } from './lrnBackwardRows.ts';
+export { maxPool2dBackwardRows } from './maxPoolBackwardRows.ts';
 export { simdPreluBackward, simdReluBackward } from './simdActivations.ts';
+export { sumChannelsUnrolled } from './sumChannelsUnrolled.ts';
