@@ -755,7 +755,8 @@ export class CpuBackend implements Backend {
     this.workers = null;
   }
 
-  // Backward ops (BackwardOps in backward.ts): the kernels live in grad/.
+  // Backward ops (BackwardOps in backward.ts): the kernels live in grad/. The SIMD mode takes
+  // their fast variants, simd: false the TypeScript references those are tested against.
 
   async conv2dBackwardInput(dy: Tensor, weight: Tensor, inputShape: readonly number[], options: Conv2dOptions): Promise<Tensor> {
     const p = convGradGeometry('conv2dBackwardInput', inputShape, weight.shape, dy.shape, options);
@@ -831,14 +832,14 @@ export class CpuBackend implements Backend {
   async sumChannels(dy: Tensor): Promise<Tensor> {
     if (dy.rank < 2) throw new ShapeError('sumChannels', 'expected [N, C, ...]', [dy.shape]);
     const out = this.alloc([dy.shape[1]]);
-    grad.sumChannels(dy.data, dy.shape[0], dy.shape[1], shapeSize(dy.shape.slice(2)), out.data);
+    (this.simd ? grad.sumChannelsUnrolled : grad.sumChannels)(dy.data, dy.shape[0], dy.shape[1], shapeSize(dy.shape.slice(2)), out.data);
     return out;
   }
 
   async reluBackward(y: Tensor, dy: Tensor): Promise<Tensor> {
     sameShapes('reluBackward', y, dy);
     const dx = this.alloc(y.shape);
-    grad.reluBackward(y.data, dy.data, dx.data);
+    (this.simd ? grad.simdReluBackward : grad.reluBackward)(y.data, dy.data, dx.data);
     return dx;
   }
 
@@ -848,7 +849,7 @@ export class CpuBackend implements Backend {
     if (alpha.size !== c) throw new ShapeError('preluBackward', `alpha must hold one value per channel (${c})`, [x.shape, alpha.shape]);
     const dx = this.alloc(x.shape);
     const dAlpha = this.alloc(alpha.shape);
-    grad.preluBackward(x.data, alpha.data, dy.data, x.shape[0] * c, c, x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, dx.data, dAlpha.data);
+    (this.simd ? grad.simdPreluBackward : grad.preluBackward)(x.data, alpha.data, dy.data, x.shape[0] * c, c, x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, dx.data, dAlpha.data);
     return { dx, dAlpha };
   }
 
@@ -862,7 +863,7 @@ export class CpuBackend implements Backend {
   async maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
     const g = this.poolGrad('maxPool2dBackward', x.shape, dy, options);
     const dx = this.alloc(x.shape);
-    grad.maxPool2dBackward(g, x.data, dy.data, dx.data);
+    (this.simd ? grad.maxPool2dBackwardRows : grad.maxPool2dBackward)(g, x.data, dy.data, dx.data);
     return dx;
   }
 
@@ -885,7 +886,7 @@ export class CpuBackend implements Backend {
     const [n, c, h, w] = x.nchw('lrnBackward');
     sameShapes('lrnBackward', x, y, dy);
     const dx = this.alloc(x.shape);
-    grad.lrnBackward(x.data, y.data, dy.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, dx.data);
+    (this.simd ? grad.lrnBackwardRows : grad.lrnBackward)(x.data, y.data, dy.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, dx.data);
     return dx;
   }
 
@@ -894,7 +895,7 @@ export class CpuBackend implements Backend {
     const c = x.shape[1];
     const mean = this.alloc([c]);
     const variance = this.alloc([c]);
-    grad.batchStats(x.data, x.shape[0], c, shapeSize(x.shape.slice(2)), mean.data, variance.data);
+    (this.simd ? grad.batchStatsUnrolled : grad.batchStats)(x.data, x.shape[0], c, shapeSize(x.shape.slice(2)), mean.data, variance.data);
     return { mean, variance };
   }
 
@@ -907,7 +908,7 @@ export class CpuBackend implements Backend {
     const dx = this.alloc(x.shape);
     const dGamma = this.alloc([c]);
     const dBeta = this.alloc([c]);
-    grad.batchNormBackward(x.data, dy.data, x.shape[0], c, shapeSize(x.shape.slice(2)), p.gamma.data, p.mean.data, p.variance.data, p.eps, p.training,
+    (this.simd ? grad.batchNormBackwardUnrolled : grad.batchNormBackward)(x.data, dy.data, x.shape[0], c, shapeSize(x.shape.slice(2)), p.gamma.data, p.mean.data, p.variance.data, p.eps, p.training,
       dx.data, dGamma.data, dBeta.data);
     return { dx, dGamma, dBeta };
   }
