@@ -1,6 +1,7 @@
 // Depthwise conv backward (one input and one output channel per group: MobileFaceNet's blocks)
 // as direct loops, tap by tap along output rows so the inner loop has no bounds checks.
 import type { ConvGrad } from './convGeometry.ts';
+import { simdDepthwiseWeightFits, simdDepthwiseWeightGrad } from './simdDepthwiseWeight.ts';
 
 /** The output columns [lo, hi) whose tap kx lands inside the input row. */
 function columns(p: ConvGrad, kx: number): [number, number] {
@@ -50,6 +51,10 @@ export function depthwiseInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float3
 
 /** dW of channels [from, to): each tap's sum over the batch and outputs of dy times the input it read, in float64. */
 export function depthwiseWeightGradTasks(p: ConvGrad, x: Float32Array, dy: Float32Array, dw: Float32Array, from: number, to: number): void {
+  if (simdDepthwiseWeightFits(p)) {
+    simdDepthwiseWeightGrad(p, x, dy, dw, from, to);
+    return;
+  }
   const { n, cIn, inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = p;
   const plane = inH * inW;
   const hw = outH * outW;
