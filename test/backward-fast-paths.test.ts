@@ -131,22 +131,27 @@ describe('batch norm and channel sums (unrolled) against the TypeScript referenc
   }
 });
 
-describe('depthwise 3x3 stride-1 dW (SIMD) against the TypeScript reference', () => {
-  // [n, channels, h, w, padding]: MobileFaceNet's padding of 1, none, uneven and wider than the
-  // kernel reaches; widths that are and are not whole vectors of 4.
-  const cases: [number, number, number, number, number | [number, number, number, number]][] = [
-    [2, 5, 9, 9, 1],
-    [3, 4, 8, 12, 1],
-    [2, 3, 7, 6, 0],
-    [2, 6, 10, 7, [0, 1, 0, 1]],
-    [1, 4, 5, 11, [2, 0, 1, 3]],
-    [4, 16, 14, 14, 1],
+describe('depthwise 3x3 dW (SIMD) against the TypeScript reference', () => {
+  // [n, channels, h, w, stride, padding]: MobileFaceNet's (padding 1 at stride 1, TensorFlow's
+  // SAME [0, 1, 0, 1] at stride 2), none, uneven and wider than the kernel reaches; odd sizes at
+  // stride 2; widths that are and are not whole vectors of 4.
+  const cases: [number, number, number, number, number, number | [number, number, number, number]][] = [
+    [2, 5, 9, 9, 1, 1],
+    [3, 4, 8, 12, 1, 1],
+    [2, 3, 7, 6, 1, 0],
+    [2, 6, 10, 7, 1, [0, 1, 0, 1]],
+    [1, 4, 5, 11, 1, [2, 0, 1, 3]],
+    [4, 16, 14, 14, 1, 1],
+    [2, 6, 16, 16, 2, [0, 1, 0, 1]],
+    [3, 5, 13, 11, 2, 1],
+    [2, 4, 9, 14, 2, 0],
+    [1, 3, 7, 9, 2, [2, 1, 3, 0]],
   ];
-  for (const [i, [n, c, h, w, padding]] of cases.entries()) {
-    test(`n${n} ${c} channels ${h}x${w} padding ${padding}`, async () => {
+  for (const [i, [n, c, h, w, stride, padding]] of cases.entries()) {
+    test(`n${n} ${c} channels ${h}x${w} stride ${stride} padding ${padding}`, async () => {
       const x = seeded([n, c, h, w], 110 + i);
       const weight = seeded([c, 1, 3, 3], 120 + i);
-      const options = { padding, groups: c };
+      const options = { stride, padding, groups: c };
       const y = await reference.conv2d(x, weight, null, options);
       const dy = seeded(y.shape, 130 + i);
       const want = await reference.conv2dBackwardWeight(x, dy, weight.shape, options);
