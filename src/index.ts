@@ -31,3 +31,6 @@ export { summary, formatSummary, type Summary } from './inspect/summary.ts';
 export { crosscheck, loadReference, formatCrosscheck, builtinNameMap, type CrosscheckReport, type Reference } from './inspect/crosscheck.ts';
 
 export * from './train/index.ts';
+export { train, TRAIN_DEFAULTS, curvesPath, type TrainOptions, type StepReport, type TrainResult } from './train/trainLoop.ts';
+export { TrainingDataError, TrainingDivergedError } from './train/errors.ts';
+export { parseDegradation, degrade } from './train/degrade.ts';
