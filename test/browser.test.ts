@@ -1,7 +1,10 @@
 // tsface in a real browser: Debian's headless chromium (WebGL2 and WebGPU on SwiftShader) loads
 // the browser bundle from a local server and runs the parity suite in the page (test/browser/
-// runner.ts) on the CPU backend and on every gpu.js mode; the numbers come back here and are
-// checked against the PyTorch op fixture and against this process's CPU backend.
+// runner.ts) on the CPU backend and on every gpu.js mode, and the torch.autograd backward-op
+// fixture (test/browser/backward.ts) on the same backends; the numbers come back here and are
+// checked against the PyTorch fixtures (gradients by test/backward-parity.test.ts's rule) and
+// against this process's CPU backend. The backward cases cost about what the op cases do (a few
+// seconds on SwiftShader), so every mode runs them by default.
 //
 // Bounds: the CPU backend in the page runs the same WebAssembly as Node and must agree bit for
 // bit. Every gpu.js mode is held to the Node parity suite's 1e-5 of each tensor's maximum and
@@ -33,9 +36,11 @@ import type { BackendReport } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
+import { backwardCases, compareGradients, runBackwardCase } from './helpers/backwardCases.ts';
 import { cases, t } from './helpers/opCases.ts';
 import { seeded } from './helpers/seeded.ts';
 import { sharedSkip, sharedPath } from './helpers/shared.ts';
+import type { BackwardPageResult } from './browser/backward.ts';
 import { NET_INPUTS, type runDefaults, type Spec } from './browser/runner.ts';
 
 const FULL = process.env.TSFACE_BROWSER_FULL === '1';
@@ -124,7 +129,11 @@ describe('browser (headless chromium)', { skip }, () => {
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(`  bundle: tsface.js ${kib(files['tsface.js'])}, worker.js ${kib(files['worker.js'])}, weights ${Object.keys(files).filter((f) => f.startsWith('weights/')).join(', ')}`);
     await build({
-      entryPoints: { runner: join(REPO, 'test', 'browser', 'runner.ts'), worker: join(REPO, 'test', 'browser', 'worker.ts') },
+      entryPoints: {
+        runner: join(REPO, 'test', 'browser', 'runner.ts'),
+        worker: join(REPO, 'test', 'browser', 'worker.ts'),
+        backward: join(REPO, 'test', 'browser', 'backward.ts'),
+      },
       outdir: join(REPO, 'dist', 'browser-test'),
       bundle: true,
       format: 'esm',
@@ -146,7 +155,10 @@ describe('browser (headless chromium)', { skip }, () => {
       await page.goto(`${servers[kind]!.url}/test/browser/`);
       await page.evaluate(async () => {
         const suite = await import('/dist/browser-test/runner.js' as string);
-        (globalThis as any).suite = suite.createSuite(await import('/dist/browser/tsface.js' as string));
+        const lib = await import('/dist/browser/tsface.js' as string);
+        (globalThis as any).suite = suite.createSuite(lib);
+        const backward = await import('/dist/browser-test/backward.js' as string);
+        (globalThis as any).backward = (spec: unknown) => backward.runBackwardFixture(lib, spec);
       });
       pages[kind] = page;
     }
@@ -229,6 +241,32 @@ describe('browser (headless chromium)', { skip }, () => {
           }
         }
         console.log(`  ${label}: nets ${exact ? 'bit-identical to Node' : `max rel error vs Node ${worst.toExponential(2)}`} (${(r.ms / 1000).toFixed(1)} s, executor ${r.report.executor ?? 'op by op'})`);
+      });
+
+      test('every backward case of the torch.autograd fixture', async () => {
+        const r: BackwardPageResult = await pages[kind].evaluate((s) => (globalThis as any).backward(s), spec as any);
+        assert.deepEqual(r.errors, {}, 'backward cases that threw in the page');
+        assert.equal(r.report.fallback, undefined, `fell back: ${r.report.fallback}`);
+        assert.equal(r.report.mode, ran);
+        if (spec.backend === 'cpu') checkThreads(kind, r.report, threads);
+        let worst = 0;
+        let gradients = 0;
+        for (const c of backwardCases) {
+          const got = Object.fromEntries(Object.entries(r.gradients[c.name] ?? {}).map(([key, g]) => [key, new Tensor(g.shape, decode(g.data))]));
+          for (const check of compareGradients(c, got)) {
+            assert.ok(check.ok, `${label} ${c.name}.${check.key}: max rel ${check.maxRel.toExponential(2)}; ${check.problem}`);
+            worst = Math.max(worst, check.maxRel);
+            gradients++;
+          }
+          // The CPU backend in the page runs the same WebAssembly as Node: the same floats.
+          if (exact) {
+            for (const [key, y] of Object.entries(await runBackwardCase(cpu, c))) {
+              const bad = got[key].data.findIndex((v, i) => !Object.is(v, y.data[i]));
+              assert.equal(bad, -1, `${label} ${c.name}.${key}: first difference from Node at ${bad}`);
+            }
+          }
+        }
+        console.log(`  ${label}: ${backwardCases.length} backward cases, ${gradients} gradients, max rel error vs torch.autograd ${worst.toExponential(2)}${exact ? ', bit-identical to Node' : ''} (${(r.ms / 1000).toFixed(1)} s)`);
       });
 
       // Every shared photo on the 2-thread CPU backend always; on the other backends the bundled

@@ -1,11 +1,12 @@
 // The page side of the backward-op parity check: every case of the torch.autograd fixture
-// (tools/reference/backward_ops.py) on one gpu.js mode of the bundle loaded in the page. The raw
-// gradients go back to Node, which holds them to test/backward-parity.test.ts's rule; nothing is
-// compared here. backwardCases.ts loads its fixture with node:fs when imported, so until
-// runBackwardCaseWith has a module of its own (as opRunner.ts for the forward ops) the page bundle
-// must map test/helpers/fixtures.ts, imported from there, to a stub.
+// (tools/reference/backward_ops.py) on one backend of the bundle loaded in the page (the CPU
+// backend, or one gpu.js mode). The raw gradients go back to Node, which holds them to
+// test/backward-parity.test.ts's rule (compareGradients); nothing is compared here.
+// backwardRunner.ts is the node-free half of the Node suites' helper, so the page runs the very
+// same case code.
 import type * as Tsface from '../../src/index.ts';
-import { runBackwardCaseWith, type BackwardCase } from '../helpers/backwardCases.ts';
+import { runBackwardCaseWith, type BackwardCase } from '../helpers/backwardRunner.ts';
+import type { Spec } from './runner.ts';
 
 type Lib = typeof Tsface;
 
@@ -31,8 +32,8 @@ function encode(t: Tsface.Tensor): EncodedTensor {
   return { shape: [...t.shape], data: btoa(s) };
 }
 
-/** Runs every backward case on gpu.js `mode` in this page. */
-export async function runBackwardFixture(lib: Lib, mode: string): Promise<BackwardPageResult> {
+/** Runs every backward case on the backend `spec` names, in this page. */
+export async function runBackwardFixture(lib: Lib, spec: Spec): Promise<BackwardPageResult> {
   const response = await fetch('/test/fixtures/backward_ops.safetensors');
   if (!response.ok) throw new Error(`backward_ops.safetensors: HTTP ${response.status}`);
   const fixture = lib.readSafetensors(new Uint8Array(await response.arrayBuffer()), 'backward_ops.safetensors');
@@ -42,7 +43,9 @@ export async function runBackwardFixture(lib: Lib, mode: string): Promise<Backwa
     if (!tensor) throw new Error(`backward fixture has no ${c.name}.${key}`);
     return tensor;
   };
-  const runtime = lib.createRuntime({ backend: 'gpujs', gpujsMode: mode as Tsface.GpujsMode });
+  const runtime = spec.backend === 'cpu'
+    ? lib.createRuntime({ backend: 'cpu', threads: spec.threads })
+    : lib.createRuntime({ backend: 'gpujs', gpujsMode: spec.mode as Tsface.GpujsMode });
   const t0 = performance.now();
   try {
     const gradients: BackwardPageResult['gradients'] = {};
