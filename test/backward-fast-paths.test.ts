@@ -1,4 +1,4 @@
-// The CPU backend's fast backward paths for the non-conv ops (SIMD ReLU and PReLU; LRN, max pool,
+// The CPU backend's fast backward paths (SIMD ReLU, PReLU, LRN and depthwise 3x3 dW; max pool,
 // batch norm and channel sums in tighter TypeScript) against its TypeScript reference (simd:
 // false), on random shapes: planes and arrays whose sizes leave a tail past the last vector of 4,
 // span several of the chunks copied through the wasm memory, or fall back to the reference
@@ -54,7 +54,7 @@ describe('ReLU and PReLU backward (SIMD) against the TypeScript reference', () =
   }
 });
 
-describe('LRN backward by planes against the TypeScript reference', () => {
+describe('LRN backward (SIMD for beta 0.75, by planes otherwise) against the TypeScript reference', () => {
   // [shape, size, alpha, beta, k]: FaceNet's (beta 0.75: sqrt for the power), an even window, another beta.
   const cases: [number[], number, number, number, number][] = [
     [[2, 7, 5, 6], 5, 1e-4, 0.75, 1],

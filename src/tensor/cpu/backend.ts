@@ -886,7 +886,7 @@ export class CpuBackend implements Backend {
     const [n, c, h, w] = x.nchw('lrnBackward');
     sameShapes('lrnBackward', x, y, dy);
     const dx = this.alloc(x.shape);
-    (this.simd ? grad.lrnBackwardRows : grad.lrnBackward)(x.data, y.data, dy.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, dx.data);
+    (this.simd ? grad.simdLrnBackward : grad.lrnBackward)(x.data, y.data, dy.data, n, c, h * w, o.size, o.alpha, o.beta, o.k, dx.data);
     return dx;
   }
 

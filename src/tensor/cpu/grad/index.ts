@@ -9,4 +9,5 @@ export { batchNormBackwardUnrolled, batchStatsUnrolled } from './batchNormUnroll
 export { lrnBackwardRows } from './lrnBackwardRows.ts';
 export { maxPool2dBackwardRows } from './maxPoolBackwardRows.ts';
 export { simdPreluBackward, simdReluBackward } from './simdActivations.ts';
+export { simdLrnBackward } from './simdLrnBackward.ts';
 export { sumChannelsUnrolled } from './sumChannelsUnrolled.ts';
