@@ -3,11 +3,15 @@ request safetensors file that the test writes and writing a result file the test
 
   optim REQUEST RESULT   torch.optim's SGD / Adam / AdamW over seeded parameters and gradients,
                          clip_grad_norm_, StepLR and LinearLR + CosineAnnealingLR learning rates.
-  nets REQUEST RESULT    MobileFaceNet (bundled weights) and nn4.small2 (the request's seeded
+  nets REQUEST RESULT [MASKS]
+                         MobileFaceNet (bundled weights) and nn4.small2 (the request's seeded
                          weights, batch norm in training mode), built here from the architecture
                          tables, not from tsface's builders: triplet-loss gradients of every
                          parameter for the request's batch and triplets, the weights after one
-                         SGD and one Adam step, and a short run's loss curve.
+                         SGD and one Adam step, and a short run's loss curve. MASKS (optional):
+                         which side of its kink each ReLU/PReLU input fell on in tsface's passes
+                         (test/helpers/kinks.ts); torch then runs those activations as the masked
+                         linear maps on that branch (see Kinks).
 
 Tensor names are tsface's (`<net>.<layer path with dots>.<param>`), so results compare by name.
 Run by test/optimizers.test.ts and test/train-step-reference.test.ts.
@@ -104,6 +108,111 @@ if len(sys.argv) == 4 and sys.argv[1] == "optim":
     sys.exit(0)
 
 
+# ---------------------------------------------------------------- kinks
+# ReLU and PReLU have a kink at 0. A float32 input a few 1e-6 from zero falls on either side
+# depending on summation order, and the gradient on one side differs from the other's by the
+# whole of what flows through that element: a flip in one element of a 1x1 reduce moved that
+# conv's weight gradient by 15% on the test's batch. To compare gradients of the same function
+# branch, torch takes tsface's masks and runs the activation as the linear map of that branch:
+# relu(x) -> x * mask, prelu(x) -> where(mask, x, alpha * x). Where the masks agree with torch's
+# own (x > 0) these are the same function with the same gradient; where they do not, torch
+# differentiates the branch tsface was on, at an x within rounding of the kink.
+# Max pooling is the same kind of kink: two cells of a window a few 1e-7 apart (measured on the
+# test's nn4 batch after the SIMD kernels) route the window's gradient to one or the other, so
+# tsface also hands over each window's pick and torch gathers that cell.
+
+def load_masks(path):
+    """Reads test/helpers/kinks.ts's file: activation signs as bool tensors (bit-packed U8) and
+    max-pool picks as int64 window offsets (a byte each), by name; shapes in the metadata."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__")
+    signs, picks = json.loads(meta["mask_shapes"]), json.loads(meta["pick_shapes"])
+    out = {}
+    for name, h in header.items():
+        assert h["dtype"] == "U8", name
+        a, b = h["data_offsets"]
+        data = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.uint8)
+        if name in signs:
+            size = int(np.prod(signs[name]))
+            out[name] = torch.from_numpy(np.unpackbits(data, bitorder="little")[:size].astype(bool).reshape(signs[name]))
+        else:
+            out[name] = torch.from_numpy(data.astype(np.int64).reshape(picks[name]))
+    return out
+
+
+class Kinks:
+    """The activations of one forward pass: on tsface's branch where masks are given, plain otherwise."""
+
+    def __init__(self, masks=None):
+        self.masks = masks
+        self.used = set()
+        self.elements = 0
+        self.disagree = 0
+        self.worst = 0.0  # largest distance from the kink where torch's own choice differs from tsface's
+        self.layers = {}  # name -> disagreeing elements, where any
+
+    def _take(self, name, shape):
+        if self.masks is None:
+            return None
+        if name not in self.masks:
+            raise KeyError(f"no mask for {name}: the names here and in tsface differ")
+        if name in self.used:
+            raise KeyError(f"{name} used twice in one pass")
+        self.used.add(name)
+        m = self.masks[name]
+        assert tuple(m.shape) == tuple(shape), (name, m.shape, shape)
+        self.elements += m.numel()
+        return m
+
+    def _count(self, name, diff, distance):
+        """diff: where torch's own choice differs; distance: how far from the kink each element is."""
+        k = int(diff.sum())
+        if k:
+            self.disagree += k
+            self.layers[name] = k
+            self.worst = max(self.worst, float(distance[diff].max()))
+
+    def _mask(self, x, name):
+        m = self._take(name, x.shape)
+        if m is not None:
+            x = x.detach()
+            self._count(name, (x > 0) != m, x.abs())
+        return m
+
+    def max_pool(self, x, k, stride, pad, name):
+        """max_pool2d (floor mode); with picks, the picked cell of each window (its gradient goes
+        there), the window's cells padded with -inf as max_pool2d's padding."""
+        n, c, h, w = x.shape
+        oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+        m = self._take(name, (n, c, oh, ow))
+        if m is None:
+            return F.max_pool2d(x, k, stride, pad)
+        xp = F.pad(x, (pad, pad, pad, pad), value=-math.inf) if pad else x
+        cells = xp.unfold(2, k, stride).unfold(3, k, stride).reshape(n, c, oh, ow, k * k)
+        y = cells.gather(4, m.unsqueeze(4)).squeeze(4)
+        # torch's own pick: argmax gives the first maximum, as max_pool2d.
+        own = cells.detach().argmax(4)
+        self._count(name, own != m, cells.detach().amax(4) - y.detach())
+        return y
+
+    def relu(self, x, name):
+        m = self._mask(x, name)
+        return F.relu(x) if m is None else x * m.to(x.dtype)
+
+    def prelu(self, x, alpha, name):
+        m = self._mask(x, name)
+        return F.prelu(x, alpha) if m is None else torch.where(m, x, alpha.reshape(1, -1, 1, 1) * x)
+
+    def finish(self):
+        """Every mask given was used (a misnamed activation would otherwise run unmasked)."""
+        if self.masks is not None and self.used != set(self.masks):
+            raise KeyError(f"masks never used: {sorted(set(self.masks) - self.used)[:5]}")
+        return {"elements": self.elements, "disagree": self.disagree, "distance": self.worst, "layers": self.layers}
+
+
 # ---------------------------------------------------------------- nets
 # Written from the architecture tables (MobileFaceNet's Table 1 as the bundled model realises it;
 # OpenFace's nn4.small2.def.lua), not from tsface's builders.
@@ -111,7 +220,7 @@ if len(sys.argv) == 4 and sys.argv[1] == "optim":
 MFN_STAGES = [("stage1", 2, 64, 5, 2), ("stage2", 4, 128, 1, 2), ("stage3", 2, 128, 6, 1), ("stage4", 4, 128, 1, 2), ("stage5", 2, 128, 2, 1)]
 
 
-def mobilefacenet(P, x):
+def mobilefacenet(P, x, K):
     def conv(x, name, stride=1, groups=1):
         w = P[f"{name}.weight"]
         if w.shape[2] == 3:
@@ -120,7 +229,7 @@ def mobilefacenet(P, x):
         return F.conv2d(x, w, P[f"{name}.bias"], stride=stride, groups=groups)
 
     def prelu(x, name):
-        return F.prelu(x, P[f"{name}.alpha"])
+        return K.prelu(x, P[f"{name}.alpha"], name)
 
     def block(x, name, cin, cout, stride):
         residual = stride == 1 and cin == cout
@@ -154,12 +263,14 @@ def safe_sqrt(s):
     return torch.where(positive, torch.where(positive, s, torch.ones_like(s)).sqrt(), torch.zeros_like(s))
 
 
-def nn4small2(P, B, x):
+def nn4small2(P, B, x, K):
     """B: running statistics by batch-norm name, updated in place (training mode)."""
     def cbr(x, conv, bn, stride=1, pad=0):
         x = F.conv2d(x, P[f"{conv}.weight"], P[f"{conv}.bias"], stride=stride, padding=pad)
         x = F.batch_norm(x, B[f"{bn}.mean"], B[f"{bn}.variance"], P[f"{bn}.weight"], P[f"{bn}.bias"], True, 0.1, 1e-5)
-        return F.relu(x)
+        # tsface names each unit's ReLU after its batch norm: bn1 -> relu1, reduce_bn -> reduce_relu.
+        head, last = bn.rsplit(".", 1)
+        return K.relu(x, f"{head}.{last.replace('bn', 'relu')}")
 
     def lrn(x):
         return F.local_response_norm(x, 5, 1e-4, 0.75, 1.0)
@@ -170,7 +281,7 @@ def nn4small2(P, B, x):
             parts.append(cbr(cbr(x, f"{n}.3x3.reduce", f"{n}.3x3.reduce_bn"), f"{n}.3x3.conv", f"{n}.3x3.bn", stride, 1))
         if c5:
             parts.append(cbr(cbr(x, f"{n}.5x5.reduce", f"{n}.5x5.reduce_bn"), f"{n}.5x5.conv", f"{n}.5x5.bn", stride, 2))
-        y = F.max_pool2d(x, 3, 2) if pool == "max" else safe_sqrt(F.avg_pool2d(x * x, 3, 3) * 9)
+        y = K.max_pool(x, 3, 2, 0, f"{n}.pool.pool") if pool == "max" else safe_sqrt(F.avg_pool2d(x * x, 3, 3) * 9)
         if proj:
             y = cbr(y, f"{n}.pool.proj", f"{n}.pool.proj_bn")
         parts.append(y)
@@ -185,10 +296,10 @@ def nn4small2(P, B, x):
 
     m = "nn4"
     x = cbr(x, f"{m}.conv1", f"{m}.bn1", 2, 3)
-    x = lrn(F.max_pool2d(x, 3, 2, 1))
+    x = lrn(K.max_pool(x, 3, 2, 1, f"{m}.pool1"))
     x = cbr(x, f"{m}.conv2", f"{m}.bn2")
     x = cbr(x, f"{m}.conv3", f"{m}.bn3", 1, 1)
-    x = F.max_pool2d(lrn(x), 3, 2, 1)
+    x = K.max_pool(lrn(x), 3, 2, 1, f"{m}.pool2")
     x = inception(x, f"{m}.inception_3a", 128, 32, "max", 32)
     x = inception(x, f"{m}.inception_3b", 128, 64, "l2", 64)
     x = inception(x, f"{m}.inception_3c", 256, 64, "max", 0, 2)
@@ -214,19 +325,30 @@ def split(tensors, prefix):
     return P, B
 
 
-def nets_job(req, meta):
+def masks_of(masks, prefix, net):
+    """The masks of `net` named `<prefix><net>.<layer>`, by `<net>.<layer>`; None where the request
+    gave none for that pass (the report's element count of 0 shows it)."""
+    if masks is None:
+        return None
+    picked = {k[len(prefix):]: v for k, v in masks.items() if k.startswith(f"{prefix}{net}.")}
+    return picked or None
+
+
+def nets_job(req, meta, masks):
     margin = float(meta["margin"])
     out = {}
-    extra = {}
+    kinks = {}
     mfn_weights, _ = load(os.path.join(ROOT, "weights", "mobilefacenet.safetensors"))
     cases = {
-        "mobilefacenet": (mfn_weights, lambda P, B, x: mobilefacenet(P, x)),
+        "mobilefacenet": (mfn_weights, lambda P, B, x, K: mobilefacenet(P, x, K)),
         "nn4": (req, nn4small2),
     }
     for net, (weights, forward) in cases.items():
         x, triplets = req[f"input.{net}"], req[f"triplets.{net}"]
         P, B = split(weights, net)
-        loss = triplet_loss(forward(P, B, x), triplets, margin)
+        K = Kinks(masks_of(masks, "step.", net))
+        loss = triplet_loss(forward(P, B, x, K), triplets, margin)
+        kinks[net] = K.finish()
         loss.backward()
         out[f"{net}.loss"] = loss.detach().reshape(1)
         for k, p in P.items():
@@ -248,19 +370,22 @@ def nets_job(req, meta):
     P, B = split(weights, net)
     opt = torch.optim.SGD(list(P.values()), lr=float(meta["curve_lr"]), momentum=0.9)
     losses = []
-    for _ in range(int(meta["curve_steps"])):
+    curve_kinks = []
+    for k in range(int(meta["curve_steps"])):
         opt.zero_grad()
-        loss = triplet_loss(forward(P, B, req["curve.input"]), req["curve.triplets"], margin)
+        # Each step on the branch tsface's step k took (its weights differ from these by rounding).
+        K = Kinks(masks_of(masks, f"curve.{k}.", net))
+        loss = triplet_loss(forward(P, B, req["curve.input"], K), req["curve.triplets"], margin)
+        curve_kinks.append(K.finish())
         loss.backward()
         opt.step()
         losses.append(float(loss))
-    extra["curve"] = json.dumps(losses)
-    return out, extra
+    return out, {"curve": json.dumps(losses), "kinks": json.dumps(kinks), "curve_kinks": json.dumps(curve_kinks)}
 
 
-if len(sys.argv) == 4 and sys.argv[1] == "nets":
+if len(sys.argv) in (4, 5) and sys.argv[1] == "nets":
     req, meta = load(sys.argv[2])
-    tensors, extra = nets_job(req, meta)
+    tensors, extra = nets_job(req, meta, load_masks(sys.argv[4]) if len(sys.argv) == 5 else None)
     save(sys.argv[3], tensors, {"generator": "tools/reference/train_step.py nets", "torch": torch.__version__, **extra})
     sys.exit(0)
 
