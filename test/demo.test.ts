@@ -2,7 +2,8 @@
 // bundled example, compares two faces, opens the layer inspector, shows a corrupt file's error
 // as a message; screenshots go to the folder printed below, and any console error fails the test.
 // Served twice: cross-origin isolated (COOP/COEP, the CPU backend on 2 threads), and plain, as
-// most sites serve, where it runs on one thread and says why.
+// most sites serve, where it runs on one thread and says why. On the plain page the "teach it"
+// panel fine-tunes MobileFaceNet's head on real photos of three people from ../shared/images.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { buildBrowser } from '../tools/build/browser.ts';
 import { chromiumMissing, launchChromium } from '../tools/web/chromium.ts';
 import { REPO, startServer, type StaticServer } from '../tools/web/server.ts';
 import { toRgbImage } from '../src/pipeline/image.ts';
+import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
 const skip = chromiumMissing();
 if (skip) console.warn(`\n!!! ${skip}: SKIPPING the demo page test !!!\n`);
@@ -139,5 +141,74 @@ test('on a plain page (no COOP/COEP headers) the demo detects and compares on on
   const cosine = await compareTwoFaces(plainPage, twoFacesPng());
   assert.ok(cosine > 0.99, `the same face twice: cosine ${cosine}`);
   await plainPage.screenshot({ path: join(shots, '5-plain-page.png'), fullPage: true });
+  assert.deepEqual(consoleErrors, []);
+});
+
+/**
+ * Three people, two photos each: coursera's camera_0 and younes are one person, camera_2 and
+ * benoit another (../shared/images/SOURCES.md), and LFW's two Anthony Hopkins photos. The
+ * coursera files are named by the panel from their file names, so two are renamed by hand.
+ */
+const TEACH_PHOTOS = [
+  ['coursera/camera_0.jpg', 'camera', 'younes'],
+  ['coursera/younes.jpg', 'younes', 'younes'],
+  ['coursera/camera_2.jpg', 'camera', 'benoit'],
+  ['coursera/benoit.jpg', 'benoit', 'benoit'],
+  ['lfw-sample/Anthony_Hopkins_0001.jpg', 'Anthony_Hopkins', 'Anthony_Hopkins'],
+  ['lfw-sample/Anthony_Hopkins_0002.jpg', 'Anthony_Hopkins', 'Anthony_Hopkins'],
+] as const;
+
+interface TeachResult {
+  losses: number[];
+  before: { same: number; different: number };
+  after: { same: number; different: number };
+  steps: number;
+  ms: number;
+}
+
+const teachSkip = skip || sharedSkip('images/coursera') || sharedSkip('images/lfw-sample');
+
+test('the teach-it panel fine-tunes on photos of three people in the page: the loss falls, same-person faces pull together, reset restores the weights', { skip: teachSkip }, async () => {
+  const on = plainPage;
+  await on.bringToFront();
+  if (!on.url().startsWith(plainServer.url)) await on.goto(`${plainServer.url}/examples/web/`);
+  await waitReady(on);
+  const teachReady = () => on.waitForFunction(() => document.getElementById('teach')!.dataset.state === 'ready', { timeout: 120_000 });
+  await teachReady();
+
+  const input = (await on.$('#teach-files')) as import('puppeteer-core').ElementHandle<HTMLInputElement> | null;
+  await input!.uploadFile(...TEACH_PHOTOS.map(([rel]) => sharedPath(`images/${rel}`)));
+  await on.waitForFunction((n) => document.querySelectorAll('.teach-face').length === n && document.getElementById('teach')!.dataset.state === 'ready', { timeout: 120_000 }, TEACH_PHOTOS.length);
+  assert.equal(await on.$eval('#teach-error', (e) => e.textContent), '', 'the panel showed an error');
+  const names = await on.$$eval('.teach-face input', (inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+  assert.deepEqual(names, TEACH_PHOTOS.map(([, fromFile]) => fromFile), 'names from the file names');
+  for (const [k, [, fromFile, person]] of TEACH_PHOTOS.entries()) {
+    if (fromFile === person) continue;
+    const field = `.teach-face:nth-child(${k + 1}) input`;
+    await on.click(field, { clickCount: 3 });
+    await on.type(field, person);
+  }
+  const bundled: number[][] = JSON.parse((await on.$eval('#teach', (e) => (e as HTMLElement).dataset.distances))!);
+
+  await on.click('#teach-train');
+  await on.waitForFunction(() => document.getElementById('teach')!.dataset.result !== undefined && document.getElementById('teach')!.dataset.state === 'ready', { timeout: 180_000 });
+  assert.equal(await on.$eval('#teach-error', (e) => e.textContent), '', 'the panel showed an error');
+  const r: TeachResult = JSON.parse((await on.$eval('#teach', (e) => (e as HTMLElement).dataset.result))!);
+  const ratio = (m: { same: number; different: number }) => m.same / m.different;
+  console.log(`  teach it (plain page, ${r.steps} steps in ${(r.ms / 1000).toFixed(1)} s): loss ${r.losses.map((l) => l.toFixed(3)).join(' ')}; mean distance same ${r.before.same.toFixed(3)} -> ${r.after.same.toFixed(3)}, different ${r.before.different.toFixed(3)} -> ${r.after.different.toFixed(3)}`);
+  assert.equal(r.losses.length, r.steps);
+  assert.ok(r.losses[0] > 0, 'the first step had no active triplet: nothing to learn');
+  assert.ok(r.losses.at(-1)! < r.losses[0] / 2, `loss ${r.losses[0]} -> ${r.losses.at(-1)}`);
+  assert.ok(ratio(r.after) < 0.9 * ratio(r.before), `same/different mean distance ${ratio(r.before)} -> ${ratio(r.after)}`);
+  assert.equal(await on.$$eval('#teach-losses li', (items) => items.length), r.steps);
+  const size = await on.$eval('#teach-after', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+  assert.ok(size[0] > 6 * 30 && size[1] > 6 * 30, `distance matrix canvas ${size}`);
+  await on.screenshot({ path: join(shots, '6-teach.png'), fullPage: true });
+
+  // Reset: the bundled weights again, so the bundled distances to the last bit.
+  await on.click('#teach-reset');
+  await on.waitForFunction(() => document.getElementById('teach')!.dataset.result === undefined && document.getElementById('teach')!.dataset.state === 'ready', { timeout: 60_000 });
+  const restored: number[][] = JSON.parse((await on.$eval('#teach', (e) => (e as HTMLElement).dataset.distances))!);
+  assert.deepEqual(restored, bundled);
   assert.deepEqual(consoleErrors, []);
 });
