@@ -40,7 +40,11 @@ const LABELS = [0, 0, 1, 1, 2, 2];
 const MARGIN = 0.2;
 const SGD_LR = 0.05;
 const ADAM_LR = 1e-3;
-const CURVE_LR = 0.05;
+// Six faces of three people are separated within a few steps at any rate; 0.01 keeps triplets
+// coming back above the margin (losses above 0 at steps 0, 2, 5 and 10) where 0.05 reached 0 at
+// step 2 and stayed there.
+const CURVE_LR = 0.01;
+// The curve costs ~25 s more (tsface 9 s, torch 15 s on this machine): TSFACE_TRAIN_FULL=1 runs it.
 const CURVE_STEPS = process.env.TSFACE_TRAIN_FULL === '1' ? 20 : 0;
 const CURVE_NET = 'nn4';
 /** Relative to each parameter's largest gradient (or weight) magnitude, as the task sets it. */
@@ -172,7 +176,10 @@ describe('training steps against PyTorch (tools/reference/train_step.py nets)', 
           for (let k = 0; k < CURVE_STEPS; k++) {
             const r = await tripletStep(c.net, backend, c.input, LABELS, { margin: MARGIN, triplets: allTriplets(LABELS), training: c.training });
             masks.push([`curve.${k}.`, kinks.take()]);
-            opt.step(r.grads);
+            // With no triplet active, tripletStep hands back no gradients and the optimiser
+            // skips every parameter; torch's backward gives zero gradients and SGD's momentum
+            // still moves the weights. The run here is torch's: zeros.
+            opt.step(r.grads.size ? r.grads : new Map(params.map((p) => [p.tensor, new Tensor(p.tensor.shape, new Float32Array(p.tensor.size))])));
             curve.push(r.loss);
           }
           stepMs.curve = performance.now() - t1;
@@ -302,13 +309,15 @@ describe('training steps against PyTorch (tools/reference/train_step.py nets)', 
           // move() falls as g rises: g + d gives the lower end.
           const lo = w0[i] + move(g[i] + d) - slack, hi = w0[i] + move(g[i] - d) + slack;
           if (got[i] < lo || got[i] > hi) bad = bad < 0 ? i : bad;
-          if (Math.abs(g[i]) > d) err = Math.max(err, Math.abs(got[i] - want[i]));
+          // Reported: the plain difference where the sign is settled with a margin (|g| > 10 d),
+          // where the interval is narrow and this is the weight comparison proper.
+          if (Math.abs(g[i]) > 10 * d) err = Math.max(err, Math.abs(got[i] - want[i]));
         }
         const rel = err / largest(want);
         if (rel > worst.err) worst = { err: rel, name: p.name };
         if (bad >= 0) failures.push(`${p.name}[${bad}]: ${got[bad]} outside Adam's step from torch's gradient ${g[bad]} +- ${d.toExponential(2)} (torch ${want[bad]})`);
       }
-      console.log(`  ${name} adam: worst weight ${worst.err.toExponential(2)} of its largest (${worst.name}) where the gradient is above its bound; ${unsettled} of ${total} elements within it of 0; ${failures.length} outside`);
+      console.log(`  ${name} adam: worst weight ${worst.err.toExponential(2)} of its largest (${worst.name}) where |g| > 10 d; ${unsettled} of ${total} elements with |g| <= d; ${failures.length} outside their interval`);
       assert.deepEqual(failures, []);
     });
   }
