@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 # Importing sets torch to 1 thread; --threads is applied after.
-from train_step import load, mobilefacenet, nn4small2, split, triplet_loss  # noqa: E402
+from train_step import Kinks, load, mobilefacenet, nn4small2, split, triplet_loss  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--net", choices=["mobilefacenet", "nn4"], required=True)
@@ -40,7 +40,8 @@ tensors, _ = load(args.request)
 x = tensors.pop("input")
 labels = tensors.pop("labels").long()
 P, B = split(tensors, args.net)
-forward = (lambda x: mobilefacenet(P, x)) if args.net == "mobilefacenet" else (lambda x: nn4small2(P, B, x))
+# Kinks() without masks: plain ReLU, PReLU and max pooling, as a PyTorch user runs them.
+forward = (lambda x: mobilefacenet(P, x, Kinks())) if args.net == "mobilefacenet" else (lambda x: nn4small2(P, B, x, Kinks()))
 params = list(P.values())
 optimizer = torch.optim.Adam(params, lr=args.lr)
 same = labels[:, None] == labels[None, :]

@@ -82,6 +82,8 @@ class TorchWorker {
   constructor(net: string, threads: number, request: string) {
     this.child = spawn(PYTHON, [SCRIPT, '--net', net, '--threads', String(threads), '--request', request, '--lr', String(LR)]);
     this.child.stderr.on('data', (d) => (this.stderr += d));
+    // A worker that died says why through reply(); writes to its closed stdin are not the news.
+    this.child.stdin.on('error', () => {});
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 
