@@ -78,7 +78,7 @@ export async function tripletStep(
   for (const t of mined) {
     if (t.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) throw new ArgumentError(`tripletStep: triplet [${t.join(', ')}] is outside the batch of ${n}`);
   }
-  if (mined.length === 0) return { loss: 0, active: 0, triplets: 0, mined, embeddings, grads: new Map() };
+  if (mined.length === 0) return { loss: 0, active: 0, triplets: 0, mined, embeddings, grads: zeroGrads(net, options.trainable) };
   const pick = (k: 0 | 1 | 2) => mined.map((t) => embeddings[t[k]]);
   const result = tripletLoss(pick(0), pick(1), pick(2), options.margin ?? 0.2);
   // Every appearance of a sample, as anchor, positive or negative, adds to its gradient.
@@ -90,6 +90,17 @@ export async function tripletStep(
       seed[q * dim + i] += result.gradNegative[t][i];
     }
   }
-  const grads = result.active > 0 ? await tape.backward(backend, [[unit, new Tensor(unit.shape, Float32Array.from(seed))]]) : new Map<Tensor, Tensor>();
+  const grads = result.active > 0 ? await tape.backward(backend, [[unit, new Tensor(unit.shape, Float32Array.from(seed))]]) : zeroGrads(net, options.trainable);
   return { loss: result.loss, active: result.active, triplets: mined.length, mined, embeddings, grads };
+}
+
+/**
+ * A step without an active triplet has a loss of 0 and every gradient 0, as torch's backward
+ * gives it; an empty map instead would make optimisers skip the step, and momentum (SGD's, Adam's
+ * moments, weight decay) would stop where torch's keeps moving the weights.
+ */
+function zeroGrads(net: Net, trainable: ((p: Tensor) => boolean) | undefined): Map<Tensor, Tensor> {
+  const grads = new Map<Tensor, Tensor>();
+  for (const { tensor } of net.parameters()) if (!trainable || trainable(tensor)) grads.set(tensor, new Tensor(tensor.shape));
+  return grads;
 }
