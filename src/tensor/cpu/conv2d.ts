@@ -6,8 +6,8 @@ import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
 import { simdFirstConvFits, simdFirstConvTasks } from './simdFirstConv.ts';
 import { winogradTaskCount } from './winograd.ts';
 
-/** Everything a conv kernel needs, as plain numbers (it crosses to worker threads). */
-export interface ConvPlan {
+/** A conv's sizes (x: [n, cIn, inH, inW], w: [cOut, cIn/groups, kH, kW], y: [n, cOut, outH, outW]), as plain numbers that cross to worker threads. */
+export interface ConvGeometry {
   n: number;
   cIn: number;
   inH: number;
@@ -22,6 +22,10 @@ export interface ConvPlan {
   outH: number;
   outW: number;
   groups: number;
+}
+
+/** Everything a conv kernel needs. */
+export interface ConvPlan extends ConvGeometry {
   /** Output pixels unrolled at once: a multiple of 4 sized so the panel fits in L1/L2. */
   chunk: number;
   /** 0: none, 1: ReLU, 2: PReLU with per-output-channel slopes. */

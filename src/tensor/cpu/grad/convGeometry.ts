@@ -1,24 +1,10 @@
 // The geometry of a conv's backward: checked once, as plain numbers that cross to worker threads.
 import { ShapeError } from '../../errors.ts';
 import { windowGeometry, type Conv2dOptions } from '../../geometry.ts';
+import type { ConvGeometry } from '../conv2d.ts';
 
-/** A conv's sizes as its backward sees them (x: [n, cIn, inH, inW], w: [cOut, cIn/groups, kH, kW], dy: [n, cOut, outH, outW]). */
-export interface ConvGrad {
-  n: number;
-  cIn: number;
-  inH: number;
-  inW: number;
-  cOut: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  outH: number;
-  outW: number;
-  groups: number;
-}
+/** A conv's sizes as its backward sees them: the forward's geometry, dy shaped as its output. */
+export type ConvGrad = ConvGeometry;
 
 /** The geometry of the conv that took `inputShape` to `dyShape` with a weight of `weightShape`; throws where they do not fit. */
 export function convGradGeometry(op: string, inputShape: readonly number[], weightShape: readonly number[], dyShape: readonly number[], options: Conv2dOptions): ConvGrad {
