@@ -3,7 +3,7 @@
 // (every row scored) for the top k cosine similarities with the SIMD kernel of simdScores.ts.
 // Saved as a tsface-index-1 safetensors file, the format FaceIndex reads, labels "IMAGE#FACE".
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { FaceIndex } from '../pipeline/verify.ts';
+import { embeddingProblem, FaceIndex, labelForMessage, normalizeInto } from '../pipeline/verify.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { readEmbeddedFaces } from './embeddedFaces.ts';
 import { scoresModule, type ScoresKernel } from './simdScores.ts';
@@ -113,19 +113,18 @@ export class CollectionIndex {
     this.memory.grow(Math.ceil((target - have) / PAGE));
   }
 
-  /** Adds a face; its embedding is L2-normalised here, so scores are cosine similarities. */
+  /**
+   * Adds a face; its embedding is L2-normalised here, so scores are cosine similarities. It is
+   * refused on the terms of a FaceIndex file (finite float32 values, not all zeros), so a saved
+   * index always loads again.
+   */
   add(label: string, embedding: ArrayLike<number>): void {
     if (embedding.length !== this.dimension) throw new ArgumentError(`index holds ${this.dimension}-d embeddings, got ${embedding.length}`);
-    let norm = 0;
-    for (let k = 0; k < embedding.length; k++) {
-      if (!Number.isFinite(embedding[k])) throw new ArgumentError(`embedding of '${label}' holds a non-finite value`);
-      norm += embedding[k] * embedding[k];
-    }
-    if (!(norm > 0)) throw new ArgumentError(`embedding of '${label}' is all zeros`);
+    const problem = embeddingProblem(embedding);
+    if (problem) throw new ArgumentError(`embedding of row ${this.size} (${labelForMessage(label)}) ${problem}`);
     this.reserve(this.size + 1);
     const row = new Float32Array(this.memory.buffer, ROWS_AT + this.size * this.stride * 4, this.stride);
-    const scale = 1 / Math.sqrt(norm);
-    for (let k = 0; k < this.dimension; k++) row[k] = embedding[k] * scale;
+    normalizeInto(embedding, row);
     this.labels.push(label);
   }
 
@@ -134,16 +133,14 @@ export class CollectionIndex {
     return new Float32Array(this.memory.buffer, ROWS_AT + i * this.stride * 4, this.dimension);
   }
 
-  /** Writes the query's unit vector where the kernel reads it. */
+  /** Writes the query's unit vector where the kernel reads it (any finite, non-zero query: 1e300s are scaled safely). */
   private setQuery(query: ArrayLike<number>): Float32Array {
     if (query.length !== this.dimension) throw new ArgumentError(`index holds ${this.dimension}-d embeddings, the query has ${query.length}`);
-    let norm = 0;
-    for (let i = 0; i < query.length; i++) norm += query[i] * query[i];
-    if (!(norm > 0 && Number.isFinite(norm))) throw new ArgumentError('the query embedding is zero or not finite');
+    const unit = new Float64Array(this.dimension);
+    if (!normalizeInto(query, unit)) throw new ArgumentError('the query embedding is zero or not finite');
     const q = new Float32Array(this.memory.buffer, QUERY_AT, this.stride);
     q.fill(0);
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < this.dimension; i++) q[i] = query[i] * scale;
+    q.set(unit);
     return q;
   }
 
