@@ -8,13 +8,14 @@
 // once out of attempts it is failed, and the collector writes its error line.
 import { createHash } from 'node:crypto';
 import { closeSync, statSync, writeSync } from 'node:fs';
-import { Queue, RedisConnection, Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Backend } from '../tensor/backend.ts';
 import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { checkSettings, errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
 import { formatLine, openOutput, type ImageLine } from './jsonl.ts';
 import { RedisClient, type RedisClientOptions } from './redisClient.ts';
+import { loadBullmq } from './queueDeps.ts';
 import { walkImages } from './walk.ts';
 
 export const QUEUE_NAME = 'tsface-scan';
@@ -23,8 +24,12 @@ const RESULTS_KEY = `${QUEUE_NAME}:results`;
 /** Attempts per image: a first try and two retries (another machine may see the file). */
 export const ATTEMPTS = 3;
 
-// BullMQ takes its Redis driver from the application; tsface's own client serves every connection.
-RedisConnection.clientFactory = (opts) => new RedisClient(opts as RedisClientOptions) as any;
+/** bullmq, its Redis driver set to tsface's own client, which serves every connection. */
+async function bullmq(): Promise<typeof import('bullmq')> {
+  const b = await loadBullmq();
+  b.RedisConnection.clientFactory = (opts) => new RedisClient(opts as RedisClientOptions) as any;
+  return b;
+}
 
 /** Redis cannot be reached (or went away and did not come back). */
 export class QueueConnectionError extends TsfaceError {
@@ -80,6 +85,7 @@ interface JobData {
 /** One job per image under `inputs`; returns how many were new. */
 export async function enqueueScan(url: string, inputs: readonly string[], settings: ScanSettings): Promise<{ added: number; total: number }> {
   const connection = parseQueueUrl(url);
+  const { Queue } = await bullmq();
   const client = await connectedClient(url);
   const queue = new Queue<JobData>(QUEUE_NAME, { connection });
   queue.on('error', () => {}); // failures reach the awaited calls below
@@ -148,6 +154,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new ArgumentError(`--concurrency must be a positive integer, got ${concurrency}`);
   const lockMs = o.lockMs ?? 30_000;
   if (!(Number.isInteger(lockMs) && lockMs >= 500)) throw new ArgumentError(`lock duration must be an integer >= 500 ms, got ${lockMs}`);
+  const { Worker } = await bullmq();
   const results = await connectedClient(o.url);
   let closing: Promise<void> | null = null;
   const lost = new Promise<QueueConnectionError>((resolve) => results.once('end', () => {
@@ -238,6 +245,7 @@ export class CollectTimeoutError extends TsfaceError {
  */
 export async function collect(o: CollectOptions): Promise<{ lines: number; errors: number }> {
   const connection = parseQueueUrl(o.url);
+  const { Queue } = await bullmq();
   const client = await connectedClient(o.url);
   let fd: number;
   try {

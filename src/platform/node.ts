@@ -1,7 +1,6 @@
 // The platform seam, Node's side: environment, threads, gpu.js's Node build, bundled weights read
 // from the package folder, kernel workers on worker_threads.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 import { readBoundedFile } from '../io/readFile.ts';
 import { WeightsError } from '../tensor/errors.ts';
+import { requireOptional } from './optionalPackage.ts';
 import type { KernelWorker, KernelWorkerPort } from './types.ts';
 
 export const platformName = 'node';
@@ -40,9 +40,12 @@ export function sharedMemoryUnavailable(): string | null {
   return null;
 }
 
-/** gpu.js's Node build (webasm, headless GL through the optional `gl` package, Dawn's WebGPU, cpu). */
+/**
+ * gpu.js's Node build (webasm, headless GL through the optional `gl` package, Dawn's WebGPU, cpu):
+ * an optional peer dependency, so a missing one is a MissingPackageError naming `npm i gpu.js`.
+ */
 export function loadGpuJs(): { GPU: any; [name: string]: any } {
-  return createRequire(import.meta.url)('gpu.js');
+  return requireOptional('gpu.js', "the gpujs backend in Node");
 }
 
 /**
@@ -59,9 +62,16 @@ export function packageRoot(): string {
   return dir;
 }
 
-/** Where a bundled weights file lives: a path in Node. */
+/**
+ * Where a bundled weights file lives: a path in Node. The repository keeps the weights in weights/;
+ * the npm package ships them once, beside the browser bundle in dist/browser/weights/ (the build
+ * copies them there, where the bundle fetches them), so an installed tsface reads them from there.
+ */
 export function bundledWeightsLocation(name: string): string {
-  return join(packageRoot(), 'weights', name);
+  const root = packageRoot();
+  const candidates = [join(root, 'weights', name), join(root, 'dist', 'browser', 'weights', name)];
+  // None there: the first, so a WeightsError names the repository's place for them.
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 
 const MAX_WEIGHTS_BYTES = 512 * 1024 * 1024;

@@ -6,6 +6,14 @@
 // seam between hosts), and every Node built-in module becomes a stand-in whose functions throw a
 // PlatformError, so the Node-only corners of the API (paths, files, fetching weights from GitHub)
 // fail with a clear message in a page instead of breaking the bundle.
+//
+// The kernel worker runs only the CPU backend's kernels, so its build stands gpu.js in with a
+// stub: the worker stays a few hundred KiB instead of carrying a second 1.2 MB copy of gpu.js's
+// browser build, which the page's bundle keeps inside it as before.
+//
+// The weights are copied here from weights/ with their README (provenance, licences); the npm
+// package ships this folder only, and the Node API finds its weights in it too
+// (src/platform/node.ts), so they ship once.
 import { build, type Plugin } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -44,23 +52,30 @@ const platformSeam: Plugin = {
   },
 };
 
+/** gpu.js inside the kernel worker, which never builds a GPU backend: a stub that says so if asked. */
+const noGpuJs: Plugin = {
+  name: 'tsface-worker-no-gpujs',
+  setup(b) {
+    b.onResolve({ filter: /^gpu\.js$/ }, () => ({ path: 'gpu.js', namespace: 'worker-no-gpujs' }));
+    b.onLoad({ filter: /.*/, namespace: 'worker-no-gpujs' }, () => ({
+      contents: [
+        `import { PlatformError } from ${JSON.stringify(errors)};`,
+        `export default new Proxy({}, { get() { throw new PlatformError('gpu.js is not loaded in the kernel worker: the gpujs backend runs on the page'); } });`,
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
 export async function buildBrowser(): Promise<{ files: Record<string, number> }> {
   rmSync(out, { recursive: true, force: true });
-  await build({
-    entryPoints: { tsface: join(root, 'src', 'index.ts'), worker: join(root, 'src', 'tensor', 'cpu', 'worker.ts') },
-    outdir: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    sourcemap: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    plugins: [platformSeam],
-  });
+  const common = { outdir: out, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true, legalComments: 'none', logLevel: 'warning' } as const;
+  await build({ ...common, entryPoints: { tsface: join(root, 'src', 'index.ts') }, plugins: [platformSeam] });
+  await build({ ...common, entryPoints: { worker: join(root, 'src', 'tensor', 'cpu', 'worker.ts') }, plugins: [noGpuJs, platformSeam] });
   mkdirSync(join(out, 'weights'), { recursive: true });
   for (const name of readdirSync(join(root, 'weights'))) {
-    if (name.endsWith('.safetensors')) copyFileSync(join(root, 'weights', name), join(out, 'weights', name));
+    if (name.endsWith('.safetensors') || name === 'README.md') copyFileSync(join(root, 'weights', name), join(out, 'weights', name));
   }
   for (const name of ['tsface.js', 'worker.js']) {
     const text = readFileSync(join(out, name), 'utf8');
