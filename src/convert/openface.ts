@@ -8,6 +8,7 @@ import { readBoundedText } from '../io/readFile.ts';
 import { join } from 'node:path';
 import { Nn4Small2 } from '../nets/facenet.ts';
 import { WeightsError } from '../tensor/errors.ts';
+import { parseCsvNumbers } from './csvNumbers.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
 export const OPENFACE_SOURCE = {
@@ -35,17 +36,13 @@ export function csvNameFor(tensor: string): string {
   return `${block}_${branch}_${csvLayer[layer]}_${(isBn ? bnSuffix : convSuffix)[param]}`;
 }
 
-/** Parses one CSV tensor: doubles rounded once to float32 (bit-exact for %.14g of float32). */
+/**
+ * Parses one CSV tensor: each field as Python's float() reads it (the reference reader; see
+ * csvNumbers.ts for where tsface is stricter), rounded once to float32 (bit-exact for %.14g of
+ * float32). A field that is not a number is refused with its line and field.
+ */
 export function parseCsvTensor(text: string, file: string, expected: number): Float32Array {
-  const fields = text.split(/[,\s]+/).filter(Boolean);
-  if (fields.length !== expected) throw new WeightsError(file, null, `holds ${fields.length} values, expected ${expected}`);
-  const out = new Float32Array(expected);
-  for (let i = 0; i < expected; i++) {
-    const v = Number(fields[i]);
-    if (!Number.isFinite(v)) throw new WeightsError(file, null, `value ${i} '${fields[i]}' is not a finite number`);
-    out[i] = v;
-  }
-  return out;
+  return parseCsvNumbers(text, file, expected);
 }
 
 /**
