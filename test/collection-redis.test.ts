@@ -1,75 +1,158 @@
-// tsface's Redis client (what BullMQ runs on): RESP parsing across arbitrary read boundaries,
-// and the commands BullMQ relies on against a real redis-server of the test's own.
+// The queue's connections (ioredis, as bullmq runs on) against a real redis-server of the test's
+// own: URLs with a password, a database index and rediss://; a server with requirepass, where
+// the right password scans and a wrong one is a one-line error instead of a hang; and a Redis
+// that restarts mid-scan, after which the worker carries on and collect gets every image once.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { RedisClient } from '../src/collection/redisClient.ts';
-import { encodeCommand, RedisReplyError, ReplyParser } from '../src/collection/resp.ts';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { collect, enqueueScan, parseQueueUrl, QueueConnectionError, redactUrl } from '../src/collection/queue.ts';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REDIS = '/usr/bin/redis-server';
-const redisSkip = existsSync(REDIS) ? false : `${REDIS} is absent (apt-get install redis-server): SKIPPING the Redis client tests`;
+const redisSkip = existsSync(REDIS) ? false : `${REDIS} is absent (apt-get install redis-server): SKIPPING the Redis connection tests`;
 if (redisSkip) console.warn(`\n!!! ${redisSkip} !!!\n`);
 
-test('RESP: commands encode as bulk arrays; replies parse whole from any split of their bytes', () => {
-  assert.equal(encodeCommand(['SET', 'k', 12, Buffer.from([0, 255])]).toString('latin1'), '*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n$2\r\n\x00\xff\r\n');
-  const wire = Buffer.from('+OK\r\n:42\r\n$-1\r\n$4\r\nh\u00e9l\r\n*2\r\n*1\r\n$1\r\na\r\n:-3\r\n-NOSCRIPT No matching script\r\n*-1\r\n*0\r\n');
-  const expected = ['OK', 42, null, 'h\u00e9l', [['a'], -3], new RedisReplyError('NOSCRIPT No matching script'), null, []];
-  for (const step of [1, 2, 3, 7, wire.length]) {
-    const parser = new ReplyParser();
-    const got = [];
-    for (let at = 0; at < wire.length; at += step) got.push(...parser.push(wire.subarray(at, at + step)));
-    assert.equal(got.length, expected.length, `step ${step}`);
-    got.forEach((g, i) => {
-      if (g instanceof RedisReplyError) assert.equal(g.message, (expected[i] as Error).message);
-      else assert.deepEqual(g, expected[i]);
-    });
-  }
-  assert.throws(() => new ReplyParser().push(Buffer.from('?what\r\n')), /protocol error/);
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-let redis: ChildProcess | null = null;
-after(() => redis?.kill('SIGKILL'));
-
 function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
     });
   });
 }
 
-test('client: scripts (also after SCRIPT FLUSH), MULTI/EXEC, hashes, streams, scanStream, offline queue', { skip: redisSkip }, async () => {
+/** A redis-server on `port` that answers PING (with `password` when it has requirepass). */
+async function startRedis(port: number, dir: string, extra: string[] = [], password?: string): Promise<ChildProcess> {
+  const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extra], { stdio: 'ignore' });
+  children.push(redis);
+  for (let tries = 0; ; tries++) {
+    const client = new Redis({ port, password, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      if ((await client.ping()) === 'PONG') return redis;
+    } catch {
+      if (tries > 100) throw new Error('redis-server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+async function stopRedis(redis: ChildProcess): Promise<void> {
+  if (redis.exitCode !== null || redis.signalCode !== null) return;
+  const exited = new Promise((resolve) => redis.once('exit', resolve));
+  redis.kill('SIGTERM');
+  await exited;
+}
+
+/** `tsface worker` as a child process; resolves `finished(n)` once its log shows n finished images. */
+function startWorker(url: string): { child: ChildProcess; finished: (n: number) => Promise<void>; exited: Promise<unknown>; log: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '2500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let log = '';
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const done = () => (log.match(/: \d+ faces|: error: /g) ?? []).length;
+  child.stderr!.on('data', (d) => {
+    log += d;
+    for (const w of waiters.filter((w) => done() >= w.n)) w.resolve();
+  });
+  return {
+    child,
+    finished: (n) => new Promise((resolve) => (done() >= n ? resolve() : waiters.push({ n, resolve }))),
+    exited: new Promise((resolve) => child.on('exit', resolve)),
+    log: () => log,
+  };
+}
+
+/** `count` copies of the example photo under a fresh folder. */
+function photos(dir: string, count: number): string {
+  const images = join(dir, 'images');
+  mkdirSync(images, { recursive: true });
+  const bytes = readFileSync(join(ROOT, 'examples', 'astronaut.jpg'));
+  for (let i = 0; i < count; i++) writeFileSync(join(images, `p${i}.jpg`), bytes);
+  return images;
+}
+
+test('queue URLs: user, password and database; rediss:// is TLS; a password never shows in messages', () => {
+  const o = parseQueueUrl('redis://alice:s%3Acret@10.0.0.5:7000/3');
+  assert.deepEqual([o.host, o.port, o.db, o.username, o.password, o.tls], ['10.0.0.5', 7000, 3, 'alice', 's:cret', undefined]);
+  const tls = parseQueueUrl('rediss://:pw@cache.example.com');
+  assert.deepEqual([tls.host, tls.port, tls.db, tls.password, tls.tls], ['cache.example.com', 6379, 0, 'pw', { servername: 'cache.example.com' }]);
+  assert.throws(() => parseQueueUrl('redis://h:1/x'), /database must be a number/);
+  assert.equal(redactUrl('redis://:secret@h:1/2'), 'redis://:***@h:1/2');
+  assert.throws(() => parseQueueUrl('memcached://:secret@h:1'), (e: Error) => !e.message.includes('secret'));
+});
+
+test('requirepass: the right password in the URL scans (database 2); a wrong one is a one-line error, not a hang', { skip: redisSkip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-redis-auth-'));
   const port = await freePort();
-  redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'tsface-redis-'))], { stdio: 'ignore' });
-  // Commands issued before the server is up wait in the offline queue; the client retries connecting.
-  const client = new RedisClient({ port, retryStrategy: (n) => (n > 50 ? null : 100) });
-  assert.equal(await client.call('PING'), 'PONG');
-  client.defineCommand('sumKeys', { numberOfKeys: 2, lua: "return redis.call('INCRBY', KEYS[1], ARGV[1]) + redis.call('INCRBY', KEYS[2], ARGV[1])" });
-  assert.equal(await client.runCommand('sumKeys', [['a', 'b', 5]]), 10);
-  await client.call('SCRIPT', 'FLUSH');
-  assert.equal(await client.runCommand('sumKeys', ['a', 'b', 1]), 12, 'reloads a script the server forgot');
-  const results = await client.multi().hset('h', { x: 1, y: 'two' }).hgetall('h').runCommand('sumKeys', ['a', 'b', 0]).del('a', 'b').exec();
-  assert.deepEqual(results, [[null, 2], [null, { x: '1', y: 'two' }], [null, 12], [null, 2]]);
-  assert.deepEqual(await client.hmget('h', 'y', 'nope'), ['two', null]);
-  const failing = await client.pipeline().hgetall('h').runCommand('sumKeys', ['h', 'b', 1]).exec();
-  assert.equal(failing![0][0], null);
-  assert.ok(failing![1][0] instanceof RedisReplyError, 'a script error is reported per command');
-  const id = await client.xadd('s', '*', { job: 'j1', line: '{}' }, { MAXLEN: 100 });
-  const read = await client.xread([{ key: 's', id: '0' }], { COUNT: 10 });
-  assert.deepEqual(read, [['s', [[id, ['job', 'j1', 'line', '{}']]]]]);
-  assert.equal(await client.set('k', 'v', { PX: 10_000 }), 'OK');
-  assert.ok((await client.call('PTTL', 'k')) > 0);
-  for (let i = 0; i < 25; i++) await client.set(`scan:${i}`, i);
-  const keys: string[] = [];
-  for await (const batch of client.scanStream({ match: 'scan:*', count: 7 })) keys.push(...batch);
-  assert.equal(new Set(keys).size, 25);
-  assert.equal(await client.bzpopmin('empty-zset', 0.05), null);
-  await client.quit();
-  assert.equal(client.status, 'end');
-  await assert.rejects(client.call('PING'), /Connection is closed/);
+  const redis = await startRedis(port, dir, ['--requirepass', 'open sesame'], 'open sesame');
+  const url = `redis://:${encodeURIComponent('open sesame')}@127.0.0.1:${port}/2`;
+  const images = photos(dir, 2);
+  assert.deepEqual(await enqueueScan(url, [images], {}), { added: 2, total: 2 });
+  const admin = new Redis({ port, password: 'open sesame', db: 2 });
+  assert.equal(await admin.hlen('tsface-scan:jobs'), 2, 'the jobs are in database 2');
+  await admin.select(0);
+  assert.equal(await admin.exists('tsface-scan:jobs'), 0, 'and not in database 0');
+  admin.disconnect();
+
+  const worker = startWorker(url);
+  const got = await collect({ url, out: join(dir, 'faces.jsonl'), idleTimeoutS: 60 });
+  assert.deepEqual(got, { lines: 2, errors: 0 });
+  worker.child.kill('SIGTERM');
+  await worker.exited;
+
+  const wrong = `redis://:nope@127.0.0.1:${port}/2`;
+  for (const attempt of [() => enqueueScan(wrong, [images], {}), () => collect({ url: wrong, out: join(dir, 'x.jsonl') })]) {
+    await assert.rejects(attempt(), (e: Error) => {
+      assert.ok(e instanceof QueueConnectionError, String(e));
+      assert.match(e.message, /^cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/2: WRONGPASS[^\n]*$/);
+      return true;
+    });
+  }
+  await stopRedis(redis);
+});
+
+test('Redis restarts mid-scan: the worker reconnects and collect gets every image once', { skip: redisSkip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-redis-restart-'));
+  const port = await freePort();
+  // An append-only file synced on every write: the restarted server has every job and result.
+  const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
+  let redis = await startRedis(port, dir, durable);
+  const url = `redis://127.0.0.1:${port}`;
+  const images = photos(dir, 8);
+  await enqueueScan(url, [images], {});
+  const worker = startWorker(url);
+  await worker.finished(2);
+  // Frozen while Redis goes down and comes back, so it has images left to do on new connections.
+  worker.child.kill('SIGSTOP');
+  const before = (worker.log().match(/: \d+ faces/g) ?? []).length;
+  await stopRedis(redis);
+  redis = await startRedis(port, dir, durable);
+  worker.child.kill('SIGCONT');
+  const out = join(dir, 'faces.jsonl');
+  const got = await collect({ url, out, idleTimeoutS: 60 });
+  assert.deepEqual(got, { lines: 8, errors: 0 });
+  const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((t) => JSON.parse(t));
+  assert.deepEqual(lines.map((l) => l.image).sort(), Array.from({ length: 8 }, (_, i) => join(images, `p${i}.jpg`)).sort());
+  assert.equal(worker.child.exitCode, null, `the worker is still running:\n${worker.log()}`);
+  assert.ok(before < 8, `the worker had finished ${before} images before the restart`);
+  await worker.finished(8); // the rest, after the restart, by this same worker process
+  worker.child.kill('SIGTERM');
+  await worker.exited;
+  await stopRedis(redis);
 });

@@ -59,6 +59,16 @@ function filesMatching(dir: string, pattern: RegExp): string[] {
   return hits;
 }
 
+// Not behind TSFACE_PACKAGE (two seconds): the README's example output is what the command prints.
+test("the README's detect example prints exactly the README's output", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  // The command without its --draw (which writes a PNG), run from the sources.
+  const shown = /\nnode bin\/tsface\.js (detect examples\/astronaut\.jpg --json)[^\n]*\n```\n\nprints\n\n```json\n(.*)\n```/.exec(readme);
+  assert.ok(shown, 'the README shows the detect command and what it prints');
+  const printed = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...shown[1].split(' ')], { cwd: root, encoding: 'utf8' });
+  assert.equal(printed.trim(), shown[2]);
+});
+
 /** This process's environment without what would load tsx into a child. */
 function plainEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { PNG } from 'pngjs';
 import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME, QueueConnectionError } from '../src/collection/queue.ts';
-import { RedisClient } from '../src/collection/redisClient.ts';
 import { runScan } from '../src/collection/scan.ts';
 import { toRgbImage } from '../src/pipeline/image.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
@@ -46,7 +46,7 @@ async function startRedis(dir: string): Promise<{ url: string; process: ChildPro
   const url = `redis://127.0.0.1:${port}`;
   const t0 = Date.now();
   for (;;) {
-    const client = new RedisClient({ ...parseQueueUrl(url), retryStrategy: () => null });
+    const client = new Redis({ port, lazyConnect: false, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => {});
     try {
       if ((await client.call('PING')) === 'PONG') { client.disconnect(); break; }
@@ -95,7 +95,7 @@ function halfSizePng(file: string, shift: number): Buffer {
 const sortedLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
 
 test('queue URLs are checked', () => {
-  assert.throws(() => parseQueueUrl('http://host:1'), /redis:\/\/ URL/);
+  assert.throws(() => parseQueueUrl('http://host:1'), /redis:\/\/ or rediss:\/\/ URL/);
   assert.throws(() => parseQueueUrl('not a url'), /redis:\/\/HOST:PORT/);
   assert.deepEqual({ ...parseQueueUrl('redis://:pw@10.0.0.5:7000/2'), retryStrategy: undefined }, { host: '10.0.0.5', port: 7000, db: 2, username: undefined, password: 'pw', retryStrategy: undefined });
 });

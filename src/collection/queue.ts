@@ -6,6 +6,7 @@
 // A job's id is a hash of its image path, so enqueueing a folder twice adds nothing. A job that
 // throws (the file unreadable on that machine) or whose worker dies (its lock lapses) is retried;
 // once out of attempts it is failed, and the collector writes its error line.
+// Every connection is an ioredis client (bullmq's own driver), loaded with bullmq on first use.
 import { createHash } from 'node:crypto';
 import { closeSync, statSync, writeSync } from 'node:fs';
 import type { Job } from 'bullmq';
@@ -14,8 +15,7 @@ import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { checkSettings, errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
 import { formatLine, openOutput, type ImageLine } from './jsonl.ts';
-import { RedisClient, type RedisClientOptions } from './redisClient.ts';
-import { loadBullmq } from './queueDeps.ts';
+import { loadQueueDeps, type RedisClient, type RedisOptions } from './queueDeps.ts';
 import { walkImages } from './walk.ts';
 
 export const QUEUE_NAME = 'tsface-scan';
@@ -24,12 +24,6 @@ const RESULTS_KEY = `${QUEUE_NAME}:results`;
 /** Attempts per image: a first try and two retries (another machine may see the file). */
 export const ATTEMPTS = 3;
 
-/** bullmq, its Redis driver set to tsface's own client, which serves every connection. */
-async function bullmq(): Promise<typeof import('bullmq')> {
-  const b = await loadBullmq();
-  b.RedisConnection.clientFactory = (opts) => new RedisClient(opts as RedisClientOptions) as any;
-  return b;
-}
 
 /** Redis cannot be reached (or went away and did not come back). */
 export class QueueConnectionError extends TsfaceError {
@@ -38,27 +32,51 @@ export class QueueConnectionError extends TsfaceError {
   }
 }
 
+/** A client and the last error it reported (ioredis emits connection errors as events). */
+interface Connection {
+  client: RedisClient;
+  lastError: () => NodeJS.ErrnoException | null;
+}
+
 /** A connected client, or a typed error saying why not (so no BullMQ object starts against a dead server). */
-async function connectedClient(url: string): Promise<RedisClient> {
-  const client = new RedisClient(parseQueueUrl(url));
+async function connectedClient(url: string): Promise<Connection> {
+  const { connect } = await loadQueueDeps();
+  const client = connect(parseQueueUrl(url));
+  const errors: NodeJS.ErrnoException[] = [];
+  const last = () => errors.at(-1) ?? null;
+  // Reported through the awaited calls and `lost`; without a listener an error event would throw.
+  client.on('error', (e: NodeJS.ErrnoException) => errors.splice(0, errors.length, e));
   try {
     await client.call('PING');
   } catch (e) {
     client.disconnect();
-    const why = client.lastError as NodeJS.ErrnoException | null;
-    throw new QueueConnectionError(`cannot reach Redis at ${url}: ${why?.code ?? why?.message ?? (e as Error).message}`);
+    throw new QueueConnectionError(`cannot reach Redis at ${redactUrl(url)}: ${last()?.code ?? firstLine(last()?.message ?? (e as Error).message)}`);
   }
-  return client;
+  return { client, lastError: last };
 }
 
-export function parseQueueUrl(url: string): RedisClientOptions {
+const firstLine = (text: string) => text.split('\n')[0];
+
+/** The URL as messages show it: a password never reaches a log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
+/** ioredis options for a redis:// or rediss:// (TLS) URL with an optional user, password and database. */
+export function parseQueueUrl(url: string): RedisOptions {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new ArgumentError(`--queue must be a URL like redis://HOST:PORT, got '${url}'`);
+    throw new ArgumentError(`--queue must be a URL like redis://HOST:PORT, got '${redactUrl(url)}'`);
   }
-  if (u.protocol !== 'redis:') throw new ArgumentError(`--queue must be a redis:// URL, got '${url}'`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new ArgumentError(`--queue must be a redis:// or rediss:// URL, got '${redactUrl(url)}'`);
   const port = u.port ? Number(u.port) : 6379;
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new ArgumentError(`--queue database must be a number, got '${u.pathname.slice(1)}'`);
@@ -68,7 +86,10 @@ export function parseQueueUrl(url: string): RedisClientOptions {
     db,
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
-    // Give up on a server that cannot be reached instead of retrying forever.
+    // rediss://: TLS with Node's default checks (the server's certificate against the host name).
+    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+    // Give up on a server that cannot be reached instead of retrying forever; a restart of a few
+    // seconds is ridden out (commands wait in the offline queue and run on reconnection).
     retryStrategy: (times: number) => (times > 4 ? null : 500 * times),
   };
 }
@@ -85,8 +106,8 @@ interface JobData {
 /** One job per image under `inputs`; returns how many were new. */
 export async function enqueueScan(url: string, inputs: readonly string[], settings: ScanSettings): Promise<{ added: number; total: number }> {
   const connection = parseQueueUrl(url);
-  const { Queue } = await bullmq();
-  const client = await connectedClient(url);
+  const { client } = await connectedClient(url);
+  const { Queue } = (await loadQueueDeps()).bullmq;
   const queue = new Queue<JobData>(QUEUE_NAME, { connection });
   queue.on('error', () => {}); // failures reach the awaited calls below
   let added = 0;
@@ -154,11 +175,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new ArgumentError(`--concurrency must be a positive integer, got ${concurrency}`);
   const lockMs = o.lockMs ?? 30_000;
   if (!(Number.isInteger(lockMs) && lockMs >= 500)) throw new ArgumentError(`lock duration must be an integer >= 500 ms, got ${lockMs}`);
-  const { Worker } = await bullmq();
-  const results = await connectedClient(o.url);
+  const { client: results, lastError } = await connectedClient(o.url);
+  const { Worker } = (await loadQueueDeps()).bullmq;
   let closing: Promise<void> | null = null;
+  // 'end': ioredis has given up reconnecting (retryStrategy said no more).
   const lost = new Promise<QueueConnectionError>((resolve) => results.once('end', () => {
-    if (!closing) resolve(new QueueConnectionError(`lost Redis at ${o.url}: ${(results.lastError as NodeJS.ErrnoException | null)?.code ?? 'connection closed'}`));
+    if (!closing) resolve(new QueueConnectionError(`lost Redis at ${redactUrl(o.url)}: ${lastError()?.code ?? 'connection closed'}`));
   }));
   const pool = new DecodePool(Math.min(concurrency, 2));
   const nets = new Mutex();
@@ -245,8 +267,8 @@ export class CollectTimeoutError extends TsfaceError {
  */
 export async function collect(o: CollectOptions): Promise<{ lines: number; errors: number }> {
   const connection = parseQueueUrl(o.url);
-  const { Queue } = await bullmq();
-  const client = await connectedClient(o.url);
+  const { client } = await connectedClient(o.url);
+  const { Queue } = (await loadQueueDeps()).bullmq;
   let fd: number;
   try {
     fd = openOutput(o.out, 'w');
@@ -268,8 +290,8 @@ export async function collect(o: CollectOptions): Promise<{ lines: number; error
   };
   try {
     for (;;) {
-      const total: number = await client.call('HLEN', JOBS_KEY);
-      const entries: [string, string[]][] = await client.call('XRANGE', RESULTS_KEY, cursor, '+', 'COUNT', 1000);
+      const total = (await client.call('HLEN', JOBS_KEY)) as number;
+      const entries = (await client.call('XRANGE', RESULTS_KEY, cursor, '+', 'COUNT', 1000)) as [string, string[]][];
       for (const [id, fields] of entries) {
         cursor = `(${id}`;
         const job = fields[fields.indexOf('job') + 1];
