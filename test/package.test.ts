@@ -1,7 +1,8 @@
 // What a new user gets from `npm i tsface`: the project packed as npm publishes it, installed
 // into an empty folder, then used the way the README says. It fails if the install is over the
 // size budget, brings a native binary, or has an install script that would run.
-// Pack (which builds) and install take about a minute: TSFACE_PACKAGE=1 runs it (.ci/run does).
+// Last, the optional peers installed beside it (gpu.js with Dawn's binaries, bullmq, ioredis).
+// Pack (which builds) and installs take about a minute: TSFACE_PACKAGE=1 runs it (.ci/run does).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -161,5 +162,16 @@ describe('npm pack, then npm install of the tarball in an empty project', { skip
     assert.equal(out.dims, 192);
     assert.match(out.bundle, /node_modules\/tsface\/dist\/browser\/tsface\.js$/);
     assert.deepEqual(out.weights, [true, true], 'the bundle finds its weights beside itself');
+  });
+
+  test('npm i gpu.js bullmq ioredis beside it: --backend gpujs detects, the queue commands load their packages', () => {
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', 'gpu.js@^2.24.1', 'bullmq@^6.7.0', 'ioredis@^6.1.0'], { cwd: project, encoding: 'utf8' });
+    assert.equal(install.status, 0, `npm install of the optional peers failed:\n${install.stdout}\n${install.stderr}`);
+    const out = execFileSync('npx', ['--no-install', 'tsface', 'detect', photo, '--json', '--backend', 'gpujs', '--gpujs-mode', 'cpu'], { cwd: project, encoding: 'utf8', env: plainEnv() });
+    assert.equal(JSON.parse(out)[0].faces.length, 1);
+    // Nothing listens on port 1: the error now comes from ioredis, so bullmq and ioredis loaded.
+    const collect = spawnSync('npx', ['--no-install', 'tsface', 'collect', '--queue', 'redis://127.0.0.1:1', '--out', join(project, 'x.jsonl')], { cwd: project, encoding: 'utf8', env: plainEnv() });
+    assert.equal(collect.status, 2);
+    assert.match(collect.stderr, /^tsface collect: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: ECONNREFUSED\n$/);
   });
 });
