@@ -60,7 +60,7 @@ const noGpuJs: Plugin = {
     b.onLoad({ filter: /.*/, namespace: 'worker-no-gpujs' }, () => ({
       contents: [
         `import { PlatformError } from ${JSON.stringify(errors)};`,
-        `export default new Proxy({}, { get() { throw new PlatformError('gpu.js is not loaded in the kernel worker: the gpujs backend runs on the page'); } });`,
+        `export default { get GPU() { throw new PlatformError('gpu.js is not loaded in the kernel worker: the gpujs backend runs on the page'); } };`,
       ].join('\n'),
       loader: 'js',
       resolveDir: root,
