@@ -10,10 +10,12 @@ import { numberFlag, parseArgs } from './args.ts';
 export const CLUSTER_USAGE = `tsface cluster faces.jsonl --out clusters.json [--threshold T] [--method ${CLUSTER_METHODS.join('|')}]
               [--seed N] [--sheet DIR]   (faces that match no other are listed in "unclustered")`;
 
+export const CLUSTER_FLAGS = { valued: new Set(['out', 'threshold', 'method', 'seed', 'sheet']), boolean: new Set<string>() };
+
 const member = (f: EmbeddedFaceRef) => ({ image: f.image, face: f.face, box: f.box });
 
 export async function clusterCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['out', 'threshold', 'method', 'seed', 'sheet']), new Set());
+  const args = parseArgs(argv, CLUSTER_FLAGS.valued, CLUSTER_FLAGS.boolean);
   if (args.positionals.length !== 1) throw new ArgumentError(`give one faces.jsonl\nusage: ${CLUSTER_USAGE}`);
   const out = args.flags.get('out');
   if (typeof out !== 'string') throw new ArgumentError(`--out FILE is required\nusage: ${CLUSTER_USAGE}`);

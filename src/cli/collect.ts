@@ -4,9 +4,10 @@ import { ArgumentError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const COLLECT_USAGE = `tsface collect --queue redis://HOST:PORT --out faces.jsonl [--idle-timeout S]`;
+export const COLLECT_FLAGS = { valued: new Set(['queue', 'out', 'idle-timeout']), boolean: new Set<string>() };
 
 export async function collectCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['queue', 'out', 'idle-timeout']), new Set());
+  const args = parseArgs(argv, COLLECT_FLAGS.valued, COLLECT_FLAGS.boolean);
   const url = args.flags.get('queue');
   const out = args.flags.get('out');
   if (typeof url !== 'string' || typeof out !== 'string' || args.positionals.length) throw new ArgumentError(`usage: ${COLLECT_USAGE}`);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { SELECTIONS } from '../collection/imageScanner.ts';
 import { drawFaces } from '../pipeline/draw.ts';
 import { toRgbImage } from '../pipeline/image.ts';
 import { FaceDetector, type DetectOptions, type Detection, type FaceSelection } from '../pipeline/mtcnn.ts';
@@ -9,7 +10,12 @@ import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output
 import type { Runtime } from '../runtime.ts';
 
 export const DETECT_USAGE = `tsface detect <image...> [--json] [--min-face N] [--factor F] [--thresholds a,b,c]
-              [--select all|largest|confident] [--max-faces N] [--max-pixels N] [--draw DIR] [--explain]`;
+              [--select ${SELECTIONS.join('|')}] [--max-faces N] [--max-pixels N] [--draw DIR] [--weights FILE] [--explain]`;
+
+export const DETECT_FLAGS = {
+  valued: new Set(['min-face', 'factor', 'thresholds', 'draw', 'select', 'max-faces', 'max-pixels', 'weights']),
+  boolean: new Set(['json', 'explain']),
+};
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
@@ -28,7 +34,7 @@ function explain(d: Detection): string {
 }
 
 export async function detectCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, new Set(['min-face', 'factor', 'thresholds', 'draw', 'select', 'max-faces', 'max-pixels', 'weights']), new Set(['json', 'explain']));
+  const args = parseArgs(argv, DETECT_FLAGS.valued, DETECT_FLAGS.boolean);
   if (args.positionals.length === 0) throw new ArgumentError(`no image given\nusage: ${DETECT_USAGE}`);
   const thresholds = args.flags.get('thresholds');
   const options: DetectOptions = {

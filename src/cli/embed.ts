@@ -14,15 +14,41 @@ import { makeOutputFolder } from './folders.ts';
 import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output.ts';
 import type { Runtime } from '../runtime.ts';
 
-export const EMBED_USAGE = `tsface embed <image...> [--model mobilefacenet|nn4.small2.v1] [--weights FILE] [--json]
-  tsface compare <a> <b> [--model M] [--threshold T] [--json]
-  tsface index add <index.json|index.safetensors> --label NAME <image...> [--model M]
-  tsface search --index FILE <image> [--k N] [--json]
-  tsface align <image...> --out DIR [--model M]
-  tsface eval-lfw --root DIR --pairs pairs.txt [--folds K] [--model M] [--upscale 250] [--json]`;
+/** Each command's usage line and the options its parser takes (the help test compares the two). */
+export const EMBED_COMMANDS = {
+  embed: {
+    usage: 'tsface embed <image...> [--model mobilefacenet|nn4.small2.v1] [--weights FILE] [--json]',
+    valued: new Set(['model', 'weights']),
+    boolean: new Set(['json']),
+  },
+  compare: {
+    usage: 'tsface compare <a> <b> [--model M] [--weights FILE] [--threshold T] [--json]',
+    valued: new Set(['model', 'weights', 'threshold']),
+    boolean: new Set(['json']),
+  },
+  'index add': {
+    usage: 'tsface index add <index.json|index.safetensors> --label NAME <image...> [--model M] [--weights FILE]',
+    valued: new Set(['label', 'model', 'weights']),
+    boolean: new Set<string>(),
+  },
+  search: {
+    usage: 'tsface search --index FILE <image> [--k N] [--model M] [--weights FILE] [--json]',
+    valued: new Set(['index', 'k', 'model', 'weights']),
+    boolean: new Set(['json']),
+  },
+  align: {
+    usage: 'tsface align <image...> --out DIR [--model M] [--weights FILE]',
+    valued: new Set(['out', 'model', 'weights']),
+    boolean: new Set<string>(),
+  },
+  'eval-lfw': {
+    usage: 'tsface eval-lfw --root DIR --pairs pairs.txt [--folds K] [--model M] [--weights FILE] [--upscale 250] [--json]',
+    valued: new Set(['root', 'pairs', 'folds', 'model', 'weights', 'upscale']),
+    boolean: new Set(['json']),
+  },
+} as const;
 
-const VALUED = new Set(['model', 'weights', 'threshold', 'label', 'index', 'k', 'out', 'root', 'pairs', 'folds', 'upscale', 'max-pixels']);
-const BOOLEAN = new Set(['json']);
+export const EMBED_USAGE = Object.values(EMBED_COMMANDS).map((c) => c.usage).join('\n  ');
 
 function embedder(args: ParsedArgs, runtime: Runtime): FaceEmbedder {
   return new FaceEmbedder({ backend: runtime.backend, model: (args.flags.get('model') as string) ?? 'mobilefacenet', weights: args.flags.get('weights') as string | undefined });
@@ -37,7 +63,9 @@ async function largestFace(e: FaceEmbedder, path: string): Promise<EmbeddedFace>
 const round = (v: number) => Math.round(v * 1e6) / 1e6;
 
 export async function embedCommand(command: string, argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, VALUED, BOOLEAN);
+  const spec = EMBED_COMMANDS[(command === 'index' ? 'index add' : command) as keyof typeof EMBED_COMMANDS];
+  if (!spec) throw new ArgumentError(`unknown command ${command}`);
+  const args = parseArgs(argv, spec.valued, spec.boolean);
   const json = args.flags.has('json');
   const pos = args.positionals;
   const e = embedder(args, runtime);

@@ -6,13 +6,22 @@ import type { Runtime } from '../runtime.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
-export const INDEX_BUILD_USAGE = `tsface index build faces.jsonl --out index.safetensors
-  tsface index search index.safetensors <image> [--k N] [--json]   (also read by \`tsface search --index\`)`;
+export const INDEX_BUILD_COMMANDS = {
+  'index build': { usage: 'tsface index build faces.jsonl --out index.safetensors', valued: new Set(['out']), boolean: new Set<string>() },
+  'index search': {
+    usage: 'tsface index search index.safetensors <image> [--k N] [--json]   (the same file format as `tsface search` reads)',
+    valued: new Set(['k']),
+    boolean: new Set(['json']),
+  },
+} as const;
+
+export const INDEX_BUILD_USAGE = Object.values(INDEX_BUILD_COMMANDS).map((c) => c.usage).join('\n  ');
 
 export async function indexBuildCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'build') {
-    const args = parseArgs(rest, new Set(['out']), new Set());
+    const { valued, boolean } = INDEX_BUILD_COMMANDS['index build'];
+    const args = parseArgs(rest, valued, boolean);
     const out = args.flags.get('out');
     if (args.positionals.length !== 1 || typeof out !== 'string') throw new ArgumentError(`usage: ${INDEX_BUILD_USAGE}`);
     const t = performance.now();
@@ -21,7 +30,7 @@ export async function indexBuildCommand(argv: readonly string[], runtime: Runtim
     process.stderr.write(`tsface index build: ${index.size} faces, ${index.dimension}-d ${index.model} -> ${out} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
     return 0;
   }
-  const args = parseArgs(rest, new Set(['k']), new Set(['json']));
+  const args = parseArgs(rest, INDEX_BUILD_COMMANDS['index search'].valued, INDEX_BUILD_COMMANDS['index search'].boolean);
   if (args.positionals.length !== 2) throw new ArgumentError(`usage: ${INDEX_BUILD_USAGE}`);
   const [file, image] = args.positionals;
   const index = CollectionIndex.load(file);

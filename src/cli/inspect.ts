@@ -22,15 +22,32 @@ import { Tensor } from '../tensor/tensor.ts';
 import { numberFlag, parseArgs } from './args.ts';
 import type { Runtime } from '../runtime.ts';
 
-export const INSPECT_USAGE = `tsface summary <pnet|rnet|onet|nn2|nn4.small2.v1|mobilefacenet> [--by layer|block] [--json]
-  tsface inspect <net> --image FILE [--layer NAME] [--out DIR] [--scale S] [--weights FILE] [--json]
-  tsface crosscheck <net> --reference DIR|FILE [--input FILE] [--weights FILE] [--map FILE]
-                    [--layout nchw|nhwc] [--atol A] [--rtol R] [--json]`;
+/** Each command's usage and the options its parser takes (the help test compares the two). */
+export const INSPECT_COMMANDS = {
+  summary: {
+    usage: 'tsface summary <pnet|rnet|onet|nn2|nn4.small2.v1|mobilefacenet> [--by layer|block] [--json]',
+    valued: new Set(['by']),
+    boolean: new Set(['json']),
+  },
+  inspect: {
+    usage: 'tsface inspect <net> --image FILE [--layer NAME] [--out DIR] [--scale S] [--weights FILE] [--json]',
+    valued: new Set(['image', 'layer', 'out', 'scale', 'weights']),
+    boolean: new Set(['json']),
+  },
+  crosscheck: {
+    usage: `tsface crosscheck <net> --reference DIR|FILE [--input FILE] [--weights FILE] [--map FILE]
+                    [--layout nchw|nhwc] [--atol A] [--rtol R] [--json]`,
+    valued: new Set(['reference', 'input', 'weights', 'map', 'layout', 'atol', 'rtol']),
+    boolean: new Set(['json']),
+  },
+} as const;
 
-const VALUED = new Set(['by', 'image', 'layer', 'out', 'scale', 'weights', 'reference', 'input', 'map', 'layout', 'atol', 'rtol']);
+export const INSPECT_USAGE = Object.values(INSPECT_COMMANDS).map((c) => c.usage).join('\n  ');
 
 export async function inspectCommand(command: string, argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, VALUED, new Set(['json']));
+  const spec = INSPECT_COMMANDS[command as keyof typeof INSPECT_COMMANDS];
+  if (!spec) throw new ArgumentError(`unknown command ${command}`);
+  const args = parseArgs(argv, spec.valued, spec.boolean);
   const json = args.flags.has('json');
   if (args.positionals.length !== 1) throw new ArgumentError(`usage:\n  ${INSPECT_USAGE}`);
   const name = checkNetName(args.positionals[0]);

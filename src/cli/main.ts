@@ -14,8 +14,9 @@ import { INDEX_BUILD_USAGE, indexBuildCommand } from './indexBuild.ts';
 import { WORKER_USAGE, workerCommand } from './worker.ts';
 import { COLLECT_USAGE, collectCommand } from './collect.ts';
 import { TRAIN_USAGE, trainCommand } from './train.ts';
+import { helpFor } from './commands.ts';
 
-const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
+export const USAGE = `tsface: face detection, alignment and recognition in pure TypeScript
 
 usage:
   ${DETECT_USAGE}
@@ -28,6 +29,7 @@ usage:
   ${WORKER_USAGE}
   ${COLLECT_USAGE}
   ${TRAIN_USAGE}
+  tsface <command> --help        that command's usage (also -h, or tsface help <command>)
 
 common options (every command that runs a net):
   --backend cpu|gpujs            default: TSFACE_BACKEND (cpu, gpujs, gpujs:MODE) or cpu
@@ -40,9 +42,21 @@ common options (every command that runs a net):
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === 'help' || command === '-h') {
+  if (!command || command === '--help' || (command === 'help' && rest.length === 0) || command === '-h') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
+  }
+  // Help before anything else: no runtime is started, and no other option is checked.
+  if (command === 'help' || rest.includes('--help') || rest.includes('-h')) {
+    const help = command === 'help' ? helpFor(rest[0], rest.slice(1)) : helpFor(command, rest);
+    if (help !== null) {
+      process.stdout.write(help);
+      return 0;
+    }
+    if (command === 'help') {
+      process.stderr.write(`tsface: unknown command '${rest[0]}'\n\n${USAGE}`);
+      return 2;
+    }
   }
   let runtime;
   try {
@@ -101,6 +115,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     await runtime.dispose();
   }
 }
+
+/** The options takeRuntimeFlags removes before a command parses the rest (listed under "common options"). */
+export const RUNTIME_FLAGS = ['backend', 'gpujs-mode', 'gpujs-threads', 'threads', 'decoder'] as const;
 
 /** Removes --backend, --gpujs-mode, --gpujs-threads, --threads and --decoder from argv (shared by every command). */
 function takeRuntimeFlags(args: string[]): RuntimeOptions {

@@ -3,16 +3,21 @@ import { numberFlag, parseArgs } from './args.ts';
 import { enqueueScan } from '../collection/queue.ts';
 import { runScan } from '../collection/scan.ts';
 import type { ScanSelection } from '../collection/imageScanner.ts';
-import { checkSettings } from '../collection/imageScanner.ts';
+import { checkSettings, SELECTIONS } from '../collection/imageScanner.ts';
 import type { Runtime } from '../runtime.ts';
 import { ArgumentError } from '../tensor/errors.ts';
 
 export const SCAN_USAGE = `tsface scan <dir|image...> --out faces.jsonl [--embed] [--model M] [--resume]
-              [--select all|largest|confident|center] [--decoders N] [--max-pixels N] [--progress-every S]
+              [--select ${SELECTIONS.join('|')}] [--decoders N] [--max-pixels N] [--progress-every S]
   tsface scan <dir|image...> --queue redis://HOST:PORT [--embed] [--model M] [--select ...]`;
 
+export const SCAN_FLAGS = {
+  valued: new Set(['out', 'model', 'select', 'decoders', 'max-pixels', 'progress-every', 'queue']),
+  boolean: new Set(['embed', 'resume']),
+};
+
 export async function scanCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, new Set(['out', 'model', 'select', 'decoders', 'max-pixels', 'progress-every', 'queue']), new Set(['embed', 'resume']));
+  const args = parseArgs(argv, SCAN_FLAGS.valued, SCAN_FLAGS.boolean);
   if (args.positionals.length === 0) throw new ArgumentError(`no folder or image given\nusage: ${SCAN_USAGE}`);
   const settings = checkSettings({
     embed: args.flags.has('embed'),

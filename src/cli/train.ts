@@ -13,7 +13,7 @@ export const TRAIN_USAGE = `tsface train <folder of identity folders> --out mode
               [--resume] [--seed N] [--margin M] [--mining semi-hard|batch-hard|all] [--cache DIR] ...
               (train --help for every option and the defaults)`;
 
-const HELP = `tsface train <folder> --out model.safetensors [options]
+export const TRAIN_HELP = `tsface train <folder> --out model.safetensors [options]
 
 Trains (or fine-tunes) an embedding net with FaceNet's triplet loss on <folder>/<Name>/<photos>.
 Faces are detected (the face nearest the centre), aligned and cached on disk once; identities
@@ -44,13 +44,12 @@ after every epoch (removed when the run completes) and <out>.curves.png.
   --threads N          CPU threads (a resumed run equals an uninterrupted one bit for bit on 1 thread)
 `;
 
-const VALUED = new Set(['out', 'model', 'init', 'freeze', 'epochs', 'batch', 'lr', 'optimizer', 'weight-decay', 'margin', 'mining', 'clip', 'degrade', 'upscale', 'jitter', 'hold-out', 'validate', 'validate-root', 'steps-per-epoch', 'seed', 'cache', 'progress-every']);
-const BOOLEAN = new Set(['resume', 'help']);
+export const TRAIN_FLAGS = { valued: new Set(['out', 'model', 'init', 'freeze', 'epochs', 'batch', 'lr', 'optimizer', 'weight-decay', 'margin', 'mining', 'clip', 'degrade', 'upscale', 'jitter', 'hold-out', 'validate', 'validate-root', 'steps-per-epoch', 'seed', 'cache', 'progress-every']), boolean: new Set(['resume', 'help']) };
 
 export async function trainCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, VALUED, BOOLEAN);
+  const args = parseArgs(argv, TRAIN_FLAGS.valued, TRAIN_FLAGS.boolean);
   if (args.flags.has('help')) {
-    process.stdout.write(HELP);
+    process.stdout.write(TRAIN_HELP);
     return 0;
   }
   const str = (k: string) => args.flags.get(k) as string | undefined;

@@ -7,8 +7,11 @@ import { numberFlag, parseArgs } from './args.ts';
 export const WEIGHTS_USAGE = `tsface weights fetch openface        download OpenFace nn4.small2.v1 (CSV dump) and convert it into the cache
   tsface weights convert-openface --csv DIR [--out FILE] [--stand-ins SEED]`;
 
+/** Both subcommands share one parser: fetch takes no option, convert-openface these. */
+export const WEIGHTS_FLAGS = { valued: new Set(['csv', 'out', 'stand-ins']), boolean: new Set<string>() };
+
 export async function weightsCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['csv', 'out', 'stand-ins']), new Set());
+  const args = parseArgs(argv, WEIGHTS_FLAGS.valued, WEIGHTS_FLAGS.boolean);
   const [sub, what] = args.positionals;
   if (sub === 'fetch' && what === 'openface') {
     const path = await fetchOpenFace((line) => process.stderr.write(`\r${line}   `));

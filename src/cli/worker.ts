@@ -5,9 +5,10 @@ import { ArgumentError } from '../tensor/errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const WORKER_USAGE = `tsface worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms MS] [--quiet]`;
+export const WORKER_FLAGS = { valued: new Set(['queue', 'concurrency', 'lock-ms']), boolean: new Set(['quiet']) };
 
 export async function workerCommand(argv: readonly string[], runtime: Runtime): Promise<number> {
-  const args = parseArgs(argv, new Set(['queue', 'concurrency', 'lock-ms']), new Set(['quiet']));
+  const args = parseArgs(argv, WORKER_FLAGS.valued, WORKER_FLAGS.boolean);
   const url = args.flags.get('queue');
   if (typeof url !== 'string' || args.positionals.length) throw new ArgumentError(`usage: ${WORKER_USAGE}`);
   const quiet = args.flags.has('quiet');
