@@ -1,4 +1,5 @@
 // Faces to embeddings: detect (MTCNN), align on five landmarks, run the embedding net, L2-normalise.
+import { existsSync } from 'node:fs';
 import { openFaceCachePath } from '../convert/openfaceFetch.ts';
 import { loadMobileFaceNet, loadNn4Small2, nn4FromTensors, readWeightsFile, weightsName, type WeightsSource } from '../nets/weights.ts';
 import { loadBundledWeights } from '../platform/index.ts';
@@ -45,8 +46,10 @@ export const NN4_SMALL2_V1: EmbeddingModelSpec = {
   // unit vectors, near the distances OpenFace's own demos use. Recalibrate with eval-lfw.
   threshold: 0.5,
   load: (weights) => {
-    // The fetched OpenFace file keeps its own loader (and its "run tsface weights fetch" advice).
+    // The fetched OpenFace file, and a file that is not there, keep the OpenFace loader and its
+    // "run tsface weights fetch openface" advice.
     if (weights === undefined || weights === openFaceCachePath()) return loadNn4Small2(openFaceCachePath());
+    if (typeof weights === 'string' && !existsSync(weights)) return loadNn4Small2(weights);
     const { tensors, metadata } = readWeightsFile(weights);
     // A file `tsface train` wrote says so in its metadata (and openface=false): it is the user's
     // net of this architecture, not OpenFace's, and loads as that.
