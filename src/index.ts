@@ -34,4 +34,3 @@ export * from './train/index.ts';
 export { train, TRAIN_DEFAULTS, curvesPath, type TrainOptions, type StepReport, type TrainResult } from './train/trainLoop.ts';
 export { TrainingDataError, TrainingDivergedError } from './train/errors.ts';
 export { parseDegradation, degrade } from './train/degrade.ts';
-export { MissingPackageError } from './platform/optionalPackage.ts';

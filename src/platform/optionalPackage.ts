@@ -3,16 +3,9 @@
 // They are optional peer dependencies; a feature that needs one loads it on first use, and where
 // it is absent the error says the one command that adds it.
 import { createRequire } from 'node:module';
-import { TsfaceError } from '../tensor/errors.ts';
+import { MissingPackageError } from '../tensor/errors.ts';
 
-/** A feature needs an npm package that is not installed beside tsface. */
-export class MissingPackageError extends TsfaceError {
-  readonly packages: readonly string[];
-  constructor(feature: string, packages: readonly string[]) {
-    super('E_MISSING_PACKAGE', `${feature} needs ${packages.join(' and ')}, which tsface does not install: run \`npm i ${packages.join(' ')}\``);
-    this.packages = packages;
-  }
-}
+export { MissingPackageError };
 
 /** Whether `e` says that `name` itself (not something it imports) could not be found. */
 export function isNotFound(e: unknown, name: string): boolean {

@@ -64,3 +64,12 @@ export class PlatformError extends TsfaceError {
     super('E_PLATFORM', message);
   }
 }
+
+/** A feature needs an npm package that is not installed beside tsface (an optional peer: gpu.js in Node, the queue's bullmq and ioredis). */
+export class MissingPackageError extends TsfaceError {
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[]) {
+    super('E_MISSING_PACKAGE', `${feature} needs ${packages.join(' and ')}, which tsface does not install: run \`npm i ${packages.join(' ')}\``);
+    this.packages = packages;
+  }
+}
