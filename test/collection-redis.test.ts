@@ -3,79 +3,24 @@
 // the right password scans and a wrong one is a one-line error instead of a hang; and a Redis
 // that restarts mid-scan, after which the worker carries on and collect gets every image once.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { collect, enqueueScan, parseQueueUrl, QueueConnectionError, redactUrl } from '../src/collection/queue.ts';
+import { freePort, redisSkip as redisSkipReason, startRedis, startWorker } from './helpers/redis.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
-const redisSkip = existsSync(REDIS) ? false : `${REDIS} is absent (apt-get install redis-server): SKIPPING the Redis connection tests`;
-if (redisSkip) console.warn(`\n!!! ${redisSkip} !!!\n`);
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server on `port` that answers PING (with `password` when it has requirepass). */
-async function startRedis(port: number, dir: string, extra: string[] = [], password?: string): Promise<ChildProcess> {
-  const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extra], { stdio: 'ignore' });
-  children.push(redis);
-  for (let tries = 0; ; tries++) {
-    const client = new Redis({ port, password, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    client.on('error', () => {});
-    try {
-      if ((await client.ping()) === 'PONG') return redis;
-    } catch {
-      if (tries > 100) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      client.disconnect();
-    }
-  }
-}
+const redisSkip = redisSkipReason('the Redis connection tests');
 
 async function stopRedis(redis: ChildProcess): Promise<void> {
   if (redis.exitCode !== null || redis.signalCode !== null) return;
   const exited = new Promise((resolve) => redis.once('exit', resolve));
   redis.kill('SIGTERM');
   await exited;
-}
-
-/** `tsface worker` as a child process; resolves `finished(n)` once its log shows n finished images. */
-function startWorker(url: string): { child: ChildProcess; finished: (n: number) => Promise<void>; exited: Promise<unknown>; log: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '2500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let log = '';
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const done = () => (log.match(/: \d+ faces|: error: /g) ?? []).length;
-  child.stderr!.on('data', (d) => {
-    log += d;
-    for (const w of waiters.filter((w) => done() >= w.n)) w.resolve();
-  });
-  return {
-    child,
-    finished: (n) => new Promise((resolve) => (done() >= n ? resolve() : waiters.push({ n, resolve }))),
-    exited: new Promise((resolve) => child.on('exit', resolve)),
-    log: () => log,
-  };
 }
 
 /** `count` copies of the example photo under a fresh folder. */
@@ -100,7 +45,7 @@ test('queue URLs: user, password and database; rediss:// is TLS; a password neve
 test('requirepass: the right password in the URL scans (database 2); a wrong one is a one-line error, not a hang', { skip: redisSkip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsface-redis-auth-'));
   const port = await freePort();
-  const redis = await startRedis(port, dir, ['--requirepass', 'open sesame'], 'open sesame');
+  const { process: redis } = await startRedis(dir, { port, extra: ['--requirepass', 'open sesame'], password: 'open sesame' });
   const url = `redis://:${encodeURIComponent('open sesame')}@127.0.0.1:${port}/2`;
   const images = photos(dir, 2);
   assert.deepEqual(await enqueueScan(url, [images], {}), { added: 2, total: 2 });
@@ -132,7 +77,7 @@ test('Redis restarts mid-scan: the worker reconnects and collect gets every imag
   const port = await freePort();
   // An append-only file synced on every write: the restarted server has every job and result.
   const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
-  let redis = await startRedis(port, dir, durable);
+  let redis = (await startRedis(dir, { port, extra: durable })).process;
   const url = `redis://127.0.0.1:${port}`;
   const images = photos(dir, 8);
   await enqueueScan(url, [images], {});
@@ -142,7 +87,7 @@ test('Redis restarts mid-scan: the worker reconnects and collect gets every imag
   worker.child.kill('SIGSTOP');
   const before = (worker.log().match(/: \d+ faces/g) ?? []).length;
   await stopRedis(redis);
-  redis = await startRedis(port, dir, durable);
+  redis = (await startRedis(dir, { port, extra: durable })).process;
   worker.child.kill('SIGCONT');
   const out = join(dir, 'faces.jsonl');
   const got = await collect({ url, out, idleTimeoutS: 60 });

@@ -3,12 +3,10 @@
 // a poison image that ends as an error line after its retries, and the collected JSONL equal
 // to a single-machine scan of the same folder.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -17,66 +15,10 @@ import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME, QueueConnectionError }
 import { runScan } from '../src/collection/scan.ts';
 import { toRgbImage } from '../src/pipeline/image.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { freePort, redisSkip as redisSkipReason, startRedis, startWorker } from './helpers/redis.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
-const redisSkip = existsSync(REDIS) ? false : `${REDIS} is absent (apt-get install redis-server): SKIPPING the queue tests`;
-if (redisSkip) console.warn(`\n!!! ${redisSkip} !!!\n`);
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(dir: string): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  children.push(redis);
-  const url = `redis://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  for (;;) {
-    const client = new Redis({ port, lazyConnect: false, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    client.on('error', () => {});
-    try {
-      if ((await client.call('PING')) === 'PONG') { client.disconnect(); break; }
-    } catch {
-      client.disconnect();
-      if (Date.now() - t0 > 10_000) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { url, process: redis };
-}
-
-/** A worker child process and a promise of its n-th finished image (from its log). */
-function startWorker(url: string): { child: ChildProcess; finished: (n: number) => Promise<void>; exited: Promise<unknown>; log: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue', url, '--lock-ms', '2500', '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let log = '';
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const done = () => (log.match(/: \d+ faces|: error: /g) ?? []).length;
-  child.stderr!.on('data', (d) => {
-    log += d;
-    for (const w of waiters.filter((w) => done() >= w.n)) w.resolve();
-  });
-  return {
-    child,
-    finished: (n) => new Promise((resolve) => (done() >= n ? resolve() : waiters.push({ n, resolve }))),
-    exited: new Promise((resolve) => child.on('exit', resolve)),
-    log: () => log,
-  };
-}
+const redisSkip = redisSkipReason('the queue tests');
 
 function halfSizePng(file: string, shift: number): Buffer {
   const img = toRgbImage(file);
