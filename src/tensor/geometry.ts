@@ -26,6 +26,24 @@ export interface Pool2dOptions {
   countIncludePad?: boolean;
 }
 
+/** A conv's sizes (x: [n, cIn, inH, inW], w: [cOut, cIn/groups, kH, kW], y: [n, cOut, outH, outW]), as plain numbers that cross to worker threads. */
+export interface ConvGeometry {
+  n: number;
+  cIn: number;
+  inH: number;
+  inW: number;
+  cOut: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+  groups: number;
+}
+
 /** Every number a conv or pool kernel needs, computed once so that backends only do arithmetic. */
 export interface Window2d {
   n: number;

@@ -2,15 +2,15 @@ import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailab
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
+import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
 import { ShapeError } from '../errors.ts';
-import { padding4, pair, windowGeometry, type Conv2dOptions, type Padding, type Pool2dOptions, type Region, type Window2d } from '../geometry.ts';
+import { padding4, pair, windowGeometry, type Conv2dOptions, type ConvGeometry, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { parametersGeneration, sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
   chunkFor, convReduction, convTaskCount, convTasks, depthwiseTasks, isDepthwise, smallMapItems,
   packConvWeights, packedWeightLength, type ConvPlan,
 } from './conv2d.ts';
 import * as grad from './grad/index.ts';
-import { convGradGeometry, type ConvGrad } from './grad/convGeometry.ts';
 import { inputGradTaskCount, sumWeightGradPartials, weightGradPartialLength, weightGradTasks } from './grad/convGemm.ts';
 import { runConvGradTasks, type ConvGradJob } from './grad/convGradJob.ts';
 import { conv2dInputGradReference, conv2dWeightGradReference } from './grad/convReference.ts';
@@ -807,7 +807,7 @@ export class CpuBackend implements Backend {
    * lower threshold: shared at batch 32 its inputs' copies to shared memory cost more than the
    * second thread saves (`npm run bench -- --only backward-mfn-dw`: dW 46 -> 228 ms, 2-core VM).
    */
-  private sharesConvGrad(p: ConvGrad): boolean {
+  private sharesConvGrad(p: ConvGeometry): boolean {
     return this.shareable() && p.n * p.cOut * p.outH * p.outW * (p.cIn / p.groups) * p.kH * p.kW >= this.shareFromMacs;
   }
 
@@ -853,29 +853,22 @@ export class CpuBackend implements Backend {
     return { dx, dAlpha };
   }
 
-  /** The forward pool's windows over `inputShape`, with dy checked against its output. */
-  private poolGrad(op: string, inputShape: readonly number[], dy: Tensor, o: Pool2dOptions): Window2d {
-    const g = windowGeometry(op, inputShape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
-    if (!sameShape(dy.shape, [g.n, g.c, g.outH, g.outW])) throw new ShapeError(op, `dy must be the pool's output [${g.n}, ${g.c}, ${g.outH}, ${g.outW}]`, [inputShape, dy.shape]);
-    return g;
-  }
-
   async maxPool2dBackward(x: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
-    const g = this.poolGrad('maxPool2dBackward', x.shape, dy, options);
+    const g = poolGradGeometry('maxPool2dBackward', x.shape, dy.shape, options);
     const dx = this.alloc(x.shape);
     (this.simd ? grad.maxPool2dBackwardRows : grad.maxPool2dBackward)(g, x.data, dy.data, dx.data);
     return dx;
   }
 
   async avgPool2dBackward(dy: Tensor, inputShape: readonly number[], options: Pool2dOptions): Promise<Tensor> {
-    const g = this.poolGrad('avgPool2dBackward', inputShape, dy, options);
+    const g = poolGradGeometry('avgPool2dBackward', inputShape, dy.shape, options);
     const dx = this.alloc(inputShape);
     grad.avgPool2dBackward(g, dy.data, options.countIncludePad ?? true, dx.data);
     return dx;
   }
 
   async l2Pool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options: Pool2dOptions): Promise<Tensor> {
-    const g = this.poolGrad('l2Pool2dBackward', x.shape, dy, options);
+    const g = poolGradGeometry('l2Pool2dBackward', x.shape, dy.shape, options);
     sameShapes('l2Pool2dBackward', y, dy);
     const dx = this.alloc(x.shape);
     grad.l2Pool2dBackward(g, x.data, y.data, dy.data, dx.data);
@@ -946,23 +939,19 @@ export class CpuBackend implements Backend {
   }
 
   async sliceChannels(x: Tensor, from: number, count: number): Promise<Tensor> {
+    checkSlice(x, from, count);
     const c = x.shape[1];
-    if (x.rank < 2 || !Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > c) {
-      throw new ShapeError('sliceChannels', `channels [${from}, ${from + count}) are not within ${c}`, [x.shape]);
-    }
     const out = this.alloc([x.shape[0], count, ...x.shape.slice(2)]);
     grad.sliceChannels(x.data, x.shape[0], c, x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1, from, count, out.data);
     return out;
   }
 
   async crop2d(dy: Tensor, p: Padding): Promise<Tensor> {
-    const [n, c, h, w] = dy.nchw('crop2d');
+    const [outH, outW] = croppedSize(dy, p);
+    const [n, c] = dy.shape;
     const [top, bottom, left, right] = p;
-    if (p.some((v) => !Number.isInteger(v) || v < 0) || top + bottom > h || left + right > w) {
-      throw new ShapeError('crop2d', `padding [${p.join(', ')}] does not fit the map`, [dy.shape]);
-    }
-    const out = this.alloc([n, c, h - top - bottom, w - left - right]);
-    grad.crop2d(dy.data, n * c, h - top - bottom, w - left - right, top, bottom, left, right, out.data);
+    const out = this.alloc([n, c, outH, outW]);
+    grad.crop2d(dy.data, n * c, outH, outW, top, bottom, left, right, out.data);
     return out;
   }
 }
@@ -971,7 +960,7 @@ export class CpuBackend implements Backend {
  * The padding that makes a stride-1 conv's transpose a forward conv: k - 1 - pad on each side,
  * or null where the conv is strided or a pad reaches past its kernel.
  */
-function fullPadding(p: ConvGrad, options: Conv2dOptions): Padding | null {
+function fullPadding(p: ConvGeometry, options: Conv2dOptions): Padding | null {
   if (p.strideH !== 1 || p.strideW !== 1) return null;
   const [top, bottom, left, right] = padding4(options.padding);
   const full: Padding = [p.kH - 1 - top, p.kH - 1 - bottom, p.kW - 1 - left, p.kW - 1 - right];
@@ -997,9 +986,4 @@ function transposedFlipped(weight: Tensor, groups: number): Tensor {
     }
   }
   return out;
-}
-
-/** Throws unless every tensor has the first one's shape. */
-function sameShapes(op: string, first: Tensor, ...rest: Tensor[]): void {
-  for (const t of rest) if (!sameShape(first.shape, t.shape)) throw new ShapeError(op, 'shapes differ', [first.shape, t.shape]);
 }

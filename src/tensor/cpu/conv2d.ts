@@ -1,28 +1,11 @@
 // Convolution on the CPU as im2col + a register-blocked GEMM, done chunk by chunk so the
 // unrolled input stays in cache. The GEMM is either generated TypeScript (float64, the
 // reference) or the WebAssembly SIMD micro-kernel of simdGemm.ts (float32 lanes).
+import type { ConvGeometry } from '../geometry.ts';
 import { simdConvTasks } from './simdConv.ts';
 import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
 import { simdFirstConvFits, simdFirstConvTasks } from './simdFirstConv.ts';
 import { winogradTaskCount } from './winograd.ts';
-
-/** A conv's sizes (x: [n, cIn, inH, inW], w: [cOut, cIn/groups, kH, kW], y: [n, cOut, outH, outW]), as plain numbers that cross to worker threads. */
-export interface ConvGeometry {
-  n: number;
-  cIn: number;
-  inH: number;
-  inW: number;
-  cOut: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-  outH: number;
-  outW: number;
-  groups: number;
-}
 
 /** Everything a conv kernel needs. */
 export interface ConvPlan extends ConvGeometry {

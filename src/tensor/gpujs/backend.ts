@@ -3,6 +3,7 @@
 // describe() reports what really ran, including gpu.js's own fallback reasons.
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
+import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
 import { ArgumentError, ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Window2d, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { parametersGeneration, sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
@@ -425,15 +426,10 @@ export class GpujsBackend implements Backend {
   // Backward ops (BackwardOps in backward.ts): one gather kernel each (backwardKernels.ts), run
   // op by op through the same kernel cache; training passes are not fused into plans.
 
-  /** The forward conv's geometry over `inputShape`, with the weight's and dy's shapes checked against it. */
+  /** The forward conv's geometry (checked in gradGeometry.ts) and what the kernels compile in. */
   private convGrad(op: string, inputShape: readonly number[], weightShape: readonly number[], dyShape: readonly number[], o: Conv2dOptions) {
-    if (weightShape.length !== 4) throw new ShapeError(op, 'weight must be [cOut, cIn/groups, kH, kW]', [weightShape]);
-    const [cOut, cInG, kH, kW] = weightShape;
-    const groups = o.groups ?? 1;
-    const g = windowGeometry(op, inputShape, [kH, kW], o.stride, o.padding, false);
-    if (cOut % groups || cInG * groups !== g.c) throw new ShapeError(op, `input channels ${g.c} and weight do not fit groups=${groups}`, [inputShape, weightShape]);
-    if (!sameShape(dyShape, [g.n, cOut, g.outH, g.outW])) throw new ShapeError(op, `dy must be the conv's output [${g.n}, ${cOut}, ${g.outH}, ${g.outW}]`, [inputShape, dyShape]);
-    const constants = { cIn: g.c, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW };
+    const g = convGradGeometry(op, inputShape, weightShape, dyShape, o);
+    const constants = { cIn: g.cIn, cOut: g.cOut, cInG: g.cIn / g.groups, cOutG: g.cOut / g.groups, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW };
     return { g, constants };
   }
 
@@ -477,10 +473,9 @@ export class GpujsBackend implements Backend {
     return { dx, dAlpha };
   }
 
-  /** The forward pool's windows over `inputShape`, with dy checked against its output. */
+  /** The forward pool's windows (checked in gradGeometry.ts) as the kernels take them. */
   private poolGrad(op: string, inputShape: readonly number[], dy: Tensor, o: Pool2dOptions): { g: Window2d; constants: Record<string, number>; dims: number[] } {
-    const g = windowGeometry(op, inputShape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
-    if (!sameShape(dy.shape, [g.n, g.c, g.outH, g.outW])) throw new ShapeError(op, `dy must be the pool's output [${g.n}, ${g.c}, ${g.outH}, ${g.outW}]`, [inputShape, dy.shape]);
+    const g = poolGradGeometry(op, inputShape, dy.shape, o);
     return {
       g,
       constants: { c: g.c, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW },
@@ -507,8 +502,7 @@ export class GpujsBackend implements Backend {
 
   async lrnBackward(x: Tensor, y: Tensor, dy: Tensor, o: LrnOptions): Promise<Tensor> {
     const [, c, h, w] = x.nchw('lrnBackward');
-    sameShapes('lrnBackward', x, y);
-    sameShapes('lrnBackward', x, dy);
+    sameShapes('lrnBackward', x, y, dy);
     return this.run(B.LRN_BACKWARD, 'lrnBackward', x.shape, { c, size: o.size, before: Math.floor(o.size / 2), scale: o.alpha / o.size, beta: o.beta, k: o.k }, [x.data, y.data, dy.data], [h, w]);
   }
 
@@ -562,30 +556,21 @@ export class GpujsBackend implements Backend {
   }
 
   l2NormalizeBackward(x: Tensor, y: Tensor, dy: Tensor, eps = 1e-12): Promise<Tensor> {
-    sameShapes('l2NormalizeBackward', x, y);
-    sameShapes('l2NormalizeBackward', x, dy);
+    sameShapes('l2NormalizeBackward', x, y, dy);
     const [c, h, w] = this.spatial(x);
     return this.run(B.L2_NORMALIZE_BACKWARD, 'l2NormalizeBackward', x.shape, { c, eps }, [x.data, y.data, dy.data], [h * w]);
   }
 
   sliceChannels(x: Tensor, from: number, count: number): Promise<Tensor> {
-    const c = x.rank >= 2 ? x.shape[1] : 0;
-    if (!Number.isInteger(from) || !Number.isInteger(count) || from < 0 || count < 0 || from + count > c) {
-      throw new ShapeError('sliceChannels', `channels [${from}, ${from + count}) are not within the ${c} of x`, [x.shape]);
-    }
+    checkSlice(x, from, count);
+    const c = x.shape[1];
     const plane = shapeSize(x.shape.slice(2));
     return this.run(B.SLICE_CHANNELS, 'sliceChannels', [x.shape[0], count, ...x.shape.slice(2)], {}, [x.data], [plane, count, c, from]);
   }
 
   async crop2d(dy: Tensor, p: Padding): Promise<Tensor> {
-    const [n, c, h, w] = dy.nchw('crop2d');
-    const outH = h - p[0] - p[1];
-    const outW = w - p[2] - p[3];
-    if (p.some((v) => !Number.isInteger(v) || v < 0) || outH < 0 || outW < 0) throw new ShapeError('crop2d', `padding [${p.join(', ')}] does not fit inside dy`, [dy.shape]);
+    const [outH, outW] = croppedSize(dy, p);
+    const [n, c, h, w] = dy.shape;
     return this.run(B.CROP, 'crop', [n, c, outH, outW], { c }, [dy.data], [h, w, outH, outW, p[0], p[2]]);
   }
-}
-
-function sameShapes(op: string, a: Tensor, b: Tensor): void {
-  if (!sameShape(a.shape, b.shape)) throw new ShapeError(op, 'shapes differ', [a.shape, b.shape]);
 }

@@ -7,7 +7,7 @@
 //       across batch items, the chunks' tiles summed in float64.
 import { MR, NR } from '../conv2d.ts';
 import { gemmArena } from '../simdGemm.ts';
-import type { ConvGrad } from './convGeometry.ts';
+import type { ConvGeometry } from '../../geometry.ts';
 
 /** Bytes of the right-hand side a GEMM call streams per 4-row block: about half a typical L2. */
 const PANEL_BYTES = 256 * 1024;
@@ -17,17 +17,17 @@ function chunkPixels(width: number): number {
   return Math.max(2 * NR, Math.min(pixels, 2048));
 }
 
-function taps(p: ConvGrad): number {
+function taps(p: ConvGeometry): number {
   return (p.cIn / p.groups) * p.kH * p.kW;
 }
 
 /** Units of work of conv2dInputGradTasks: one (batch item, group) each. */
-export function inputGradTaskCount(p: ConvGrad): number {
+export function inputGradTaskCount(p: ConvGeometry): number {
   return p.n * p.groups;
 }
 
 /** dx for tasks [from, to) of (batch item, group): every value of their planes is written. */
-export function conv2dInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float32Array, dx: Float32Array, from: number, to: number, fma = false): void {
+export function conv2dInputGradTasks(p: ConvGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, from: number, to: number, fma = false): void {
   const { cIn, inH, inW, cOut, kH, kW, strideH, strideW, padTop, padLeft, outW, groups } = p;
   const K = taps(p);
   const cInG = cIn / groups;
@@ -70,7 +70,7 @@ export function conv2dInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float32Ar
 }
 
 /** Adds tile row `tap` (pixels [j0, j0 + cols) of the output) onto the input positions each tap read. */
-function col2im(p: ConvGrad, tile: Float32Array, ldc: number, j0: number, cols: number, dx: Float32Array, dxBase: number): void {
+function col2im(p: ConvGeometry, tile: Float32Array, ldc: number, j0: number, cols: number, dx: Float32Array, dxBase: number): void {
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outW } = p;
   const cInG = p.cIn / p.groups;
   const plane = inH * inW;
@@ -100,14 +100,14 @@ function col2im(p: ConvGrad, tile: Float32Array, ldc: number, j0: number, cols: 
 }
 
 /** How conv2dWeightGradTasks cuts the n * outH * outW pixels: `tasks` runs of `pixels` (the last shorter). */
-export function weightGradTasks(p: ConvGrad, parts: number): { tasks: number; pixels: number } {
+export function weightGradTasks(p: ConvGeometry, parts: number): { tasks: number; pixels: number } {
   const total = p.n * p.outH * p.outW;
   const tasks = Math.max(1, Math.min(parts, Math.ceil(total / 64)));
   return { tasks, pixels: Math.ceil(total / tasks) };
 }
 
 /** Floats of one task's partial dW: every group's mG x (taps padded to 4) tile. */
-export function weightGradPartialLength(p: ConvGrad): number {
+export function weightGradPartialLength(p: ConvGeometry): number {
   return p.cOut * Math.ceil(taps(p) / NR) * NR;
 }
 
@@ -117,7 +117,7 @@ export function weightGradPartialLength(p: ConvGrad): number {
  * the tasks up.
  */
 export function conv2dWeightGradTasks(
-  p: ConvGrad, x: Float32Array, dy: Float32Array, partials: Float32Array, pixelsPerTask: number, from: number, to: number, fma = false,
+  p: ConvGeometry, x: Float32Array, dy: Float32Array, partials: Float32Array, pixelsPerTask: number, from: number, to: number, fma = false,
 ): void {
   const { cOut, groups } = p;
   const K = taps(p);
@@ -151,7 +151,7 @@ export function conv2dWeightGradTasks(
 }
 
 /** dW[co, tap] = the sum of the tasks' partials, in float64. */
-export function sumWeightGradPartials(p: ConvGrad, partials: Float32Array, tasks: number, dw: Float32Array): void {
+export function sumWeightGradPartials(p: ConvGeometry, partials: Float32Array, tasks: number, dw: Float32Array): void {
   const K = taps(p);
   const Kp = Math.ceil(K / NR) * NR;
   const length = p.cOut * Kp;
@@ -165,7 +165,7 @@ export function sumWeightGradPartials(p: ConvGrad, partials: Float32Array, tasks
 }
 
 /** dy's rows of group g over pixels [q0, q0 + cols) (q over all items), in 4-row blocks: weights[blk][q][r]. */
-function packDyRows(p: ConvGrad, dy: Float32Array, g: number, q0: number, cols: number, weights: Float32Array): void {
+function packDyRows(p: ConvGeometry, dy: Float32Array, g: number, q0: number, cols: number, weights: Float32Array): void {
   const mG = p.cOut / p.groups;
   const hw = p.outH * p.outW;
   const blocks = Math.ceil(mG / MR);
@@ -188,7 +188,7 @@ function packDyRows(p: ConvGrad, dy: Float32Array, g: number, q0: number, cols: 
  * apart, zeros in the padding. Tap by tap along output rows, so reads run along input rows and
  * the writes stay in the chunk (L2-resident) even where a pixel's taps span many planes.
  */
-function im2row(p: ConvGrad, x: Float32Array, g: number, q0: number, cols: number, Kp: number, input: Float32Array): void {
+function im2row(p: ConvGeometry, x: Float32Array, g: number, q0: number, cols: number, Kp: number, input: Float32Array): void {
   const { cIn, inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outW } = p;
   const cInG = cIn / p.groups;
   const hw = p.outH * outW;

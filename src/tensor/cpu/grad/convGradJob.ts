@@ -1,6 +1,6 @@
 // A conv backward kernel's share of tasks, run alike on the calling thread and on workers.
 import { conv2dInputGradTasks, conv2dWeightGradTasks } from './convGemm.ts';
-import type { ConvGrad } from './convGeometry.ts';
+import type { ConvGeometry } from '../../geometry.ts';
 import { depthwiseInputGradTasks, depthwiseWeightGradTasks } from './depthwise.ts';
 
 /**
@@ -12,7 +12,7 @@ export interface ConvGradJob {
   id: number;
   kind: 'convGrad';
   part: 'input' | 'weight' | 'depthwiseInput' | 'depthwiseWeight';
-  plan: ConvGrad;
+  plan: ConvGeometry;
   a: Float32Array;
   b: Float32Array;
   out: Float32Array;

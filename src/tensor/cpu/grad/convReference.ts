@@ -1,13 +1,13 @@
 // Conv backward in plain TypeScript with float64 sums: the reference the fast paths are checked
 // against (CpuBackendOptions.simd false runs it), written as the definition reads.
-import type { ConvGrad } from './convGeometry.ts';
+import type { ConvGeometry } from '../../geometry.ts';
 
 /**
  * dx[b, ci, iy, ix] = sum over the outputs whose window holds (iy, ix) of dy * w: each output
  * scatters dy times its taps back over its window, into a float64 plane per input channel.
  * Items [from, to) of the batch.
  */
-export function conv2dInputGradReference(p: ConvGrad, dy: Float32Array, w: Float32Array, dx: Float32Array, from = 0, to = p.n): void {
+export function conv2dInputGradReference(p: ConvGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, from = 0, to = p.n): void {
   const { cIn, inH, inW, cOut, kH, kW, strideH, strideW, padTop, padLeft, outH, outW, groups } = p;
   const cInG = cIn / groups;
   const mG = cOut / groups;
@@ -46,7 +46,7 @@ export function conv2dInputGradReference(p: ConvGrad, dy: Float32Array, w: Float
  * dW[co, ci, ky, kx] = sum over the batch and output pixels of dy[b, co, oy, ox] times the input
  * that tap read (0 in the padding). Output channels [from, to).
  */
-export function conv2dWeightGradReference(p: ConvGrad, x: Float32Array, dy: Float32Array, dw: Float32Array, from = 0, to = p.cOut): void {
+export function conv2dWeightGradReference(p: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array, from = 0, to = p.cOut): void {
   const { n, cIn, inH, inW, cOut, kH, kW, strideH, strideW, padTop, padLeft, outH, outW, groups } = p;
   const cInG = cIn / groups;
   const mG = cOut / groups;

@@ -1,17 +1,17 @@
 // Depthwise conv backward (one input and one output channel per group: MobileFaceNet's blocks)
 // as direct loops, tap by tap along output rows so the inner loop has no bounds checks.
-import type { ConvGrad } from './convGeometry.ts';
+import type { ConvGeometry } from '../../geometry.ts';
 import { simdDepthwiseWeightFits, simdDepthwiseWeightGrad } from './simdDepthwiseWeight.ts';
 
 /** The output columns [lo, hi) whose tap kx lands inside the input row. */
-function columns(p: ConvGrad, kx: number): [number, number] {
+function columns(p: ConvGeometry, kx: number): [number, number] {
   const lo = Math.max(0, Math.ceil((p.padLeft - kx) / p.strideW));
   const hi = Math.min(p.outW, Math.floor((p.inW - 1 + p.padLeft - kx) / p.strideW) + 1);
   return [lo, hi];
 }
 
 /** dx of planes [from, to) (batch item * channels + channel): each tap scatters w * dy back over the input. */
-export function depthwiseInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float32Array, dx: Float32Array, from: number, to: number): void {
+export function depthwiseInputGradTasks(p: ConvGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array, from: number, to: number): void {
   const { cIn, inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = p;
   const plane = inH * inW;
   const hw = outH * outW;
@@ -50,7 +50,7 @@ export function depthwiseInputGradTasks(p: ConvGrad, dy: Float32Array, w: Float3
 }
 
 /** dW of channels [from, to): each tap's sum over the batch and outputs of dy times the input it read, in float64. */
-export function depthwiseWeightGradTasks(p: ConvGrad, x: Float32Array, dy: Float32Array, dw: Float32Array, from: number, to: number): void {
+export function depthwiseWeightGradTasks(p: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array, from: number, to: number): void {
   if (simdDepthwiseWeightFits(p)) {
     simdDepthwiseWeightGrad(p, x, dy, dw, from, to);
     return;

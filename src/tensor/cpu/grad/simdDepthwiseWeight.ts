@@ -9,7 +9,7 @@
 // 14x14 23 -> 8, 256 7x7 8 -> 2; stride 2 (input) 128 56x56 40 -> 26, 256 28x28 28 -> 16,
 // 512 14x14 19 -> 9 (the copy that splits even and odd columns is most of the rest).
 import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from '../wasm.ts';
-import type { ConvGrad } from './convGeometry.ts';
+import type { ConvGeometry } from '../../geometry.ts';
 
 const promoteLow = [0xfd, ...uleb(0x5f)];
 const dadd = [0xfd, ...uleb(0xf0)];
@@ -63,14 +63,14 @@ let compiled: WebAssembly.Module | null | undefined;
 let instance: { memory: WebAssembly.Memory; exports: Record<'dwPlane1' | 'dwPlane2', (...a: number[]) => void> } | null = null;
 
 /** Whether the SIMD kernel takes this conv: depthwise 3x3, stride 1 or 2 both ways. */
-export function simdDepthwiseWeightFits(p: ConvGrad): boolean {
+export function simdDepthwiseWeightFits(p: ConvGeometry): boolean {
   if (p.kH !== 3 || p.kW !== 3 || p.strideH !== p.strideW || (p.strideH !== 1 && p.strideH !== 2)) return false;
   if (compiled === undefined) compiled = compileModule([planeFunction(1), planeFunction(2)]);
   return compiled !== null;
 }
 
 /** As depthwise.ts's depthwiseWeightGradTasks for channels [from, to) of a conv simdDepthwiseWeightFits takes. */
-export function simdDepthwiseWeightGrad(p: ConvGrad, x: Float32Array, dy: Float32Array, dw: Float32Array, from: number, to: number): void {
+export function simdDepthwiseWeightGrad(p: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array, from: number, to: number): void {
   const { n, cIn, inH, inW, padTop, padLeft, outH, outW } = p;
   const stride = p.strideH;
   const w4 = Math.ceil(outW / 4) * 4;
