@@ -4,9 +4,9 @@ import { leaves } from './containers.ts';
 import type { Layer } from './layer.ts';
 
 /** Tensor names a net expects: `<layer path with '/' replaced by '.'>.<param>`, under an optional prefix. */
-export function expectedTensors(net: Layer, prefix = ''): { name: string; shape: readonly number[]; layer: Layer; param: string }[] {
+export function expectedTensors(net: Layer, prefix = ''): { name: string; shape: readonly number[]; layer: Layer; param: string; buffer: boolean }[] {
   return leaves(net).flatMap(({ path, layer }) =>
-    layer.paramSpecs.map((p) => ({ name: `${prefix}${path.replaceAll('/', '.')}.${p.name}`, shape: p.shape, layer, param: p.name })),
+    layer.paramSpecs.map((p) => ({ name: `${prefix}${path.replaceAll('/', '.')}.${p.name}`, shape: p.shape, layer, param: p.name, buffer: p.buffer ?? false })),
   );
 }
 

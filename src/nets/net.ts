@@ -111,13 +111,11 @@ export class Net {
 
   /** Every bound tensor with its name as in weights files, in forward order, buffers included. */
   private boundTensors(): { name: string; tensor: Tensor; layer: Layer; param: string; buffer: boolean }[] {
-    return [this.trunk, ...Object.values(this.heads)].flatMap((root) =>
-      leaves(root).flatMap(({ path, layer }) => layer.paramSpecs.map((spec) => {
-        const tensor = layer.params.get(spec.name);
-        if (!tensor) throw new WeightsError(this.weightsFile, `${this.name}.${path.replaceAll('/', '.')}.${spec.name}`, 'is not loaded');
-        return { name: `${this.name}.${path.replaceAll('/', '.')}.${spec.name}`, tensor, layer, param: spec.name, buffer: spec.buffer ?? false };
-      })),
-    );
+    return [this.trunk, ...Object.values(this.heads)].flatMap((root) => expectedTensors(root, `${this.name}.`)).map(({ name, layer, param, buffer }) => {
+      const tensor = layer.params.get(param);
+      if (!tensor) throw new WeightsError(this.weightsFile, name, 'is not loaded');
+      return { name, tensor, layer, param, buffer };
+    });
   }
 
   /** The trainable parameters, in forward order, named as in weights files; batch norms' running statistics are buffers, not here. */
