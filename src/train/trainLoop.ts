@@ -263,13 +263,11 @@ export async function train(options: TrainOptions, onStep?: (s: StepReport) => v
       const r = await tripletStep(net, options.backend, x, items.map((it) => it.identity), { margin: s.margin, mining: s.mining, trainable, training: true });
       step++;
       if (!Number.isFinite(r.loss)) throw new TrainingDivergedError(step, epoch + 1, `the loss became ${r.loss}`, s.lr);
-      let gradNorm = 0;
-      if (r.grads.size) {
-        gradNorm = s.clip > 0 ? clipGradNorm(r.grads, s.clip) : 0;
-        if (!Number.isFinite(gradNorm) || !allFinite(r.grads.values())) throw new TrainingDivergedError(step, epoch + 1, 'the gradients became non-finite', s.lr);
-        optimizer.step(r.grads);
-        if (!allFinite(params.map((p) => p.tensor))) throw new TrainingDivergedError(step, epoch + 1, 'the weights became non-finite', s.lr);
-      }
+      // Every step updates (a step without an active triplet has zero gradients, as in torch).
+      const gradNorm = s.clip > 0 ? clipGradNorm(r.grads, s.clip) : 0;
+      if (!Number.isFinite(gradNorm) || !allFinite(r.grads.values())) throw new TrainingDivergedError(step, epoch + 1, 'the gradients became non-finite', s.lr);
+      optimizer.step(r.grads);
+      if (!allFinite(params.map((p) => p.tensor))) throw new TrainingDivergedError(step, epoch + 1, 'the weights became non-finite', s.lr);
       losses.push(r.loss);
       activeSum += r.triplets ? r.active / r.triplets : 0;
       onStep?.({
