@@ -2,7 +2,7 @@
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedFile } from '../io/readFile.ts';
 import { writeFileAtomic } from '../io/writeFile.ts';
-import { ArgumentError, TsfaceError, WeightsError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
 import { readSafetensors, writeSafetensors } from '../tensor/safetensors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { embeddingModel } from './embed.ts';
@@ -134,29 +134,6 @@ export interface IndexHit {
 }
 
 /**
- * readSafetensors refuses a NaN or infinity by its place in the tensor ("value 4 is Infinity");
- * an index names the entry, so that place becomes entry, label and position, from the header
- * readSafetensors has already checked. Null for any other error (its message is used as is).
- */
-function nonFiniteEntry(bytes: Uint8Array, error: unknown): string | null {
-  const m = error instanceof WeightsError && error.tensor === 'embeddings' ? /value (\d+) is (\S+): weights must be finite/.exec(error.message) : null;
-  if (!m) return null;
-  try {
-    const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
-    const dimension = header.embeddings.shape[1];
-    const labels = JSON.parse(header.__metadata__.labels);
-    const at = Number(m[1]);
-    const entry = Math.floor(at / dimension);
-    if (!Number.isSafeInteger(entry)) return null;
-    const label = typeof labels?.[entry] === 'string' ? ` (${labelForMessage(labels[entry])})` : '';
-    return `entry ${entry}${label}: embedding holds a non-finite value (${m[2]} at position ${at % dimension})`;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * Labelled embeddings searched by cosine similarity; saved as JSON or safetensors (format
  * tsface-index-1). Every embedding, added from code or read from either file form, is refused
  * unless embeddingProblem() passes it (finite float32 values, not all zeros), naming the entry:
@@ -242,9 +219,10 @@ export class FaceIndex {
     if (file.endsWith('.safetensors')) {
       let st;
       try {
-        st = readSafetensors(bytes, file);
+        // Values are checked entry by entry below (addChecked), where a bad one can be named.
+        st = readSafetensors(bytes, file, { finite: false });
       } catch (e) {
-        throw new IndexFileError(file, nonFiniteEntry(bytes, e) ?? (e as Error).message);
+        throw new IndexFileError(file, (e as Error).message);
       }
       const e = st.tensors.get('embeddings');
       let labels: unknown;

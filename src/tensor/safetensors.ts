@@ -14,8 +14,12 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Reads every tensor, widened to float32; refuses malformed files and non-finite values. */
-export function readSafetensors(bytes: Uint8Array, file = '<memory>'): SafetensorsFile {
+/**
+ * Reads every tensor, widened to float32; refuses malformed files and non-finite values, unless
+ * `finite: false` leaves the values to a caller that checks them in its own terms (an index names
+ * the entry, not the place in the tensor).
+ */
+export function readSafetensors(bytes: Uint8Array, file = '<memory>', options: { finite?: boolean } = {}): SafetensorsFile {
   if (bytes.length < 8) throw new WeightsError(file, null, `truncated: ${bytes.length} bytes, the header length alone needs 8`);
   // Every safetensors header is a JSON object, so byte 8 is '{'. Checking it first turns text or
   // random bytes into "not a safetensors file" instead of a complaint about a huge header length.
@@ -81,7 +85,7 @@ export function readSafetensors(bytes: Uint8Array, file = '<memory>'): Safetenso
     if (e.dtype === 'F32') for (let i = 0; i < count; i++) data[i] = dv.getFloat32(i * 4, true);
     else for (let i = 0; i < count; i++) data[i] = halfToFloat(dv.getUint16(i * 2, true));
     // A NaN or infinity in a weight poisons every output it reaches; refuse it here, by name.
-    const bad = data.findIndex((v) => !Number.isFinite(v));
+    const bad = options.finite === false ? -1 : data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new WeightsError(file, e.name, `value ${bad} is ${data[bad]}: weights must be finite`);
     tensors.set(e.name, new Tensor(e.shape, data));
   }
