@@ -16,10 +16,10 @@ export { loadMtcnn, loadMobileFaceNet, loadNn4Small2, BUNDLED_MTCNN, BUNDLED_MOB
 
 export { FaceDetector, detectFaces, detectFacesBatch, pyramidScales } from './pipeline/mtcnn.ts';
 export type { Face, DetectOptions, Detection, DetectionReport, FaceSelection, FaceDetectorOptions, StageBoxes } from './pipeline/mtcnn.ts';
-export { decodeImage, toRgbImage, DEFAULT_MAX_PIXELS } from './pipeline/image.ts';
-export type { RgbImage, RawImage, ImageInput, DecodeOptions } from './pipeline/image.ts';
+export { decodeImage, toRgbImage, DEFAULT_MAX_PIXELS } from './image/decode.ts';
+export type { RgbImage, RawImage, ImageInput, DecodeOptions } from './image/decode.ts';
 export { nmsUnion, nmsMin } from './pipeline/nms.ts';
-export { drawFaces, Canvas } from './pipeline/draw.ts';
+export { drawFaces, Canvas } from './image/draw.ts';
 export { alignFace, similarityTransform, warpAffine, TEMPLATE_112, TEMPLATE_96, type Affine } from './pipeline/align.ts';
 export { FaceEmbedder, embed, embeddingModel, registerEmbeddingModel, MOBILEFACENET, NN4_SMALL2_V1, type EmbeddedFace, type EmbeddingModelSpec } from './pipeline/embed.ts';
 export { cosineSimilarity, squaredL2, distance, verify, FaceIndex, IndexFileError, type Verdict, type IndexHit } from './pipeline/verify.ts';

@@ -2,7 +2,7 @@
 // variable (`cpu`, `gpujs`, `gpujs:MODE`). Explicit options win over the environment.
 import type { Backend, BackendReport } from './tensor/backend.ts';
 import { CpuBackend } from './tensor/cpu/backend.ts';
-import { ArgumentError } from './tensor/errors.ts';
+import { ArgumentError } from './errors.ts';
 import { GpujsBackend, GPUJS_MODES, type GpujsMode } from './tensor/gpujs/backend.ts';
 import { env as platformEnv } from './platform/index.ts';
 

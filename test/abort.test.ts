@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FaceEmbedder } from '../src/pipeline/embed.ts';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
-import { AbortedError } from '../src/tensor/errors.ts';
+import { AbortedError } from '../src/errors.ts';
 
 const EXAMPLE = join(fileURLToPath(new URL('..', import.meta.url)), 'examples', 'astronaut.jpg');
 const detector = new FaceDetector();

@@ -12,7 +12,7 @@ import { AvgPool2d, L2Pool2d, MaxPool2d } from '../src/layers/pool.ts';
 import { Net } from '../src/nets/net.ts';
 import type { Backend } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
-import { ArgumentError } from '../src/tensor/errors.ts';
+import { ArgumentError } from '../src/errors.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { seeded, seededValues } from './helpers/seeded.ts';
 

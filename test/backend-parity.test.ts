@@ -81,7 +81,7 @@ for (const { mode, async } of configs) {
       }
     });
     test('pre-processing: area resize of a region batch equals the CPU backend exactly', async () => {
-      const { toRgbImage } = await import('../src/pipeline/image.ts');
+      const { toRgbImage } = await import('../src/image/decode.ts');
       const img = toRgbImage(new URL('../examples/astronaut.jpg', import.meta.url).pathname);
       const regions = [{ x: 0, y: 0, width: 512, height: 512 }, { x: 170, y: 50, width: 110, height: 131 }, { x: 3, y: 400, width: 17, height: 9 }];
       for (const [h, w] of [[24, 24], [48, 48], [157, 211]]) {

@@ -14,7 +14,7 @@ import type { Page } from 'puppeteer-core';
 import { buildBrowser } from '../tools/build/browser.ts';
 import { chromiumMissing, launchChromium } from '../tools/web/chromium.ts';
 import { REPO, startServer, type StaticServer } from '../tools/web/server.ts';
-import { toRgbImage } from '../src/pipeline/image.ts';
+import { toRgbImage } from '../src/image/decode.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
 const skip = chromiumMissing();

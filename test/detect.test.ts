@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
-import { toRgbImage } from '../src/pipeline/image.ts';
-import { ArgumentError, InputValueError } from '../src/tensor/errors.ts';
+import { toRgbImage } from '../src/image/decode.ts';
+import { ArgumentError, InputValueError } from '../src/errors.ts';
 
 const detector = new FaceDetector();
 after(() => detector.dispose());

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TsfaceError } from '../src/tensor/errors.ts';
+import { TsfaceError } from '../src/errors.ts';
 import { differential, referenceAvailable } from '../tools/fuzz/differential.ts';
 import { runTarget } from '../tools/fuzz/targets.ts';
 import { KINDS, type Kind } from '../tools/fuzz/seeds.ts';

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readBoundedFile } from '../src/io/readFile.ts';
-import { toRgbImage } from '../src/pipeline/image.ts';
-import { ImageError } from '../src/tensor/errors.ts';
+import { toRgbImage } from '../src/image/decode.ts';
+import { ImageError } from '../src/errors.ts';
 import { encodePng } from './helpers/png.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsface-files-'));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { loadReference } from '../src/inspect/crosscheck.ts';
 import { parsePairs } from '../src/pipeline/lfw.ts';
 import { FaceIndex, IndexFileError } from '../src/pipeline/verify.ts';
-import { ArgumentError, TsfaceError } from '../src/tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../src/errors.ts';
 import { writeSafetensors } from '../src/tensor/safetensors.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { test } from 'node:test';
-import { decodeImage } from '../src/pipeline/image.ts';
-import { Inflater } from '../src/pipeline/png/inflate.ts';
-import { ImageError } from '../src/tensor/errors.ts';
+import { decodeImage } from '../src/image/decode.ts';
+import { Inflater } from '../src/image/png/inflate.ts';
+import { ImageError } from '../src/errors.ts';
 import { chunk, encodePng } from './helpers/png.ts';
 
 function png(width: number, height: number, idat: Uint8Array, colorType = 2, depth = 8, extra: Uint8Array[] = []): Uint8Array {

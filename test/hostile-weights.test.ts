@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUNDLED_MOBILEFACENET, loadMobileFaceNet, readWeightsFile } from '../src/nets/weights.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
-import { WeightsError } from '../src/tensor/errors.ts';
+import { WeightsError } from '../src/errors.ts';
 import { writeSafetensors } from '../src/tensor/safetensors.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import jpeg from 'jpeg-js';
-import { applyOrientation, decodeImage, jpegOrientation, toRgbImage } from '../src/pipeline/image.ts';
-import { ImageError, InputValueError } from '../src/tensor/errors.ts';
+import { applyOrientation, decodeImage, jpegOrientation, toRgbImage } from '../src/image/decode.ts';
+import { ImageError, InputValueError } from '../src/errors.ts';
 import { encodePng } from './helpers/png.ts';
 
 const W = 5;

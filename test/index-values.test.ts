@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CollectionIndex } from '../src/collection/searchIndex.ts';
 import { cosineSimilarity, FaceIndex, IndexFileError } from '../src/pipeline/verify.ts';
-import { ArgumentError, TsfaceError } from '../src/tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../src/errors.ts';
 import { writeSafetensors } from '../src/tensor/safetensors.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { mutate, Rng } from '../tools/fuzz/mutate.ts';

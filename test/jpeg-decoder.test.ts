@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeImage } from '../src/pipeline/image.ts';
-import { decodeJpeg } from '../src/pipeline/jpeg/index.ts';
+import { decodeImage } from '../src/image/decode.ts';
+import { decodeJpeg } from '../src/image/jpeg/index.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
 const PYTHON = '/usr/bin/python3';

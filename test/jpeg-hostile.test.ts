@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeImage } from '../src/pipeline/image.ts';
-import { decodeJpeg } from '../src/pipeline/jpeg/index.ts';
-import { ImageError } from '../src/tensor/errors.ts';
+import { decodeImage } from '../src/image/decode.ts';
+import { decodeJpeg } from '../src/image/jpeg/index.ts';
+import { ImageError } from '../src/errors.ts';
 
 const hasLibjpeg = spawnSync('cjpeg', ['-version'], { stdio: 'ignore' }).error === undefined && spawnSync('djpeg', ['-version'], { stdio: 'ignore' }).error === undefined;
 const noLibjpeg = hasLibjpeg ? false : 'libjpeg-turbo-progs (cjpeg/djpeg) is not installed: SKIPPING (CI installs it)';

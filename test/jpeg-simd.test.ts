@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeJpeg } from '../src/pipeline/jpeg/index.ts';
-import { allowJpegSimd } from '../src/pipeline/jpeg/simdSwitch.ts';
-import { idctBlock } from '../src/pipeline/jpeg/idct.ts';
-import { idctRowSimd, idctSimdAvailable } from '../src/pipeline/jpeg/idctSimd.ts';
-import { yccRowSimd } from '../src/pipeline/jpeg/yccSimd.ts';
-import { CB_B, CB_G, CR_G, CR_R, LIMIT } from '../src/pipeline/jpeg/yccTables.ts';
+import { decodeJpeg } from '../src/image/jpeg/index.ts';
+import { allowJpegSimd } from '../src/image/jpeg/simdSwitch.ts';
+import { idctBlock } from '../src/image/jpeg/idct.ts';
+import { idctRowSimd, idctSimdAvailable } from '../src/image/jpeg/idctSimd.ts';
+import { yccRowSimd } from '../src/image/jpeg/yccSimd.ts';
+import { CB_B, CB_G, CR_G, CR_R, LIMIT } from '../src/image/jpeg/yccTables.ts';
 
 const noSimd = idctSimdAvailable() ? false : 'this engine has no WebAssembly SIMD';
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { toRgbImage, type RgbImage } from '../src/pipeline/image.ts';
+import { toRgbImage, type RgbImage } from '../src/image/decode.ts';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
-import { resizeBicubic } from '../src/pipeline/resize.ts';
+import { resizeBicubic } from '../src/image/resize.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { similarityTransform, TEMPLATE_112 } from '../src/pipeline/align.ts';
 import { FaceEmbedder } from '../src/pipeline/embed.ts';
-import { toRgbImage } from '../src/pipeline/image.ts';
+import { toRgbImage } from '../src/image/decode.ts';
 import { cosineSimilarity } from '../src/pipeline/verify.ts';
 import { readNpy } from '../src/tensor/npy.ts';
 import { agreement } from './helpers/compare.ts';

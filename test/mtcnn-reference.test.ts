@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { iou, matchFaces } from '../src/pipeline/agreement.ts';
 import { FaceDetector, type Face } from '../src/pipeline/mtcnn.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
-import { toRgbImage, type DecodeOptions } from '../src/pipeline/image.ts';
+import { toRgbImage, type DecodeOptions } from '../src/image/decode.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
 // The CPU backend's WebAssembly SIMD path (float32 accumulation) and its plain TypeScript path

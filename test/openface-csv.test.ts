@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CsvNumberError, csvNumber, parseCsvNumbers } from '../src/convert/csvNumbers.ts';
 import { parseCsvTensor } from '../src/convert/openface.ts';
-import { WeightsError } from '../src/tensor/errors.ts';
+import { WeightsError } from '../src/errors.ts';
 import { Rng } from '../tools/fuzz/mutate.ts';
 
 const PYTHON = '/usr/bin/python3';

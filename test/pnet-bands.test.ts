@@ -100,8 +100,8 @@ test('tiles equal one pass on gpu.js (cpu mode)', { skip: gpujs === true ? false
 
 test('a detection on tiled levels keeps the whole level\'s probability map and candidate order', async () => {
   const { FaceDetector } = await import('../src/pipeline/mtcnn.ts');
-  const { toRgbImage } = await import('../src/pipeline/image.ts');
-  const { resizeBicubic } = await import('../src/pipeline/resize.ts');
+  const { toRgbImage } = await import('../src/image/decode.ts');
+  const { resizeBicubic } = await import('../src/image/resize.ts');
   const backend = new CpuBackend({ threads: 1 });
   const detector = new FaceDetector({ backend });
   // Upscaled so that the first level (0.6 of it) spans several tiles both ways, odd-sized.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
-import { decodeImage } from '../src/pipeline/image.ts';
+import { decodeImage } from '../src/image/decode.ts';
 import { pngCorpus, corpusSkip } from './helpers/pngCorpus.ts';
 
 const skip = corpusSkip();

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { PNG } from 'pngjs';
 import { collect, enqueueScan, parseQueueUrl, QUEUE_NAME, QueueConnectionError } from '../src/collection/queue.ts';
 import { runScan } from '../src/collection/scan.ts';
-import { toRgbImage } from '../src/pipeline/image.ts';
+import { toRgbImage } from '../src/image/decode.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { freePort, redisSkip as redisSkipReason, startRedis, startWorker } from './helpers/redis.ts';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { resizeBicubic } from '../src/pipeline/resize.ts';
+import { resizeBicubic } from '../src/image/resize.ts';
 
 const PYTHON = '/usr/bin/python3';
 const noPil = spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0 ? false : 'PIL at /usr/bin/python3 is unavailable';

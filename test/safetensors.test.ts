@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNet } from '../src/nets/mtcnn.ts';
-import { WeightsError } from '../src/tensor/errors.ts';
+import { WeightsError } from '../src/errors.ts';
 import { readSafetensors, writeSafetensors } from '../src/tensor/safetensors.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { toRgbImage } from '../src/pipeline/image.ts';
+import { toRgbImage } from '../src/image/decode.ts';
 import { main } from '../src/cli/main.ts';
 import { parseLine, type ImageLine } from '../src/collection/jsonl.ts';
 import { Progress } from '../src/collection/progress.ts';

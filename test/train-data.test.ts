@@ -14,7 +14,7 @@ import { TrainingDataError } from '../src/train/errors.ts';
 import { FaceCache } from '../src/train/faceCache.ts';
 import { Random } from '../src/train/random.ts';
 import { batchesPerEpoch, epochBatches, parseBatchShape } from '../src/train/sampler.ts';
-import { ArgumentError } from '../src/tensor/errors.ts';
+import { ArgumentError } from '../src/errors.ts';
 import { sharedSkip, sharedPath } from './helpers/shared.ts';
 import { copyIdentities, LFW_DEVTRAIN, tempFolder, TRAIN_PEOPLE, writeBlankPhoto, writeBrokenPhoto } from './helpers/trainData.ts';
 

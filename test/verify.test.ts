@@ -10,7 +10,7 @@ import { alignFace, similarityTransform, TEMPLATE_112 } from '../src/pipeline/al
 import { FaceEmbedder } from '../src/pipeline/embed.ts';
 import { bestThreshold, evaluatePairs, parsePairs } from '../src/pipeline/lfw.ts';
 import { cosineSimilarity, distance, FaceIndex, IndexFileError, squaredL2, verify } from '../src/pipeline/verify.ts';
-import { InputValueError, WeightsError } from '../src/tensor/errors.ts';
+import { InputValueError, WeightsError } from '../src/errors.ts';
 import { BUNDLED_MTCNN } from '../src/nets/weights.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 

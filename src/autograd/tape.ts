@@ -5,7 +5,7 @@
 // uses no trainable parameter itself is dropped, so a frozen prefix of a net costs nothing in
 // backward.
 import type { Backend } from '../tensor/backend.ts';
-import { ShapeError } from '../tensor/errors.ts';
+import { ShapeError } from '../errors.ts';
 import { sameShape, type Tensor } from '../tensor/tensor.ts';
 
 /** Which gradients a step's backward is asked for, aligned with its inputs and params. */

@@ -1,5 +1,5 @@
 // A small argument parser: positionals, --flag, --key value, --key=value.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export interface ParsedArgs {
   positionals: string[];

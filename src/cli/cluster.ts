@@ -4,7 +4,7 @@ import { CLUSTER_METHODS, clusterFaces, type ClusterMethod } from '../collection
 import { readEmbeddedFaces, type EmbeddedFaceRef } from '../collection/embeddedFaces.ts';
 import { writeSheet } from '../collection/sheet.ts';
 import { embeddingModel } from '../pipeline/embed.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const CLUSTER_USAGE = `tsface cluster faces.jsonl --out clusters.json [--threshold T] [--method ${CLUSTER_METHODS.join('|')}]

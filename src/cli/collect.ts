@@ -1,6 +1,6 @@
 // `tsface collect`: the queue's results as faces.jsonl, once every enqueued image has its line.
 import { collect } from '../collection/queue.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const COLLECT_USAGE = `tsface collect --queue redis://HOST:PORT --out faces.jsonl [--idle-timeout S]`;

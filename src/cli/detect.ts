@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { SELECTIONS } from '../collection/imageScanner.ts';
-import { drawFaces } from '../pipeline/draw.ts';
-import { toRgbImage } from '../pipeline/image.ts';
+import { drawFaces } from '../image/draw.ts';
+import { toRgbImage } from '../image/decode.ts';
 import { FaceDetector, type DetectOptions, type Detection, type FaceSelection } from '../pipeline/mtcnn.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 import { makeOutputFolder } from './folders.ts';
 import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output.ts';

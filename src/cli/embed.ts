@@ -1,14 +1,14 @@
 // tsface embed / compare / search / index / align / eval-lfw.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Canvas } from '../pipeline/draw.ts';
+import { Canvas } from '../image/draw.ts';
 import { FaceEmbedder, type EmbeddedFace } from '../pipeline/embed.ts';
-import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
+import { toRgbImage, type RgbImage } from '../image/decode.ts';
 import { evaluatePairs, loadPairs } from '../pipeline/lfw.ts';
 import { areaResize } from '../tensor/cpu/resample.ts';
-import { resizeBicubic } from '../pipeline/resize.ts';
+import { resizeBicubic } from '../image/resize.ts';
 import { cosineSimilarity, FaceIndex, squaredL2, verify } from '../pipeline/verify.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../errors.ts';
 import { numberFlag, parseArgs, type ParsedArgs } from './args.ts';
 import { makeOutputFolder } from './folders.ts';
 import { imageErrorLine, toJson, uniqueOutputNames, userMessage } from './output.ts';

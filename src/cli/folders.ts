@@ -2,7 +2,7 @@
 // one line when something else is in the way.
 import { mkdirSync, statSync } from 'node:fs';
 import { describeFsError } from '../io/readFile.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export function makeOutputFolder(dir: string, flag: string): void {
   let st;

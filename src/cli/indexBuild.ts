@@ -3,7 +3,7 @@
 import { CollectionIndex } from '../collection/searchIndex.ts';
 import { FaceEmbedder } from '../pipeline/embed.ts';
 import type { Runtime } from '../runtime.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const INDEX_BUILD_COMMANDS = {

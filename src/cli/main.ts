@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // tsface command line: `tsface <command> [...]`.
-import { TsfaceError } from '../tensor/errors.ts';
+import { TsfaceError } from '../errors.ts';
 import { DETECT_USAGE, detectCommand } from './detect.ts';
 import { EMBED_USAGE, embedCommand } from './embed.ts';
 import { INSPECT_USAGE, inspectCommand } from './inspect.ts';
 import { createRuntime, type RuntimeOptions } from '../runtime.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { WEIGHTS_USAGE, weightsCommand } from './weights.ts';
 import { userMessage } from './output.ts';
 import { SCAN_USAGE, scanCommand } from './scan.ts';

@@ -1,7 +1,7 @@
 // What the CLI prints and writes: JSON with no null where a number belongs, one-line error
 // messages for the user, and output file names that never collide.
 import { basename, extname } from 'node:path';
-import { TsfaceError } from '../tensor/errors.ts';
+import { TsfaceError } from '../errors.ts';
 import { describeFsError } from '../io/readFile.ts';
 
 /**

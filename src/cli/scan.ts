@@ -5,7 +5,7 @@ import { runScan } from '../collection/scan.ts';
 import type { ScanSelection } from '../collection/imageScanner.ts';
 import { checkSettings, SELECTIONS } from '../collection/imageScanner.ts';
 import type { Runtime } from '../runtime.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export const SCAN_USAGE = `tsface scan <dir|image...> --out faces.jsonl [--embed] [--model M] [--resume]
               [--select ${SELECTIONS.join('|')}] [--decoders N] [--max-pixels N] [--progress-every S]

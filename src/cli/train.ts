@@ -4,7 +4,7 @@ import { TrainProgress } from '../train/progress.ts';
 import { train, TRAIN_DEFAULTS, type OptimizerName } from '../train/trainLoop.ts';
 import type { TripletMining } from '../train/tripletStep.ts';
 import type { Runtime } from '../runtime.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const TRAIN_USAGE = `tsface train <folder of identity folders> --out model.safetensors [--model mobilefacenet|nn4.small2.v1|nn2]

@@ -1,7 +1,8 @@
 // tsface weights fetch openface | convert-openface | verify
 import { convertOpenFaceCsv } from '../convert/openface.ts';
-import { fetchOpenFace, openFaceCachePath, writeConversion } from '../convert/openfaceFetch.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { fetchOpenFace, writeConversion } from '../convert/openfaceFetch.ts';
+import { openFaceCachePath } from '../io/cachePaths.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const WEIGHTS_USAGE = `tsface weights fetch openface        download OpenFace nn4.small2.v1 (CSV dump) and convert it into the cache

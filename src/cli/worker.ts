@@ -1,7 +1,7 @@
 // `tsface worker`: takes scan jobs from the queue until stopped (Ctrl-C or SIGTERM finish the jobs in hand).
 import { startWorker } from '../collection/queue.ts';
 import type { Runtime } from '../runtime.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { numberFlag, parseArgs } from './args.ts';
 
 export const WORKER_USAGE = `tsface worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms MS] [--quiet]`;

@@ -4,7 +4,7 @@
 // - agglomerative: average linkage, merging while two groups' mean similarity is at or above
 //   the threshold (nearest-neighbour chains, O(n^2) time and an n x n matrix).
 // Both depend only on the input order and the seed.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { CollectionIndex } from './searchIndex.ts';
 
 export const CLUSTER_METHODS = ['chinese-whispers', 'agglomerative'] as const;

@@ -2,8 +2,8 @@
 // ImageError the main thread would have thrown; a thread that dies fails its pending images.
 import type { Worker } from 'node:worker_threads';
 import { startNodeWorker } from '../platform/node.ts';
-import type { RgbImage } from '../pipeline/image.ts';
-import { ImageError } from '../tensor/errors.ts';
+import type { RgbImage } from '../image/decode.ts';
+import { ImageError } from '../errors.ts';
 import type { DecodeReply, DecodeRequest } from './decodeWorker.ts';
 
 interface Pending {

@@ -1,8 +1,8 @@
 // A decoding thread: reads and decodes one image per message and hands the pixels back
 // (transferred, not copied), so decoding the next images overlaps the nets on the current one.
 import { parentPort } from 'node:worker_threads';
-import { toRgbImage } from '../pipeline/image.ts';
-import { TsfaceError } from '../tensor/errors.ts';
+import { toRgbImage } from '../image/decode.ts';
+import { TsfaceError } from '../errors.ts';
 
 export interface DecodeRequest {
   id: number;

@@ -1,6 +1,6 @@
 // The embedded faces of a scan's JSONL file, for clustering and indexing.
 import { existsSync } from 'node:fs';
-import { ArgumentError, InputValueError } from '../tensor/errors.ts';
+import { ArgumentError, InputValueError } from '../errors.ts';
 import { forEachLine, parseLine, type FaceRecord } from './jsonl.ts';
 
 export interface EmbeddedFaceRef {

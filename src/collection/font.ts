@@ -1,7 +1,7 @@
 // A 5x7 bitmap font for contact-sheet labels: capitals, digits and the punctuation of file
 // names. Lower case is drawn as capitals; any other character as a hollow box, so a label
 // never silently loses a character. Each glyph is seven rows of five pixels, '#' on.
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 
 export const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;

@@ -2,10 +2,10 @@
 // Shared by the local scan and the queue worker, so both write the same line for an image.
 import { alignFace } from '../pipeline/align.ts';
 import { embeddingModel, FaceEmbedder, type EmbeddingModelSpec } from '../pipeline/embed.ts';
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 import { FaceDetector, type Face } from '../pipeline/mtcnn.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../errors.ts';
 import { shortFloat32, type FaceRecord, type ImageLine } from './jsonl.ts';
 
 export const SELECTIONS = ['all', 'largest', 'confident', 'center'] as const;

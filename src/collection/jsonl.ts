@@ -2,7 +2,7 @@
 // size and modification time, so a resumed scan knows which images are done and which changed.
 import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import type { Face } from '../pipeline/mtcnn.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export interface FaceRecord {
   box: Face['box'];

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, statSync, writeSync } from 'node:fs';
 import type { Job } from 'bullmq';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { checkSettings, errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
 import { formatLine, openOutput, type ImageLine } from './jsonl.ts';

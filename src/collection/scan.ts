@@ -2,9 +2,9 @@
 // on worker threads while the nets work on the current image; at most `lookahead` decoded images
 // wait at any time, so memory stays flat over any number of images.
 import { closeSync, existsSync, writeSync } from 'node:fs';
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { DecodePool } from './decodePool.ts';
 import { errorLine, ImageScanner, type ScanSettings } from './imageScanner.ts';
 import { compact, fileKey, formatLine, openOutput, readResumeState, type ImageLine } from './jsonl.ts';

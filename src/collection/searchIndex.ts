@@ -4,7 +4,7 @@
 // Saved as a tsface-index-1 safetensors file, the format FaceIndex reads, labels "IMAGE#FACE".
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { embeddingProblem, FaceIndex, labelForMessage, normalizeInto } from '../pipeline/verify.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { readEmbeddedFaces } from './embeddedFaces.ts';
 import { scoresModule, type ScoresKernel } from './simdScores.ts';
 

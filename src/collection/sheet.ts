@@ -4,8 +4,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { alignFace, TEMPLATE_112 } from '../pipeline/align.ts';
-import { toRgbImage, type RgbImage } from '../pipeline/image.ts';
-import { TsfaceError } from '../tensor/errors.ts';
+import { toRgbImage, type RgbImage } from '../image/decode.ts';
+import { TsfaceError } from '../errors.ts';
 import { ADVANCE, drawText, fitText, GLYPH_HEIGHT } from './font.ts';
 
 export interface SheetFace {

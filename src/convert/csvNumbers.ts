@@ -11,7 +11,7 @@
 // - surrounding blanks other than space, tab, CR, VT and FF, and non-ASCII digits (float()
 //   takes Unicode spaces and digits such as '١'): a dump is ASCII.
 // Everything float() refuses is refused too: empty fields, 1b1, 0x1, 1e, --1, '1 2'.
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 
 /** A field of a CSV dump that is not a number tsface takes; line and field count from 1. */
 export class CsvNumberError extends WeightsError {

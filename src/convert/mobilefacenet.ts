@@ -7,7 +7,7 @@ import { leaves } from '../layers/containers.ts';
 import { Conv2d } from '../layers/conv.ts';
 import { PReLU } from '../layers/activation.ts';
 import { MobileFaceNet } from '../nets/mobilefacenet.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { sameShape, Tensor } from '../tensor/tensor.ts';
 import { sha256Hex } from './npmPackage.ts';
 import { MTCNN_SOURCE } from './mtcnn.ts';

@@ -4,7 +4,7 @@
 // that follow the last conv, whose inputs are flattened in (x, y, c) order, are permuted once
 // to take the plain (c, y, x) flatten of an NCHW map.
 import { Tensor } from '../tensor/tensor.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { readTflite, type TfliteModel } from './tflite.ts';
 import { sha256Hex, type PinnedPackage } from './npmPackage.ts';
 

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedFile } from '../io/readFile.ts';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 
 export interface PinnedPackage {
   name: string;

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedText } from '../io/readFile.ts';
 import { join } from 'node:path';
 import { Nn4Small2 } from '../nets/facenet.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { parseCsvNumbers } from './csvNumbers.ts';
 import { Tensor } from '../tensor/tensor.ts';
 

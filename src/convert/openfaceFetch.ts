@@ -3,20 +3,13 @@
 // the user's cache. (It needs GitHub, which tsface's own CI cannot reach: the conversion it
 // ends with is what the tests cover.)
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDir, openFaceCachePath } from '../io/cachePaths.ts';
 import { Nn4Small2 } from '../nets/facenet.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { writeSafetensors } from '../tensor/safetensors.ts';
 import { convertOpenFaceCsv, csvNameFor, OPENFACE_SOURCE, parseCsvTensor } from './openface.ts';
-
-export function cacheDir(): string {
-  return process.env.TSFACE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tsface');
-}
-
-export function openFaceCachePath(): string {
-  return join(cacheDir(), 'nn4.small2.v1.safetensors');
-}
 
 /** Writes a conversion through a temporary file, so an interrupted run leaves nothing half-written. */
 export function writeConversion(path: string, tensors: Parameters<typeof writeSafetensors>[0], metadata: Record<string, string>): void {

@@ -1,7 +1,7 @@
 // A reader for the parts of the TFLite FlatBuffers format that tsface's converters need:
 // tensors (name, shape, type, data), operators (opcode, inputs, outputs, a few options).
 // Field numbers follow tensorflow/lite/schema/schema.fbs. Every offset is bounds-checked.
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 
 /** BuiltinOperator values used by the MTCNN and MobileFaceNet graphs. */
 export const BuiltinOp = {

@@ -9,7 +9,7 @@ import { csvNameFor } from '../convert/openface.ts';
 import { Nn4Small2 } from '../nets/facenet.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../errors.ts';
 import { readNpy } from '../tensor/npy.ts';
 import { readNpz } from '../tensor/npz.ts';
 import { readSafetensors } from '../tensor/safetensors.ts';

@@ -1,7 +1,7 @@
 // Pictures for learners: feature maps as grids of channel images, P-Net's face-probability
 // heat map over the photo, and the candidates each cascade stage keeps.
-import { Canvas } from '../pipeline/draw.ts';
-import type { RgbImage } from '../pipeline/image.ts';
+import { Canvas } from '../image/draw.ts';
+import type { RgbImage } from '../image/decode.ts';
 import type { Box } from '../pipeline/nms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 

@@ -1,5 +1,5 @@
 import type { Backend } from '../tensor/backend.ts';
-import { ShapeError } from '../tensor/errors.ts';
+import { ShapeError } from '../errors.ts';
 import { padding4, pair, pooledSize, type Conv2dOptions, type FusedActivation, type Padding } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { LeafLayer, type LeafGrads, type LeafNeeds, type ParamSpec } from './layer.ts';

@@ -1,4 +1,4 @@
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { sameShape, type Tensor } from '../tensor/tensor.ts';
 import { leaves } from './containers.ts';
 import type { Layer } from './layer.ts';

@@ -8,7 +8,7 @@ import type { Layer } from '../layers/layer.ts';
 import { BatchNorm, L2Normalize, LRN, ZeroPad2d } from '../layers/normalization.ts';
 import { AvgPool2d, L2Pool2d, MaxPool2d } from '../layers/pool.ts';
 import type { LrnOptions } from '../tensor/backend.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { Net } from './net.ts';
 
 export type PoolKind = 'max' | 'l2' | 'avg';

@@ -3,7 +3,7 @@ import { leaves, releaseIntermediate, Sequential } from '../layers/containers.ts
 import { joinPath, type ForwardContext, type Layer, type LayerInfo, type TraceHook } from '../layers/layer.ts';
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend, RowGeometry } from '../tensor/backend.ts';
-import { ArgumentError, ShapeError, WeightsError } from '../tensor/errors.ts';
+import { ArgumentError, ShapeError, WeightsError } from '../errors.ts';
 import { parametersChanged, type Tensor } from '../tensor/tensor.ts';
 
 /**

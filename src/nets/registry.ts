@@ -1,11 +1,11 @@
 // The nets tsface knows by name, for the commands that take one.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { NN2, Nn4Small2 } from './facenet.ts';
 import { MobileFaceNet } from './mobilefacenet.ts';
 import { ONet, PNet, RNet } from './mtcnn.ts';
 import type { Net } from './net.ts';
 import { loadMobileFaceNet, loadMtcnn, loadNn4Small2, readWeightsFile } from './weights.ts';
-import { openFaceCachePath } from '../convert/openfaceFetch.ts';
+import { openFaceCachePath } from '../io/cachePaths.ts';
 
 export const NET_NAMES = ['pnet', 'rnet', 'onet', 'nn2', 'nn4.small2.v1', 'mobilefacenet'] as const;
 export type NetName = (typeof NET_NAMES)[number];

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedFile } from '../io/readFile.ts';
 import { bundledWeights } from '../paths.ts';
-import { TsfaceError, WeightsError } from '../tensor/errors.ts';
+import { TsfaceError, WeightsError } from '../errors.ts';
 import { readSafetensors, type SafetensorsFile } from '../tensor/safetensors.ts';
 import { ONet, PNet, RNet } from './mtcnn.ts';
 import { foldBatchNorm } from '../tensor/foldBatchNorm.ts';

@@ -2,8 +2,8 @@
 // translation; no reflection: Umeyama 1991, which in 2-D is linear in a = s cos, b = s sin)
 // from the landmarks onto a model's template, then an inverse bilinear warp with 0 outside
 // the image (as OpenCV's warpAffine with BORDER_CONSTANT).
-import { ArgumentError, InputValueError } from '../tensor/errors.ts';
-import type { RgbImage } from './image.ts';
+import { ArgumentError, InputValueError } from '../errors.ts';
+import type { RgbImage } from '../image/decode.ts';
 
 /** The standard 112x112 five-point template (ArcFace/InsightFace), used by MobileFaceNet. */
 export const TEMPLATE_112: readonly [number, number][] = [

@@ -1,15 +1,15 @@
 // Faces to embeddings: detect (MTCNN), align on five landmarks, run the embedding net, L2-normalise.
 import { existsSync } from 'node:fs';
-import { openFaceCachePath } from '../convert/openfaceFetch.ts';
+import { openFaceCachePath } from '../io/cachePaths.ts';
 import { loadMobileFaceNet, loadNn4Small2, nn4FromTensors, readWeightsFile, weightsName, type WeightsSource } from '../nets/weights.ts';
 import { loadBundledWeights } from '../platform/index.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
-import { ArgumentError, checkSignal, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, checkSignal, TsfaceError } from '../errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { alignFace, TEMPLATE_112, TEMPLATE_96, type Affine } from './align.ts';
-import { toRgbImage, type ImageInput, type RgbImage } from './image.ts';
+import { toRgbImage, type ImageInput, type RgbImage } from '../image/decode.ts';
 import { FaceDetector, type DetectOptions, type Face } from './mtcnn.ts';
 
 export interface EmbeddingModelSpec {

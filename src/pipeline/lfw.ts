@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolveInside } from '../io/insideFolder.ts';
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedText } from '../io/readFile.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export interface LfwPair {
   a: string;

@@ -1,6 +1,6 @@
 // The triplet loss FaceNet was trained with (Schroff et al. 2015, eq. 1), its gradient, and the
 // two usual ways of picking triplets from a labelled batch.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 type Vectors = readonly (ArrayLike<number>)[];
 

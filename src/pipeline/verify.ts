@@ -2,7 +2,7 @@
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedFile } from '../io/readFile.ts';
 import { writeFileAtomic } from '../io/writeFile.ts';
-import { ArgumentError, TsfaceError } from '../tensor/errors.ts';
+import { ArgumentError, TsfaceError } from '../errors.ts';
 import { readSafetensors, writeSafetensors } from '../tensor/safetensors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { embeddingModel } from './embed.ts';

@@ -2,7 +2,7 @@
 // from the page, gpu.js's browser build (WebGL2, WebGL, WebGPU, webasm, cpu), bundled weights
 // fetched from beside the bundle, kernel workers as module Web Workers.
 import gpujs from 'gpu.js';
-import { PlatformError, WeightsError } from '../tensor/errors.ts';
+import { PlatformError, WeightsError } from '../errors.ts';
 import type { KernelWorker, KernelWorkerPort } from './types.ts';
 
 export const platformName = 'browser';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 import { readBoundedFile } from '../io/readFile.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { requireOptional } from './optionalPackage.ts';
 import type { KernelWorker, KernelWorkerPort } from './types.ts';
 

@@ -3,7 +3,7 @@
 // They are optional peer dependencies; a feature that needs one loads it on first use, and where
 // it is absent the error says the one command that adds it.
 import { createRequire } from 'node:module';
-import { MissingPackageError } from '../tensor/errors.ts';
+import { MissingPackageError } from '../errors.ts';
 
 export { MissingPackageError };
 

@@ -1,7 +1,7 @@
 // Shared memory, touched only where the host has it. On a page that is not cross-origin isolated
 // SharedArrayBuffer is not even defined, so a bare `x instanceof SharedArrayBuffer` throws there:
 // every use goes through these two, which look it up only after canShareMemory().
-import { PlatformError } from '../tensor/errors.ts';
+import { PlatformError } from '../errors.ts';
 import { canShareMemory, sharedMemoryUnavailable } from './index.ts';
 
 /** Whether `buffer` is shared memory (never, where the host has none). */

@@ -1,14 +1,9 @@
 import type { Conv2dOptions, Padding, Pool2dOptions, Region } from './geometry.ts';
 import type { Tensor } from './tensor.ts';
 import type { BackwardOps } from './backward.ts';
+import type { LrnOptions } from './lrnOptions.ts';
 
-export interface LrnOptions {
-  /** Window of channels (odd in practice). */
-  size: number;
-  alpha: number;
-  beta: number;
-  k: number;
-}
+export type { LrnOptions } from './lrnOptions.ts';
 
 export interface BatchNormParams {
   mean: Tensor;

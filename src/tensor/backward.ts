@@ -1,4 +1,4 @@
-import type { LrnOptions } from './backend.ts';
+import type { LrnOptions } from './lrnOptions.ts';
 import type { Conv2dOptions, Padding, Pool2dOptions } from './geometry.ts';
 import type { Tensor } from './tensor.ts';
 

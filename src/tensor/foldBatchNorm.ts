@@ -1,5 +1,5 @@
 import type { BatchNormParams } from './backend.ts';
-import { ShapeError } from './errors.ts';
+import { ShapeError } from '../errors.ts';
 import { Tensor } from './tensor.ts';
 
 /**

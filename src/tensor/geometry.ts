@@ -1,4 +1,4 @@
-import { ArgumentError, ShapeError } from './errors.ts';
+import { ArgumentError, ShapeError } from '../errors.ts';
 import type { Tensor } from './tensor.ts';
 
 /** An activation a convolution may apply to its output in the same pass. */

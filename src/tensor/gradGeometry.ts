@@ -1,7 +1,7 @@
 // The arguments of the backward ops (BackwardOps in backward.ts), checked once for every backend:
 // each gradient must have the shape of what the forward op made, and the geometry a backend's
 // kernels need comes out as plain numbers.
-import { ShapeError } from './errors.ts';
+import { ShapeError } from '../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type ConvGeometry, type Padding, type Pool2dOptions, type Window2d } from './geometry.ts';
 import { sameShape, type Tensor } from './tensor.ts';
 

@@ -1,4 +1,4 @@
-export * from './errors.ts';
+export * from '../errors.ts';
 export * from './tensor.ts';
 export * from './geometry.ts';
 export type * from './backend.ts';

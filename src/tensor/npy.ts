@@ -1,7 +1,7 @@
 // NumPy .npy reader (format 1.0/2.0/3.0): little-endian f4, f8 or u1, C order. Values become
 // float32. Big-endian data and Fortran order are refused rather than silently misread; the
 // header is read as np.load reads it (npyHeader.ts), malformed headers refused as it refuses them.
-import { TsfaceError } from './errors.ts';
+import { TsfaceError } from '../errors.ts';
 import { parseNpyHeader, type NpyHeader } from './npyHeader.ts';
 import { Tensor } from './tensor.ts';
 

@@ -6,7 +6,7 @@
 // the directory declares, itself bounded by `maxBytes`.
 import { inflateRawSync } from 'node:zlib';
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
-import { crc32 } from '../pipeline/png/crc32.ts';
+import { crc32 } from '../io/crc32.ts';
 import { NpyError, readNpy } from './npy.ts';
 import type { Tensor } from './tensor.ts';
 

@@ -1,6 +1,6 @@
 // safetensors: an 8-byte little-endian header length, a JSON header, then raw little-endian
 // tensor bytes. Nothing in the file is trusted: every length and offset is checked before use.
-import { WeightsError } from './errors.ts';
+import { WeightsError } from '../errors.ts';
 import { shapeSize, Tensor } from './tensor.ts';
 
 /** Header larger than this is refused before parsing (the format's own reference uses 100 MB). */

@@ -1,4 +1,4 @@
-import { ShapeError } from './errors.ts';
+import { ShapeError } from '../errors.ts';
 
 /**
  * A dense float32 tensor. Image activations are NCHW with the batch first; fully connected

@@ -2,7 +2,7 @@
 // time and a shift of up to `jitter` pixels each way (edge pixels repeated), a small stand-in for
 // the detector's landmark noise. The net's input tensor is filled directly.
 import type { EmbeddingModelSpec } from '../pipeline/embed.ts';
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { Random } from './random.ts';
 

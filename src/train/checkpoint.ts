@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readWeightsFile } from '../nets/weights.ts';
 import { writeFileAtomic } from '../io/writeFile.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import { writeSafetensors } from '../tensor/safetensors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { RandomState } from './random.ts';

@@ -4,8 +4,8 @@
 import { encodePng } from '../collection/sheet.ts';
 import { drawText, GLYPH_HEIGHT } from '../collection/font.ts';
 import { writeFileAtomic } from '../io/writeFile.ts';
-import type { RgbImage } from '../pipeline/image.ts';
-import { ImageError } from '../tensor/errors.ts';
+import type { RgbImage } from '../image/decode.ts';
+import { ImageError } from '../errors.ts';
 import type { EpochRecord } from './history.ts';
 
 type Rgb = readonly [number, number, number];

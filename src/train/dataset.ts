@@ -1,7 +1,7 @@
 // From a folder of identity folders to what training draws from: every person with at least two
 // usable face crops. Photos that cannot be used are counted, never fatal; a folder left with
 // fewer than two such people is a TrainingDataError that says what was found.
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 import { TrainingDataError } from './errors.ts';
 import type { FaceCache } from './faceCache.ts';
 import { listIdentityFolders } from './identityFolders.ts';

@@ -4,9 +4,9 @@
 // (encoded and decoded again at that quality). Several are applied left to right:
 // "downscale:48,jpeg:50".
 import jpeg from 'jpeg-js';
-import { decodeImage, type RgbImage } from '../pipeline/image.ts';
-import { resizeBicubic } from '../pipeline/resize.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { decodeImage, type RgbImage } from '../image/decode.ts';
+import { resizeBicubic } from '../image/resize.ts';
+import { ArgumentError } from '../errors.ts';
 
 export type Degradation =
   | { kind: 'downscale'; size: number }

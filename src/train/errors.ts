@@ -1,5 +1,5 @@
 // The failures of a training run that the user fixes by changing its input or its settings.
-import { TsfaceError } from '../tensor/errors.ts';
+import { TsfaceError } from '../errors.ts';
 
 /** The training folder cannot give a run: too few identities with usable photos. */
 export class TrainingDataError extends TsfaceError {

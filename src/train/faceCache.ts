@@ -6,18 +6,18 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../convert/openfaceFetch.ts';
+import { cacheDir } from '../io/cachePaths.ts';
 import { DEFAULT_MAX_BYTES } from '../io/limits.ts';
 import { readBoundedFile } from '../io/readFile.ts';
 import { writeFileAtomic } from '../io/writeFile.ts';
 import { encodePng } from '../collection/sheet.ts';
 import { alignFace } from '../pipeline/align.ts';
 import type { EmbeddingModelSpec } from '../pipeline/embed.ts';
-import { decodeImage, type RgbImage } from '../pipeline/image.ts';
+import { decodeImage, type RgbImage } from '../image/decode.ts';
 import type { FaceDetector } from '../pipeline/mtcnn.ts';
-import { decodePng } from '../pipeline/png/decode.ts';
-import { resizeBicubic } from '../pipeline/resize.ts';
-import { ImageError, TsfaceError } from '../tensor/errors.ts';
+import { decodePng } from '../image/png/decode.ts';
+import { resizeBicubic } from '../image/resize.ts';
+import { ImageError, TsfaceError } from '../errors.ts';
 import { degrade, formatDegradation, type Degradation } from './degrade.ts';
 
 /** Bumped whenever the way a crop is made changes, so old caches are not read as new ones. */

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { walkImages } from '../collection/walk.ts';
 import { describeFsError } from '../io/readFile.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { opendirSync } from 'node:fs';
 
 export interface IdentityFolder {

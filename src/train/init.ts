@@ -3,12 +3,12 @@
 // and biases uniform in +-1/sqrt(fan in), PReLU slopes 0.25, batch norms at identity).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openFaceCachePath } from '../convert/openfaceFetch.ts';
+import { openFaceCachePath } from '../io/cachePaths.ts';
 import { NN2, Nn4Small2 } from '../nets/facenet.ts';
 import { MobileFaceNet } from '../nets/mobilefacenet.ts';
 import type { Net } from '../nets/net.ts';
 import { BUNDLED_MOBILEFACENET, nn4FromTensors, readWeightsFile } from '../nets/weights.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { Random } from './random.ts';
 

@@ -1,7 +1,7 @@
 // Every tensor a net holds (weights, biases, PReLU slopes, batch-norm statistics) under the
 // names its weights file uses, so a trained file loads wherever the bundled one does.
 import type { Net } from '../nets/net.ts';
-import { WeightsError } from '../tensor/errors.ts';
+import { WeightsError } from '../errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 export function netTensors(net: Net): Map<string, Tensor> {

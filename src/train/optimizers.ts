@@ -4,7 +4,7 @@
 // path uses fmadd) is written a + s * b in double and rounded once, which is what a fused
 // multiply-add gives for float32 operands; torch's scalars (lr, betas, alpha) are float32 in
 // those ops and doubles where Python computes them (bias corrections).
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { parametersChanged, type Tensor } from '../tensor/tensor.ts';
 
 const f = Math.fround;

@@ -1,7 +1,7 @@
 // A seeded generator whose whole state is four 32-bit words (xoshiro128**, Blackman and Vigna
 // 2018), so a checkpoint can store it and a resumed run draws exactly the numbers the killed run
 // would have drawn. Math.random cannot be seeded or saved.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 
 export type RandomState = [number, number, number, number];
 

@@ -2,7 +2,7 @@
 // positive (K >= 2 of its person) and negatives (the other P - 1 people) in the same batch.
 // An epoch visits every identity once, in an order drawn from the run's generator; a person
 // with fewer than K photos gives all of them, one with more gives K drawn without replacement.
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import type { Random } from './random.ts';
 
 export interface BatchShape {

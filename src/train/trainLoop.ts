@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/writeFile.ts';
 import { embeddingModel, type EmbeddingModelSpec } from '../pipeline/embed.ts';
 import { FaceDetector } from '../pipeline/mtcnn.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError, WeightsError } from '../tensor/errors.ts';
+import { ArgumentError, WeightsError } from '../errors.ts';
 import { writeSafetensors } from '../tensor/safetensors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { cropsToTensor, drawAugmentation } from './augment.ts';

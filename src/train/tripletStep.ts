@@ -6,7 +6,7 @@ import { L2Normalize } from '../layers/normalization.ts';
 import type { Net } from '../nets/net.ts';
 import { batchHardTriplets, semiHardTriplets, tripletLoss, type Triplet } from '../pipeline/triplet.ts';
 import type { Backend } from '../tensor/backend.ts';
-import { ArgumentError } from '../tensor/errors.ts';
+import { ArgumentError } from '../errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
 export type TripletMining = 'batch-hard' | 'semi-hard' | 'all';

@@ -3,7 +3,7 @@
 // scored by lfw.ts's k-fold protocol, so the figures are eval-lfw's.
 import { evaluatePairs, loadPairs, type LfwPair, type LfwResult } from '../pipeline/lfw.ts';
 import type { EmbeddingModelSpec } from '../pipeline/embed.ts';
-import type { RgbImage } from '../pipeline/image.ts';
+import type { RgbImage } from '../image/decode.ts';
 import { cosineSimilarity } from '../pipeline/verify.ts';
 import type { Net } from '../nets/net.ts';
 import type { Backend } from '../tensor/backend.ts';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { decodeJpeg } from '../../src/pipeline/jpeg/index.ts';
+import { decodeJpeg } from '../../src/image/jpeg/index.ts';
 
 export interface DecodeRow {
   case: string;

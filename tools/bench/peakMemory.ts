@@ -1,7 +1,7 @@
 // One measurement for `bench:soak -- --peak`: in a fresh process, decode a PNG or JPEG photo and detect
 // faces in it, then print the peak resident memory above the process's baseline (as JSON).
 //   node --import tsx tools/bench/peakMemory.ts photo.png (or .jpg)
-import { toRgbImage } from '../../src/pipeline/image.ts';
+import { toRgbImage } from '../../src/image/decode.ts';
 import { FaceDetector, pyramidScales } from '../../src/pipeline/mtcnn.ts';
 
 const file = process.argv[2];

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
-import { toRgbImage, type RgbImage } from '../../src/pipeline/image.ts';
+import { toRgbImage, type RgbImage } from '../../src/image/decode.ts';
 import { FaceDetector } from '../../src/pipeline/mtcnn.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';

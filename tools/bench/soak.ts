@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { FaceEmbedder } from '../../src/pipeline/embed.ts';
-import { toRgbImage } from '../../src/pipeline/image.ts';
+import { toRgbImage } from '../../src/image/decode.ts';
 import { createRuntime, type RuntimeOptions } from '../../src/runtime.ts';
 import { GpujsBackend } from '../../src/tensor/gpujs/backend.ts';
 

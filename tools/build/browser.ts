@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'dist', 'browser');
-const errors = join(root, 'src', 'tensor', 'errors.ts');
+const errors = join(root, 'src', 'errors.ts');
 
 /**
  * npm packages that only make sense in Node (PNG files written to disk, the Redis queue): stood

@@ -1,7 +1,7 @@
 // For inputs tsface accepted: the same bytes through an independent reader (PIL for PNG,
 // NumPy for .npy/.npz, both at /usr/bin/python3) must give the same pixels or arrays.
 import { execFileSync } from 'node:child_process';
-import { decodeImage } from '../../src/pipeline/image.ts';
+import { decodeImage } from '../../src/image/decode.ts';
 import { readNpy } from '../../src/tensor/npy.ts';
 import { readNpz } from '../../src/tensor/npz.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';

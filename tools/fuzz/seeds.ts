@@ -1,7 +1,7 @@
 // Valid inputs of every kind the fuzzer mutates, generated here so the suite needs no files.
 import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
-import { crc32 } from '../../src/pipeline/png/crc32.ts';
+import { crc32 } from '../../src/io/crc32.ts';
 import { writeSafetensors } from '../../src/tensor/safetensors.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { buildFlatBuffer, fb } from './flatbuffer.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { parseCsvTensor } from '../../src/convert/openface.ts';
 import { readTflite } from '../../src/convert/tflite.ts';
 import { loadReference } from '../../src/inspect/crosscheck.ts';
-import { decodeImage } from '../../src/pipeline/image.ts';
+import { decodeImage } from '../../src/image/decode.ts';
 import { parsePairs } from '../../src/pipeline/lfw.ts';
 import { FaceIndex } from '../../src/pipeline/verify.ts';
 import { readNpy } from '../../src/tensor/npy.ts';

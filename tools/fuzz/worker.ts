@@ -1,7 +1,7 @@
 // Runs fuzz cases one at a time for the runner, off its thread: a case that loops, exhausts
 // the heap or crashes takes this worker down, never the runner.
 import { parentPort } from 'node:worker_threads';
-import { TsfaceError } from '../../src/tensor/errors.ts';
+import { TsfaceError } from '../../src/errors.ts';
 import type { Kind } from './seeds.ts';
 import { runTarget } from './targets.ts';
 

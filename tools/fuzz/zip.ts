@@ -2,7 +2,7 @@
 // directory and its end record), built field by field so that tests and the fuzzer can damage each
 // one; offsets of the parts come back with the bytes.
 import { deflateRawSync } from 'node:zlib';
-import { crc32 } from '../../src/pipeline/png/crc32.ts';
+import { crc32 } from '../../src/io/crc32.ts';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));

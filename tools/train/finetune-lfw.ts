@@ -17,8 +17,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodePng } from '../../src/collection/sheet.ts';
-import { cacheDir } from '../../src/convert/openfaceFetch.ts';
-import { toRgbImage } from '../../src/pipeline/image.ts';
+import { cacheDir } from '../../src/io/cachePaths.ts';
+import { toRgbImage } from '../../src/image/decode.ts';
 import { degrade, parseDegradation } from '../../src/train/degrade.ts';
 import { Random } from '../../src/train/random.ts';
 

@@ -3,7 +3,7 @@ import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts'
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
-import { ShapeError } from '../errors.ts';
+import { ShapeError } from '../../errors.ts';
 import { padding4, pair, windowGeometry, type Conv2dOptions, type ConvGeometry, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { parametersGeneration, sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {

@@ -1,7 +1,7 @@
 // Convolution tasks on the WebAssembly SIMD kernels of simdGemm.ts: the rows a share of tasks
 // reads copied with their padding into the kernel's memory, im2col panels gathered there, the
 // GEMM with bias and activation, the output tile copied row by row into the result.
-import { convSizes, convTask, MR, NR, type ConvPlan } from './conv2d.ts';
+import { convSizes, convTask, MR, NR, type ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
 import { simdWinogradTasks } from './simdWinograd.ts';

@@ -1,7 +1,7 @@
 // Fully connected layers on the SIMD GEMM: the weights are the 4-row blocks, batch items the
 // panel lanes. Item by item (the TypeScript path) a dense layer is a matrix-vector product that
 // reads every weight once per item; as a GEMM each weight load serves eight items.
-import { MR, NR } from './conv2d.ts';
+import { MR, NR } from './convPlan.ts';
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import { gemmArena } from './simdGemm.ts';
 

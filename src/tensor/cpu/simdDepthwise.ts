@@ -2,7 +2,7 @@
 // WebAssembly SIMD, plane by plane. Each plane is copied with its zero padding written out, so
 // four neighbouring outputs read their taps with one vector load (stride 1) or two and a
 // shuffle (stride 2), and no tap needs a bounds check. Bias and PReLU are applied in registers.
-import type { ConvPlan } from './conv2d.ts';
+import type { ConvPlan } from './convPlan.ts';
 import { compileModule, ensureBytes, F32, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
 // depthwise(src, dst, w, padW, outH, outW, kH, kW, params, act): src a padded plane, dst its

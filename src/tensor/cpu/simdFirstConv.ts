@@ -12,7 +12,7 @@
 // (test/simd-first-conv.test.ts checks Object.is on every element). TSFACE_FIRSTCONV=0 turns it off.
 
 import { env } from '../../platform/index.ts';
-import { convSizes, convTask, MR, type ConvPlan } from './conv2d.ts';
+import { convSizes, convTask, MR, type ConvPlan } from './convPlan.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 const CIN = 3;

@@ -2,7 +2,7 @@
 // winograd.ts) and the task loop around them: per task a strip of input rows copied in, the
 // input transform written straight into 16 sets of GEMM panels, 16 GEMMs per block of output
 // rows, the output transform with bias and activation, rows copied out.
-import type { ConvPlan } from './conv2d.ts';
+import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';

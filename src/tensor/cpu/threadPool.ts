@@ -1,7 +1,7 @@
 import { sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
 import { newSharedMemory } from '../../platform/sharedMemory.ts';
-import { PlatformError } from '../errors.ts';
-import type { Job, Sharing } from './worker.ts';
+import { PlatformError } from '../../errors.ts';
+import type { Job, Sharing } from './jobs.ts';
 
 /** A job without its sharing: the pool fills in id and the Sharing fields. */
 type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | keyof Sharing> : never) : never;

@@ -6,7 +6,7 @@
 // The 16 products of a tile are 16 independent GEMMs over input channels, so the existing
 // GEMM layouts carry over: U_s = (G g G^T)_s packed in blocks of 4 output rows, and for each
 // s a panel of 4 tiles x cIn transformed input values (V = B^T d B).
-import { MR, type ConvPlan } from './conv2d.ts';
+import { MR, type ConvPlan } from './convPlan.ts';
 
 /**
  * Which convs take the Winograd path (when it is switched on): stride 1, 3x3, dense, and

@@ -4,7 +4,7 @@
 import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
-import { ArgumentError, ShapeError } from '../errors.ts';
+import { ArgumentError, ShapeError } from '../../errors.ts';
 import { pair, windowGeometry, type Conv2dOptions, type Window2d, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { parametersGeneration, sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';

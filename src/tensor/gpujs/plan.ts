@@ -4,7 +4,7 @@
 // compute nothing and note which kernel they would call, with what. Replaying that list of steps
 // is synchronous, and that replay is the orchestration gpu.js compiles: on webasm every step
 // then runs over one WebAssembly memory, intermediates never copied out, one readback per output.
-import { ShapeError } from '../errors.ts';
+import { ShapeError } from '../../errors.ts';
 import { Tensor } from '../tensor.ts';
 
 export type GpuKernel = ((...args: unknown[]) => unknown) & {

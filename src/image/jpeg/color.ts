@@ -3,7 +3,7 @@
 // libjpeg turns YCCK into CMYK, PIL inverts the CMYK values (it assumes Adobe's inverted storage
 // whether or not the file has an Adobe segment) and then computes R = (255 - K) - C * (255 - K) / 255
 // with its own rounding.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import type { Frame, Tables } from './frame.ts';
 import type { RowSource } from './upsample.ts';
 import { wordView, yccRow } from './yccRow.ts';

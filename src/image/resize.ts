@@ -4,8 +4,8 @@
 // kernel a = -0.5, widened by the scale when shrinking; weights normalised per output pixel, then
 // turned into 22-bit fixed point; a horizontal pass into an 8-bit image, then a vertical one, each
 // rounding with half an output unit and clamping to 0..255.
-import { ArgumentError } from '../tensor/errors.ts';
-import type { RgbImage } from './image.ts';
+import { ArgumentError } from '../errors.ts';
+import type { RgbImage } from './rgbImage.ts';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const SUPPORT = 2;

@@ -1,9 +1,8 @@
 // Drawing detections on a photo: boxes, landmarks and scores, in plain pixel loops (no canvas).
 import { writeFileAtomic } from '../io/writeFile.ts';
-import { ImageError } from '../tensor/errors.ts';
+import { ImageError } from '../errors.ts';
 import { PNG } from 'pngjs';
-import type { RgbImage } from './image.ts';
-import type { Face } from './mtcnn.ts';
+import type { RgbImage } from './rgbImage.ts';
 
 type Rgb = readonly [number, number, number];
 
@@ -72,7 +71,14 @@ const BOX: Rgb = [0, 255, 0];
 const MARK: Rgb = [255, 40, 40];
 const TEXT: Rgb = [255, 255, 0];
 
-export function drawFaces(img: RgbImage, faces: readonly Face[]): Canvas {
+/** What drawing needs of a detection (a pipeline Face is one); structural, so this floor knows no detector. */
+export interface DrawnFace {
+  box: readonly [number, number, number, number] | readonly number[];
+  landmarks: readonly (readonly [number, number])[];
+  score: number;
+}
+
+export function drawFaces(img: RgbImage, faces: readonly DrawnFace[]): Canvas {
   const canvas = Canvas.of(img);
   const thickness = Math.max(1, Math.round(Math.min(img.width, img.height) / 300));
   for (const f of faces) {

@@ -8,7 +8,7 @@
 // inside; a block that leaves that range is corrupt, and idctBlock reports it instead of picking
 // one build's answer.
 
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 
 const F0_298 = 2446;
 const F0_390 = 3196;

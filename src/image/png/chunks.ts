@@ -1,6 +1,6 @@
 // PNG container: signature, chunks with their CRC-32, the header, the palette and the image
 // data gathered from its IDAT chunks. Only structure is checked here; pixels are decode.ts's.
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../../io/crc32.ts';
 
 export class PngFormatError extends Error {}
 

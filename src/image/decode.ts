@@ -7,23 +7,11 @@ import jpeg from 'jpeg-js';
 import { readBoundedFile } from '../io/readFile.ts';
 import { DEFAULT_MAX_BYTES, type ReadLimits } from '../io/limits.ts';
 import { decodePng, hasPngSignature, pngSize } from './png/decode.ts';
-import { ArgumentError, ImageError, InputValueError } from '../tensor/errors.ts';
+import { ArgumentError, ImageError, InputValueError } from '../errors.ts';
 import { decodeJpeg } from './jpeg/index.ts';
+import type { ImageInput, RawImage, RgbImage } from './rgbImage.ts';
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** width * height * 3 bytes, RGB, rows top to bottom. */
-  data: Uint8Array;
-}
-
-export interface RawImage {
-  width: number;
-  height: number;
-  /** 3 (RGB) or 4 (RGBA) channels of 8 bits, or floats 0..255 (checked for NaN). */
-  data: Uint8Array | Uint8ClampedArray | Float32Array | number[];
-  channels?: 3 | 4;
-}
+export type { ImageDrawable, ImageInput, RawImage, RgbImage } from './rgbImage.ts';
 
 export interface DecodeOptions {
   /** Refuse images with more pixels than this before decoding them. Default DEFAULT_MAX_PIXELS (16.8 megapixels). */
@@ -35,15 +23,6 @@ export interface DecodeOptions {
    */
   decoder?: 'tsface' | 'jpeg-js';
 }
-
-/**
- * A path (Node), encoded JPEG/PNG bytes, raw pixels with their size (ImageData is one), or in a
- * page an <img>, <canvas>, <video> or ImageBitmap (drawn once to read its pixels).
- */
-export type ImageInput = string | Uint8Array | RawImage | RgbImage | ImageDrawable;
-
-/** The browser's image objects, as far as tsface needs to know them. */
-export type ImageDrawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap | OffscreenCanvas;
 
 /**
  * 4096 x 4096. A detection on two threads peaks at about 21 bytes per pixel above a warmed

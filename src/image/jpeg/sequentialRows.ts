@@ -3,7 +3,7 @@
 // range the moment it is decoded; here such a block is found when its row is transformed, or when
 // the scan fails later in the row, and the blocks decoded so far are then checked in decoding
 // order with idctBlock, so the error reported is the one the scalar decoder reports.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import type { BitReader } from './huffman.ts';
 import type { Frame } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';

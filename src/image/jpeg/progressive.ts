@@ -2,7 +2,7 @@
 // refined later (Ah > 0). Coefficients accumulate per block until the last scan; then each
 // block goes through the IDCT once. Scan parameters are checked as libjpeg checks them, and a
 // scan out of order is refused instead of being decoded on top of the wrong bits.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import { LOOKUP_BITS, type BitReader, type HuffmanTable } from './huffman.ts';
 import { ZIGZAG, type Component } from './frame.ts';
 import { idctBlock, outOfRange } from './idct.ts';

@@ -1,7 +1,7 @@
 // The decoder's picture of one JPEG: the frame header (SOF), its components and their geometry,
 // and the tables in force. Geometry follows the JPEG standard: a component sampled h of hMax
 // horizontally is ceil(width * h / hMax) samples wide.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import type { HuffmanTable } from './huffman.ts';
 
 export interface Component {

@@ -1,7 +1,7 @@
 // Block decoding of sequential (baseline and extended) scans: each block arrives complete, so it
 // is transformed into its component's plane at once and no coefficients are kept. Engines with
 // WebAssembly SIMD take sequentialRows.ts instead, which transforms a row of MCUs at a time.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import type { BitReader } from './huffman.ts';
 import { flatBlock, idctBlock, outOfRange } from './idct.ts';
 import type { BlockDecoder, Scan } from './scan.ts';

@@ -2,7 +2,7 @@
 // Anything libjpeg-turbo would have to guess at (data shorter or longer than the frame, missing
 // tables, scans out of order) is refused with an ImageError rather than decoded into pixels
 // that no other decoder would give.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import { colorSpaceOf, convertRows } from './color.ts';
 import { buildHuffmanTable } from './huffman.ts';
 import { huffmanSegments, parseFrame, parseQuantTables, type Frame, type Tables } from './frame.ts';

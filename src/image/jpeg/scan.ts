@@ -1,7 +1,7 @@
 // One scan (SOS): walks its MCUs in order, handles restart intervals, and hands each block to a
 // block decoder. An interleaved scan's MCU holds h x v blocks of each of its components; a scan
 // of one component visits that component's blocks one by one, without the MCU padding.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import { BitReader, type HuffmanTable } from './huffman.ts';
 import type { Component, Frame } from './frame.ts';
 

@@ -1,7 +1,7 @@
 // Huffman tables (DHT) and the entropy-coded bit stream they decode.
 // Codes of up to LOOKUP_BITS bits resolve in one table read; longer codes walk the canonical
 // per-length limits, as the JPEG standard's decoding procedure describes.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 
 export const LOOKUP_BITS = 9;
 

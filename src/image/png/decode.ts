@@ -11,10 +11,10 @@
 // 1/2/4-bit grey is scaled to 0..255. Where this decoder is stricter than PIL: a palette index
 // outside the palette (PIL shows it as grey), a missing IEND, a bad Adler-32 and image data
 // longer than the declared size (PIL ignores the extra) are refused.
-import { ImageError } from '../../tensor/errors.ts';
+import { ImageError } from '../../errors.ts';
 import { PngFormatError, readPngChunks, readPngHeader, type PngHeader } from './chunks.ts';
 import { InflateError, Inflater } from './inflate.ts';
-import type { RgbImage } from '../image.ts';
+import type { RgbImage } from '../rgbImage.ts';
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 

@@ -1,0 +1,86 @@
+// The messages the CPU backend's thread pool sends its workers: a share of a kernel's tasks,
+// or a recorded pass to replay. Types only, so the pool and the worker share them without importing each other.
+import type { Window2d } from '../geometry.ts';
+import type { ConvPlan } from './convPlan.ts';
+import type { ConvGradJob } from './grad/convGradJob.ts';
+import type { Tape } from './passTape.ts';
+
+export interface ConvJob {
+  id: number;
+  kind: 'conv' | 'depthwise';
+  plan: ConvPlan;
+  x: Float32Array;
+  weights: Float32Array;
+  bias: Float32Array | null;
+  alpha: Float32Array | null;
+  out: Float32Array;
+}
+
+/** Max pooling of planes, shared out like a conv's tasks. */
+export interface MaxPoolJob {
+  id: number;
+  kind: 'maxPool';
+  window: Window2d;
+  x: Float32Array;
+  out: Float32Array;
+}
+
+/** Softmax over channels of positions (item, pixel), shared out like a conv's tasks. */
+export interface SoftmaxJob {
+  id: number;
+  kind: 'softmax';
+  x: Float32Array;
+  out: Float32Array;
+  n: number;
+  c: number;
+  plane: number;
+  rows: boolean;
+  /** false: the TypeScript reference (CpuBackendOptions.simd). */
+  simd: boolean;
+}
+
+/** A fully connected layer, shared out by groups of batch items (simdDense.ts). */
+export interface DenseJob {
+  id: number;
+  kind: 'dense';
+  x: Float32Array;
+  /** Weight rows packed by packedDenseRows. */
+  weights: Float32Array;
+  bias: Float32Array | null;
+  n: number;
+  f: number;
+  o: number;
+  out: Float32Array;
+  /** The relaxed-SIMD GEMM (CpuBackendOptions.fma). */
+  fma: boolean;
+}
+
+/** How a job's tasks are shared out (see takeShares): filled in by the pool. */
+export interface Sharing {
+  counter: Int32Array;
+  grain: number;
+  spread: number;
+  total: number;
+}
+
+export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob | ConvGradJob) & Sharing;
+
+/** A net's recorded pass, sent once before the first PassJob that replays it. */
+export interface TapeMessage {
+  kind: 'tape';
+  tapeId: number;
+  tape: Tape;
+  constants: { shape: number[]; data: Float32Array }[];
+  simd: boolean;
+  winograd: boolean;
+  fma: boolean;
+}
+
+/** A whole forward pass of a recorded net on this worker alone; the reply's result is its outputs. */
+export interface PassJob {
+  id: number;
+  kind: 'pass';
+  tapeId: number;
+  x: Float32Array;
+  shape: number[];
+}
