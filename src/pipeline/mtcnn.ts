@@ -177,8 +177,8 @@ export class FaceDetector {
     const t0 = now();
     // On the CPU backend an integral image (small photos only) serves every pyramid level and
     // crop of this detection.
-    const cpu = this.backend instanceof CpuBackend;
-    const rgb = images.map((img) => (cpu ? withIntegral(toRgbImage(img, options)) : toRgbImage(img, options)));
+    const hostTensors = this.backend.capabilities.hostTensors;
+    const rgb = images.map((img) => (hostTensors ? withIntegral(toRgbImage(img, options)) : toRgbImage(img, options)));
     checkSignal(signal);
     const tDecode = now() - t0;
     const reports = rgb.map((): DetectionReport => ({
@@ -298,7 +298,7 @@ export class FaceDetector {
    * their device, as the crops do.
    */
   private async pyramidLevel(img: RgbImage, h: number, w: number, report: DetectionReport): Promise<Tensor | LevelSource> {
-    if (!(this.backend instanceof CpuBackend)) {
+    if (!this.backend.capabilities.hostTensors) {
       const t = now();
       const level = await this.backend.resizeArea(img, [{ x: 0, y: 0, width: img.width, height: img.height }], h, w);
       report.ms.pyramid += now() - t;

@@ -137,7 +137,7 @@ function place(tile: Tensor, map: Tensor, y: number, x: number): void {
 
 /** Whether the backend runs 3x3 convs as Winograd blocks (so tiles must start on even cells). */
 function runsWinograd(backend: Backend): boolean {
-  return backend.describe().mode.includes('winograd');
+  return backend.capabilities.winogradBlocks;
 }
 
 /** The tile side in map cells for `tilePixels` input pixels: a tile of T x T cells reads 2T + 10 rows and columns. */

@@ -19,10 +19,29 @@ export interface BatchNormParams {
  * Inputs are never modified; every op returns a new tensor. Every forward op has its backward
  * (vector-Jacobian product) in BackwardOps, for training.
  */
+/**
+ * What the pipeline may rely on beyond the ops, so it never asks a backend what class it is and a
+ * new backend states these once instead of being special-cased there.
+ */
+export interface BackendCapabilities {
+  /**
+   * Tensors are host arrays the ops read in place: the detector may serve P-Net a pyramid level
+   * read tile by tile from the 8-bit photo, and crops from an integral image, instead of asking
+   * the backend to resize (which a device backend does where its data lives).
+   */
+  hostTensors: boolean;
+  /**
+   * 3x3 stride-1 convs run as Winograd F(2x2, 3x3) blocks, so a tile of a P-Net level gives the
+   * bits of the whole-level pass only if it starts on an even map cell.
+   */
+  winogradBlocks: boolean;
+}
+
 export interface Backend extends BackwardOps {
   readonly name: string;
   /** What really runs (mode, threads): reported so that a fallback is never silent. */
   describe(): BackendReport;
+  readonly capabilities: BackendCapabilities;
 
   conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options?: Conv2dOptions): Promise<Tensor>;
   relu(x: Tensor): Promise<Tensor>;

@@ -1,6 +1,6 @@
 import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
-import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
+import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
 import { ShapeError } from '../../errors.ts';
@@ -188,6 +188,10 @@ export class CpuBackend implements Backend {
   private readonly shareFromMacs: number;
   private readonly splitBatchesFromMs: number;
   private readonly splitRowsFromMs: number;
+
+  get capabilities(): BackendCapabilities {
+    return { hostTensors: true, winogradBlocks: this.winograd };
+  }
 
   describe(): BackendReport {
     const mode = !this.simd ? 'typescript' : `typescript+wasm-simd${this.winograd ? '+winograd' : ''}${this.fma ? '+fma' : ''}`;

@@ -1,7 +1,7 @@
 // The gpu.js backend: every op a gpu.js kernel (sources in kernels.ts), compiled once per shape
 // and cached. One GPU instance per backend; `mode` picks what gpu.js compiles to, and
 // describe() reports what really ran, including gpu.js's own fallback reasons.
-import type { Backend, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
+import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, GraphForward, LrnOptions } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
 import { ArgumentError, ShapeError } from '../../errors.ts';
@@ -126,6 +126,9 @@ export class GpujsBackend implements Backend {
   get planBuilds(): number {
     return this.counts.plans;
   }
+
+  /** Tensors are read back to the host after each pass; images are resized where the kernels run. */
+  readonly capabilities: BackendCapabilities = { hostTensors: false, winogradBlocks: false };
 
   describe(): BackendReport {
     const ran = [...this.ran];
