@@ -5,6 +5,7 @@
 // the TypeScript GEMM (weights in blocks of 4 rows, im2col panels of 4 pixels), adds the bias
 // and applies the activation; two gather kernels build the panels.
 
+import { accumulator, gemmLoops, type GemmLocals, type PanelStrides } from './simdTile.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
 // gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act, bStep, bNext): byte offsets of the
@@ -14,57 +15,38 @@ import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFuncti
 // step k + 1 lie bStep bytes after step k's, the next panel bNext bytes after this one. Packed
 // im2col panels: (16, 16 K). A 1x1 convolution reads its input planes directly: (4 * plane, 16).
 const [A, B, C, K, BLOCKS, PANELS, LDC, BIAS, ALPHA, ACT, BSTEP, BNEXT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-// i32 locals
+// i32 locals: simdTile's loop state, then this kernel's own (a block's rows, K * bStep).
 const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE, ROWS, KBS] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
-// v128 locals
+// v128 locals: simdTile's, then T (a row's bias or slope splatted).
 const [B0, B1, AV, T] = [23, 24, 25, 26];
-const ACC = (r: number, w: number) => 27 + r * 2 + w;
+const LOCALS: GemmLocals = {
+  a: A, b: B, c: C, k: K, blocks: BLOCKS, panels: PANELS, ldc: LDC,
+  mb: MB, pb: PB, ap: AP, bq: BQ, end: END, kb: KB, cq: CQ, ablock: ABLOCK, pbase: PBASE,
+  b0: B0, b1: B1, av: AV, acc: 27,
+};
+const STRIDES: PanelStrides = { step: op.get(BSTEP), next: op.get(BNEXT), span: op.get(KBS) };
 
 /**
- * A 4-row x (4 * width)-pixel tile: 4 * width accumulators stay in vector registers over the
- * whole reduction. Width 2 (8 pixels) is the main kernel, width 1 the odd last panel. Then the
- * bias, and with `act` the activation max(y, 0) + alpha * min(y, 0): ReLU with alpha 0, PReLU
- * otherwise, equal to the TypeScript kernel's for every y including -0 (both give +0).
+ * The conv's epilogue on a tile's accumulators: the bias, and with `act` the activation
+ * max(y, 0) + alpha * min(y, 0): ReLU with alpha 0, PReLU otherwise, equal to the TypeScript
+ * kernel's for every y including -0 (both give +0).
  */
-function tile(width: 1 | 2, fused: boolean): number[] {
+function biasActivation(width: 1 | 2): number[] {
+  const acc = (r: number, w: number) => accumulator(LOCALS, r, w);
   const code: number[] = [];
-  for (let r = 0; r < 4; r++) for (let w = 0; w < width; w++) code.push(...op.zero, ...op.set(ACC(r, w)));
-  code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KBS), ...op.add, ...op.set(END));
-  code.push(...op.loop);
-  code.push(...op.get(BQ), ...op.load(0), ...op.set(B0));
-  if (width === 2) code.push(...op.get(BQ), ...op.get(BNEXT), ...op.add, ...op.load(0), ...op.set(B1));
-  for (let r = 0; r < 4; r++) {
-    code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
-    for (let w = 0; w < width; w++) {
-      if (fused) code.push(...op.get(AV), ...op.get(w ? B1 : B0), ...op.get(ACC(r, w)), ...op.relaxedMadd, ...op.set(ACC(r, w)));
-      else code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
-    }
-  }
-  code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
-  code.push(...op.get(BQ), ...op.get(BSTEP), ...op.add, ...op.set(BQ));
-  code.push(...op.get(BQ), ...op.get(END), ...op.ne, ...op.brIf(0), ...op.end);
   for (let r = 0; r < 4; r++) {
     // ROWS: byte offset of this block's first row in bias and alpha.
     code.push(...op.get(BIAS), ...op.get(ROWS), ...op.add, ...op.loadSplat(r * 4), ...op.set(T));
-    for (let w = 0; w < width; w++) code.push(...op.get(ACC(r, w)), ...op.get(T), ...op.fadd, ...op.set(ACC(r, w)));
+    for (let w = 0; w < width; w++) code.push(...op.get(acc(r, w)), ...op.get(T), ...op.fadd, ...op.set(acc(r, w)));
   }
   code.push(...op.get(ACT), ...op.if);
   for (let r = 0; r < 4; r++) {
     code.push(...op.get(ALPHA), ...op.get(ROWS), ...op.add, ...op.loadSplat(r * 4), ...op.set(T));
     for (let w = 0; w < width; w++) {
-      code.push(...op.get(ACC(r, w)), ...op.zero, ...op.fmax, ...op.get(T), ...op.get(ACC(r, w)), ...op.zero, ...op.fmin, ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
+      code.push(...op.get(acc(r, w)), ...op.zero, ...op.fmax, ...op.get(T), ...op.get(acc(r, w)), ...op.zero, ...op.fmin, ...op.fmul, ...op.fadd, ...op.set(acc(r, w)));
     }
   }
   code.push(...op.end);
-  // The tile is row-major with stride LDC: row r of this block at CQ + r * LDC.
-  for (let r = 0; r < 4; r++) {
-    for (let w = 0; w < width; w++) {
-      code.push(...op.get(CQ), ...(r ? [...op.get(LDC), ...op.i32(r), ...op.mul, ...op.add] : []), ...op.get(ACC(r, w)), ...op.store(w * 16));
-    }
-  }
-  code.push(...op.get(CQ), ...op.i32(16 * width), ...op.add, ...op.set(CQ));
-  code.push(...op.get(PBASE), ...op.get(BNEXT), ...(width === 2 ? [...op.get(BNEXT), ...op.add] : []), ...op.add, ...op.set(PBASE));
-  code.push(...op.get(PB), ...op.i32(width), ...op.add, ...op.set(PB));
   return code;
 }
 
@@ -121,21 +103,9 @@ function gatherLanesBody(): WasmFunction {
 
 function gemmFunction(fused: boolean): WasmFunction {
   const body: number[] = [
-    ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
     ...op.get(K), ...op.get(BSTEP), ...op.mul, ...op.set(KBS),
-    ...op.get(A), ...op.set(ABLOCK),
-    ...op.loop, // over blocks of 4 weight rows
-    ...op.get(B), ...op.set(PBASE), ...op.i32(0), ...op.set(PB),
-    // CQ: the block's first row, C + MB * 4 * LDC; ROWS: MB * 16 bytes into bias and alpha.
-    ...op.get(C), ...op.get(MB), ...op.get(LDC), ...op.mul, ...op.i32(2), ...op.shl, ...op.add, ...op.set(CQ),
-    ...op.get(MB), ...op.i32(4), ...op.shl, ...op.set(ROWS),
-    ...op.loop, // over panels, two at a time while two remain
-    ...op.get(PB), ...op.i32(1), ...op.add, ...op.get(PANELS), ...op.ltU,
-    ...op.if, ...tile(2, fused), ...op.else, ...tile(1, fused), ...op.end,
-    ...op.get(PB), ...op.get(PANELS), ...op.ltU, ...op.brIf(0), ...op.end,
-    ...op.get(ABLOCK), ...op.get(KB), ...op.add, ...op.set(ABLOCK),
-    ...op.get(MB), ...op.i32(1), ...op.add, ...op.set(MB),
-    ...op.get(MB), ...op.get(BLOCKS), ...op.ltU, ...op.brIf(0), ...op.end,
+    // ROWS: MB * 16 bytes into bias and alpha.
+    ...gemmLoops(fused, LOCALS, STRIDES, { perBlock: [...op.get(MB), ...op.i32(4), ...op.shl, ...op.set(ROWS)], epilogue: biasActivation }),
   ];
   return { name: 'gemm', params: 12, locals: [[KBS - MB + 1, I32], [4 + 8, V128]], body };
 }

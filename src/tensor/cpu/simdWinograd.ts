@@ -4,6 +4,7 @@
 // rows, the output transform with bias and activation, rows copied out.
 import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
+import { gemmLoops, type GemmLocals } from './simdTile.ts';
 import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
@@ -64,55 +65,21 @@ function inputFunction(): WasmFunction {
 }
 
 /**
- * gemm(a, b, c, k, blocks, panels, ldc): the conv GEMM of simdGemm.ts without its epilogue
- * (the Winograd products are not outputs yet): a 4-row x 8-pixel tile of accumulators over the
- * whole reduction, a 4-pixel one for an odd last panel; weights in blocks of 4 rows (16 k bytes
- * each), panels 16 k bytes apart, C row-major with ldc bytes per row.
+ * gemm(a, b, c, k, blocks, panels, ldc): the conv GEMM of simdGemm.ts (simdTile's tile) without
+ * its epilogue (the Winograd products are not outputs yet); weights in blocks of 4 rows (16 k
+ * bytes each), panels 16 k bytes apart with consecutive reduction steps 16 bytes apart, C
+ * row-major with ldc bytes per row.
  */
 function gemmFunction(fused: boolean): WasmFunction {
   const [A, B, C, K, BLOCKS, PANELS, LDC] = [0, 1, 2, 3, 4, 5, 6];
   const [MB, PB, AP, BQ, END, KB, CQ, ABLOCK, PBASE] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
   const [B0, B1, AV] = [16, 17, 18];
-  const ACC = (r: number, w: number) => 19 + r * 2 + w;
-  const tile = (width: 1 | 2): number[] => {
-    const code: number[] = [];
-    for (let r = 0; r < 4; r++) for (let w = 0; w < width; w++) code.push(...op.zero, ...op.set(ACC(r, w)));
-    code.push(...op.get(ABLOCK), ...op.set(AP), ...op.get(PBASE), ...op.set(BQ), ...op.get(PBASE), ...op.get(KB), ...op.add, ...op.set(END));
-    code.push(...op.loop);
-    code.push(...op.get(BQ), ...op.load(0), ...op.set(B0));
-    if (width === 2) code.push(...op.get(BQ), ...op.get(KB), ...op.add, ...op.load(0), ...op.set(B1));
-    for (let r = 0; r < 4; r++) {
-      code.push(...op.get(AP), ...op.loadSplat(r * 4), ...op.set(AV));
-      for (let w = 0; w < width; w++) {
-        if (fused) code.push(...op.get(AV), ...op.get(w ? B1 : B0), ...op.get(ACC(r, w)), ...op.relaxedMadd, ...op.set(ACC(r, w)));
-        else code.push(...op.get(ACC(r, w)), ...op.get(AV), ...op.get(w ? B1 : B0), ...op.fmul, ...op.fadd, ...op.set(ACC(r, w)));
-      }
-    }
-    code.push(...op.get(AP), ...op.i32(16), ...op.add, ...op.set(AP));
-    code.push(...op.get(BQ), ...op.i32(16), ...op.add, ...op.tee(BQ), ...op.get(END), ...op.ne, ...op.brIf(0), ...op.end);
-    for (let r = 0; r < 4; r++) {
-      for (let w = 0; w < width; w++) {
-        code.push(...op.get(CQ), ...(r ? [...op.get(LDC), ...op.i32(r), ...op.mul, ...op.add] : []), ...op.get(ACC(r, w)), ...op.store(w * 16));
-      }
-    }
-    code.push(...op.get(CQ), ...op.i32(16 * width), ...op.add, ...op.set(CQ));
-    code.push(...op.get(PBASE), ...op.get(KB), ...(width === 2 ? [...op.get(KB), ...op.add] : []), ...op.add, ...op.set(PBASE));
-    code.push(...op.get(PB), ...op.i32(width), ...op.add, ...op.set(PB));
-    return code;
+  const locals: GemmLocals = {
+    a: A, b: B, c: C, k: K, blocks: BLOCKS, panels: PANELS, ldc: LDC,
+    mb: MB, pb: PB, ap: AP, bq: BQ, end: END, kb: KB, cq: CQ, ablock: ABLOCK, pbase: PBASE,
+    b0: B0, b1: B1, av: AV, acc: 19,
   };
-  const body = [
-    ...op.get(K), ...op.i32(4), ...op.shl, ...op.set(KB),
-    ...op.get(A), ...op.set(ABLOCK),
-    ...op.loop,
-    ...op.get(B), ...op.set(PBASE), ...op.i32(0), ...op.set(PB),
-    ...op.get(C), ...op.get(MB), ...op.get(LDC), ...op.mul, ...op.i32(2), ...op.shl, ...op.add, ...op.set(CQ),
-    ...op.loop,
-    ...op.get(PB), ...op.i32(1), ...op.add, ...op.get(PANELS), ...op.ltU,
-    ...op.if, ...tile(2), ...op.else, ...tile(1), ...op.end,
-    ...op.get(PB), ...op.get(PANELS), ...op.ltU, ...op.brIf(0), ...op.end,
-    ...op.get(ABLOCK), ...op.get(KB), ...op.add, ...op.set(ABLOCK),
-    ...op.get(MB), ...op.i32(1), ...op.add, ...op.tee(MB), ...op.get(BLOCKS), ...op.ltU, ...op.brIf(0), ...op.end,
-  ];
+  const body = gemmLoops(fused, locals, { step: op.i32(16), next: op.get(KB), span: op.get(KB) });
   return { name: 'gemm', params: 7, locals: [[PBASE - MB + 1, I32], [3 + 8, V128]], body };
 }
 
