@@ -14,6 +14,7 @@ import { toRgbImage, type DecodeOptions, type ImageInput, type RgbImage } from '
 import { nmsMin, nmsUnion, type Box } from './nms.ts';
 import { imageLevel, pnetCells, pnetTileList, readPnetTile, runPnetTile, type LevelSource, type TileCells } from './pnetBands.ts';
 import type { Region } from '../tensor/geometry.ts';
+import { trackFaces, type Square, type TrackFrame, type TrackOptions, type TrackSource } from './track.ts';
 
 const f = Math.fround;
 
@@ -390,6 +391,43 @@ export class FaceDetector {
       }
     }
     return result;
+  }
+
+  /**
+   * R-Net and O-Net on the given squares of a decoded image, as if P-Net had proposed them: how
+   * track() follows faces between full detections. Same thresholds, NMS and selection as detect().
+   */
+  async refineSquares(image: RgbImage, squares: readonly Square[], options: DetectOptions = {}): Promise<Detection> {
+    const opts = checkOptions(options);
+    const [, t2, t3] = opts.thresholds.map((t) => f(t));
+    const report: DetectionReport = {
+      scales: [],
+      counts: { pnetCandidates: 0, afterScaleNms: 0, afterPyramidNms: squares.length, rnetInput: 0, rnetPassed: 0, afterRnetNms: 0, onetInput: 0, onetPassed: 0, faces: 0 },
+      ms: { decode: 0, pyramid: 0, pnet: 0, rnet: 0, onet: 0, post: 0 },
+    };
+    let boxes: Candidate[] = squares.map((q) => ({ x1: f(q.x1), y1: f(q.y1), x2: f(q.x2), y2: f(q.y2), score: 1, reg: [0, 0, 0, 0], image: 0 }));
+    let t = now();
+    boxes = await this.refine([image], boxes, 24, t2, [report], 'rnet');
+    report.ms.rnet = now() - t;
+    checkSignal(options.signal);
+    t = now();
+    boxes = await this.refine([image], boxes, 48, t3, [report], 'onet');
+    report.ms.onet = now() - t;
+    const faces = select(boxes, options, image.width, image.height);
+    report.counts.faces = faces.length;
+    return { width: image.width, height: image.height, faces, report };
+  }
+
+  /**
+   * Faces in video, frame after frame, each with a track id that stays while the face stays in
+   * view: `for await (const frame of detector.track(video)) frame.faces`. `source` is a <video>
+   * element or a MediaStream (each frame the newest when the tracker is ready, the ones between
+   * counted in frame.dropped) or an iterable of anything detect() takes (every item, in order).
+   * Between full detections, R-Net and O-Net follow the faces around where they were (see
+   * TrackOptions for when the full cascade runs).
+   */
+  track(source: TrackSource, options: TrackOptions & DetectOptions = {}): AsyncIterable<TrackFrame> {
+    return trackFaces(this, source, options);
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,56 @@
+// What a followed frame looks at instead of P-Net's pyramid: a few squares around each face's
+// last box, which R-Net and O-Net then refine as they refine P-Net's candidates; and how much a
+// frame differs from the one before, to tell when following is not worth trusting.
+import type { RgbImage } from '../image/rgbImage.ts';
+import type { FaceBox } from './faceTracks.ts';
+
+export interface Square {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+/**
+ * R-Net's inputs around one face: its last box made square about its centre (as the cascade
+ * squares P-Net's boxes before R-Net), and the same square moved by `shift` of its side left,
+ * right, up and down, so a face that moved that far between frames is still mostly inside one
+ * of them. shift 0 gives the one square.
+ */
+export function followSquares(box: FaceBox, shift: number): Square[] {
+  const [x1, y1, x2, y2] = box;
+  const side = Math.max(x2 - x1, y2 - y1);
+  const cx = (x1 + x2) / 2;
+  const cy = (y1 + y2) / 2;
+  const at = (dx: number, dy: number): Square => ({ x1: cx + dx - side / 2, y1: cy + dy - side / 2, x2: cx + dx + side / 2, y2: cy + dy + side / 2 });
+  if (!(shift > 0)) return [at(0, 0)];
+  const d = shift * side;
+  return [at(0, 0), at(-d, 0), at(d, 0), at(0, -d), at(0, d)];
+}
+
+/** Side of the grey thumbnail frames are compared on. */
+const THUMB = 32;
+
+/**
+ * A THUMB x THUMB grey thumbnail of the frame, one sampled pixel per cell: enough to see a cut
+ * or a camera swung round, and costs 1,024 reads whatever the frame's size.
+ */
+export function frameThumbnail(img: RgbImage): Float32Array {
+  const out = new Float32Array(THUMB * THUMB);
+  for (let ty = 0; ty < THUMB; ty++) {
+    const y = Math.min(img.height - 1, Math.floor(((ty + 0.5) * img.height) / THUMB));
+    for (let tx = 0; tx < THUMB; tx++) {
+      const x = Math.min(img.width - 1, Math.floor(((tx + 0.5) * img.width) / THUMB));
+      const p = (y * img.width + x) * 3;
+      out[ty * THUMB + tx] = 0.299 * img.data[p] + 0.587 * img.data[p + 1] + 0.114 * img.data[p + 2];
+    }
+  }
+  return out;
+}
+
+/** Mean absolute difference of two thumbnails, as a fraction of full scale (0: same, 1: black vs white). */
+export function frameChange(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / (a.length * 255);
+}
