@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { decodeImage } from '../src/image/decode.ts';
 import { Inflater } from '../src/image/png/inflate.ts';
 import { ImageError } from '../src/errors.ts';
+import { PNG } from 'pngjs';
 import { chunk, encodePng } from './helpers/png.ts';
 
 function png(width: number, height: number, idat: Uint8Array, colorType = 2, depth = 8, extra: Uint8Array[] = []): Uint8Array {
@@ -108,6 +109,70 @@ test('inflate: deflate streams from zlib round-trip; an output cap is honoured; 
       new Inflater(junk).read(new Uint8Array(1 << 20), 0, 1 << 20);
     } catch (e) {
       assert.equal((e as Error).constructor.name, 'InflateError', String(e));
+    }
+  }
+});
+
+test('inflate: a stream read in pieces (as IDAT chunks lie in the file) gives the same bytes and the same errors as read whole', () => {
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+  // Stored blocks (level 0), fixed and dynamic codes; piece sizes that cut headers, stored-block
+  // lengths and the Adler-32 trailer anywhere, empty pieces included.
+  for (const [level, size] of [[0, 70000], [1, 30000], [9, 20000]]) {
+    const data = Uint8Array.from({ length: size }, (_, i) => (i % 3 ? rand() : i & 255));
+    const stream = deflateSync(data, { level });
+    for (const sizes of [[1], [2, 0, 3], [7], [4093, 1, 5]]) {
+      const pieces: Uint8Array[] = [];
+      for (let at = 0, k = 0; at < stream.length; k++) {
+        const n = sizes[k % sizes.length];
+        pieces.push(stream.subarray(at, at + n));
+        at += n;
+      }
+      const out = new Uint8Array(size + 1);
+      const inf = new Inflater(pieces);
+      assert.equal(inf.read(out, 0, size + 1), size, `level ${level}, pieces of ${sizes}`);
+      assert.ok(inf.finished);
+      assert.ok(Buffer.from(out.subarray(0, size)).equals(data), `level ${level}, pieces of ${sizes}`);
+    }
+    // Cut short anywhere, in pieces or whole: the same InflateError message.
+    for (const cut of [1, 2, 3, 5, stream.length >> 1, stream.length - 4, stream.length - 1]) {
+      const short = stream.subarray(0, cut);
+      const message = (input: Uint8Array | Uint8Array[]) => {
+        try {
+          new Inflater(input).read(new Uint8Array(size), 0, size);
+          return 'no error';
+        } catch (e) {
+          assert.equal((e as Error).constructor.name, 'InflateError', String(e));
+          return (e as Error).message;
+        }
+      };
+      const bytewise = Array.from(short, (_, i) => short.subarray(i, i + 1));
+      assert.equal(message(bytewise), message(short), `level ${level}, cut at ${cut}`);
+    }
+  }
+});
+
+test('a PNG whose image data is split into many IDAT chunks decodes to the pixels pngjs gives, as one chunk does', () => {
+  const width = 61, height = 37;
+  const raw = new Uint8Array(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    raw[y * (1 + width * 3)] = y % 5;
+    for (let i = 1; i <= width * 3; i++) raw[y * (1 + width * 3) + i] = (i * 7 + y * 13) & 255;
+  }
+  for (const level of [0, 9]) {
+    const stream = deflateSync(raw, { level });
+    const one = png(width, height, stream);
+    // The same file with its image data cut into chunks of 1, 2, 3, ... bytes, an empty one first.
+    const chunks = [chunk('IDAT', new Uint8Array(0))];
+    for (let at = 0, n = 1; at < stream.length; at += n, n++) chunks.push(chunk('IDAT', stream.subarray(at, at + n)));
+    const split = Buffer.concat([one.subarray(0, 33), ...chunks, one.subarray(one.length - 12)]);
+    const ref = PNG.sync.read(Buffer.from(split));
+    const rgb = new Uint8Array(width * height * 3);
+    for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) rgb.set(ref.data.subarray(i, i + 3), j);
+    for (const [what, bytes] of [['one chunk', one], [`${chunks.length} chunks`, split]] as const) {
+      const img = decodeImage(bytes);
+      assert.equal(img.width * img.height, width * height, what);
+      assert.ok(Buffer.from(img.data).equals(Buffer.from(rgb)), `level ${level}, ${what}`);
     }
   }
 });

@@ -1,5 +1,6 @@
 // PNG container: signature, chunks with their CRC-32, the header, the palette and the image
-// data gathered from its IDAT chunks. Only structure is checked here; pixels are decode.ts's.
+// data's IDAT chunks (views into the file's bytes, never joined: the inflater reads them in
+// turn). Only structure is checked here; pixels are decode.ts's.
 import { crc32 } from '../../io/crc32.ts';
 
 export class PngFormatError extends Error {}
@@ -18,8 +19,8 @@ export interface PngParts {
   header: PngHeader;
   /** RGB triples, present for colour type 3. */
   palette: Uint8Array | null;
-  /** The IDAT chunks' data joined: one zlib stream. */
-  data: Uint8Array;
+  /** The IDAT chunks' data in file order, one zlib stream when read in turn (views into the file's bytes). */
+  data: Uint8Array[];
 }
 
 /** Bit depths the format allows for each colour type. */
@@ -86,9 +87,5 @@ export function readPngChunks(bytes: Uint8Array): PngParts {
   }
   if (idat.length === 0) throw new PngFormatError('no image data (IDAT chunk)');
   if (header.colorType === 3 && !palette) throw new PngFormatError('palette image without a PLTE chunk');
-  const total = idat.reduce((s, c) => s + c.length, 0);
-  const joined = new Uint8Array(total);
-  let o = 0;
-  for (const c of idat) { joined.set(c, o); o += c.length; }
-  return { header, palette: header.colorType === 3 ? palette : null, data: joined };
+  return { header, palette: header.colorType === 3 ? palette : null, data: idat };
 }

@@ -2,8 +2,9 @@
 // node:zlib, where a header declaring a huge image with empty data hits a zlib assertion that
 // aborts the whole process (no try/catch can stop it), and on truncated data it has decoded
 // and failed the same bytes on different runs. Here inflate is our own (inflate.ts), pulled
-// one row at a time, so memory is the RGB output plus two rows, and data that holds fewer or
-// more rows than the header declares is refused.
+// one row at a time from the IDAT chunks where they lie in the file (no joined copy), and each
+// row is unfiltered and written into the RGB output at once, so memory is the RGB output plus
+// two rows, and data that holds fewer or more rows than the header declares is refused.
 //
 // Pixels follow what PIL's Image.open(...).convert('RGB') gives, checked by test/png-*.test.ts:
 // alpha is dropped without compositing; 16-bit colour and grey+alpha keep the high byte;
@@ -62,8 +63,9 @@ function decodeParts(bytes: Uint8Array): RgbImage {
     const pw = Math.ceil((width - x0) / dx), ph = Math.ceil((height - y0) / dy);
     if (pw > 0 && ph > 0) rawSize += ph * (1 + Math.ceil((pw * bitsPerPixel) / 8));
   }
-  if (data.length * 1032 + 1024 < rawSize) {
-    throw new PngFormatError(`image data ends early: ${data.length} compressed bytes cannot hold the ${width}x${height} declared (${rawSize} bytes of rows)`);
+  const compressed = data.reduce((n, chunk) => n + chunk.length, 0);
+  if (compressed * 1032 + 1024 < rawSize) {
+    throw new PngFormatError(`image data ends early: ${compressed} compressed bytes cannot hold the ${width}x${height} declared (${rawSize} bytes of rows)`);
   }
   const out = new Uint8Array(width * height * 3);
   const inflater = new Inflater(data);

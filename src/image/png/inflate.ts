@@ -62,6 +62,10 @@ const CHUNK = 65536;
 const MAX_MATCH = 258;
 
 export class Inflater {
+  /** The input piece being read, the pieces after it, and the next byte's offset in it. */
+  private input: Uint8Array;
+  private readonly pieces: readonly Uint8Array[];
+  private nextPiece = 0;
   private pos = 0;
   private bitBuf = 0;
   private bitCount = 0;
@@ -78,15 +82,36 @@ export class Inflater {
   private adlerA = 1;
   private adlerB = 0;
 
-  /** `input` is a zlib stream (2-byte header, deflate data, Adler-32). */
-  constructor(private readonly input: Uint8Array) {
-    if (input.length < 2) throw new InflateError('zlib stream is truncated (no header)');
-    const cmf = input[0];
-    const flg = input[1];
+  /**
+   * `input` is a zlib stream (2-byte header, deflate data, Adler-32), whole or in pieces read
+   * in order (a PNG's IDAT chunks as they lie in the file: no joined copy of them is made).
+   */
+  constructor(input: Uint8Array | readonly Uint8Array[]) {
+    this.pieces = input instanceof Uint8Array ? [input] : input;
+    this.input = new Uint8Array(0);
+    if (this.bytesLeft() < 2) throw new InflateError('zlib stream is truncated (no header)');
+    const cmf = this.bits(8);
+    const flg = this.bits(8);
     if ((cmf & 15) !== 8 || cmf >> 4 > 7) throw new InflateError('zlib header: not deflate with a window of at most 32 KiB');
     if (((cmf << 8) | flg) % 31 !== 0) throw new InflateError('zlib header check bits are wrong');
     if (flg & 0x20) throw new InflateError('zlib header asks for a preset dictionary');
-    this.pos = 2;
+  }
+
+  /** Moves on to the next non-empty piece once the current one is read; false at the end of the input. */
+  private more(): boolean {
+    while (this.pos >= this.input.length) {
+      if (this.nextPiece >= this.pieces.length) return false;
+      this.input = this.pieces[this.nextPiece++];
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  /** Whole bytes not yet consumed: those in the bit buffer, then the input's. */
+  private bytesLeft(): number {
+    let n = (this.bitCount >> 3) + Math.max(0, this.input.length - this.pos);
+    for (let i = this.nextPiece; i < this.pieces.length; i++) n += this.pieces[i].length;
+    return n;
   }
 
   /** Total bytes of output so far. */
@@ -135,16 +160,16 @@ export class Inflater {
     this.checksum();
   }
 
-  /** Drops the bits of a partial byte and gives back whole bytes the bit buffer read ahead. */
+  /** Drops the bits of a partial byte; whole bytes the bit buffer read ahead stay in it, read first. */
   private alignToByte(): void {
-    this.pos -= this.bitCount >> 3;
-    this.bitBuf = 0;
-    this.bitCount = 0;
+    const partial = this.bitCount & 7;
+    this.bitBuf >>>= partial;
+    this.bitCount -= partial;
   }
 
   private need(n: number): void {
     while (this.bitCount < n) {
-      if (this.pos >= this.input.length) throw new InflateError('compressed data ends before the final block');
+      if (this.pos >= this.input.length && !this.more()) throw new InflateError('compressed data ends before the final block');
       this.bitBuf |= this.input[this.pos++] << this.bitCount;
       this.bitCount += 8;
     }
@@ -161,7 +186,7 @@ export class Inflater {
 
   private decode(h: HuffmanTable): number {
     // Near the end of the input fewer than h.bits bits may remain although the code is shorter.
-    while (this.bitCount < h.bits && this.pos < this.input.length) {
+    while (this.bitCount < h.bits && (this.pos < this.input.length || this.more())) {
       this.bitBuf |= this.input[this.pos++] << this.bitCount;
       this.bitCount += 8;
     }
@@ -184,10 +209,9 @@ export class Inflater {
     if (type === 0) {
       // Stored: skip to a byte boundary, then LEN and its one's complement.
       this.alignToByte();
-      if (this.pos + 4 > this.input.length) throw new InflateError('compressed data ends inside a stored block header');
-      const len = this.input[this.pos] | (this.input[this.pos + 1] << 8);
-      const nlen = this.input[this.pos + 2] | (this.input[this.pos + 3] << 8);
-      this.pos += 4;
+      if (this.bytesLeft() < 4) throw new InflateError('compressed data ends inside a stored block header');
+      const len = this.bits(16);
+      const nlen = this.bits(16);
       if ((len ^ 0xffff) !== nlen) throw new InflateError('stored block length does not match its complement');
       this.storedLeft = len;
       this.state = 'stored';
@@ -230,12 +254,18 @@ export class Inflater {
   }
 
   private stored(target: number): void {
-    const n = Math.min(this.storedLeft, target - this.end);
-    if (this.pos + n > this.input.length) throw new InflateError('compressed data ends inside a stored block');
-    this.buf.set(this.input.subarray(this.pos, this.pos + n), this.end);
-    this.pos += n;
-    this.end += n;
+    let n = Math.min(this.storedLeft, target - this.end);
     this.storedLeft -= n;
+    // Whole bytes the bit buffer read ahead come first (the block starts on a byte boundary).
+    for (; n > 0 && this.bitCount >= 8; n--) this.buf[this.end++] = this.bits(8);
+    while (n > 0) {
+      if (!this.more()) throw new InflateError('compressed data ends inside a stored block');
+      const take = Math.min(n, this.input.length - this.pos);
+      this.buf.set(this.input.subarray(this.pos, this.pos + take), this.end);
+      this.pos += take;
+      this.end += take;
+      n -= take;
+    }
     if (this.storedLeft === 0) this.state = 'header';
   }
 
@@ -287,9 +317,10 @@ export class Inflater {
     // The Adler-32 starts at the next byte boundary; everything written so far must be summed.
     this.checksum();
     this.alignToByte();
-    if (this.pos + 4 > this.input.length) throw new InflateError('compressed data ends before its Adler-32 checksum');
-    const expected = ((this.input[this.pos] << 24) | (this.input[this.pos + 1] << 16) | (this.input[this.pos + 2] << 8) | this.input[this.pos + 3]) >>> 0;
-    this.pos += 4;
+    if (this.bytesLeft() < 4) throw new InflateError('compressed data ends before its Adler-32 checksum');
+    // Big-endian, unlike the deflate data's bit order.
+    let expected = 0;
+    for (let i = 0; i < 4; i++) expected = expected * 256 + this.bits(8);
     const actual = ((this.adlerB << 16) | this.adlerA) >>> 0;
     if (expected !== actual) throw new InflateError('Adler-32 checksum of the decompressed data does not match');
     this.state = 'done';
