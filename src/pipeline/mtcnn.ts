@@ -15,6 +15,7 @@ import { nmsMin, nmsUnion, type Box } from './nms.ts';
 import { imageLevel, pnetCells, pnetTileList, readPnetTile, runPnetTile, type LevelSource, type TileCells } from './pnetBands.ts';
 import type { Region } from '../tensor/geometry.ts';
 import { trackFaces, type Square, type TrackFrame, type TrackOptions, type TrackSource } from './track.ts';
+import { windowTiles, type PnetWindow } from './trackWindows.ts';
 
 const f = Math.fround;
 
@@ -172,6 +173,20 @@ export class FaceDetector {
    * R-Net and O-Net crops of all images go through the nets as one batch.
    */
   async detectBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Detection[]> {
+    return this.cascade(images, options);
+  }
+
+  /**
+   * The full cascade on parts of one image: P-Net on the cells of every pyramid level that reach
+   * into `windows` (image pixels), then R-Net and O-Net as detect() runs them. Each level's cells
+   * are the whole image's, so the faces inside the windows are the ones detect() finds there:
+   * how track() follows faces between full detections.
+   */
+  async detectIn(image: ImageInput, windows: readonly PnetWindow[], options: DetectOptions = {}): Promise<Detection> {
+    return (await this.cascade([image], options, windows))[0];
+  }
+
+  private async cascade(images: readonly ImageInput[], options: DetectOptions, windows?: readonly PnetWindow[]): Promise<Detection[]> {
     const opts = checkOptions(options);
     const { signal } = options;
     checkSignal(signal);
@@ -191,7 +206,7 @@ export class FaceDetector {
 
     let boxes: Candidate[] = [];
     for (let i = 0; i < rgb.length; i++) {
-      boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i], signal)));
+      boxes.push(...(await this.stage1(rgb[i], i, opts, reports[i], signal, windows)));
       checkSignal(signal);
     }
 
@@ -219,7 +234,7 @@ export class FaceDetector {
     });
   }
 
-  private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport, signal?: AbortSignal): Promise<Candidate[]> {
+  private async stage1(img: RgbImage, image: number, opts: ReturnType<typeof checkOptions>, report: DetectionReport, signal?: AbortSignal, windows?: readonly PnetWindow[]): Promise<Candidate[]> {
     if (img.width < 12 || img.height < 12) return [];
     const threshold = f(opts.thresholds[0]);
     const scales = pyramidScales(img.width, img.height, opts.minFaceSize, opts.scaleFactor);
@@ -233,7 +248,7 @@ export class FaceDetector {
     // backend's threads) is given that many, largest levels first. Each level's cells are put
     // back in row-major order after, as the reference takes them, so the candidates do not
     // depend on which tile finished first.
-    const tiles = levels.flatMap((level, k) => pnetTileList(this.backend, level.h, level.w).map((tile) => ({ k, tile })));
+    const tiles = levels.flatMap((level, k) => (windows ? windowTiles(level.scale, level.h, level.w, windows) : pnetTileList(this.backend, level.h, level.w)).map((tile) => ({ k, tile })));
     const lanes = Math.min(tiles.length, this.backend.concurrentPasses?.() ?? 1);
     let next = 0;
     const t = now();

@@ -1,6 +1,12 @@
 // Faces in video: detector.track(source) runs MTCNN's full cascade on some frames and, on the
-// others, only R-Net and O-Net on squares around where each face was a frame ago: P-Net's pyramid,
-// most of a detection's cost, is skipped while the faces stay near where they were. Faces keep a
+// others, follows each face from where it was a frame ago. By default ('pyramid') the cascade
+// runs only around each face: P-Net on the cells of the pyramid levels whose boxes are about the
+// face's size (followScales) and reach into its last box widened by followMargin, then R-Net and
+// O-Net on what P-Net finds there. Those cells are the whole frame's cells, so a followed face's
+// box is the one a full detection gives (a crop of the frame would be resampled on another grid,
+// and MTCNN's boxes move by up to a fifth of their area with the grid). 'squares' skips P-Net and
+// gives R-Net squares around the last box: cheaper, but its boxes wander from the full
+// detection's by that much. Faces keep a
 // track id from frame to frame (faceTracks.ts). The full cascade runs on the first frame, every
 // `detectEvery` frames (to find faces that came into view), when the frame changed too much to
 // trust the old positions, and when following lost a face (to find it elsewhere, or to be sure
@@ -10,11 +16,13 @@ import { toRgbImage, type DecodeOptions } from '../image/decode.ts';
 import type { RgbImage } from '../image/rgbImage.ts';
 import { alignFace } from './align.ts';
 import { FaceTracks } from './faceTracks.ts';
-import { followSquares, frameChange, frameThumbnail, type Square } from './trackFollow.ts';
+import { followSquares, followWindows, frameChange, frameThumbnail, type Square } from './trackFollow.ts';
+import type { PnetWindow } from './trackWindows.ts';
 import { sourceFrames, type SourceOptions, type TrackSource } from './trackSources.ts';
 
 export type { TrackSource } from './trackSources.ts';
 export type { Square } from './trackFollow.ts';
+export type { PnetWindow } from './trackWindows.ts';
 
 /** A face as the detector gives it (FaceDetector's Face). */
 export interface DetectedFace {
@@ -65,11 +73,16 @@ export interface TrackEmbedder {
 export interface TrackOptions extends SourceOptions {
   /** Run the full cascade at least every this many frames, to find faces that came into view (default 10; 1: every frame). */
   detectEvery?: number;
+  /** How a frame between full detections finds the faces again: 'pyramid' (default) or 'squares' (see above). */
+  follow?: 'pyramid' | 'squares';
   /**
-   * R-Net's inputs around each face: its last box made square, and that square moved this
-   * fraction of its side left, right, up and down (default 0.15; 0: the one square).
+   * How far a face may move between frames, as a fraction of its side (default 0.15): 'pyramid'
+   * looks at its last box widened by this much on every side; 'squares' gives R-Net its last box
+   * made square and that square moved this much left, right, up and down (0: the one square).
    */
-  followShift?: number;
+  followMargin?: number;
+  /** 'pyramid': the P-Net levels whose cell boxes (12 / scale pixels) are [min, max] times the face's side (default [0.4, 2.5]). */
+  followScales?: readonly [number, number];
   /** Run the full cascade when the frame differs from the previous one by more than this (mean absolute grey difference over a thumbnail, 0..1; default 0.1). */
   sceneChange?: number;
   /** Run the full cascade on a frame where following lost a face seen in the frame before (default true); false ends its track at once. */
@@ -84,11 +97,13 @@ export interface TrackOptions extends SourceOptions {
   embedEvery?: number;
 }
 
-export const TRACK_DEFAULTS = { detectEvery: 10, followShift: 0.15, sceneChange: 0.1, redetectOnLoss: true, minIoU: 0.3, keepLost: 0, embedEvery: 30 } as const;
+export const TRACK_DEFAULTS = { detectEvery: 10, follow: 'pyramid', followMargin: 0.15, followScales: [0.4, 2.5] as readonly [number, number], sceneChange: 0.1, redetectOnLoss: true, minIoU: 0.3, keepLost: 0, embedEvery: 30 } as const;
 
 /** The detector as the tracker uses it (FaceDetector). */
 export interface TrackingDetector<O> {
   detect(image: RgbImage, options: O): Promise<{ faces: DetectedFace[] }>;
+  /** The cascade on the cells of the frame's pyramid that reach into these windows. */
+  detectIn(image: RgbImage, windows: readonly PnetWindow[], options: O): Promise<{ faces: DetectedFace[] }>;
   /** R-Net and O-Net on these squares, as if P-Net had proposed them. */
   refineSquares(image: RgbImage, squares: readonly Square[], options: O): Promise<{ faces: DetectedFace[] }>;
 }
@@ -104,7 +119,10 @@ function checkTrackOptions(o: TrackOptions): Checked {
   positiveInt('detectEvery');
   positiveInt('embedEvery');
   if (!(Number.isInteger(c.keepLost) && c.keepLost >= 0)) throw new ArgumentError(`keepLost must be an integer >= 0, got ${c.keepLost}`);
-  if (!(Number.isFinite(c.followShift) && c.followShift >= 0 && c.followShift <= 1)) throw new ArgumentError(`followShift must be in [0, 1], got ${c.followShift}`);
+  if (!(Number.isFinite(c.followMargin) && c.followMargin >= 0 && c.followMargin <= 1)) throw new ArgumentError(`followMargin must be in [0, 1], got ${c.followMargin}`);
+  if (c.follow !== 'pyramid' && c.follow !== 'squares') throw new ArgumentError(`follow must be 'pyramid' or 'squares', got ${JSON.stringify(c.follow)}`);
+  const [lo, hi] = Array.isArray(c.followScales) ? c.followScales : [NaN, NaN];
+  if (!(c.followScales.length === 2 && lo > 0 && hi >= lo && Number.isFinite(hi))) throw new ArgumentError(`followScales must be [min, max] with 0 < min <= max, got ${JSON.stringify(c.followScales)}`);
   if (!(Number.isFinite(c.sceneChange) && c.sceneChange >= 0 && c.sceneChange <= 1)) throw new ArgumentError(`sceneChange must be in [0, 1], got ${c.sceneChange}`);
   if (!(Number.isFinite(c.minIoU) && c.minIoU > 0 && c.minIoU <= 1)) throw new ArgumentError(`minIoU must be in (0, 1], got ${c.minIoU}`);
   if (typeof c.redetectOnLoss !== 'boolean') throw new ArgumentError(`redetectOnLoss must be true or false, got ${c.redetectOnLoss}`);
@@ -152,8 +170,9 @@ async function* run<O extends TrackOptions & DecodeOptions & { signal?: AbortSig
       let detected: DetectReason | null = taken === 0 ? 'first' : taken - lastDetect >= o.detectEvery ? 'interval' : change > o.sceneChange ? 'change' : null;
       let faces: DetectedFace[] = [];
       if (!detected && tracks.tracks.length > 0) {
-        const squares = tracks.tracks.flatMap((t) => followSquares(t.box, o.followShift));
-        faces = (await detector.refineSquares(image, squares, options)).faces;
+        faces = o.follow === 'pyramid'
+          ? (await detector.detectIn(image, tracks.tracks.map((t) => followWindows(t.box, o.followMargin, o.followScales)), options)).faces
+          : (await detector.refineSquares(image, tracks.tracks.flatMap((t) => followSquares(t.box, o.followMargin)), options)).faces;
         if (o.redetectOnLoss && tracks.continued(faces) < tracks.visible.length) detected = 'lost';
       }
       if (detected) {

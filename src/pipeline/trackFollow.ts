@@ -1,8 +1,9 @@
-// What a followed frame looks at instead of P-Net's pyramid: a few squares around each face's
-// last box, which R-Net and O-Net then refine as they refine P-Net's candidates; and how much a
+// What a followed frame looks at instead of the whole frame: a window around each face's last
+// box for P-Net ('pyramid'), or a few squares around it for R-Net ('squares'); and how much a
 // frame differs from the one before, to tell when following is not worth trusting.
 import type { RgbImage } from '../image/rgbImage.ts';
 import type { FaceBox } from './faceTracks.ts';
+import type { PnetWindow } from './trackWindows.ts';
 
 export interface Square {
   x1: number;
@@ -26,6 +27,14 @@ export function followSquares(box: FaceBox, shift: number): Square[] {
   if (!(shift > 0)) return [at(0, 0)];
   const d = shift * side;
   return [at(0, 0), at(-d, 0), at(d, 0), at(0, -d), at(0, d)];
+}
+
+/** P-Net's window around one face: its last box widened by `margin` of its side, at the levels whose cells are `scales` times its side. */
+export function followWindows(box: FaceBox, margin: number, scales: readonly [number, number]): PnetWindow {
+  const [x1, y1, x2, y2] = box;
+  const side = Math.max(x2 - x1, y2 - y1);
+  const m = margin * side;
+  return { x: x1 - m, y: y1 - m, width: x2 - x1 + 2 * m, height: y2 - y1 + 2 * m, sides: [scales[0] * side, scales[1] * side] };
 }
 
 /** Side of the grey thumbnail frames are compared on. */
