@@ -1,23 +1,36 @@
 // tsface's benchmark in a real browser: the cases of `npm run bench` in headless chromium on the
 // CPU backend (1 thread, 2 Web Workers) and gpu.js's webgl2/webgpu/webasm modes, with tf.js's
-// webgl, webgpu and wasm backends running the same nets in the same browser as anchors.
-//   npm run bench:browser [-- --json FILE] [--quick] [--only PREFIX] [--modes cpu,webgl2,webgpu,webasm] [--detect-emulated]
-// Each engine gets its own page (tf.js keeps one backend per page, and GL contexts go with it);
-// engines on one renderer run side by side, case by case; a crashed chromium is replaced.
+// webgl, webgpu and wasm backends running the same nets in the same browser as anchors; the face
+// libraries a page would use instead (@vladmandic/face-api, @vladmandic/human) on their tf.js
+// backends beside tsface's FaceEmbedder; and each backend's cold start in a fresh page.
+//   npm run bench:browser [-- --json FILE] [--quick] [--only PREFIX] [--modes cpu,webgl2,webgpu,webasm]
+//       [--pages isolated,plain] [--detect-emulated] [--no-anchors] [--no-cold]
+//   npm run bench:browser -- --profile [--only PREFIX] [--modes cpu,webgl2] [--pages isolated]
+// Every case runs on a cross-origin-isolated page (COOP/COEP: Web Worker threads) and on a plain
+// page (one thread), as most sites serve; rows say which. Each engine gets its own page (tf.js
+// keeps one backend per page, and GL contexts go with it); engines on one renderer run side by
+// side, case by case; a crashed chromium is replaced. --profile prints, instead of the rows, where
+// a forward's time goes per kernel on tsface's CPU backend and gpu.js webgl2 (kernelProfile.ts).
 // Without a GPU, chromium's WebGL2 and WebGPU are SwiftShader, a CPU emulation: those rows say so,
 // and only their ratio to tf.js on the same renderer compares engines.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { buildBrowser } from '../build/browser.ts';
 import { chromiumMissing, launchChromium } from '../web/chromium.ts';
-import { SHARED_DIR, startServer } from '../web/server.ts';
-import { bundlePage, PAGE_MODULE } from './browser/bundle.ts';
+import { SHARED_DIR, startServer, type StaticServer } from '../web/server.ts';
+import type * as AnchorModule from './browser/anchor.ts';
+import { ANCHORS, printAnchorRatios, printFacesTable } from './browser/anchorReport.ts';
+import { ANCHOR_MODULE, bundlePage, COLD_MODULE, PAGE_MODULE } from './browser/bundle.ts';
 import { DETECT_CASES, NET_CASES, planFor } from './browser/cases.ts';
+import type * as ColdModule from './browser/cold.ts';
+import { printCold, printProfile, type ColdEntry } from './browser/coldReport.ts';
 import { BENCH_MODES, enginesFor, groupsOf, isSlow, labelOf, surfaceOf, type BenchMode, type Engine } from './browser/engines.ts';
+import type { FacesTiming } from './browser/frames.ts';
 import type * as PageModule from './browser/page.ts';
+import { WASM_LOG } from './browser/hooks.ts';
 import { isEmulated, type Renderers } from './browser/renderer.ts';
-import { printRatios, printRow, type BrowserRow } from './browser/report.ts';
+import { printRatios, printRow, type BrowserRow, type PageKind } from './browser/report.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -25,18 +38,44 @@ const jsonFile = flag('--json');
 const quick = args.includes('--quick');
 const only = flag('--only');
 const detectEmulated = args.includes('--detect-emulated');
+const profile = args.includes('--profile');
+const anchors = !args.includes('--no-anchors') && !profile;
+const cold = !args.includes('--no-cold') && !profile;
 const modes = (flag('--modes') ?? BENCH_MODES.join(',')).split(',').filter((m) => m) as BenchMode[];
 const unknown = modes.filter((m) => !BENCH_MODES.includes(m));
 if (unknown.length) throw new Error(`--modes takes ${BENCH_MODES.join(',')}; got ${unknown.join(',')}`);
+const PAGE_KINDS: PageKind[] = ['isolated', 'plain'];
+const pages = (flag('--pages') ?? PAGE_KINDS.join(',')).split(',').filter((m) => m) as PageKind[];
+if (pages.some((k) => !PAGE_KINDS.includes(k))) throw new Error(`--pages takes ${PAGE_KINDS.join(',')}; got ${pages.join(',')}`);
 const wanted = (name: string) => !only || name.startsWith(only);
 /** A case past this is abandoned, with the rest of its engine: a hung emulated GPU must not eat the run. */
 const CASE_LIMIT_MS = (quick ? 120 : 300) * 1000;
 
+/** The pictures of the faces-* rows: the shared photos as they are, and a 640x480 frame cut from the group photo. */
+interface FacesCase {
+  name: string;
+  url: string;
+  frame: boolean;
+  /** Timed (warm-up, then runs); the others run once, for the faces table only. */
+  timed: boolean;
+}
+
+function facesCases(): FacesCase[] {
+  if (!existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) return [];
+  const celebs = existsSync(join(SHARED_DIR, 'images', 'celebs')) ? readdirSync(join(SHARED_DIR, 'images', 'celebs')).filter((f) => /\.jpe?g$/i.test(f)).sort() : [];
+  return [
+    { name: 'faces-multiface', url: '/shared/images/multiface.jpg', frame: false, timed: true },
+    { name: 'faces-frame-640x480', url: '/shared/images/multiface.jpg', frame: true, timed: true },
+    ...celebs.map((f) => ({ name: `faces-celebs/${f}`, url: `/shared/images/celebs/${f}`, frame: false, timed: false })),
+  ].filter((c) => wanted(c.name));
+}
+
 type Api = typeof PageModule;
 const rows: BrowserRow[] = [];
+const colds: ColdEntry[] = [];
 const pageErrors: string[] = [];
 
-async function openPage(browser: Browser, url: string): Promise<Page> {
+async function openPage(browser: Browser, url: string, module = PAGE_MODULE): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => {
@@ -47,22 +86,30 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
     if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) pageErrors.push(`HTTP ${r.status()} ${r.url()}`);
   });
   await page.goto(`${url}/tools/bench/browser/`);
-  await page.evaluate(async (module) => {
-    (globalThis as unknown as { bench: unknown }).bench = await import(module);
-  }, PAGE_MODULE);
+  await page.evaluate(async (m) => {
+    (globalThis as unknown as { bench: unknown }).bench = await import(m);
+  }, module);
   return page;
 }
 
-/** Calls one of page.ts's exports in the page, abandoned after CASE_LIMIT_MS. */
-function call<K extends keyof Api>(page: Page, name: K, ...params: Parameters<Api[K]>): Promise<Awaited<ReturnType<Api[K]>>> {
-  const run = page.evaluate((n, p) => {
-    const bench = (globalThis as unknown as { bench: Record<string, (...a: unknown[]) => unknown> }).bench;
-    return bench[n](...p);
-  }, name, params as unknown[]) as Promise<Awaited<ReturnType<Api[K]>>>;
-  let timer: NodeJS.Timeout;
-  const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${CASE_LIMIT_MS / 1000} s, abandoned`)), CASE_LIMIT_MS)));
-  return Promise.race([run, limit]).finally(() => clearTimeout(timer));
+type Params<F> = F extends (...a: infer P) => unknown ? P : never;
+type Result<F> = F extends (...a: never[]) => infer R ? Awaited<R> : never;
+
+/** Calls one of the exports of the page's module M in the page, abandoned after CASE_LIMIT_MS. */
+function caller<M>() {
+  return <K extends keyof M & string>(page: Page, name: K, ...params: Params<M[K]>): Promise<Result<M[K]>> => {
+    const run = page.evaluate((n, p) => {
+      const bench = (globalThis as unknown as { bench: Record<string, (...a: unknown[]) => unknown> }).bench;
+      return bench[n](...p);
+    }, name, params as unknown[]) as Promise<Result<M[K]>>;
+    let timer: NodeJS.Timeout;
+    const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`over ${CASE_LIMIT_MS / 1000} s, abandoned`)), CASE_LIMIT_MS)));
+    return Promise.race([run, limit]).finally(() => clearTimeout(timer));
+  };
 }
+const call = caller<Api>();
+const callAnchor = caller<typeof AnchorModule>();
+const callCold = caller<typeof ColdModule>();
 
 function rendererOf(e: Engine, r: Renderers): string {
   const surface = surfaceOf(e);
@@ -84,12 +131,24 @@ interface Session {
   abandoned?: boolean;
 }
 
-const failed = (name: string, e: Engine, err: unknown) => console.log(`${name.padEnd(30)} ${labelOf(e).padEnd(40)} FAILED: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+/** An anchor library (face-api, human) on one of its tf.js backends, in its own page. */
+interface AnchorSession {
+  lib: AnchorModule.AnchorLib;
+  backend: AnchorModule.AnchorBackend;
+  page: Page;
+  started: AnchorModule.AnchorStarted;
+  renderer: string;
+  emulated: boolean;
+  abandoned?: boolean;
+}
 
-async function open(browser: Browser, url: string, e: Engine, renderers: Renderers): Promise<Session | null> {
+const failed = (name: string, who: string, err: unknown) => console.log(`${name.padEnd(30)} ${who.padEnd(40)} FAILED: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+
+async function open(browser: Browser, url: string, e: Engine, renderers: Renderers, profiled = false): Promise<Session | null> {
   const page = await openPage(browser, url);
   const renderer = rendererOf(e, renderers);
   try {
+    if (profiled) await call(page, 'profiling');
     const started = await call(page, 'start', e);
     if (e.lib === 'tfjs' && started.threads !== e.threads) {
       // tf.js wasm reports the pool XNNPACK really made; a second row at the same count would only repeat the first.
@@ -98,31 +157,112 @@ async function open(browser: Browser, url: string, e: Engine, renderers: Rendere
       return { e, page, started, renderer, emulated: isEmulated(renderer) };
     }
   } catch (err) {
-    failed('(start)', e, err);
+    failed('(start)', labelOf(e), err);
     if (GONE.test(String(err))) throw err;
   }
   await page.close().catch(() => {});
   return null;
 }
 
-function rowOf(s: Session, name: string, t: PageModule.Timing): BrowserRow {
+function rowOf(s: Session, kind: PageKind, name: string, t: PageModule.Timing): BrowserRow {
   const { e, started } = s;
   return {
-    case: name, backend: e.lib === 'tfjs' ? `tfjs-${e.backend}` : e.backend, mode: e.lib === 'tfjs' ? started.mode : t.mode, threads: started.threads,
+    case: name, backend: e.lib === 'tfjs' ? `tfjs-${e.backend}` : e.backend, page: kind, mode: e.lib === 'tfjs' ? started.mode : t.mode, threads: started.threads,
     ms: t.ms, where: 'browser', renderer: s.renderer, ...(s.emulated ? { emulation: 'SwiftShader' as const } : {}), ...(t.executor ? { executor: t.executor } : {}),
     batch: t.input[0], input: t.input, gflops: t.gflops, runs: t.times,
   };
 }
 
+function facesRow(base: Pick<BrowserRow, 'backend' | 'page' | 'mode' | 'threads' | 'renderer' | 'emulation' | 'executor'>, name: string, t: FacesTiming): BrowserRow {
+  return {
+    case: name, ...base, ms: t.ms, where: 'browser', batch: 1, input: [1, 3, t.height, t.width], gflops: null, runs: t.times,
+    boxes: t.boxes.map((b) => b.map((v) => Math.round(v * 10) / 10)), embeddings: t.embeddings,
+  };
+}
+
+/** Handles a failed case: reported; rethrown when the browser is gone; an overtime page is marked abandoned. */
+function caseFailed(name: string, who: string, s: { abandoned?: boolean }, err: unknown): void {
+  failed(name, who, err);
+  if (GONE.test(String(err))) throw err;
+  if (OVERTIME.test((err as Error).message)) s.abandoned = true;
+}
+
 /** One case on one session: recorded, or reported as failed; throws when the browser is gone. */
-async function runCase(s: Session, name: string, run: () => Promise<PageModule.Timing>): Promise<void> {
+async function runCase(s: Session, kind: PageKind, name: string, run: () => Promise<PageModule.Timing>): Promise<void> {
   try {
     const t = await run();
-    record(rowOf(s, name, t), [t.note, t.fallback ? `FALLBACK: ${t.fallback}` : ''].filter((n) => n).join('; '));
+    record(rowOf(s, kind, name, t), [t.note, t.fallback ? `FALLBACK: ${t.fallback}` : ''].filter((n) => n).join('; '));
   } catch (err) {
-    failed(name, s.e, err);
+    caseFailed(name, labelOf(s.e), s, err);
+  }
+}
+
+/** The anchors that stand beside a group's tsface engines: their tf.js backend on the same renderer. */
+function anchorBackendOf(group: Engine[]): AnchorModule.AnchorBackend {
+  const surface = surfaceOf(group[0]);
+  return surface === 'webgl2' ? 'webgl' : surface === 'webgpu' ? 'webgpu' : 'wasm';
+}
+
+async function openAnchor(browser: Browser, url: string, lib: AnchorModule.AnchorLib, backend: AnchorModule.AnchorBackend, renderers: Renderers): Promise<AnchorSession | null> {
+  const page = await openPage(browser, url, ANCHOR_MODULE);
+  const renderer = backend === 'wasm' ? 'cpu' : renderers[backend === 'webgl' ? 'webgl2' : 'webgpu'];
+  try {
+    const started = await callAnchor(page, 'startAnchor', lib, backend);
+    return { lib, backend, page, started, renderer, emulated: isEmulated(renderer) };
+  } catch (err) {
+    failed('(start)', `${lib} ${backend}`, err);
     if (GONE.test(String(err))) throw err;
-    if (OVERTIME.test((err as Error).message)) s.abandoned = true;
+  }
+  await page.close().catch(() => {});
+  return null;
+}
+
+/**
+ * The faces-* cases of one group: tsface's FaceEmbedder on each tsface engine and each anchor on
+ * the matching tf.js backend, case by case. On an emulated GPU a photo pipeline takes minutes: only
+ * the 640x480 frame runs there (and the photo too with --detect-emulated); the untimed photos of the
+ * faces table run on the CPU group of the first page kind only.
+ */
+async function runFaces(browser: Browser, url: string, kind: PageKind, group: Engine[], sessions: Session[], renderers: Renderers, withTable: boolean): Promise<void> {
+  const cases = facesCases();
+  if (!cases.length || !anchors) return;
+  const backend = anchorBackendOf(group);
+  const anchorSessions: AnchorSession[] = [];
+  try {
+    for (const lib of ANCHORS) {
+      const a = await openAnchor(browser, url, lib, backend, renderers);
+      if (a) anchorSessions.push(a);
+    }
+    const emulated = backend !== 'wasm' && isEmulated(anchorSessions[0]?.renderer ?? rendererOf(group[0], renderers));
+    const runs = quick ? 1 : 3;
+    for (const c of cases) {
+      if (!c.timed && !withTable) continue;
+      if (emulated && !c.frame && !detectEmulated) {
+        console.log(`${kind.padEnd(8)} ${c.name.padEnd(30)} ${`${backend} group`.padEnd(40)} SKIPPED: minutes per photo on an emulated GPU (--detect-emulated runs it)`);
+        continue;
+      }
+      const [warmup, timedRuns] = c.timed ? [1, runs] : [1, 0];
+      for (const s of sessions.filter((k) => k.e.lib === 'tsface' && !k.abandoned && !(k.e.backend === 'gpujs' && k.e.mode === 'webasm'))) {
+        try {
+          const t = await call(s.page, 'facesCase', c.url, c.frame, warmup, timedRuns);
+          const base = { backend: s.e.backend, page: kind, mode: t.mode, threads: s.started.threads, renderer: s.renderer, ...(s.emulated ? { emulation: 'SwiftShader' as const } : {}), ...(t.executor ? { executor: t.executor } : {}) };
+          record(facesRow(base, c.name, t), `${t.boxes.length} faces, ${t.embeddings} embedded`);
+        } catch (err) {
+          caseFailed(c.name, labelOf(s.e), s, err);
+        }
+      }
+      for (const a of anchorSessions.filter((k) => !k.abandoned)) {
+        try {
+          const t = await callAnchor(a.page, 'anchorFaces', c.url, c.frame, warmup, timedRuns);
+          const base = { backend: a.lib, page: kind, mode: a.started.mode, threads: a.started.threads, renderer: a.renderer, ...(a.emulated ? { emulation: 'SwiftShader' as const } : {}) };
+          record(facesRow(base, c.name, t), `${t.boxes.length} faces, ${t.embeddings} embedded; ${a.lib} ${a.started.version}`);
+        } catch (err) {
+          caseFailed(c.name, `${a.lib} ${a.backend}`, a, err);
+        }
+      }
+    }
+  } finally {
+    for (const a of anchorSessions) await a.page.close().catch(() => {});
   }
 }
 
@@ -131,7 +271,9 @@ async function runCase(s: Session, name: string, run: () => Promise<PageModule.T
  * interleaved (every engine on one case, then the next case), so that the machine's load, which
  * other work on it changes by the minute, weighs on both sides of a ratio alike.
  */
-async function runGroup(browser: Browser, url: string, group: Engine[], renderers: Renderers): Promise<void> {
+async function runGroup(browser: Browser, url: string, kind: PageKind, group: Engine[], renderers: Renderers, withTable: boolean): Promise<void> {
+  const anyCase = NET_CASES.some((k) => wanted(k.name)) || DETECT_CASES.some((k) => wanted(k.name)) || (anchors && facesCases().length > 0);
+  if (!anyCase) return;
   const sessions: Session[] = [];
   try {
     for (const e of group) {
@@ -140,22 +282,96 @@ async function runGroup(browser: Browser, url: string, group: Engine[], renderer
     }
     const live = () => sessions.filter((s) => !s.abandoned);
     for (const c of NET_CASES.filter((k) => wanted(k.name))) {
-      for (const s of live()) await runCase(s, c.name, () => call(s.page, 'netCase', c.name, planFor(c, isSlow(s.e, s.emulated), quick)));
+      for (const s of live()) await runCase(s, kind, c.name, () => call(s.page, 'netCase', c.name, planFor(c, isSlow(s.e, s.emulated), quick)));
     }
     // Detection is tsface's pipeline; tf.js has no MTCNN of its own to anchor it.
-    if (!existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) return;
-    for (const c of DETECT_CASES.filter((k) => wanted(k.name))) {
-      for (const s of live().filter((k) => k.e.lib === 'tsface')) {
-        if (s.emulated && surfaceOf(s.e) !== 'cpu' && !detectEmulated) {
-          console.log(`${c.name.padEnd(30)} ${labelOf(s.e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
-          continue;
+    if (existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) {
+      for (const c of DETECT_CASES.filter((k) => wanted(k.name))) {
+        for (const s of live().filter((k) => k.e.lib === 'tsface')) {
+          if (s.emulated && surfaceOf(s.e) !== 'cpu' && !detectEmulated) {
+            console.log(`${kind.padEnd(8)} ${c.name.padEnd(30)} ${labelOf(s.e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
+            continue;
+          }
+          await runCase(s, kind, c.name, () => call(s.page, 'detectCase', c.name, quick ? 1 : 3));
         }
-        await runCase(s, c.name, () => call(s.page, 'detectCase', c.name, quick ? 1 : 3));
       }
     }
+    await runFaces(browser, url, kind, group, live(), renderers, withTable);
   } finally {
     for (const s of sessions) {
       // A case still running in the page would hold `stop` behind it: an abandoned page is just closed.
+      if (!s.abandoned) await call(s.page, 'stop').catch(() => {});
+      await s.page.close().catch(() => {});
+    }
+  }
+}
+
+/**
+ * Cold start of every tsface engine of the run: a fresh page each, nothing loaded before cold.ts
+ * times the bundle's import, the weights, the detector and the detections of multiface.jpg.
+ * On an emulated GPU each detection takes minutes: those run with --detect-emulated only.
+ */
+async function runCold(browser: Browser, url: string, kind: PageKind, engines: Engine[], renderers: Renderers): Promise<void> {
+  if (!cold || !existsSync(join(SHARED_DIR, 'images', 'multiface.jpg')) || !wanted('cold-multiface')) return;
+  for (const e of engines.filter((k) => k.lib === 'tsface')) {
+    const renderer = rendererOf(e, renderers);
+    const emulated = isEmulated(renderer);
+    if (emulated && !detectEmulated) {
+      console.log(`${kind.padEnd(8)} ${'cold-multiface'.padEnd(30)} ${labelOf(e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
+      continue;
+    }
+    const page = await openPage(browser, url, COLD_MODULE);
+    const logged: string[] = [];
+    page.on('console', (m) => {
+      if (m.text().startsWith(WASM_LOG)) logged.push(m.text().slice(WASM_LOG.length + 1));
+    });
+    try {
+      const c = await callCold(page, 'coldStart', e, '/shared/images/multiface.jpg', quick ? 3 : 5);
+      // Each line: '<worker name> <module hash>'.
+      const perWorker = new Map<string, string[]>();
+      for (const line of logged) {
+        const [w, key] = line.split(' ');
+        perWorker.set(w, [...(perWorker.get(w) ?? []), key]);
+      }
+      const distinct = new Set(logged.map((l) => l.split(' ')[1])).size;
+      perWorker.delete('main');
+      const inWorkers = [...perWorker.values()].flat();
+      const workers = {
+        workers: perWorker.size, compiles: inWorkers.length, distinct, threadsCompiles: logged.length,
+        perWorkerDistinct: [...perWorker.values()].reduce((n, keys) => n + keys.length - new Set(keys).size, 0),
+      };
+      colds.push({ page: kind, label: labelOf(e), emulated, cold: c, workers });
+      const row: BrowserRow = {
+        case: 'cold-multiface', backend: e.backend, page: kind, mode: c.mode, threads: c.threads, ms: c.bundleMs + c.weightsMs + c.createMs + c.firstMs, where: 'browser', renderer,
+        ...(emulated ? { emulation: 'SwiftShader' as const } : {}), ...(c.executor ? { executor: c.executor } : {}), batch: 1, input: [1], gflops: null, runs: [c.firstMs, c.secondMs, ...c.steadyRuns], cold: c,
+      };
+      record(row, `to first faces: bundle ${c.bundleMs.toFixed(0)} + weights ${c.weightsMs.toFixed(0)} + create ${c.createMs.toFixed(0)} + first ${c.firstMs.toFixed(0)} ms; second ${c.secondMs.toFixed(0)}, steady ${c.steadyMs.toFixed(0)} ms (${(c.secondMs / c.steadyMs).toFixed(2)}x)`);
+    } catch (err) {
+      failed('cold-multiface', labelOf(e), err);
+      if (GONE.test(String(err))) throw err;
+    } finally {
+      await page.close().catch(() => {});
+    }
+  }
+}
+
+/** --profile: tsface's CPU engines and gpu.js webgl2, each net case split per kernel (kernelProfile.ts). */
+async function runProfile(browser: Browser, url: string, kind: PageKind, engines: Engine[], renderers: Renderers): Promise<void> {
+  const profiled = engines.filter((e) => e.lib === 'tsface' && (e.backend === 'cpu' || e.mode === 'webgl2'));
+  for (const e of profiled) {
+    const s = await open(browser, url, e, renderers, true);
+    if (!s) continue;
+    try {
+      for (const c of NET_CASES.filter((k) => wanted(k.name))) {
+        try {
+          const p = await call(s.page, 'profileCase', c.name, planFor(c, isSlow(e, s.emulated), quick));
+          printProfile(`${kind} page, ${labelOf(e)} (${p.mode}${p.executor ? ` ${p.executor}` : ''}), ${c.name}`, p, s.emulated);
+        } catch (err) {
+          caseFailed(c.name, labelOf(e), s, err);
+          if (s.abandoned) break;
+        }
+      }
+    } finally {
       if (!s.abandoned) await call(s.page, 'stop').catch(() => {});
       await s.page.close().catch(() => {});
     }
@@ -175,27 +391,44 @@ if (skip) {
 const began = performance.now();
 await buildBrowser();
 await bundlePage();
-const server = await startServer({ isolated: true });
+const servers = new Map<PageKind, StaticServer>();
+for (const kind of pages) servers.set(kind, await startServer({ isolated: kind === 'isolated' }));
 let chromium = await launchChromium();
 try {
-  const probe = await openPage(chromium.browser, server.url);
-  const renderers = await call(probe, 'renderers');
-  await probe.close();
   console.log(`tsface browser benchmark: median of ${quick ? 1 : 3} runs after 1 warm-up${quick ? ' (quick: smaller batches)' : ''}, ${new Date().toISOString()}`);
-  console.log(`  ${renderers.userAgent}`);
-  console.log(`  crossOriginIsolated ${renderers.crossOriginIsolated}, ${renderers.hardwareConcurrency} logical cores`);
-  console.log(`  WebGL2 renderer: ${renderers.webgl2}${isEmulated(renderers.webgl2) ? '  [SwiftShader emulation]' : ''}`);
-  console.log(`  WebGPU adapter:  ${renderers.webgpu}${isEmulated(renderers.webgpu) ? '  [SwiftShader emulation]' : ''}\n`);
-  for (const group of groupsOf(enginesFor(modes, renderers.crossOriginIsolated))) {
-    try {
-      await runGroup(chromium.browser, server.url, group, renderers);
-    } catch (err) {
-      console.log(`  chromium went away (${String((err as Error).message).split('\n')[0]}): starting a fresh one for the next engines`);
-      await chromium.close();
-      chromium = await launchChromium();
+  for (const [n, kind] of pages.entries()) {
+    const url = servers.get(kind)!.url;
+    const probe = await openPage(chromium.browser, url);
+    const renderers = await call(probe, 'renderers');
+    await probe.close();
+    console.log(`\n${kind} page (${kind === 'isolated' ? 'COOP/COEP headers' : 'no COOP/COEP headers, as most sites serve'}): ${renderers.userAgent}`);
+    console.log(`  crossOriginIsolated ${renderers.crossOriginIsolated}, ${renderers.hardwareConcurrency} logical cores`);
+    console.log(`  WebGL2 renderer: ${renderers.webgl2}${isEmulated(renderers.webgl2) ? '  [SwiftShader emulation]' : ''}`);
+    console.log(`  WebGPU adapter:  ${renderers.webgpu}${isEmulated(renderers.webgpu) ? '  [SwiftShader emulation]' : ''}\n`);
+    if ((kind === 'isolated') !== renderers.crossOriginIsolated) console.log(`  WARNING: the ${kind} page reports crossOriginIsolated ${renderers.crossOriginIsolated}`);
+    const engines = enginesFor(modes, renderers.crossOriginIsolated);
+    const step = async (what: () => Promise<void>) => {
+      try {
+        await what();
+      } catch (err) {
+        console.log(`  chromium went away (${String((err as Error).message).split('\n')[0]}): starting a fresh one for the next engines`);
+        await chromium.close();
+        chromium = await launchChromium();
+      }
+    };
+    if (profile) {
+      await step(() => runProfile(chromium.browser, url, kind, engines, renderers));
+      continue;
     }
+    for (const group of groupsOf(engines)) await step(() => runGroup(chromium.browser, url, kind, group, renderers, n === 0));
+    await step(() => runCold(chromium.browser, url, kind, engines, renderers));
   }
-  printRatios(rows);
+  if (!profile) {
+    printRatios(rows);
+    printAnchorRatios(rows);
+    if (pages.length) printFacesTable(rows, pages[0]);
+    printCold(colds);
+  }
   if (pageErrors.length) console.log(`\npage errors (${pageErrors.length}):\n  ${[...new Set(pageErrors)].slice(0, 10).join('\n  ')}`);
   console.log(`\ntotal ${((performance.now() - began) / 1000).toFixed(0)} s`);
   if (jsonFile) {
@@ -204,6 +437,6 @@ try {
   }
 } finally {
   await chromium.close();
-  await server.close();
+  for (const s of servers.values()) await s.close();
 }
 process.exit(0);

@@ -7,6 +7,10 @@ import { join, resolve, sep } from 'node:path';
 import { REPO } from '../../web/server.ts';
 
 export const PAGE_MODULE = '/dist/browser-bench/page.js';
+/** The cold-start rows' page module: it loads the tsface bundle itself, timed (cold.ts). */
+export const COLD_MODULE = '/dist/browser-bench/cold.js';
+/** The anchors' page module: face-api or human with its own tf.js (anchor.ts). */
+export const ANCHOR_MODULE = '/dist/browser-bench/anchor.js';
 const TSFACE_BUNDLE = '/dist/browser/tsface.js';
 
 const tsfaceFromBundle: Plugin = {
@@ -19,8 +23,8 @@ const tsfaceFromBundle: Plugin = {
 
 export async function bundlePage(): Promise<void> {
   await build({
-    entryPoints: [join(REPO, 'tools', 'bench', 'browser', 'page.ts')],
-    outfile: join(REPO, PAGE_MODULE.slice(1)),
+    entryPoints: ['page', 'cold', 'workerHooks', 'anchor'].map((name) => join(REPO, 'tools', 'bench', 'browser', `${name}.ts`)),
+    outdir: join(REPO, PAGE_MODULE.slice(1, PAGE_MODULE.lastIndexOf('/'))),
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -6,6 +6,7 @@
 import {
   createRuntime,
   FaceDetector,
+  FaceEmbedder,
   loadMobileFaceNet,
   loadMtcnn,
   Nn4Small2,
@@ -19,6 +20,9 @@ import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
 import type { Engine } from './engines.ts';
 import { probeRenderers } from './renderer.ts';
 import { startTfjs, tfjsForward } from './tfjsEngine.ts';
+import { canvasOf, imageDataOf, type Box, type FacesTiming } from './frames.ts';
+import { installHooks } from './hooks.ts';
+import { profileNet, type KernelProfile } from './kernelProfile.ts';
 
 export interface Started {
   backend: string;
@@ -118,8 +122,43 @@ export async function detectCase(name: string, runs: number): Promise<Timing> {
   return { ms: middle(times), times, input: [1], gflops: null, ...ran(), note };
 }
 
+let embedder: Promise<FaceEmbedder> | null = null;
+
+/**
+ * What the anchors run, on tsface: detection, landmarks and a MobileFaceNet embedding of every face
+ * (FaceEmbedder.embed), on the photo's bytes (tsface decodes them) or, for a frame, on the pixels of
+ * the same 640x480 canvas the anchors get. The first run is the warm-up; `runs` timed ones follow.
+ */
+export async function facesCase(url: string, frame: boolean, warmup: number, runs: number): Promise<FacesTiming & Pick<Timing, 'mode' | 'executor' | 'fallback'>> {
+  if (engine!.lib !== 'tsface') throw new Error('faces cases are tsface only here (anchor.ts runs the others)');
+  const e = await (embedder ??= FaceEmbedder.create({ backend: runtime!.backend }));
+  const canvas = await canvasOf(url, frame);
+  const input = frame ? imageDataOf(canvas) : await bytesOf(url);
+  let last = await e.embed(input);
+  for (let i = 1; i < warmup; i++) last = await e.embed(input);
+  const times = await timed(async () => (last = await e.embed(input)), 0, runs);
+  return {
+    ms: runs ? middle(times) : NaN, times, width: canvas.width, height: canvas.height,
+    boxes: last.faces.map((f) => [...f.box] as Box), embeddings: last.faces.length, ...ran(),
+  };
+}
+
+/** Hooks on the page's WebAssembly, WebGL and WebGPU APIs for profileCase; before `start`, so every program is seen. */
+export function profiling(): void {
+  installHooks();
+}
+
+/** One net case's forward split into shader time, uploads, read-backs, compiles and JavaScript (kernelProfile.ts). */
+export async function profileCase(name: string, plan: Plan): Promise<KernelProfile & Pick<Timing, 'mode' | 'executor' | 'fallback'>> {
+  if (engine!.lib !== 'tsface') throw new Error('the profile is of tsface backends');
+  const c = NET_CASES.find((k) => k.name === name)!;
+  const net = (await nets())[c.net];
+  return { ...(await profileNet(runtime!.backend, net, random(plan.input, 7), plan.warmup)), ...ran() };
+}
+
 export async function stop(): Promise<void> {
   await runtime?.dispose();
   runtime = null;
   engine = null;
+  embedder = null;
 }

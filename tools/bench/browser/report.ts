@@ -3,10 +3,17 @@
 // cut input (gpu.js webasm's, against tf.js wasm on the full one) still compares fairly.
 import { NET_CASES } from './cases.ts';
 
+export type PageKind = 'isolated' | 'plain';
+
 export interface BrowserRow {
   case: string;
-  /** 'cpu' and 'gpujs' are tsface's, as in `npm run bench`; tf.js rows are 'tfjs-webgl', 'tfjs-webgpu', 'tfjs-wasm'. */
+  /**
+   * 'cpu' and 'gpujs' are tsface's, as in `npm run bench`; tf.js rows are 'tfjs-webgl', 'tfjs-webgpu',
+   * 'tfjs-wasm'; the anchor libraries' rows are 'face-api' and 'human', their tf.js backend in `mode`.
+   */
   backend: string;
+  /** The page the row ran in: cross-origin isolated (COOP/COEP, Web Worker threads) or a plain page (one thread). */
+  page: PageKind;
   mode: string;
   threads: number;
   ms: number;
@@ -23,6 +30,11 @@ export interface BrowserRow {
   gflops: number | null;
   /** Every timed run, the median of which is `ms`. */
   runs: number[];
+  /** faces-* rows: the boxes found ([x1, y1, x2, y2] in the picture's pixels) and how many got an embedding. */
+  boxes?: number[][];
+  embeddings?: number;
+  /** cold-* rows: the phases of a fresh page's first detection (cold.ts); `ms` is their sum up to the first detection's end. */
+  cold?: object;
 }
 
 const perItem = (r: BrowserRow) => r.ms / r.batch;
@@ -35,7 +47,7 @@ export function printRow(r: BrowserRow, note = ''): void {
   const full = NET_CASES.find((c) => c.name === r.case)?.input;
   const cut = full && full.join() !== r.input.join() ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
   const emu = r.emulation ? ' [SwiftShader emulation]' : '';
-  console.log(`${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item  ${gf.padStart(15)}${emu}  ${note}`);
+  console.log(`${r.page.padEnd(8)} ${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item  ${gf.padStart(15)}${emu}  ${note}`);
 }
 
 /** tsface's row against tf.js's: tsface's time per unit of work / tf.js's (at or below 1: tsface is no slower). */
@@ -47,8 +59,15 @@ function ratio(mine: BrowserRow | undefined, theirs: BrowserRow | undefined): st
   return `${r.toFixed(2)} (${mine.ms.toFixed(1)} vs ${theirs.ms.toFixed(1)} ms${inputs})`;
 }
 
-export function printRatios(rows: BrowserRow[]): void {
-  console.log('\nratios tsface / tf.js, time per unit of work on the same renderer (at or below 1.00: tsface no slower):');
+export function printRatios(all: BrowserRow[]): void {
+  for (const page of [...new Set(all.map((r) => r.page))]) printPageRatios(page, all.filter((r) => r.page === page && !r.case.startsWith('faces-') && !r.case.startsWith('cold-')));
+  const emulated = [...new Set(all.filter((r) => r.emulation).map((r) => r.renderer))];
+  if (emulated.length) console.log(`\nGL/WebGPU rows ran on a CPU emulation of a GPU (${emulated.join('; ')}): their times measure SwiftShader, only their ratios compare engines.`);
+}
+
+function printPageRatios(page: PageKind, rows: BrowserRow[]): void {
+  if (!rows.length) return;
+  console.log(`\n${page} page: ratios tsface / tf.js, time per unit of work on the same renderer (at or below 1.00: tsface no slower):`);
   const pairs: [string, (r: BrowserRow) => boolean, (r: BrowserRow) => boolean][] = [
     ['gpujs webgl2 / tfjs webgl', (r) => r.backend === 'gpujs' && r.mode.startsWith('webgl2'), (r) => r.backend === 'tfjs-webgl'],
     ['gpujs webgpu / tfjs webgpu', (r) => r.backend === 'gpujs' && r.mode.startsWith('webgpu'), (r) => r.backend === 'tfjs-webgpu'],
@@ -65,6 +84,4 @@ export function printRatios(rows: BrowserRow[]): void {
     });
     if (lines.length) console.log(`  ${name.padEnd(20)} ${lines.join('\n  '.padEnd(24))}`);
   }
-  const emulated = [...new Set(rows.filter((r) => r.emulation).map((r) => r.renderer))];
-  if (emulated.length) console.log(`\nGL/WebGPU rows ran on a CPU emulation of a GPU (${emulated.join('; ')}): their times measure SwiftShader, only their ratios compare engines.`);
 }

@@ -1,0 +1,123 @@
+// Page side of `npm run bench:browser -- --profile`: where one forward of a net case spends its
+// time on tsface's CPU backend or gpu.js's GL modes, seen from outside the backend (the browser
+// APIs' hooks of hooks.ts, and a Proxy around the backend's public methods, as the Node
+// profiler tools/bench/profile.ts does):
+// - the pass as nets really run it (the backend's runGraph where it has one), its GL draws timed
+//   with gl.finish() after each (SwiftShader has no EXT_disjoint_timer_query; a finish per draw
+//   also serialises what a real GPU would overlap, so shader time is an upper bound there),
+//   uploads, read-backs, compiles, and the JavaScript left between them;
+// - the same net op by op (runGraph hidden), each backend op's wall time split the same way.
+import type { Backend } from '../../../src/tensor/backend.ts';
+import type { Net, Tensor } from '../../../src/index.ts';
+import { compileCounts, compileSince, glCounts, glSince, installHooks, setTimeDraws, type DrawStat, type GlCounts } from './hooks.ts';
+
+export interface Split {
+  ms: number;
+  /** Draw calls, each followed by gl.finish(). */
+  shaderMs: number;
+  /** gl.finish() before each draw: uploads and other GL work still queued when a draw came. */
+  drainMs: number;
+  uploadMs: number;
+  uploads: number;
+  uploadBytes: number;
+  readbackMs: number;
+  readbacks: number;
+  readbackBytes: number;
+  compileMs: number;
+  compiles: number;
+  /** What is left: JavaScript in the backend and gpu.js, argument packing, waits on workers. */
+  jsMs: number;
+  draws: number;
+}
+
+export interface OpProfile extends Split {
+  op: string;
+  calls: number;
+}
+
+export interface KernelProfile {
+  input: number[];
+  /** The pass as nets run it, draws untimed (no gl.finish added): the reference time. */
+  passMs: number;
+  /** The same pass with every draw timed, split. */
+  pass: Split;
+  /** Per GL program (kernel: its argument and constant names), draws and shader ms in that pass. */
+  programs: DrawStat[];
+  /** The first op-by-op pass (compiles op-by-op kernels not built yet), and one after it, split per op. */
+  firstOpByOpMs: number;
+  opByOpMs: number;
+  ops: OpProfile[];
+}
+
+function splitOf(ms: number, gl: GlCounts, compiles: { ms: number; wasm: number; glPrograms: number; gpuPipelines: number }): Split {
+  const spent = gl.drawMs + gl.drainMs + gl.uploadMs + gl.readbackMs + compiles.ms;
+  return {
+    ms, shaderMs: gl.drawMs, drainMs: gl.drainMs, uploadMs: gl.uploadMs, uploads: gl.uploads, uploadBytes: gl.uploadBytes,
+    readbackMs: gl.readbackMs, readbacks: gl.readbacks, readbackBytes: gl.readbackBytes,
+    compileMs: compiles.ms, compiles: compiles.wasm + compiles.glPrograms + compiles.gpuPipelines, jsMs: ms - spent, draws: gl.draws,
+  };
+}
+
+const SILENT = new Set(['release', 'describe', 'dispose', 'capabilities']);
+
+/** The backend with runGraph hidden and every op call timed and split into `ops`. */
+function opByOp(backend: Backend, ops: Map<string, OpProfile>): Backend {
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === 'runGraph') return undefined;
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || SILENT.has(String(prop))) return typeof value === 'function' ? value.bind(target) : value;
+      return (...a: unknown[]) => {
+        const gl0 = glCounts();
+        const c0 = compileCounts();
+        const t0 = performance.now();
+        const result = value.apply(target, a);
+        const done = () => {
+          const s = splitOf(performance.now() - t0, glSince(gl0), compileSince(c0));
+          const name = String(prop);
+          const o = ops.get(name) ?? { op: name, calls: 0, ms: 0, shaderMs: 0, drainMs: 0, uploadMs: 0, uploads: 0, uploadBytes: 0, readbackMs: 0, readbacks: 0, readbackBytes: 0, compileMs: 0, compiles: 0, jsMs: 0, draws: 0 };
+          o.calls++;
+          for (const k of Object.keys(s) as (keyof Split)[]) o[k] += s[k];
+          ops.set(name, o);
+        };
+        if (result instanceof Promise) return result.finally(done);
+        done();
+        return result;
+      };
+    },
+  }) as Backend;
+}
+
+export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: number): Promise<KernelProfile> {
+  installHooks();
+  for (let i = 0; i < warmup; i++) await net.forward(backend, x);
+  let t = performance.now();
+  await net.forward(backend, x);
+  const passMs = performance.now() - t;
+
+  setTimeDraws(true);
+  try {
+    let gl0 = glCounts();
+    let c0 = compileCounts();
+    t = performance.now();
+    await net.forward(backend, x);
+    const passSplitMs = performance.now() - t;
+    const passGl = glSince(gl0);
+    const pass = splitOf(passSplitMs, passGl, compileSince(c0));
+
+    const first = new Map<string, OpProfile>();
+    t = performance.now();
+    await net.forward(opByOp(backend, first), x);
+    const firstOpByOpMs = performance.now() - t;
+    const ops = new Map<string, OpProfile>();
+    t = performance.now();
+    await net.forward(opByOp(backend, ops), x);
+    const opByOpMs = performance.now() - t;
+    return {
+      input: [...x.shape], passMs, pass, programs: passGl.programs.sort((a, b) => b.ms - a.ms),
+      firstOpByOpMs, opByOpMs, ops: [...ops.values()].sort((a, b) => b.ms - a.ms),
+    };
+  } finally {
+    setTimeDraws(false);
+  }
+}
