@@ -262,3 +262,25 @@ test('colour space is guessed as libjpeg guesses it: JFIF over Adobe, then Adobe
     assertSamePixels(file, decodeJpeg(new Uint8Array(data)), djpeg(file), name);
   }
 });
+
+test('a sequential scan of every component is converted as its MCU rows complete: the same bytes as whole planes give, and as djpeg', { skip: noLibjpeg }, () => {
+  // The same coefficients coded twice: one interleaved scan (RGB written a row of MCUs at a
+  // time from planes of two MCU rows) and one scan per component (whole planes, converted at
+  // the end). Tall enough that the two-row planes wrap many times; odd sizes leave partial MCUs.
+  writeFileSync(join(dir, 'split.scans'), '0;\n1;\n2;\n');
+  const [w, h] = [301, 517];
+  const ppm = join(dir, `rows-${w}x${h}.ppm`);
+  writeFileSync(ppm, sourcePpm(w, h, 5));
+  for (const sample of ['2x2', '2x1', '1x2', '1x4', '4x2', '3x2', '2x1,1x2,1x1', '1x1,2x2,1x2']) {
+    for (const restart of [[], ['-restart', '3B']]) {
+      const interleaved = join(dir, `rows-${sample}-${restart.length}.jpg`);
+      const split = join(dir, `rows-${sample}-${restart.length}-split.jpg`);
+      execFileSync('cjpeg', ['-sample', sample, ...restart, '-outfile', interleaved, ppm], { stdio: 'pipe' });
+      execFileSync('cjpeg', ['-sample', sample, ...restart, '-scans', join(dir, 'split.scans'), '-outfile', split, ppm], { stdio: 'pipe' });
+      const rows = decodeJpeg(new Uint8Array(readFileSync(interleaved)));
+      const whole = decodeJpeg(new Uint8Array(readFileSync(split)));
+      assertSamePixels(interleaved, rows, whole, `${sample} one scan vs one scan per component`);
+      assertSamePixels(interleaved, rows, djpeg(interleaved), `${sample} one scan vs djpeg`);
+    }
+  }
+});

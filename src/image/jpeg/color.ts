@@ -69,10 +69,15 @@ function cmykRow(ycck: boolean, d0: Uint8Array, a0: number, d1: Uint8Array, a1: 
   }
 }
 
-export function convertRows(space: ColorSpace, sources: RowSource[], width: number, height: number, out: Uint8Array): void {
-  const [s0, s1, s2, s3] = sources;
+/** Writes image rows [y0, y1) of `out` (width * 3 bytes a row) from the components' row sources. */
+export function colorRows(space: ColorSpace, sources: RowSource[], width: number, out: Uint8Array): (y0: number, y1: number) => void {
   const out32 = space === 'ycbcr' ? wordView(out) : null;
-  for (let y = 0, o = 0; y < height; y++, o += width * 3) {
+  return (y0, y1) => convertRows(space, sources, width, out, out32, y0, y1);
+}
+
+function convertRows(space: ColorSpace, sources: RowSource[], width: number, out: Uint8Array, out32: Int32Array | null, y0: number, y1: number): void {
+  const [s0, s1, s2, s3] = sources;
+  for (let y = y0, o = y0 * width * 3; y < y1; y++, o += width * 3) {
     const a0 = s0.row(y);
     if (space === 'gray') { grayRow(s0.data, a0, width, out, o); continue; }
     const a1 = s1.row(y);

@@ -3,7 +3,7 @@
 // tables, scans out of order) is refused with an ImageError rather than decoded into pixels
 // that no other decoder would give.
 import { ImageError } from '../../errors.ts';
-import { colorSpaceOf, convertRows } from './color.ts';
+import { colorSpaceOf, type ColorSpace } from './color.ts';
 import { buildHuffmanTable } from './huffman.ts';
 import { huffmanSegments, parseFrame, parseQuantTables, type Frame, type Tables } from './frame.ts';
 import { checkProgressionComplete, checkProgressiveScan, progressiveDecoder, transformCoefficients, type BandState } from './progressive.ts';
@@ -11,8 +11,7 @@ import { runScan, type Scan } from './scan.ts';
 import { checkSequentialScan, sequentialDecoder } from './sequential.ts';
 import { runSequentialRows } from './sequentialRows.ts';
 import { idctSimdAvailable } from './idctSimd.ts';
-import { rowSource } from './upsample.ts';
-import { convertYcc420, isYcc420 } from './ycc420.ts';
+import { RgbOutput } from './rgbOutput.ts';
 
 export interface JpegDecodeOptions {
   /** Refuse frames with more pixels than this before allocating anything for them (default 4096 x 4096, decodeImage's default). */
@@ -42,15 +41,30 @@ function checkDataCanFill(frame: Frame, fileBytes: number): void {
   }
 }
 
-/** Sequential scans write samples straight to the planes; progressive ones need every coefficient first. */
-function allocate(frame: Frame): void {
+/**
+ * Progressive scans need every coefficient before any sample (2 bytes a sample, turned into
+ * the plane in place at the end). Sequential scans write samples straight to the planes, which
+ * are made when the first scan shows whether it carries every component (rgbOutput.ts).
+ */
+function allocateCoefficients(frame: Frame): void {
   for (const c of frame.components) {
-    if (frame.progressive) {
-      c.coefficients = new Int16Array(c.paddedBlocksWide * c.paddedBlocksHigh * 64);
-      c.lastNonzero = new Uint8Array(c.paddedBlocksWide * c.paddedBlocksHigh);
-    }
-    else c.plane = new Uint8Array(c.paddedBlocksWide * 8 * c.paddedBlocksHigh * 8);
+    c.coefficients = new Int16Array(c.paddedBlocksWide * c.paddedBlocksHigh * 64);
+    c.lastNonzero = new Uint8Array(c.paddedBlocksWide * c.paddedBlocksHigh);
   }
+}
+
+/**
+ * The first sequential scan: when it carries every component, the RGB output is written as its
+ * rows of MCUs complete, from planes of two MCU rows; otherwise whole planes are filled first.
+ * Returns the output being written, or null.
+ */
+function startSequential(frame: Frame, scan: Scan, space: ColorSpace): RgbOutput | null {
+  if (scan.components.length < frame.components.length) {
+    RgbOutput.wholePlanes(frame);
+    return null;
+  }
+  RgbOutput.ringPlanes(frame);
+  return new RgbOutput(frame, space);
 }
 
 function readScanHeader(data: Uint8Array, at: number, length: number, frame: Frame, tables: Tables): Scan {
@@ -100,6 +114,9 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
   let pos = 2;
   let sawEnd = false;
   let scans = 0;
+  // libjpeg settles the colour space at the first scan; markers after it do not change it.
+  let space: ColorSpace | null = null;
+  let streamed: RgbOutput | null = null;
   while (pos < data.length) {
     // Bytes that are not a marker between segments are skipped, as libjpeg does (with a warning).
     if (data[pos] !== 0xff) { pos++; continue; }
@@ -133,20 +150,27 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
       frame = parseFrame(data, at, length, marker, maxPixels);
       if (![1, 3, 4].includes(frame.components.length)) throw new ImageError(`unsupported JPEG: ${frame.components.length} colour components (1, 3 or 4)`);
       checkDataCanFill(frame, data.length);
-      allocate(frame);
+      if (frame.progressive) allocateCoefficients(frame);
     } else if (marker === 0xda) {
       if (!frame) throw new ImageError('corrupt JPEG: scan before the frame header');
       const scan = readScanHeader(data, at, length, frame, tables);
       for (const c of scan.components) c.dcPredictor = 0;
+      if (scans === 0) {
+        space = colorSpaceOf(frame, tables);
+        if (!frame.progressive) streamed = startSequential(frame, scan, space);
+      }
       if (frame.progressive) {
         checkProgressiveScan(scan);
         const band: BandState = { eobrun: 0 };
         pos = runScan(data, pos, frame, scan, tables.restartInterval, progressiveDecoder(scan, band), () => { band.eobrun = 0; });
       } else {
         checkSequentialScan(scan);
+        const output = scans === 0 ? streamed : null;
+        const lastRow = scan.components.length > 1 ? frame.mcusHigh - 1 : scan.components[0].blocksHigh - 1;
+        const rowDone = output ? (row: number) => output.scanRowDone(row, row === lastRow) : undefined;
         pos = idctSimdAvailable()
-          ? runSequentialRows(data, pos, frame, scan, tables.restartInterval)
-          : runScan(data, pos, frame, scan, tables.restartInterval, sequentialDecoder(scan), () => {});
+          ? runSequentialRows(data, pos, frame, scan, tables.restartInterval, rowDone)
+          : runScan(data, pos, frame, scan, tables.restartInterval, sequentialDecoder(scan), () => {}, rowDone);
       }
       scans++;
     } else if ((marker >= 0xe0 && marker <= 0xef) || marker === 0xfe) {
@@ -166,9 +190,6 @@ export function decodeJpegFrame(data: Uint8Array, options: JpegDecodeOptions = {
     checkProgressionComplete(frame.components);
     for (const c of frame.components) transformCoefficients(c);
   }
-  const space = colorSpaceOf(frame, tables);
-  const out = new Uint8Array(frame.width * frame.height * 3);
-  if (isYcc420(frame, space)) convertYcc420(frame, out);
-  else convertRows(space, frame.components.map((c) => rowSource(c, frame)), frame.width, frame.height, out);
-  return { width: frame.width, height: frame.height, data: out };
+  const output = streamed ?? new RgbOutput(frame, space!);
+  return { width: frame.width, height: frame.height, data: output.finish() };
 }

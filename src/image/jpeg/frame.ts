@@ -22,6 +22,11 @@ export interface Component {
   paddedBlocksHigh: number;
   /** Decoded samples, paddedBlocksWide * 8 per row. */
   plane: Uint8Array | null;
+  /**
+   * Sample rows the plane holds: row r lives at plane row r % planeRows. All of the padded rows,
+   * or, when the RGB output is written as the scan goes (rgbOutput.ts), two rows of MCUs.
+   */
+  planeRows: number;
   /** Progressive frames: every block's 64 coefficients (natural order), kept until the last scan. */
   coefficients: Int16Array | null;
   /**
@@ -97,7 +102,7 @@ export function parseFrame(data: Uint8Array, at: number, length: number, marker:
     if (components.some((c) => c.id === id)) throw new ImageError(`corrupt JPEG: component id ${id} appears twice`);
     components.push({
       id, h, v, tq, quant: null, width: 0, height: 0, blocksWide: 0, blocksHigh: 0, paddedBlocksWide: 0, paddedBlocksHigh: 0,
-      plane: null, coefficients: null, lastNonzero: null, coefficientBits: new Int8Array(64).fill(-1), scanned: false, dcPredictor: 0,
+      plane: null, planeRows: 0, coefficients: null, lastNonzero: null, coefficientBits: new Int8Array(64).fill(-1), scanned: false, dcPredictor: 0,
     });
   }
   const hMax = Math.max(...components.map((c) => c.h));

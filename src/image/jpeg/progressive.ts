@@ -194,5 +194,6 @@ export function transformCoefficients(c: Component): void {
     }
   }
   c.plane = plane;
+  c.planeRows = c.paddedBlocksHigh * 8;
   c.coefficients = null;
 }

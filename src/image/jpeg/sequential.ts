@@ -18,7 +18,7 @@ export function sequentialDecoder(scan: Scan): BlockDecoder {
     const c = comps[ci];
     const anyAc = readSequentialBlock(reader, dcTables[ci], acTables[ci], c, block, 0);
     const stride = strides[ci];
-    const outAt = row * 8 * stride + col * 8;
+    const outAt = ((row * 8) % c.planeRows) * stride + col * 8;
     // Flat blocks (common in chroma and smooth areas) need one sample value, not a transform.
     const ok = anyAc ? idctBlock(block, 0, c.quant!, c.plane!, outAt, stride) : flatBlock(block[0] * c.quant![0], c.plane!, outAt, stride);
     if (!ok) throw outOfRange(c.id);

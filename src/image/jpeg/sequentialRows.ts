@@ -11,7 +11,8 @@ import { idctRowSimd } from './idctSimd.ts';
 import { runScan, type Scan } from './scan.ts';
 import { readSequentialBlock } from './sequentialBlock.ts';
 
-export function runSequentialRows(data: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number): number {
+/** `onRowEnd(my)` runs once each row of MCUs (a block row of a one-component scan) is in the planes. */
+export function runSequentialRows(data: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number, onRowEnd?: (my: number) => void): number {
   const comps = scan.components;
   const interleaved = comps.length > 1;
   const dcTables = comps.map((_, i) => scan.dc[i]!);
@@ -50,12 +51,13 @@ export function runSequentialRows(data: Uint8Array, pos: number, frame: Frame, s
       const stride = c.paddedBlocksWide * 8;
       for (let r = 0; r < bandRows[ci]; r++) {
         const blockRow = my * bandRows[ci] + r;
-        const ok = idctRowSimd(buffers[ci], r * c.paddedBlocksWide * 64, rowBlocks[ci], c.quant!, c.plane!, blockRow * 8 * stride, stride);
+        const ok = idctRowSimd(buffers[ci], r * c.paddedBlocksWide * 64, rowBlocks[ci], c.quant!, c.plane!, ((blockRow * 8) % c.planeRows) * stride, stride);
         if (!ok) checkInOrder();
       }
       buffers[ci].fill(0);
     }
     decoded = 0;
+    onRowEnd?.(my);
   };
 
   try {

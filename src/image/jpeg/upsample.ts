@@ -5,7 +5,8 @@
 //   2:1 both            triangle filter both ways (9/16, 3/16, 3/16, 1/16), when > 2 wide
 //   other whole ratios  sample replication (also the fallback for 2:1 at width <= 2)
 // Rows and columns outside the component are copies of its edge ones, as libjpeg's context
-// rows are. The rounding biases alternate so the filter does not drift one way.
+// rows are. The rounding biases alternate so the filter does not drift one way. Plane rows are
+// found modulo the component's planeRows, so a plane that holds two rows of MCUs serves too.
 import type { Component, Frame } from './frame.ts';
 
 export interface RowSource {
@@ -22,14 +23,15 @@ export function rowSource(c: Component, frame: Frame): RowSource {
   const ry = frame.vMax / c.v;
   const w = c.width;
   const lastRow = c.height - 1;
-  if (rx === 1 && ry === 1) return { data: plane, row: (y) => y * stride };
+  const rows = c.planeRows;
+  if (rx === 1 && ry === 1) return { data: plane, row: (y) => (y % rows) * stride };
   const out = new Uint8Array(w * rx + 2);
 
   if (rx === 2 && ry === 1 && w > 2) {
     return {
       data: out,
       row(y) {
-        const at = y * stride;
+        const at = (y % rows) * stride;
         const last = at + w - 1;
         for (let i = at, o = 0; i <= last; i++, o += 2) {
           const three = plane[i] * 3;
@@ -47,8 +49,8 @@ export function rowSource(c: Component, frame: Frame): RowSource {
       row(y) {
         const r = y >> 1;
         const lower = y & 1;
-        const near = r * stride;
-        const far = (lower ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) * stride;
+        const near = (r % rows) * stride;
+        const far = ((lower ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) % rows) * stride;
         const bias = lower ? 2 : 1;
         for (let i = 0; i < w; i++) out[i] = (plane[near + i] * 3 + plane[far + i] + bias) >> 2;
         return 0;
@@ -63,8 +65,8 @@ export function rowSource(c: Component, frame: Frame): RowSource {
       data: out,
       row(y) {
         const r = y >> 1;
-        const near = r * stride;
-        const far = ((y & 1) ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) * stride;
+        const near = (r % rows) * stride;
+        const far = (((y & 1) ? Math.min(r + 1, lastRow) : Math.max(r - 1, 0)) % rows) * stride;
         for (let i = 0; i < w; i++) sums[i + 1] = plane[near + i] * 3 + plane[far + i];
         sums[0] = sums[1];
         sums[w + 1] = sums[w];
@@ -81,7 +83,7 @@ export function rowSource(c: Component, frame: Frame): RowSource {
   return {
     data: out,
     row(y) {
-      const at = Math.floor(y / ry) * stride;
+      const at = (Math.floor(y / ry) % rows) * stride;
       for (let i = 0, x = 0; i < w; i++) {
         const v = plane[at + i];
         for (let k = 0; k < rx; k++) out[x++] = v;

@@ -1,6 +1,7 @@
 // The usual camera layout, YCbCr 4:2:0: each output row's chroma goes through the 2x2 triangle
 // filter (upsample.ts explains it) into a row buffer and on to yccRow. Same arithmetic as
-// rowSource + convertRows, so the same pixels, with fewer passes over memory.
+// rowSource + colorRows, so the same pixels, with fewer passes over memory. Plane rows are found
+// modulo each component's planeRows (a plane may hold only two rows of MCUs).
 import type { ColorSpace } from './color.ts';
 import type { Frame } from './frame.ts';
 import { wordView, yccRow } from './yccRow.ts';
@@ -35,9 +36,10 @@ function upsampleRow(plane: Uint8Array, near: number, far: number, w: number, up
   up[o + 1] = (three + cur + 7) >> 4;
 }
 
-export function convertYcc420(frame: Frame, out: Uint8Array): void {
+/** Writes image rows [y0, y1) of `out` from the three planes. */
+export function ycc420Rows(frame: Frame, out: Uint8Array): (y0: number, y1: number) => void {
   const [Y, Cb, Cr] = frame.components;
-  const { width, height } = frame;
+  const { width } = frame;
   const yPlane = Y.plane!, cbPlane = Cb.plane!, crPlane = Cr.plane!;
   const yStride = Y.paddedBlocksWide * 8;
   const cbStride = Cb.paddedBlocksWide * 8;
@@ -45,11 +47,14 @@ export function convertYcc420(frame: Frame, out: Uint8Array): void {
   const cbRow = new Uint8Array(Cb.width * 2);
   const crRow = new Uint8Array(Cr.width * 2);
   const out32 = wordView(out);
-  for (let y = 0; y < height; y++) {
-    const r = y >> 1;
-    const far = (y & 1) ? Math.min(r + 1, Cb.height - 1) : Math.max(r - 1, 0);
-    upsampleRow(cbPlane, r * cbStride, far * cbStride, Cb.width, cbRow);
-    upsampleRow(crPlane, r * crStride, far * crStride, Cr.width, crRow);
-    yccRow(yPlane, y * yStride, cbRow, 0, crRow, 0, width, out, out32, y * width * 3);
-  }
+  const yRows = Y.planeRows, cbRows = Cb.planeRows, crRows = Cr.planeRows;
+  return (y0, y1) => {
+    for (let y = y0; y < y1; y++) {
+      const r = y >> 1;
+      const far = (y & 1) ? Math.min(r + 1, Cb.height - 1) : Math.max(r - 1, 0);
+      upsampleRow(cbPlane, (r % cbRows) * cbStride, (far % cbRows) * cbStride, Cb.width, cbRow);
+      upsampleRow(crPlane, (r % crRows) * crStride, (far % crRows) * crStride, Cr.width, crRow);
+      yccRow(yPlane, (y % yRows) * yStride, cbRow, 0, crRow, 0, width, out, out32, y * width * 3);
+    }
+  };
 }
