@@ -2,7 +2,7 @@
 // Shared by the local scan and the queue worker, so both write the same line for an image.
 import { alignFace } from '../pipeline/align.ts';
 import { embeddingModel, FaceEmbedder, type EmbeddingModelSpec } from '../pipeline/embed.ts';
-import type { RgbImage } from '../image/decode.ts';
+import { toRgbImage, type RgbImage } from '../image/decode.ts';
 import { FaceDetector, type Face } from '../pipeline/mtcnn.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { ArgumentError, TsfaceError } from '../errors.ts';
@@ -87,4 +87,22 @@ export function errorLine(image: string, e: Error, stat: { size?: number; mtime?
   const prefix = `${image}: `;
   const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
   return { image, size: stat.size, mtime: stat.mtime, error: message };
+}
+
+/**
+ * Reads, decodes and analyses one file on this thread: a photo thread's whole job. Failures
+ * become the line's error, worded as the decoding threads of a one-thread scan word them.
+ */
+export async function scanFile(scanner: ImageScanner, image: string, stat: { size?: number; mtime?: number }): Promise<ImageLine> {
+  let rgb: RgbImage;
+  try {
+    rgb = toRgbImage(image, { maxPixels: scanner.settings.maxPixels });
+  } catch (e) {
+    return errorLine(image, e as Error, stat);
+  }
+  try {
+    return await scanner.analyse(image, rgb, stat);
+  } catch (e) {
+    return errorLine(image, e as Error, stat);
+  }
 }
