@@ -39,6 +39,11 @@ export function canShareMemory(): boolean {
   return isolated;
 }
 
+/** Whether this thread may block in Atomics.wait: a worker may, a page's main thread may not. */
+export function mayBlockThread(): boolean {
+  return typeof (globalThis as { document?: unknown }).document === 'undefined';
+}
+
 export function loadGpuJs(): { GPU: any; [name: string]: any } {
   return gpujs as unknown as { GPU: any; [name: string]: any };
 }

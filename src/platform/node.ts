@@ -35,6 +35,11 @@ export function canShareMemory(): boolean {
   return true;
 }
 
+/** Whether this thread may block in Atomics.wait: every thread may, in Node. */
+export function mayBlockThread(): boolean {
+  return true;
+}
+
 /** Why worker threads cannot share memory with this one: never, in Node. */
 export function sharedMemoryUnavailable(): string | null {
   return null;

@@ -1,8 +1,9 @@
 // Shared memory, touched only where the host has it. On a page that is not cross-origin isolated
 // SharedArrayBuffer is not even defined, so a bare `x instanceof SharedArrayBuffer` throws there:
-// every use goes through these two, which look it up only after canShareMemory().
+// every use goes through these, which look it up only after canShareMemory() (the atomics below
+// are only ever given arrays on shared memory, which exist only where it is there).
 import { PlatformError } from '../errors.ts';
-import { canShareMemory, sharedMemoryUnavailable } from './index.ts';
+import { canShareMemory, mayBlockThread, sharedMemoryUnavailable } from './index.ts';
 
 /** Whether `buffer` is shared memory (never, where the host has none). */
 export function isSharedMemory(buffer: ArrayBufferLike): buffer is SharedArrayBuffer {
@@ -14,4 +15,35 @@ export function newSharedMemory(bytes: number): SharedArrayBuffer {
   const missing = sharedMemoryUnavailable();
   if (missing) throw new PlatformError(`shared memory was asked for where there is none: ${missing}`);
   return new SharedArrayBuffer(bytes);
+}
+
+// Word-sized atomics on an Int32Array over shared memory: sequentially consistent, so two threads
+// that each write one word and then read the other's always see at least one of the writes.
+
+export function atomicLoad(a: Int32Array, i: number): number {
+  return Atomics.load(a, i);
+}
+
+export function atomicStore(a: Int32Array, i: number, v: number): void {
+  Atomics.store(a, i, v);
+}
+
+/** Writes `v` where the word holds `expected`; returns what it held (=== expected: written). */
+export function atomicSwapIf(a: Int32Array, i: number, expected: number, v: number): number {
+  return Atomics.compareExchange(a, i, expected, v);
+}
+
+/** Wakes every thread blocked in waitWhile on word i. */
+export function wake(a: Int32Array, i: number): void {
+  Atomics.notify(a, i);
+}
+
+/**
+ * Blocks this thread while word i holds `value`, at most `ms`: false where the thread may not
+ * block (a page's main thread), which must then poll instead.
+ */
+export function waitWhile(a: Int32Array, i: number, value: number, ms: number): boolean {
+  if (!mayBlockThread()) return false;
+  Atomics.wait(a, i, value, ms);
+  return true;
 }

@@ -22,7 +22,7 @@ import { simdGemmSupported } from './simdGemm.ts';
 import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { recordPass, type RecordedPass } from './passTape.ts';
-import { ThreadPool } from './threadPool.ts';
+import { ThreadPool, type Handoff } from './threadPool.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
 import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
 
@@ -54,8 +54,16 @@ export interface CpuBackendOptions {
    */
   fma?: boolean;
   /**
-   * Ops of a single pass below this many multiply-adds stay on the calling thread (default
-   * 50 M; tests lower it to check the op-by-op sharing on small tensors).
+   * How an op's share reaches a worker (threadPool.ts): 'spin' (default unless
+   * TSFACE_HANDOFF=message), through a mailbox on shared memory that the worker watches, a few
+   * microseconds; 'message', by postMessage, about 0.1 ms each way. Whole passes go by message
+   * either way. Results are the same bits either way.
+   */
+  handoff?: Handoff;
+  /**
+   * Ops of a single pass below this much work stay on the calling thread: multiply-adds, a
+   * depthwise conv's counted DEPTHWISE_WORK times (default 1 M with the spin hand-off, 50 M with
+   * messages; tests lower it to check the op-by-op sharing on small tensors).
    */
   shareOpsFromMacs?: number;
   /**
@@ -79,6 +87,19 @@ export interface CpuBackendOptions {
  * nn4small2-b1 21 -> 33) and level at 50 M (x0.98 and x1.01 timed in turns).
  */
 const THREADING_MIN_MACS = 50_000_000;
+/**
+ * The same with the spin hand-off (handoff.ts), whose cost is a few microseconds plus a share
+ * of the input's copy to shared memory: 1 M multiply-adds take 0.05-0.1 ms on one thread. Ops
+ * are judged by size, never by a time measured on this machine: the same op then takes the same
+ * path on every run and every machine.
+ */
+const SPIN_THREADING_MIN_MACS = 1_000_000;
+/**
+ * A depthwise conv's multiply-add counts as this many of a dense conv's when judging its size:
+ * it has no GEMM to run (9 taps per output), and MobileFaceNet's take about 10x the time per
+ * multiply-add of its 1x1 convs on one thread.
+ */
+const DEPTHWISE_WORK = 8;
 /**
  * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
@@ -143,6 +164,8 @@ export class CpuBackend implements Backend {
   readonly winograd: boolean;
   /** Whether the SIMD GEMMs use fused multiply-adds (see CpuBackendOptions.fma). */
   readonly fma: boolean;
+  /** How ops' shares reach the workers (see CpuBackendOptions.handoff). */
+  readonly handoff: Handoff;
   private workers: ThreadPool | null = null;
   private scratch = new Float32Array(0);
   /** Packed weights, keyed by the weight tensor (weights outlive many forward passes). */
@@ -170,7 +193,9 @@ export class CpuBackend implements Backend {
     this.threadLimit = sharedMemoryUnavailable() ?? undefined;
     this.threads = this.threadLimit ? 1 : Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.spareLimit = options.spareBytes ?? SPARE_BYTES;
-    this.shareFromMacs = options.shareOpsFromMacs ?? THREADING_MIN_MACS;
+    this.handoff = options.handoff ?? (env('TSFACE_HANDOFF') === 'message' ? 'message' : 'spin');
+    this.shareFromMacs = options.shareOpsFromMacs ?? (this.handoff === 'spin' ? SPIN_THREADING_MIN_MACS : THREADING_MIN_MACS);
+    this.depthwiseWork = this.handoff === 'spin' ? DEPTHWISE_WORK : 1;
     this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
     this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
@@ -186,6 +211,8 @@ export class CpuBackend implements Backend {
   private readonly fallback: string | undefined;
   private readonly threadLimit: string | undefined;
   private readonly shareFromMacs: number;
+  /** What a depthwise multiply-add counts for against shareFromMacs (1 with messages, as before the spin hand-off). */
+  private readonly depthwiseWork: number;
   private readonly splitBatchesFromMs: number;
   private readonly splitRowsFromMs: number;
 
@@ -285,7 +312,7 @@ export class CpuBackend implements Backend {
   }
 
   private getPool(): ThreadPool {
-    this.workers ??= new ThreadPool(this.threads);
+    this.workers ??= new ThreadPool(this.threads, { handoff: this.handoff });
     return this.workers;
   }
 
@@ -461,6 +488,11 @@ export class CpuBackend implements Backend {
   /** Whole passes (or parts of a batch) run on workers so far, for tests and reports. */
   workerPasses = 0;
 
+  /** Ops whose shares were offered to workers so far, for tests and reports. */
+  get sharedOps(): number {
+    return this.workers?.sharedOps ?? 0;
+  }
+
   /**
    * This backend, but each op first lets the event loop run while a worker's pass is out: a
    * pass here is a chain of already-resolved promises that would otherwise keep a finished
@@ -534,7 +566,7 @@ export class CpuBackend implements Backend {
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
     if (!isDepthwise(plan)) plan.items = smallMapItems(plan);
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
-    const threaded = this.shareable() && macs >= this.shareFromMacs;
+    const threaded = this.shareable() && macs * (isDepthwise(plan) ? this.depthwiseWork : 1) >= this.shareFromMacs;
     const out = this.alloc([n, cOut, g.outH, g.outW], threaded);
     const b = bias ? bias.data : null;
 

@@ -1,7 +1,20 @@
 import { sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
 import { newSharedMemory } from '../../platform/sharedMemory.ts';
 import { PlatformError } from '../../errors.ts';
+import { Mailbox, type SpinFailure } from './handoff.ts';
 import type { Job, Sharing } from './jobs.ts';
+
+/**
+ * How an op's share reaches a worker: 'spin', through a mailbox on shared memory that a serving
+ * worker watches (handoff.ts: microseconds), or 'message', by postMessage to the worker's event
+ * loop and a reply through this thread's (about 0.1 ms each way). Whole passes always go by message.
+ */
+export type Handoff = 'spin' | 'message';
+
+export interface ThreadPoolOptions {
+  /** Default: 'spin'. */
+  handoff?: Handoff;
+}
 
 /** A job without its sharing: the pool fills in id and the Sharing fields. */
 type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id' | keyof Sharing> : never) : never;
@@ -37,16 +50,34 @@ export class ThreadPool {
   /** Workers running a whole pass (acquire): no share of an op goes to them meanwhile. */
   private readonly reserved = new Set<number>();
 
-  constructor(readonly size: number) {
+  readonly handoff: Handoff;
+  /** Ops offered to at least one worker so far (whether a worker took a share depends on timing). */
+  sharedOps = 0;
+  /** Each worker's mailbox (spin hand-off), made with the first op shared with it. */
+  private readonly mailboxes: (Mailbox | null)[] = [];
+  /** Why the workers cannot be used any more (one failed to start or died). */
+  private dead: Error | null = null;
+
+  constructor(readonly size: number, options: ThreadPoolOptions = {}) {
     // Shares are handed out through Atomics on shared memory, which only some hosts have.
     const missing = sharedMemoryUnavailable();
     if (missing && size > 1) throw new PlatformError(`no worker threads: ${missing}`);
+    this.handoff = options.handoff ?? 'spin';
     for (let i = 0; i < size - 1; i++) {
-      this.workers.push(spawnKernelWorker((m) => this.settle(m), (e) => this.failAll(e)));
+      this.workers.push(spawnKernelWorker((m) => this.settle(i, m), (e) => this.failAll(e)));
+      this.mailboxes.push(null);
     }
   }
 
-  private settle(m: { id: number; ok: boolean; message?: string; result?: unknown }): void {
+  private mailbox(worker: number): Mailbox {
+    return (this.mailboxes[worker] ??= new Mailbox((m) => this.workers[worker].post(m)));
+  }
+
+  private settle(worker: number, m: { id: number; ok: boolean; message?: string; result?: unknown } | SpinFailure): void {
+    if ('kind' in m) {
+      this.mailboxes[worker]?.noteFailure(m);
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -83,6 +114,7 @@ export class ThreadPool {
   /** Sends a message that needs no reply (it is handled before any later message to the worker). */
   send(worker: number, message: object): void {
     this.workers[worker].post(message);
+    this.mailboxes[worker]?.drain();
   }
 
   /** Sends a job to one worker; resolves with the `result` of its reply. */
@@ -91,10 +123,12 @@ export class ThreadPool {
     if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.workers[worker].post({ ...job, id });
+    this.mailboxes[worker]?.drain();
     return reply;
   }
 
   private failAll(e: Error): void {
+    this.dead = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
@@ -105,8 +139,10 @@ export class ThreadPool {
    * worker's wake-up, a busy core) takes fewer instead of holding the others up.
    */
   async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
+    if (this.handoff === 'spin') return this.runSpin(job, total, runHere);
     const free = this.freeWorkers();
     const parts = Math.min(free.length + 1, total);
+    if (parts > 1) this.sharedOps++;
     const counter = this.counters.pop() ?? new Int32Array(newSharedMemory(4));
     counter[0] = 0;
     const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
@@ -121,6 +157,42 @@ export class ThreadPool {
       const failed = settled.find((r) => r.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
     }
+  }
+
+  /** run() through the workers' mailboxes: a worker that has not taken its share by the time this thread ran out of tasks is withdrawn, not waited for. */
+  private async runSpin(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
+    // A mailbox holds one job: one still out (an op of another pass awaiting its worker) is skipped.
+    const boxes: Mailbox[] = [];
+    for (const w of this.freeWorkers()) {
+      if (boxes.length + 1 >= total) break;
+      const box = this.mailbox(w);
+      if (!box.busy) boxes.push(box);
+    }
+    const parts = boxes.length + 1;
+    if (parts > 1) this.sharedOps++;
+    const counter = this.counters.pop() ?? new Int32Array(newSharedMemory(4));
+    counter[0] = 0;
+    const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
+    if (parts > 1) {
+      const shared = { ...job, ...sharing, id: 0 } as Job;
+      for (const box of boxes) box.offer(shared);
+    }
+    let failure: unknown = null;
+    try {
+      takeShares(sharing, runHere);
+    } catch (e) {
+      failure = e;
+    }
+    // Only once every worker has withdrawn or finished is the counter free for another op.
+    for (const box of boxes) {
+      try {
+        await box.conclude(() => this.dead);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    this.counters.push(counter);
+    if (failure) throw failure;
   }
 
   /** Task counters of finished runs, reused: a SharedArrayBuffer per op costs more than its op's message. */

@@ -11,6 +11,7 @@ import { CpuBackend } from './backend.ts';
 import { replayPass, type Tape } from './passTape.ts';
 import { Tensor } from '../tensor.ts';
 import type { Job, PassJob, TapeMessage } from './jobs.ts';
+import { MailboxServer, type SpinMessage } from './handoff.ts';
 
 let scratch = new Float32Array(0);
 
@@ -39,8 +40,38 @@ async function runPass(job: PassJob): Promise<void> {
   }
 }
 
+/** This worker's share of a job's tasks, taken from its counter until none is left. */
+function runShares(job: Job): void {
+  takeShares(job, (from, to) => {
+    if (job.kind === 'convGrad') {
+      runConvGradTasks(job, from, to);
+    } else if (job.kind === 'dense') {
+      simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to, job.fma);
+    } else if (job.kind === 'softmax') {
+      (job.simd ? softmaxChannels : softmaxChannelsScalar)(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
+    } else if (job.kind === 'maxPool') {
+      simdMaxPool2d(job.window, job.x, job.out, from, to);
+    } else if (job.kind === 'depthwise') {
+      depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, from, to);
+    } else {
+      const need = job.plan.chunk * convReduction(job.plan);
+      if (scratch.length < need) scratch = new Float32Array(need);
+      convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, from, to);
+    }
+  });
+}
+
+/** The mailbox of the spin hand-off (handoff.ts), once the pool has sent it. */
+let mailbox: MailboxServer | null = null;
+
 port?.onMessage((message) => {
-  const m = message as Job | TapeMessage | PassJob;
+  const m = message as Job | TapeMessage | PassJob | SpinMessage;
+  if (m.kind === 'spin') {
+    if (m.mailbox) mailbox = new MailboxServer(m.mailbox, runShares, (f) => port!.post(f));
+    mailbox?.receive(m);
+    mailbox?.serve();
+    return;
+  }
   if (m.kind === 'tape') {
     // The worker keeps a smaller pool of released buffers than the calling thread: it holds one
     // pass's working set at a time, and its pool adds to the process's peak memory.
@@ -54,23 +85,7 @@ port?.onMessage((message) => {
   }
   const job = m;
   try {
-    takeShares(job, (from, to) => {
-      if (job.kind === 'convGrad') {
-        runConvGradTasks(job, from, to);
-      } else if (job.kind === 'dense') {
-        simdDenseGroups(job.x, job.weights, job.bias, job.n, job.f, job.o, job.out, from, to, job.fma);
-      } else if (job.kind === 'softmax') {
-        (job.simd ? softmaxChannels : softmaxChannelsScalar)(job.x, job.n, job.c, job.plane, job.out, job.rows, from, to);
-      } else if (job.kind === 'maxPool') {
-        simdMaxPool2d(job.window, job.x, job.out, from, to);
-      } else if (job.kind === 'depthwise') {
-        depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, from, to);
-      } else {
-        const need = job.plan.chunk * convReduction(job.plan);
-        if (scratch.length < need) scratch = new Float32Array(need);
-        convTasks(job.plan, job.x, job.weights, job.bias, job.out, scratch, job.alpha, from, to);
-      }
-    });
+    runShares(job);
     port!.post({ id: job.id, ok: true });
   } catch (e) {
     port!.post({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });

@@ -1,0 +1,128 @@
+// The spin hand-off (src/tensor/cpu/handoff.ts): shares a worker takes from its mailbox are
+// computed as one thread computes them; single-face passes of the embedding nets, whose ops
+// are shared one by one at the spin hand-off's default size threshold, give the bits of one
+// thread; and whole passes by message still reach a worker that was serving its mailbox.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
+import { MobileFaceNet } from '../src/nets/mobilefacenet.ts';
+import type { Net } from '../src/nets/net.ts';
+import { loadMtcnn } from '../src/nets/weights.ts';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { simdMaxPool2d } from '../src/tensor/cpu/simdPool.ts';
+import { ThreadPool } from '../src/tensor/cpu/threadPool.ts';
+import { windowGeometry } from '../src/tensor/geometry.ts';
+import type { Tensor } from '../src/tensor/tensor.ts';
+import { seeded } from './helpers/seeded.ts';
+
+const one = new CpuBackend({ threads: 1 });
+const spin = new CpuBackend({ threads: 2, handoff: 'spin' });
+const message = new CpuBackend({ threads: 2, handoff: 'message' });
+after(async () => {
+  await one.dispose();
+  await spin.dispose();
+  await message.dispose();
+});
+
+function assertSameBits(name: string, a: Record<string, Tensor>, b: Record<string, Tensor>): void {
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), name);
+  for (const head of Object.keys(a)) {
+    assert.deepEqual(b[head].shape, a[head].shape, `${name} ${head}`);
+    for (let i = 0; i < a[head].size; i++) {
+      if (!Object.is(a[head].data[i], b[head].data[i])) assert.fail(`${name} ${head}: element ${i} is ${b[head].data[i]} on 2 threads, ${a[head].data[i]} on 1`);
+    }
+  }
+}
+
+/** A net with small seeded weights (variances positive), enough to check bits, not faces. */
+function seededNet(net: Net, seed: number): Net {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, spec] of net.expectedTensors().entries()) {
+    const t = seeded([...spec.shape], seed + k);
+    for (let i = 0; i < t.size; i++) t.data[i] = /variance$/.test(spec.name) ? 0.5 + Math.abs(t.data[i]) : 0.1 * t.data[i];
+    tensors.set(spec.name, t);
+  }
+  return net.load(tensors, 'seeded');
+}
+
+test('shares a worker takes from its mailbox give the bits one thread gives, op after op', async () => {
+  const pool = new ThreadPool(2, { handoff: 'spin' });
+  try {
+    const g = windowGeometry('maxPool2d', [2, 32, 23, 23], [3, 3], 2, 0, true);
+    const planes = g.n * g.c;
+    const plane = g.outH * g.outW;
+    for (let op = 0; op < 20; op++) {
+      const src = seeded([2, 32, 23, 23], 40 + op).data;
+      const x = new Float32Array(new SharedArrayBuffer(src.byteLength));
+      x.set(src);
+      const out = new Float32Array(new SharedArrayBuffer(4 * planes * plane)).fill(Number.NaN);
+      const reference = new Float32Array(planes * plane);
+      simdMaxPool2d(g, src, reference);
+      let here = 0;
+      await pool.run({ kind: 'maxPool', window: g, x, out }, planes, (from, to) => {
+        // The first share here waits (at most 30 s) until the worker has written a plane of its
+        // own, so every op has shares run on the worker, whatever the machine's timing.
+        const t0 = performance.now();
+        const worked = () => out.some((v, i) => !Number.isNaN(v) && (i < from * plane || i >= to * plane));
+        while (here === 0 && !worked() && performance.now() - t0 < 30_000);
+        simdMaxPool2d(g, x, out, from, to);
+        here += to - from;
+      });
+      assert.ok(here < planes, `op ${op}: the worker took no share in 30 s`);
+      for (let i = 0; i < out.length; i++) {
+        if (!Object.is(out[i], reference[i])) assert.fail(`op ${op}: element ${i} is ${out[i]} with the worker's shares, ${reference[i]} on one thread`);
+      }
+    }
+    assert.equal(pool.sharedOps, 20);
+  } finally {
+    await pool.dispose();
+  }
+});
+
+test('single-face passes of MobileFaceNet and nn4.small2 share their ops at the default threshold and give the bits of one thread', async () => {
+  const cases: [Net, number[]][] = [
+    [seededNet(MobileFaceNet(), 10), [1, 3, 112, 112]],
+    [seededNet(Nn4Small2({ batchNorm: true }), 20), [1, 3, 96, 96]],
+  ];
+  for (const [k, [net, shape]] of cases.entries()) {
+    const x = seeded(shape, 900 + k);
+    const reference = await net.forward(one, x);
+    const shared: number[] = [];
+    for (const [name, two] of [['spin', spin], ['message', message]] as const) {
+      const before = two.sharedOps;
+      for (let run = 0; run < 3; run++) assertSameBits(`${net.name} ${name} run ${run}`, reference, await net.forward(two, x));
+      shared.push(two.sharedOps - before);
+    }
+    // With messages the default threshold (50 M multiply-adds) keeps all but the largest ops on one thread.
+    assert.ok(shared[0] >= 3 * 10 && shared[0] > 3 * shared[1], `${net.name}: ${shared[0]} ops shared in 3 passes with the spin hand-off, ${shared[1]} with messages`);
+  }
+});
+
+test('a worker serving its mailbox still takes whole passes by message, between ops shared with it', async () => {
+  const { rnet } = loadMtcnn();
+  const split = new CpuBackend({ threads: 2, handoff: 'spin', splitBatchesFromMs: 0, shareOpsFromMacs: 100_000 });
+  try {
+    const single = seeded([1, 3, 24, 24], 1000);
+    const batch = seeded([16, 3, 24, 24], 1001);
+    const big = seeded([64, 3, 24, 24], 1002);
+    const refSingle = await rnet.forward(one, single);
+    const refBatch = await rnet.forward(one, batch);
+    await rnet.forward(split, batch);
+    // Ops of a pass on this thread only reach the worker when none runs a whole pass.
+    const conv = seeded([8, 16, 40, 40], 1003);
+    const w = seeded([16, 16, 3, 3], 1004);
+    const refConv = await one.conv2d(conv, w, null, { padding: 1 });
+    for (let round = 0; round < 4; round++) {
+      const sharedBefore = split.sharedOps;
+      assertSameBits(`conv round ${round}`, { y: refConv }, { y: await split.conv2d(conv, w, null, { padding: 1 }) });
+      assert.ok(split.sharedOps > sharedBefore, 'the conv was not offered to the worker');
+      const passesBefore = split.workerPasses;
+      assertSameBits(`rnet batch round ${round}`, refBatch, await rnet.forward(split, batch));
+      assert.ok(split.workerPasses > passesBefore, 'no piece of the batch ran on the worker');
+      assertSameBits(`rnet single round ${round}`, refSingle, await rnet.forward(split, single));
+    }
+    assert.equal((await rnet.forward(split, big)).prob.shape[0], 64);
+  } finally {
+    await split.dispose();
+  }
+});
