@@ -34,9 +34,9 @@ export interface GlCounts {
   readbackBytes: number;
   readbackMs: number;
   draws: number;
-  /** Draw calls timed with gl.finish() after each (only while timeDraws is on). */
+  /** Draw calls timed with a sync (a 1-pixel read) after each (only while timeDraws is on). */
   drawMs: number;
-  /** gl.finish() before each timed draw: earlier work (uploads) still queued. */
+  /** The sync before each timed draw: earlier work (uploads) still queued. */
   drainMs: number;
   programs: DrawStat[];
 }
@@ -187,6 +187,19 @@ function hookGl(proto: WebGLRenderingContext | WebGL2RenderingContext): void {
       }
     });
   }
+  const nativeReadPixels = p.readPixels;
+  /**
+   * Waits until the GPU has run everything queued: a 1-pixel read of the bound framebuffer.
+   * Chromium's WebGL finish() only flushes (it does not wait for the GPU process), so it cannot
+   * bracket a draw; a read must wait for the draw that wrote the pixels.
+   */
+  const sync = (g: WebGL2RenderingContext) => {
+    const format = g.getParameter(g.IMPLEMENTATION_COLOR_READ_FORMAT) as number;
+    const type = g.getParameter(g.IMPLEMENTATION_COLOR_READ_TYPE) as number;
+    if (!format || !type) return;
+    const pixel = type === g.FLOAT ? new Float32Array(4) : type === g.UNSIGNED_BYTE ? new Uint8Array(4) : type === g.INT ? new Int32Array(4) : type === g.UNSIGNED_INT ? new Uint32Array(4) : new Uint16Array(4);
+    nativeReadPixels.call(g, 0, 0, 1, 1, format, type, pixel);
+  };
   wrap('readPixels', (orig) => function (this: unknown, ...a: unknown[]) {
     const t = now();
     try {
@@ -206,11 +219,11 @@ function hookGl(proto: WebGLRenderingContext | WebGL2RenderingContext): void {
       stat.draws++;
       if (!timeDraws) return orig.apply(this, a);
       let t = now();
-      this.finish();
+      sync(this);
       gl.drainMs += now() - t;
       t = now();
       const result = orig.apply(this, a);
-      this.finish();
+      sync(this);
       const ms = now() - t;
       gl.drawMs += ms;
       stat.ms += ms;
@@ -269,7 +282,7 @@ export function logCompiles(thread: string): void {
   logPrefix = `${WASM_LOG} ${thread}`;
 }
 
-/** Draws followed by gl.finish() from now on (shader time per program), or not. */
+/** Draws bracketed by syncs (1-pixel reads) from now on (shader time per program), or not. */
 export function setTimeDraws(on: boolean): void {
   timeDraws = on;
 }

@@ -3,8 +3,9 @@
 // APIs' hooks of hooks.ts, and a Proxy around the backend's public methods, as the Node
 // profiler tools/bench/profile.ts does):
 // - the pass as nets really run it (the backend's runGraph where it has one), its GL draws timed
-//   with gl.finish() after each (SwiftShader has no EXT_disjoint_timer_query; a finish per draw
-//   also serialises what a real GPU would overlap, so shader time is an upper bound there),
+//   between two syncs, 1-pixel reads of the framebuffer (SwiftShader has no
+//   EXT_disjoint_timer_query, and Chromium's gl.finish() does not wait for the GPU; a sync per
+//   draw also serialises what a real GPU would overlap, so shader time is an upper bound there),
 //   uploads, read-backs, compiles, and the JavaScript left between them;
 // - the same net op by op (runGraph hidden), each backend op's wall time split the same way.
 import type { Backend } from '../../../src/tensor/backend.ts';
@@ -13,9 +14,9 @@ import { compileCounts, compileSince, glCounts, glSince, installHooks, setTimeDr
 
 export interface Split {
   ms: number;
-  /** Draw calls, each followed by gl.finish(). */
+  /** Draw calls, each between two syncs. */
   shaderMs: number;
-  /** gl.finish() before each draw: uploads and other GL work still queued when a draw came. */
+  /** The sync before each draw: uploads and other GL work still queued when a draw came. */
   drainMs: number;
   uploadMs: number;
   uploads: number;
@@ -37,9 +38,9 @@ export interface OpProfile extends Split {
 
 export interface KernelProfile {
   input: number[];
-  /** The pass as nets run it, draws untimed (no gl.finish added): the reference time. */
+  /** The pass as nets run it, draws untimed (no syncs added): the reference time, median of PASSES. */
   passMs: number;
-  /** The same pass with every draw timed, split. */
+  /** The same pass with every draw timed, split (the pass of median time among PASSES). */
   pass: Split;
   /** Per GL program (kernel: its argument and constant names), draws and shader ms in that pass. */
   programs: DrawStat[];
@@ -88,34 +89,52 @@ function opByOp(backend: Backend, ops: Map<string, OpProfile>): Backend {
   }) as Backend;
 }
 
+/** Passes per measurement; the one of median time is kept (the machine's load moves single passes). */
+const PASSES = 3;
+
+function medianOf<T>(items: T[], ms: (t: T) => number): T {
+  return [...items].sort((a, b) => ms(a) - ms(b))[Math.floor(items.length / 2)];
+}
+
 export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: number): Promise<KernelProfile> {
   installHooks();
   for (let i = 0; i < warmup; i++) await net.forward(backend, x);
-  let t = performance.now();
-  await net.forward(backend, x);
-  const passMs = performance.now() - t;
+  const plain: number[] = [];
+  for (let i = 0; i < PASSES; i++) {
+    const t = performance.now();
+    await net.forward(backend, x);
+    plain.push(performance.now() - t);
+  }
+  const passMs = medianOf(plain, (v) => v);
 
   setTimeDraws(true);
   try {
-    let gl0 = glCounts();
-    let c0 = compileCounts();
-    t = performance.now();
-    await net.forward(backend, x);
-    const passSplitMs = performance.now() - t;
-    const passGl = glSince(gl0);
-    const pass = splitOf(passSplitMs, passGl, compileSince(c0));
+    const splits: { split: Split; programs: DrawStat[] }[] = [];
+    for (let i = 0; i < PASSES; i++) {
+      const gl0 = glCounts();
+      const c0 = compileCounts();
+      const t = performance.now();
+      await net.forward(backend, x);
+      const ms = performance.now() - t;
+      const gl = glSince(gl0);
+      splits.push({ split: splitOf(ms, gl, compileSince(c0)), programs: gl.programs });
+    }
+    const pass = medianOf(splits, (p) => p.split.ms);
 
-    const first = new Map<string, OpProfile>();
-    t = performance.now();
-    await net.forward(opByOp(backend, first), x);
+    let t = performance.now();
+    await net.forward(opByOp(backend, new Map()), x);
     const firstOpByOpMs = performance.now() - t;
-    const ops = new Map<string, OpProfile>();
-    t = performance.now();
-    await net.forward(opByOp(backend, ops), x);
-    const opByOpMs = performance.now() - t;
+    const opPasses: { ms: number; ops: Map<string, OpProfile> }[] = [];
+    for (let i = 0; i < PASSES; i++) {
+      const ops = new Map<string, OpProfile>();
+      t = performance.now();
+      await net.forward(opByOp(backend, ops), x);
+      opPasses.push({ ms: performance.now() - t, ops });
+    }
+    const opPass = medianOf(opPasses, (p) => p.ms);
     return {
-      input: [...x.shape], passMs, pass, programs: passGl.programs.sort((a, b) => b.ms - a.ms),
-      firstOpByOpMs, opByOpMs, ops: [...ops.values()].sort((a, b) => b.ms - a.ms),
+      input: [...x.shape], passMs, pass: pass.split, programs: pass.programs.sort((a, b) => b.ms - a.ms),
+      firstOpByOpMs, opByOpMs: opPass.ms, ops: [...opPass.ops.values()].sort((a, b) => b.ms - a.ms),
     };
   } finally {
     setTimeDraws(false);
