@@ -16,6 +16,9 @@ export { loadMtcnn, loadMobileFaceNet, loadNn4Small2, BUNDLED_MTCNN, BUNDLED_MOB
 
 export { FaceDetector, detectFaces, detectFacesBatch, pyramidScales } from './pipeline/mtcnn.ts';
 export type { Face, DetectOptions, Detection, DetectionReport, FaceSelection, FaceDetectorOptions, StageBoxes } from './pipeline/mtcnn.ts';
+export { TRACK_DEFAULTS } from './pipeline/track.ts';
+export type { TrackOptions, TrackFrame, TrackedFace, TrackSource, TrackEmbedder, DetectReason, PnetWindow, Square } from './pipeline/track.ts';
+export { boxIoU } from './pipeline/faceTracks.ts';
 export { decodeImage, toRgbImage, DEFAULT_MAX_PIXELS } from './image/decode.ts';
 export type { RgbImage, RawImage, ImageInput, DecodeOptions } from './image/decode.ts';
 export { nmsUnion, nmsMin } from './pipeline/nms.ts';
