@@ -9,7 +9,9 @@ import { pair, windowGeometry, type Conv2dOptions, type Window2d, type Padding, 
 import { parametersGeneration, sameShape, shapeSize, stackBatch, Tensor } from '../tensor.ts';
 import * as K from './kernels.ts';
 import * as B from './backwardKernels.ts';
+import { UPLOAD } from './packedKernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
+import { PackedOps } from './packedOps.ts';
 
 import { loadGpuJs, platformName } from '../../platform/index.ts';
 
@@ -39,6 +41,13 @@ export interface GpujsBackendOptions {
   maxPlans?: number;
   /** Largest batch one plan takes; batches are padded up to a bucket (see batchBucket) no larger (default 256). */
   maxPlanBatch?: number;
+  /**
+   * Plans keep convolutions, pools and the ops between them four channels to a value
+   * (packedOps.ts): one texture fetch reads four channels. Default: on in the GL modes (webgl2,
+   * webgl, headlessgl, and auto where it picks GL), where every read is a texture fetch; off
+   * elsewhere. Any mode can run them (the cpu mode is how Node tests them).
+   */
+  packed?: boolean;
 }
 
 type GpuInstance = {
@@ -105,6 +114,11 @@ export class GpujsBackend implements Backend {
   private readonly imageFloats = new WeakMap<Uint8Array, Float32Array>();
   /** Set only on a recording view: ops note their kernel call instead of running it. */
   private recording: Recording | null = null;
+  /** Set only on a recording view of a packed backend. */
+  private packedOps: PackedOps | null = null;
+  readonly packed: boolean;
+  /** Turns packed weights into Array(4) values once per plan (packedKernels.ts's UPLOAD). */
+  private uploader: GpuKernel | null = null;
 
   constructor(options: GpujsBackendOptions = {}) {
     const { GPU } = loadGpuJs();
@@ -116,6 +130,9 @@ export class GpujsBackend implements Backend {
     this.maxPlans = Math.max(1, options.maxPlans ?? 96);
     this.maxPlanBatch = Math.max(1, options.maxPlanBatch ?? 256);
     this.gpu = new GPU({ mode: this.mode === 'auto' ? (this.async ? 'async' : 'gpu') : this.mode });
+    // gpu.js's GL kernels all call themselves 'gpu' (see kernelMode).
+    const kernelClass = (this.gpu as unknown as { Kernel?: { mode?: string } }).Kernel;
+    this.packed = options.packed ?? kernelClass?.mode === 'gpu';
   }
 
   /** Kernels compiled so far: a steady state compiles nothing new per image. */
@@ -167,10 +184,10 @@ export class GpujsBackend implements Backend {
   }
 
   /** `dynamic`: output and argument sizes may change from call to call (cached kernels; plan kernels are fixed). */
-  private createKernel(source: string, constants: Record<string, number>, size: number, dynamic: boolean): GpuKernel {
+  private createKernel(source: string, constants: Record<string, number>, size: number, dynamic: boolean, packed = false): GpuKernel {
     return this.gpu.createKernel(source, {
       output: [size], constants, asyncMode: this.async, loopMaxIterations: 1 << 20, tactic: 'precision', precision: 'single',
-      dynamicOutput: dynamic, dynamicArguments: dynamic,
+      dynamicOutput: dynamic, dynamicArguments: dynamic, ...(packed ? { returnType: 'Array(4)' } : {}),
     });
   }
 
@@ -180,7 +197,7 @@ export class GpujsBackend implements Backend {
     const size = shapeSize(shape);
     if (size === 0) return new Tensor(shape);
     const key = `${name}|${JSON.stringify(constants)}`;
-    if (this.recording) return this.recording.record(source, key, constants, shape, args);
+    if (this.recording) return this.recording.record(source, key, constants, shape, this.packedOps ? args.map((a) => this.packedOps!.plain(a)) : args);
     const k = this.kernel(source, key, size, constants);
     const result = (await k(...args)) as Float32Array;
     const ran = kernelMode(k);
@@ -199,13 +216,16 @@ export class GpujsBackend implements Backend {
     const act = !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2;
     const alpha = options.activation?.kind === 'prelu' ? options.activation.alpha.data : new Float32Array(1);
     const b = bias ? bias.data : new Float32Array(cOut);
+    const packed = this.packedOps?.conv2d(x, weight, bias, options);
+    if (packed) return packed;
     const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
     return this.run(pointwise ? K.CONV_1X1 : K.CONV, pointwise ? 'conv1x1' : 'conv', [n, cOut, g.outH, g.outW], {
       cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act,
     }, [x.data, weight.data, b, alpha], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
   }
 
-  private pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+  private async pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
+    if (this.packedOps && x.rank === 4) return this.packedOps.pool(kind, op, x, o);
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     return this.run(K.POOL, 'pool', [g.n, g.c, g.outH, g.outW], {
       kind, c: g.c, kH: g.kH, kW: g.kW, sH: g.strideH, sW: g.strideW, includePad: o.countIncludePad ?? true ? 1 : 0,
@@ -243,7 +263,8 @@ export class GpujsBackend implements Backend {
     return this.run(K.CHANNELWISE, 'channelwise', x.shape, { kind: 1, c, eps, rows: 0 }, [x.data], [h, w]);
   }
 
-  private channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {
+  private async channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {
+    if (this.packedOps?.isPacked(x) && x.rank === 4) return this.packedOps.channelMap(kind, x, p, q);
     const c = x.rank >= 2 ? x.shape[1] : 1;
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
     return this.run(K.CHANNEL_MAP, 'channelMap', x.shape, { kind, c }, [x.data, p, q], [plane]);
@@ -285,6 +306,10 @@ export class GpujsBackend implements Backend {
         throw new ShapeError('concat', 'tensors differ outside the channel dimension', [xs[0].shape, t.shape]);
       }
     }
+    if (this.packedOps && xs.some((t) => this.packedOps!.isPacked(t))) {
+      const packed = this.packedOps.concat(xs);
+      if (packed) return packed;
+    }
     // Four at a time in one pass; more (no net here has them) fold the result back in.
     let acc = xs.slice(0, 4);
     for (let next = 4; ; next += 3) {
@@ -302,6 +327,7 @@ export class GpujsBackend implements Backend {
 
   async add(a: Tensor, b: Tensor): Promise<Tensor> {
     if (!sameShape(a.shape, b.shape)) throw new ShapeError('add', 'shapes differ', [a.shape, b.shape]);
+    if (this.packedOps && a.rank === 4 && (this.packedOps.isPacked(a) || this.packedOps.isPacked(b))) return this.packedOps.add(a, b);
     return this.run(K.ADD, 'add', a.shape, {}, [a.data, b.data]);
   }
 
@@ -394,28 +420,43 @@ export class GpujsBackend implements Backend {
 
   private async buildPlan(key: string, forward: GraphForward, shape: readonly number[]): Promise<Plan> {
     const placeholder = new Tensor(shape);
-    const recording = new Recording(placeholder, (source, constants, size) => this.createKernel(source, constants, size, false));
+    const recording = new Recording(placeholder, (source, constants, size, packed) => this.createKernel(source, constants, size, false, packed));
     // A view of this backend that shares its kernels and counters but records: concurrent
     // calls on the backend itself keep running for real meanwhile.
     const view = Object.create(this) as GpujsBackend;
     view.recording = recording;
-    const outputs = await forward(view, placeholder);
+    if (this.packed) view.packedOps = new PackedOps(recording, (values) => this.upload(values));
+    const recorded = await forward(view, placeholder);
+    // The plan's outputs are read back plain (NCHW), whatever layout their last step wrote.
+    const outputs = Object.fromEntries(Object.entries(recorded).map(([name, t]) => [name, view.packedOps ? view.packedOps.plainTensor(t) : t]));
     const steps = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, recording.stepOf(t, name)]));
     if (this.plans.size >= this.maxPlans) this.dropPlan(this.plans.keys().next().value as string);
     const plan: Plan = {
       run: this.gpu.createPipeline(recording.orchestration(steps), { threads: this.async }),
       shapes: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.shape])),
       kernels: [...recording.kernels.values()],
+      uploads: view.packedOps?.uploads ?? [],
     };
     this.plans.set(key, plan);
     this.counts.plans++;
     return plan;
   }
 
+  /** One value of Array(4) entries from flat values: a texture on GL, kept by the plan that asked. */
+  private upload(values: Float32Array): unknown {
+    this.uploader ??= this.gpu.createKernel(UPLOAD, {
+      output: [values.length / 4], dynamicOutput: true, dynamicArguments: true, pipeline: true, immutable: true,
+      returnType: 'Array(4)', tactic: 'precision', precision: 'single',
+    });
+    if (this.uploader.output?.[0] !== values.length / 4) this.uploader.setOutput!([values.length / 4]);
+    return this.uploader(values);
+  }
+
   private dropPlan(key: string): void {
     const plan = this.plans.get(key);
     plan?.run.destroy?.();
     for (const k of plan?.kernels ?? []) k.destroy?.();
+    for (const u of plan?.uploads ?? []) (u as { delete?: () => void }).delete?.();
     this.plans.delete(key);
   }
 
@@ -423,6 +464,7 @@ export class GpujsBackend implements Backend {
     for (const key of [...this.plans.keys()]) this.dropPlan(key);
     for (const k of this.kernels.values()) k.destroy?.();
     this.kernels.clear();
+    this.uploader?.destroy?.();
     this.gpu.destroy();
   }
 

@@ -14,8 +14,8 @@ export type GpuKernel = ((...args: unknown[]) => unknown) & {
   destroy?: () => void;
 };
 
-/** Where a kernel argument comes from: the plan's input, an earlier step, or a fixed array (weights, sizes). */
-type Source = { from: 'input' } | { from: 'step'; step: number } | { from: 'literal'; value: Float32Array };
+/** Where a kernel argument comes from: the plan's input, an earlier step, or a fixed value (weights, sizes). */
+type Source = { from: 'input' } | { from: 'step'; step: number } | { from: 'literal'; value: unknown };
 
 interface Step {
   kernel: GpuKernel;
@@ -23,7 +23,13 @@ interface Step {
   args: Source[];
 }
 
-export type KernelFactory = (source: string, constants: Record<string, number>, size: number) => GpuKernel;
+/** `packed`: the kernel returns Array(4), four channels per thread (packedKernels.ts). */
+export type KernelFactory = (source: string, constants: Record<string, number>, size: number, packed: boolean) => GpuKernel;
+
+/** What a packed placeholder stands for: its NCHW shape, held four channels to a value. */
+export interface PackedInfo {
+  shape: readonly number[];
+}
 
 /** The steps of one forward pass, keyed by the placeholder arrays that stand in for their outputs. */
 export class Recording {
@@ -36,23 +42,29 @@ export class Recording {
    */
   readonly kernels = new Map<string, GpuKernel>();
   private readonly producers = new WeakMap<Float32Array, Source>();
+  /** Placeholders whose step writes the packed layout (packedKernels.ts), not plain NCHW. */
+  readonly packed = new WeakMap<Float32Array, PackedInfo>();
 
   constructor(input: Tensor, private readonly makeKernel: KernelFactory) {
     this.producers.set(input.data, { from: 'input' });
   }
 
   /**
-   * Notes one kernel call; answers a placeholder tensor of the output's shape. Its array is never
+   * Notes one kernel call; `key` names the source and its constants (steps of one key and size
+   * share a kernel); answers a placeholder tensor of the output's shape. Its array is never
    * written: V8 backs large zeroed buffers with untouched pages, so placeholders cost address
    * space, not memory.
    */
-  record(source: string, key: string, constants: Record<string, number>, shape: readonly number[], args: Float32Array[]): Tensor {
+  record(source: string, key: string, constants: Record<string, number>, shape: readonly number[], args: unknown[], packedSize?: number): Tensor {
     const out = new Tensor(shape);
-    const sized = `${key}|${out.size}`;
+    const size = packedSize ?? out.size;
+    const sized = `${key}|${size}|${packedSize === undefined ? 'plain' : 'packed'}`;
     let kernel = this.kernels.get(sized);
-    if (!kernel) this.kernels.set(sized, (kernel = this.makeKernel(source, constants, out.size)));
-    this.steps.push({ kernel, size: out.size, args: args.map((a) => this.producers.get(a) ?? { from: 'literal', value: a }) });
+    if (!kernel) this.kernels.set(sized, (kernel = this.makeKernel(source, constants, size, packedSize !== undefined)));
+    const sourceOf = (a: unknown): Source => (a instanceof Float32Array && this.producers.get(a)) || { from: 'literal', value: a };
+    this.steps.push({ kernel, size, args: args.map(sourceOf) });
     this.producers.set(out.data, { from: 'step', step: this.steps.length - 1 });
+    if (packedSize !== undefined) this.packed.set(out.data, { shape });
     return out;
   }
 
@@ -86,6 +98,8 @@ export interface Plan {
   };
   shapes: Record<string, readonly number[]>;
   kernels: GpuKernel[];
+  /** Values the plan's steps read, made when it was recorded (packed weights): released with it. */
+  uploads: unknown[];
 }
 
 /**

@@ -1,0 +1,65 @@
+// Packed gpu.js plans (src/tensor/gpujs/packedOps.ts: four channels to a value, the GL modes'
+// default) run here in gpu.js's cpu mode, which executes the very kernel sources the GL shaders
+// are compiled from: every net, its odd channel counts and its batch padding, against the CPU
+// backend at the parity suite's bound. test/browser.test.ts runs them on WebGL2 in a page.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { CpuBackend } from '../src/tensor/cpu/backend.ts';
+import { GpujsBackend } from '../src/tensor/gpujs/backend.ts';
+import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
+import { assertClose } from './helpers/compare.ts';
+import { seeded } from './helpers/seeded.ts';
+
+const BOUND = 1e-5;
+
+describe('gpu.js packed plans (cpu mode)', () => {
+  const cpu = new CpuBackend({ threads: 1 });
+  const packed = new GpujsBackend({ mode: 'cpu', packed: true });
+  after(async () => {
+    await packed.dispose();
+    await cpu.dispose();
+  });
+
+  test('packing is on by default only where gpu.js compiles to GL', () => {
+    assert.equal(new GpujsBackend({ mode: 'cpu' }).packed, false);
+    assert.equal(packed.packed, true);
+  });
+
+  test('MTCNN nets (3, 10, 16, 28, 32, 48, 64 channels; stride-2 ceil pools; prelu fused and alone) equal the CPU backend', async () => {
+    const nets = loadMtcnn();
+    const cases: [string, typeof nets.pnet, Tensor][] = [
+      ['pnet', nets.pnet, seeded([1, 3, 31, 45], 1)],
+      ['rnet', nets.rnet, seeded([5, 3, 24, 24], 2)],
+      ['onet', nets.onet, seeded([2, 3, 48, 48], 3)],
+    ];
+    for (const [name, net, x] of cases) {
+      const want = await net.forward(cpu, x);
+      const got = await net.forward(packed, x);
+      for (const head of Object.keys(want)) assertClose(`packed ${name}.${head}`, got[head], want[head], BOUND, false);
+    }
+  });
+
+  test('MobileFaceNet (depthwise, residual adds) equals the CPU backend', async () => {
+    const net = loadMobileFaceNet();
+    const x = seeded([1, 3, 112, 112], 4);
+    const want = await net.forward(cpu, x);
+    const got = await net.forward(packed, x);
+    for (const head of Object.keys(want)) assertClose(`packed mobilefacenet.${head}`, got[head], want[head], BOUND, false);
+  });
+
+  test('nn4.small2 (inception concats, lrn, l2 and average pools) equals the CPU backend', async () => {
+    const nn4 = Nn4Small2({ batchNorm: false });
+    nn4.load(new Map(nn4.expectedTensors().map(({ name, shape }, k) => {
+      const t = seeded([...shape], 100 + k);
+      const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
+      for (let i = 0; i < t.size; i++) t.data[i] *= 2 / Math.sqrt(fanIn);
+      return [name, t];
+    })), 'seeded');
+    const x = seeded([1, 3, 96, 96], 7);
+    const want = await nn4.forward(cpu, x);
+    const got = await nn4.forward(packed, x);
+    for (const head of Object.keys(want)) assertClose(`packed nn4.small2.${head}`, got[head], want[head], BOUND, false);
+  });
+});
