@@ -35,6 +35,9 @@ const ARRAY0 = 12;
 const MAX_ARRAYS = 12;
 const WORDS = ARRAY0 + 4 * MAX_ARRAYS;
 
+/** Plain data kept by id, at most (then all are dropped and sent again as used): P-Net's plans differ with every image size. */
+const MAX_RESTS = 2048;
+
 const IDLE = 0;
 const SERVING = 1;
 
@@ -56,6 +59,8 @@ export interface SpinMessage {
   buffers: [number, SharedArrayBuffer][];
   rests: [number, Record<string, unknown>][];
   forget: number[];
+  /** Plain data of ids below this may go (read before `rests`). */
+  forgetRestsBelow?: number;
 }
 
 /** A job that failed on a worker in the mailbox path: its number and why. */
@@ -84,6 +89,7 @@ export class Mailbox {
   private nextBuffer = 1;
   private readonly bufferIds = new WeakMap<SharedArrayBuffer, number>();
   private readonly restIds = new Map<string, number>();
+  private nextRest = 1;
   /** Buffers this thread dropped, which the worker may drop too. */
   private forgetting: number[] = [];
   private readonly dropped = new FinalizationRegistry<number>((id) => {
@@ -137,8 +143,13 @@ export class Mailbox {
     rest.$arrays = keys;
     const text = JSON.stringify(rest);
     let restId = this.restIds.get(text);
+    let forgetRestsBelow: number | undefined;
     if (restId === undefined) {
-      restId = this.restIds.size + 1;
+      if (this.restIds.size >= MAX_RESTS) {
+        this.restIds.clear();
+        forgetRestsBelow = this.nextRest;
+      }
+      restId = this.nextRest++;
       this.restIds.set(text, restId);
       rests.push([restId, JSON.parse(text) as Record<string, unknown>]);
     }
@@ -146,7 +157,7 @@ export class Mailbox {
       // Sent before the job is written: the worker reads it in its event loop before it takes
       // the job (REGISTERED tells it there is one to read).
       this.registrations++;
-      this.post({ kind: 'spin', registration: this.registrations, buffers, rests, forget: this.takeForgetting() } satisfies SpinMessage);
+      this.post({ kind: 'spin', registration: this.registrations, buffers, rests, forget: this.takeForgetting(), forgetRestsBelow } satisfies SpinMessage);
       atomicStore(words, REGISTERED, this.registrations);
     }
     words[REST] = restId;
@@ -229,6 +240,7 @@ export class MailboxServer {
 
   /** Takes in a registration message. */
   receive(m: SpinMessage): void {
+    if (m.forgetRestsBelow !== undefined) for (const id of this.rests.keys()) if (id < m.forgetRestsBelow) this.rests.delete(id);
     for (const [id, buffer] of m.buffers) this.buffers.set(id, buffer);
     for (const [id, rest] of m.rests) this.rests.set(id, rest);
     for (const id of m.forget) this.buffers.delete(id);
