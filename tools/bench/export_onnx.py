@@ -1,7 +1,9 @@
 """ONNX files for the benchmark's onnxruntime anchor, exported from the PyTorch reference
-implementations (torch.onnx.export), into .cache/onnx/ (never committed). Speed only: MTCNN and
-MobileFaceNet carry their real weights, nn4.small2.v1 uses the shared CSV dump with stand-ins
-(or seeded weights when ../shared is absent: speed does not depend on values).
+implementations (torch.onnx.export), into .cache/onnx/ (never committed). MTCNN and MobileFaceNet
+carry their real weights, nn4.small2.v1 the shared CSV dump with the seeded stand-ins tsface's
+converter makes (seed 1000), the weights the bench gives tsface: some kernels' speed depends on
+the values, so every engine runs the same weights on the same inputs (realInputs.ts). Without
+../shared there is no nn4small2.onnx.
 Run: /usr/bin/python3 tools/bench/export_onnx.py
 """
 import os

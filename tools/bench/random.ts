@@ -1,6 +1,10 @@
 import { Tensor } from '../../src/tensor/tensor.ts';
 
-/** Bench inputs and stand-in weights: values in [-0.5, 0.5) from a fixed sequence (speed does not depend on them). */
+/**
+ * Values in [-0.5, 0.5) from a fixed sequence: the single-op cases' inputs and weights, and the
+ * GEMM-alone case's. The net cases take real photos instead (realInputs.ts): some kernels' speed
+ * depends on the values, and a net's activations on real input are not uniform noise.
+ */
 export function random(shape: readonly number[], seed: number): Tensor {
   const t = new Tensor(shape);
   let s = seed >>> 0;

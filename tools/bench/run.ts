@@ -1,6 +1,9 @@
 // tsface benchmark: prints a table and the ratios to the anchors; `--json FILE` also writes the
-// rows as [{case, backend, mode, threads, ms, gflops}]. Speed is compared within one run.
-//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--no-typescript] [--gpujs-modes webasm,webgpu,headlessgl|none] [--gpujs-per-op] [--only PREFIX] [--train-step]
+// rows as [{case, backend, mode, threads, ms, gflops, engine, gemmGflops}]. Speed is compared
+// within one run. The net cases run every engine on the same input bytes, taken from real photos
+// by tsface's own pipeline (realInputs.ts); anchors: tf.js, onnxruntime-node (native code) and
+// onnxruntime-web (WebAssembly, 1 and 2 threads, each in its own worker thread).
+//   npm run bench [-- --json FILE] [--quick] [--no-anchors] [--no-typescript] [--gpujs-modes webasm,webgpu,headlessgl|none] [--gpujs-per-op] [--only PREFIX[,PREFIX...]] [--train-step]
 // gpu.js rows run whole nets as fused pipelines (`executor` names gpu.js's executor);
 // --gpujs-per-op adds the same modes op by op, to measure what the fusion buys.
 // The train-step-* rows (tools/bench/trainStep.ts, minutes) run only when --only picks them or with --train-step.
@@ -11,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
-import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
+import { loadMobileFaceNet, loadMtcnn, nn4FromTensors } from '../../src/nets/weights.ts';
+import { convertOpenFaceCsv } from '../../src/convert/openface.ts';
 import { toRgbImage, type RgbImage } from '../../src/image/decode.ts';
 import { FaceDetector } from '../../src/pipeline/mtcnn.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
@@ -23,10 +27,13 @@ import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
 import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
+import { alignedFaces, cascadeCrops, disposeRealInputs, EMBEDDING_SPECS, pnetLevel, type RealInput } from './realInputs.ts';
+import { closeOrtWeb, ortWebRunner } from './ortWebAnchor.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
 import { backwardConvCases } from './backwardCases.ts';
 import { trainStepCases } from './trainStep.ts';
 import { interleaved, median, WARMUP } from './timing.ts';
-import { onnxAnchor, tfjsAnchor, type AnchorResult } from './anchors.ts';
+import { onnxPath, onnxRunner, tfjsAnchor, tfjsRunner, type AnchorRunner } from './anchors.ts';
 import { decodeRows } from './decode.ts';
 import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
 
@@ -45,6 +52,12 @@ interface Row {
    * a shared machine.
    */
   scaling?: number;
+  /** What runs: tsface and tf.js wasm and onnxruntime-web are WebAssembly, onnxruntime-node and PyTorch native code. */
+  engine?: 'native' | 'webassembly' | 'javascript';
+  /** Net rows: the GFLOP/s of the generated GEMM alone on one thread (gemm-only case) in this run. */
+  gemmGflops?: number;
+  /** Anchor rows of net cases: tsface's default mode at the same thread count over this anchor, per turn (median). */
+  vsTsface?: number;
 }
 
 const args = process.argv.slice(2);
@@ -56,18 +69,23 @@ const anchors = !args.includes('--no-anchors');
 const withTypescript = !args.includes('--no-typescript');
 const gpujsModes = (flag('--gpujs-modes') ?? 'webasm').split(',').filter((m) => m && m !== 'none') as Exclude<GpujsMode, 'auto'>[];
 const gpujsPerOp = args.includes('--gpujs-per-op');
-/** Runs only the cases whose names start with this prefix. */
+/** Runs only the cases whose names start with this prefix (or one of these, comma-separated). */
 const only = flag('--only');
-const wanted = (name: string) => !only || name.startsWith(only);
+const wanted = (name: string) => !only || only.split(',').some((prefix) => name.startsWith(prefix));
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const rows: Row[] = [];
+/** tsface's default CPU mode (SIMD with Winograd), the one every anchor is held to. */
+const DEFAULT_MODE = 'typescript+wasm-simd+winograd';
 
 
 
 function record(row: Row, extra = ''): void {
   rows.push(row);
   const gf = row.gflops === null ? '' : `${row.gflops.toFixed(2)} GFLOP/s`;
-  console.log(`${row.case.padEnd(26)} ${`${row.backend}/${row.mode}${row.executor ? ` ${row.executor}` : ''}`.padEnd(36)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
+  // Anchors say what they run as; tsface's rows are WebAssembly (cpu) or gpu.js.
+  const anchor = row.backend !== 'cpu' && row.backend !== 'gpujs';
+  const tag = anchor && row.engine ? ` [${row.engine === 'webassembly' ? 'wasm' : row.engine}]` : '';
+  console.log(`${row.case.padEnd(26)} ${`${row.backend}/${row.mode}${row.executor ? ` ${row.executor}` : ''}${tag}`.padEnd(36)} threads ${row.threads}  ${row.ms.toFixed(2).padStart(9)} ms  ${gf.padStart(16)}  ${extra}`);
 }
 
 /** The tsface backends of this run: CPU with 1 and 2 threads, gpu.js modes sync and threaded. */
@@ -117,6 +135,28 @@ function executorOf(backend: Backend): { executor?: string } {
   return backend instanceof GpujsBackend ? { executor: backend.describe().executor ?? 'per-op' } : {};
 }
 
+const GEMM = { K: 144, M: 32, N: 108 * 192, chunk: 84 };
+/** The wasm-simd GEMM alone's GFLOP/s on one thread in this run (gemmCase), the net rows' yardstick. */
+let gemmAlone: number | null = null;
+
+/**
+ * The GEMM-alone figure for the net rows when --only left the gemm-only case out: the same
+ * measurement, printed as a note instead of a row.
+ */
+async function gemmAloneGflops(): Promise<number | null> {
+  if (gemmAlone !== null || !simdGemmSupported()) return gemmAlone;
+  const { K, M, N, chunk } = GEMM;
+  const arena = gemmArena(M, K, chunk * K, M * chunk);
+  arena.weights.set(random([M * K], 4).data);
+  arena.panels.set(random([chunk * K], 5).data);
+  const ms = await median(async () => {
+    for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
+  }, 5);
+  gemmAlone = (2 * M * K * N) / ms / 1e6;
+  console.log(`(the wasm-simd GEMM alone, gemm-only-k144-m32-n20736's work: ${gemmAlone.toFixed(2)} GFLOP/s on 1 thread, the net rows' yardstick)`);
+  return gemmAlone;
+}
+
 /**
  * The CPU backend's generated GEMM alone on the calibration case's sizes (K = 16*3*3, 32 rows,
  * 108*192 pixels in chunks of 84 already unrolled): what the conv costs without im2col and its
@@ -125,7 +165,7 @@ function executorOf(backend: Backend): { executor?: string } {
 async function gemmCase(runs: number): Promise<void> {
   const name = 'gemm-only-k144-m32-n20736';
   if (!wanted(name)) return;
-  const K = 144, M = 32, N = 108 * 192, chunk = 84;
+  const { K, M, N, chunk } = GEMM;
   const A = random([M * K], 4).data;
   const B = random([chunk * K], 5).data;
   const C = new Float32Array(M * N);
@@ -142,7 +182,8 @@ async function gemmCase(runs: number): Promise<void> {
   const simdMs = await median(async () => {
     for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
   }, runs);
-  record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
+  gemmAlone = (2 * M * K * N) / simdMs / 1e6;
+  record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: gemmAlone });
   // The same GEMM with relaxed SIMD's multiply-add (behind a flag in Node 20, set before its
   // module is compiled): what fused multiply-adds would buy on this CPU.
   setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -215,39 +256,84 @@ async function convCase(name: string, inShape: number[], outC: number, k: number
   }
 }
 
-/** Seeded weights for nets whose real weights are not bundled (speed does not depend on values). */
-function seeded(net: Net): Net {
-  const tensors = new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)]));
-  return net.load(tensors, 'seeded');
+/**
+ * nn4.small2 with the weights export_onnx.py gives the onnxruntime anchors: OpenFace's CSV dump
+ * from ../shared with the same seeded stand-ins for its missing tensors (seed 1000), batch norms
+ * folded as tsface runs the net; so every engine computes the same activations (ReLU's zeros
+ * included) from the same faces. Seeded weights when ../shared is absent, said loudly.
+ */
+function nn4Weights(): Net {
+  const csv = `${SHARED}models/openface-nn4.small2.v1/csv`;
+  if (existsSync(csv)) {
+    const { tensors, metadata } = convertOpenFaceCsv(csv, { standInSeed: 1000 });
+    return nn4FromTensors(tensors, metadata, 'openface csv (../shared) with stand-ins', { allowStandIns: true });
+  }
+  console.warn('!!! ../shared/models/openface-nn4.small2.v1 is absent: nn4small2 cases run seeded weights, and export_onnx.py writes no nn4small2 anchor !!!');
+  const net = Nn4Small2({ batchNorm: false });
+  return net.load(new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)])), 'seeded');
 }
 
-async function netCase(name: string, net: Net, input: number[], runs: number, onnx: string | null): Promise<void> {
+/**
+ * A whole net on every tsface backend and on the anchors, all on the same input bytes (`input`,
+ * from real photos). Each tsface mode's 1- and 2-thread backends take turns; the anchors take
+ * theirs with the default mode's (SIMD with Winograd), so each anchor's tsface / anchor ratio
+ * is per turn, held against the drift of a shared machine. Every row prints its effective
+ * GFLOP/s (the net's multiply-adds counted from its layers) beside the GEMM alone's on one thread.
+ */
+async function netCase(name: string, net: Net, makeInput: () => Promise<RealInput>, runs: number, onnx: string | null): Promise<void> {
   if (!wanted(name)) return;
-  const x = random(input, 7);
+  const { x, source } = await makeInput();
+  const input = x.shape;
+  console.log(`${name.padEnd(26)} input: ${source}`);
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
+  const gemm = await gemmAloneGflops();
+  const yardstick = (ms: number, threads: number) => (gemm === null ? '' : `, ${((gflops(ms) / (gemm * threads)) * 100).toFixed(0)}% of the GEMM alone${threads > 1 ? ` x${threads}` : ''} (${gemm.toFixed(1)} GFLOP/s a thread)`);
+  const common = { case: name, ...(gemm === null ? {} : { gemmGflops: gemm }) };
+  const perItem = (ms: number) => `${(ms / input[0]).toFixed(2)} ms per item`;
   for (const group of modeGroups()) {
     const backends = group.map((b) => b.make());
+    const withAnchors = anchors && group[0].backend === 'cpu' && group[0].mode === DEFAULT_MODE;
+    const runners = withAnchors ? await anchorRunners(name, net, x, onnx) : [];
     // Outputs go back to the backend as a pipeline's would (release is a no-op where unsupported).
-    const { ms, ratioToFirst } = await interleaved(backends.map((backend) => async () => {
+    const mine = backends.map((backend) => async () => {
       const out = await net.forward(backend, x);
       for (const t of Object.values(out)) backend.release?.(t);
-    }), runs, WARMUP);
+    });
+    const { ms, ratioToFirst, ratio } = await interleaved([...mine, ...runners.map((r) => r.run)], runs, WARMUP);
     group.forEach((b, k) => {
       const report = backends[k].describe();
-      record({ case: name, backend: b.backend, mode: report.mode, threads: b.threads, ms: ms[k], gflops: gflops(ms[k]), ...executorOf(backends[k]), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
-        `${(ms[k] / input[0]).toFixed(2)} ms per item${k > 0 ? `, x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
+      record({ ...common, backend: b.backend, mode: report.mode, threads: b.threads, ms: ms[k], gflops: gflops(ms[k]), engine: 'webassembly', ...executorOf(backends[k]), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
+        `${perItem(ms[k])}${yardstick(ms[k], b.threads)}${k > 0 ? `, x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
     });
+    runners.forEach((r, j) => {
+      const k = group.length + j;
+      // tsface's backend at the anchor's thread count, if this group has one.
+      const me = group.findIndex((b) => b.threads === r.row.threads);
+      const vs = me >= 0 ? ratio(me, k) : undefined;
+      record({ ...common, ...r.row, ms: ms[k], gflops: gflops(ms[k]), ...(vs !== undefined ? { vsTsface: vs } : {}) },
+        `${perItem(ms[k])}${yardstick(ms[k], r.row.threads)}${vs !== undefined ? `; tsface / this x${vs.toFixed(2)} in turns` : ''}`);
+    });
+    for (const r of runners) await r.dispose();
     for (const backend of backends) await backend.dispose();
   }
-  if (!anchors) return;
-  const results: (AnchorResult | string)[] = [await tfjsAnchor('wasm', net, input, runs, median)];
-  if (!quick && macs * 2 < 4e9) results.push(await tfjsAnchor('cpu', net, input, 1, median));
-  if (onnx) for (const threads of [1, 2]) results.push(await onnxAnchor(onnx, input, threads, runs, median));
-  for (const r of results) {
+  // tf.js's pure-JS backend, alone (seconds a run; not in quick runs).
+  if (anchors && !quick && macs * 2 < 4e9) {
+    const r = await tfjsAnchor('cpu', net, x, 1, median);
     if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
-    else record({ case: name, ...r, gflops: gflops(r.ms) }, `${(r.ms / input[0]).toFixed(2)} ms per item`);
+    else record({ ...common, ...r, gflops: gflops(r.ms) }, perItem(r.ms));
   }
+}
+
+/** The anchors of a net case, ready to run: tf.js wasm, onnxruntime-node and -web at 1 and 2 threads. */
+async function anchorRunners(name: string, net: Net, x: Tensor, onnx: string | null): Promise<AnchorRunner[]> {
+  const made: (AnchorRunner | string)[] = [await tfjsRunner('wasm', net, x)];
+  if (onnx) {
+    for (const threads of [1, 2]) made.push(await onnxRunner(onnx, x, threads));
+    for (const threads of [1, 2]) made.push(await ortWebRunner(onnxPath(onnx), x, threads));
+  }
+  for (const r of made) if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
+  return made.filter((r): r is AnchorRunner => typeof r !== 'string');
 }
 
 /**
@@ -271,18 +357,26 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
   for (const threads of [1, 2]) {
     const r = await pytorchAnchor([file], threads, runs);
     if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
-    else record({ case: name, ...r, gflops: null }, 'PIL decode + the cascade in torch (tools/reference/mtcnn_cascade.py)');
+    else record({ case: name, ...r, engine: r.engine ?? 'native', gflops: null }, 'PIL decode + the cascade in torch (tools/reference/mtcnn_cascade.py)');
   }
 }
 
 function ratios(): void {
-  console.log('\nratios (anchor ms / best tsface ms; above 1 means tsface is faster):');
+  console.log(`\nratios tsface / anchor, each at the anchor's thread count (tsface ${DEFAULT_MODE}; below 1 means tsface is faster;`);
+  console.log('net cases: median over turns taken in turns with tsface; others: median over median).');
+  console.log('[native]: machine code (onnxruntime-node, PyTorch: AVX2/FMA/AVX-512 here); [wasm]: WebAssembly with 128-bit SIMD, as tsface; [javascript]: tf.js cpu');
   for (const name of [...new Set(rows.map((r) => r.case))]) {
-    const mine = rows.filter((r) => r.case === name && (r.backend === 'cpu' || r.backend === 'gpujs'));
+    const mine = (threads: number) => rows.find((r) => r.case === name && r.backend === 'cpu' && r.mode === DEFAULT_MODE && r.threads === threads);
     const others = rows.filter((r) => r.case === name && r.backend !== 'cpu' && r.backend !== 'gpujs');
-    if (!mine.length || !others.length) continue;
-    const best = mine.reduce((a, b) => (a.ms <= b.ms ? a : b));
-    console.log(`  ${name.padEnd(24)} best tsface ${best.backend}/${best.mode} x${best.threads} ${best.ms.toFixed(1)} ms: ${others.map((o) => `${o.backend}${o.threads > 1 ? ` x${o.threads}` : ''} ${(o.ms / best.ms).toFixed(2)}`).join(', ')}`);
+    if (!others.length || !mine(1)) continue;
+    const label = (o: Row) => `${o.backend}${o.threads > 1 ? ` x${o.threads}` : ''} [${o.engine === 'webassembly' ? 'wasm' : o.engine ?? 'native'}]`;
+    const parts = others.map((o) => {
+      const me = mine(o.threads);
+      // Per turn where the anchor took turns with tsface (net cases), else median over median.
+      const r = o.vsTsface ?? (me ? me.ms / o.ms : undefined);
+      return r !== undefined ? `${label(o)} ${r.toFixed(2)}` : null;
+    }).filter((p) => p !== null);
+    console.log(`  ${name.padEnd(24)} ${parts.join(', ')}`);
   }
 }
 
@@ -297,15 +391,17 @@ await backwardConvCases(record, wanted, quick ? 2 : 5);
 await trainStepCases(record, (name) => (only ? wanted(name) : args.includes('--train-step')), quick ? 3 : 5);
 
 const mtcnn = loadMtcnn();
-await netCase('pnet-480x640', mtcnn.pnet, [1, 3, 480, 640], quick ? 2 : 5, 'pnet');
-await netCase('rnet-b256', mtcnn.rnet, [256, 3, 24, 24], quick ? 2 : 5, 'rnet');
-await netCase('onet-b64', mtcnn.onet, [64, 3, 48, 48], quick ? 2 : 5, 'onet');
-const nn4 = seeded(Nn4Small2({ batchNorm: false }));
-await netCase('nn4small2-b1', nn4, [1, 3, 96, 96], quick ? 3 : 10, 'nn4small2');
-await netCase('nn4small2-b32', nn4, [32, 3, 96, 96], quick ? 1 : 3, 'nn4small2');
+await netCase('pnet-480x640', mtcnn.pnet, () => pnetLevel(480, 640), quick ? 2 : 5, 'pnet');
+await netCase('rnet-b256', mtcnn.rnet, () => cascadeCrops(24, 256), quick ? 2 : 5, 'rnet');
+await netCase('onet-b64', mtcnn.onet, () => cascadeCrops(48, 64), quick ? 2 : 5, 'onet');
+const nn4 = nn4Weights();
+await netCase('nn4small2-b1', nn4, () => alignedFaces(EMBEDDING_SPECS.nn4small2, 1), quick ? 3 : 10, 'nn4small2');
+await netCase('nn4small2-b32', nn4, () => alignedFaces(EMBEDDING_SPECS.nn4small2, 32), quick ? 1 : 3, 'nn4small2');
 const mfn = loadMobileFaceNet();
-await netCase('mobilefacenet-b1', mfn, [1, 3, 112, 112], quick ? 3 : 10, 'mobilefacenet');
-await netCase('mobilefacenet-b32', mfn, [32, 3, 112, 112], quick ? 1 : 3, 'mobilefacenet');
+await netCase('mobilefacenet-b1', mfn, () => alignedFaces(EMBEDDING_SPECS.mobilefacenet, 1), quick ? 3 : 10, 'mobilefacenet');
+await netCase('mobilefacenet-b32', mfn, () => alignedFaces(EMBEDDING_SPECS.mobilefacenet, 32), quick ? 1 : 3, 'mobilefacenet');
+await disposeRealInputs();
+await closeOrtWeb();
 
 if (existsSync(`${SHARED}images/multiface.jpg`)) {
   const bytes = readFileSync(`${SHARED}images/multiface.jpg`);

@@ -34,10 +34,10 @@ export async function median(fn: () => Promise<unknown>, runs: number, warmup = 
  * Several engines timed in turns (run r of each, then run r + 1 of each, the order reversed
  * every other turn) after `warmup` runs of each: on a shared VM whose speed drifts from minute
  * to minute, the engines see the same drift, so their ratio holds where medians taken one
- * engine after another would not. Returns each engine's median ms and the median over turns of
- * the first engine's time over each engine's (the first's own is 1).
+ * engine after another would not. Returns each engine's median ms, the median over turns of
+ * the first engine's time over each engine's (the first's own is 1), and that median for any pair.
  */
-export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number): Promise<{ ms: number[]; ratioToFirst: number[] }> {
+export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number): Promise<{ ms: number[]; ratioToFirst: number[]; ratio: (a: number, b: number) => number }> {
   for (const fn of fns) for (let i = 0; i < warmup; i++) await fn();
   const times: number[][] = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
@@ -49,5 +49,7 @@ export async function interleaved(fns: (() => Promise<unknown>)[], runs: number,
       times[k].push(performance.now() - t);
     }
   }
-  return { ms: times.map(middle), ratioToFirst: times.map((t) => middle(t.map((ms, r) => times[0][r] / ms))) };
+  // Engine a's time over engine b's, turn by turn, the median over turns.
+  const ratio = (a: number, b: number) => middle(times[a].map((ms, r) => ms / times[b][r]));
+  return { ms: times.map(middle), ratioToFirst: times.map((_, k) => ratio(0, k)), ratio };
 }
