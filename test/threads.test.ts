@@ -35,6 +35,12 @@ for (const [h, handoff] of HANDOFFS.entries()) {
       { x: [9, 32, 30, 30], w: [6, 32, 1, 1], o: {} },
       { x: [4, 24, 60, 61], w: [24, 1, 3, 3], o: { groups: 24, padding: 1 } },
       { x: [9, 8, 27, 27], w: [16, 4, 5, 5], o: { groups: 2, padding: 2 } },
+      // One item's small maps, one to three pixel chunks: cut by output channels too
+      // (convSlices.ts), a count of channels that is not a multiple of the 4-row blocks included.
+      { x: [1, 256, 12, 12], w: [96, 256, 1, 1], o: {} },
+      { x: [1, 256, 7, 7], w: [130, 256, 1, 1], o: {} },
+      { x: [1, 64, 14, 14], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+      { x: [1, 32, 12, 12], w: [64, 32, 5, 5], o: { padding: 2 } },
     ];
     for (const [k, c] of cases.entries()) {
       const x = seeded(c.x, 100 + k);

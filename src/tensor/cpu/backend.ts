@@ -23,6 +23,7 @@ import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { recordPass, type RecordedPass } from './passTape.ts';
 import { ThreadPool, type Handoff } from './threadPool.ts';
+import { channelSlices, convSliceTaskCount, convSliceTasks } from './convSlices.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
 import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
 
@@ -595,6 +596,13 @@ export class CpuBackend implements Backend {
     }
     const bs = b && this.sharedParam(b);
     const as = alpha && this.sharedParam(alpha);
+    // One face's small maps have too few pixel chunks to share evenly: cut by channels too.
+    const bounds = channelSlices(plan);
+    if (bounds) {
+      await this.onShared(x, (xs) => this.getPool().run({ kind: 'convSlices', plan, bounds, x: xs, weights: packed, bias: bs, alpha: as, out: out.data },
+        convSliceTaskCount(plan, bounds), (from, to) => convSliceTasks(plan, bounds, xs, packed, bs, out.data, scratch, as, from, to)));
+      return out;
+    }
     await this.onShared(x, (xs) => this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,
       (from, to) => convTasks(plan, xs, packed, bs, out.data, scratch, as, from, to)));
     return out;

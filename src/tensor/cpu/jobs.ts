@@ -16,6 +16,20 @@ export interface ConvJob {
   out: Float32Array;
 }
 
+/** One item's conv cut by output channels too (convSlices.ts): tasks are (slice, pixel chunk). */
+export interface ConvSlicesJob {
+  id: number;
+  kind: 'convSlices';
+  plan: ConvPlan;
+  /** Where the output channels are cut (channelSlices). */
+  bounds: number[];
+  x: Float32Array;
+  weights: Float32Array;
+  bias: Float32Array | null;
+  alpha: Float32Array | null;
+  out: Float32Array;
+}
+
 /** Max pooling of planes, shared out like a conv's tasks. */
 export interface MaxPoolJob {
   id: number;
@@ -63,7 +77,7 @@ export interface Sharing {
   total: number;
 }
 
-export type Job = (ConvJob | MaxPoolJob | SoftmaxJob | DenseJob | ConvGradJob) & Sharing;
+export type Job = (ConvJob | ConvSlicesJob | MaxPoolJob | SoftmaxJob | DenseJob | ConvGradJob) & Sharing;
 
 /** A net's recorded pass, sent once before the first PassJob that replays it. */
 export interface TapeMessage {

@@ -12,6 +12,7 @@ import { replayPass, type Tape } from './passTape.ts';
 import { Tensor } from '../tensor.ts';
 import type { Job, PassJob, TapeMessage } from './jobs.ts';
 import { MailboxServer, type SpinMessage } from './handoff.ts';
+import { convSliceTasks } from './convSlices.ts';
 
 let scratch = new Float32Array(0);
 
@@ -53,6 +54,8 @@ function runShares(job: Job): void {
       simdMaxPool2d(job.window, job.x, job.out, from, to);
     } else if (job.kind === 'depthwise') {
       depthwiseTasks(job.plan, job.x, job.weights, job.bias, job.out, job.alpha, from, to);
+    } else if (job.kind === 'convSlices') {
+      convSliceTasks(job.plan, job.bounds, job.x, job.weights, job.bias, job.out, scratch, job.alpha, from, to);
     } else {
       const need = job.plan.chunk * convReduction(job.plan);
       if (scratch.length < need) scratch = new Float32Array(need);
