@@ -122,7 +122,7 @@ function hookWasm(): void {
 /** A label for a program from gpu.js's (or tf.js's) fragment shader: its sampler and constant names. */
 function programLabel(fragment: string): string {
   const names = (re: RegExp) => [...new Set([...fragment.matchAll(re)].map((m) => m[1]))];
-  const args = names(/uniform\s+\w+\s+user_(\w+)/g).filter((n) => !/(Dim|Size)$/.test(n));
+  const args = names(/uniform\s+(?:\w+\s+)+user_(\w+)/g).filter((n) => !/(Dim|Size)$/.test(n));
   const constants = names(/constants_(\w+)/g).filter((n) => !/(Dim|Size)$/.test(n));
   if (!args.length && !constants.length) return `program ${hash(fragment)}`;
   return `(${args.join(',')})${constants.length ? ` ${constants.join(',')}` : ''}`;
