@@ -1,5 +1,6 @@
 // `tsface cluster`: both methods on synthetic identities (agglomerative against a naive
-// average-linkage reference written here), determinism, the shared photos with identities known
+// average-linkage reference written here), determinism, the CLI's clustering defaults (not the
+// verification threshold) and --threshold over them, the shared photos with identities known
 // from their file names (pairwise precision and recall), and contact sheets that decode as PNG.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,11 @@ import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { main } from '../src/cli/main.ts';
-import { agglomerative, chineseWhispers, clusterFaces, groupLabels, seededRandom } from '../src/collection/cluster.ts';
+import { agglomerative, CLUSTER_METHODS, CLUSTER_THRESHOLDS, chineseWhispers, clusterFaces, clusterThreshold, groupLabels, seededRandom } from '../src/collection/cluster.ts';
 import { readEmbeddedFaces } from '../src/collection/embeddedFaces.ts';
 import { drawText, fitText, GLYPH_HEIGHT } from '../src/collection/font.ts';
 import { runScan } from '../src/collection/scan.ts';
-import { MOBILEFACENET } from '../src/pipeline/embed.ts';
+import { MOBILEFACENET, NN4_SMALL2_V1 } from '../src/pipeline/embed.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
 
@@ -105,6 +106,68 @@ test('clustering is deterministic for an input order and seed; faces matching no
   assert.throws(() => clusterFaces(all, { threshold: 0.5, method: 'kmeans' as never }), /--method must be one of/);
 });
 
+/** main() with stderr captured. */
+async function runQuiet(argv: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** A scan file of two one-face images whose embeddings have cosine similarity `similarity`. */
+function twoFaceScan(dir: string, similarity: number, model: string): string {
+  const dim = 8;
+  const a = Array.from({ length: dim }, (_, k) => (k === 0 ? 1 : 0));
+  const b = Array.from({ length: dim }, (_, k) => (k === 0 ? similarity : k === 1 ? Math.sqrt(1 - similarity ** 2) : 0));
+  const face = (embedding: number[]) => ({ box: [0, 0, 10, 10], score: 1, landmarks: [[1, 1], [2, 1], [1.5, 2], [1, 3], [2, 3]], embedding });
+  const file = join(dir, `pair-${model}-${similarity}.jsonl`);
+  writeFileSync(file, [a, b].map((e, i) => JSON.stringify({ image: `p${i}.jpg`, model, faces: [face(e)] })).join('\n') + '\n');
+  return file;
+}
+
+test('the CLI clusters at its calibrated default per method, not at the verification threshold; --threshold overrides it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-cluster-default-'));
+  const out = join(dir, 'clusters.json');
+  const read = () => JSON.parse(readFileSync(out, 'utf8')) as { threshold: number; clusters: unknown[]; unclustered: unknown[] };
+  for (const method of CLUSTER_METHODS) {
+    const calibrated = clusterThreshold('mobilefacenet', method);
+    assert.equal(calibrated, CLUSTER_THRESHOLDS.mobilefacenet[method]);
+    assert.ok(calibrated !== null && calibrated > MOBILEFACENET.threshold, `${method}: clustering default ${calibrated} is stricter than verification`);
+    // Two faces the verification threshold calls one person and the clustering default does not.
+    const between = (MOBILEFACENET.threshold + calibrated) / 2;
+    const scan = twoFaceScan(dir, between, 'mobilefacenet');
+
+    assert.equal((await runQuiet(['cluster', scan, '--out', out, '--method', method])).code, 0);
+    assert.equal(read().threshold, calibrated, method);
+    assert.deepEqual([read().clusters.length, read().unclustered.length], [0, 2], `${method}: apart at the default`);
+
+    assert.equal((await runQuiet(['cluster', scan, '--out', out, '--method', method, '--threshold', String(MOBILEFACENET.threshold)])).code, 0);
+    assert.equal(read().threshold, MOBILEFACENET.threshold, method);
+    assert.deepEqual([read().clusters.length, read().unclustered.length], [1, 0], `${method}: together at --threshold ${MOBILEFACENET.threshold}`);
+
+    // A pair above the default is one cluster without any option.
+    assert.equal((await runQuiet(['cluster', twoFaceScan(dir, (calibrated + 1) / 2, 'mobilefacenet'), '--out', out, '--method', method])).code, 0);
+    assert.deepEqual([read().clusters.length, read().unclustered.length], [1, 0], `${method}: together above the default`);
+  }
+  // A model with no calibrated clustering threshold falls back to its verification threshold, and says so.
+  assert.equal(clusterThreshold(NN4_SMALL2_V1.name, 'chinese-whispers'), null);
+  const fallback = await runQuiet(['cluster', twoFaceScan(dir, 0.9, NN4_SMALL2_V1.name), '--out', out]);
+  assert.equal(fallback.code, 0);
+  assert.equal(read().threshold, NN4_SMALL2_V1.threshold);
+  assert.match(fallback.stderr, /no clustering threshold is calibrated for nn4\.small2\.v1/);
+  const given = await runQuiet(['cluster', twoFaceScan(dir, 0.9, NN4_SMALL2_V1.name), '--out', out, '--threshold', '0.7']);
+  assert.equal(read().threshold, 0.7);
+  assert.doesNotMatch(given.stderr, /warning/);
+  // A bad method is refused before the file is read.
+  const bad = await runQuiet(['cluster', join(dir, 'missing.jsonl'), '--out', out, '--method', 'kmeans']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--method must be one of/);
+});
+
 test('font: every label character is drawn, unknown ones as a box, long names cut with ~', () => {
   const img = { width: 40, height: 10, data: new Uint8Array(40 * 10 * 3) };
   drawText(img, 'A1', 0, 0, [255, 255, 255]);
@@ -154,7 +217,8 @@ test('shared LFW sample and coursera faces: pairwise precision and recall at the
 
   const out = join(dir, 'clusters.json');
   const sheets = join(dir, 'sheets');
-  const code = await main(['cluster', faces, '--out', out, '--method', 'agglomerative', '--sheet', sheets]);
+  // At the verification threshold (the floors above were measured there), not the clustering default.
+  const code = await main(['cluster', faces, '--out', out, '--method', 'agglomerative', '--threshold', String(threshold), '--sheet', sheets]);
   assert.equal(code, 0);
   const result = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(result.threshold, threshold);

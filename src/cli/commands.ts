@@ -1,7 +1,7 @@
 // Every command of the CLI with its usage and the options its parser takes, in one table:
 // `tsface <command> --help` prints the usage from here, and test/cli-help.test.ts holds each
 // usage to the flag table its parser is called with, so the two cannot drift apart.
-import { CLUSTER_FLAGS, CLUSTER_USAGE } from './cluster.ts';
+import { CLUSTER_FLAGS, CLUSTER_HELP, CLUSTER_USAGE } from './cluster.ts';
 import { COLLECT_FLAGS, COLLECT_USAGE } from './collect.ts';
 import { DETECT_FLAGS, DETECT_USAGE } from './detect.ts';
 import { EMBED_COMMANDS } from './embed.ts';
@@ -32,7 +32,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'weights', usage: WEIGHTS_USAGE, ...WEIGHTS_FLAGS },
   ...named(INSPECT_COMMANDS),
   { name: 'scan', usage: SCAN_USAGE, help: SCAN_HELP, ...SCAN_FLAGS },
-  { name: 'cluster', usage: CLUSTER_USAGE, ...CLUSTER_FLAGS },
+  { name: 'cluster', usage: CLUSTER_USAGE, help: CLUSTER_HELP, ...CLUSTER_FLAGS },
   { name: 'worker', usage: WORKER_USAGE, ...WORKER_FLAGS },
   { name: 'collect', usage: COLLECT_USAGE, ...COLLECT_FLAGS },
   { name: 'train', usage: TRAIN_USAGE, help: TRAIN_HELP, ...TRAIN_FLAGS },

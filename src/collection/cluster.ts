@@ -10,6 +10,27 @@ import { CollectionIndex } from './searchIndex.ts';
 export const CLUSTER_METHODS = ['chinese-whispers', 'agglomerative'] as const;
 export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
 
+/**
+ * Default thresholds for clustering, per embedding model and method: stricter than a model's
+ * verification threshold, because clustering chains decisions (chinese-whispers joins two faces
+ * linked through any run of pairs above it; agglomerative merges groups on their mean) where
+ * verification makes one. Chosen by `node --import tsx tools/cluster/calibrate.ts`: a scan of
+ * ../shared/datasets/lfw-devtrain (`tsface scan --embed`; the face nearest the centre of each
+ * photo, identity = folder), its people split in two (seed 1); on the calibration half, each
+ * method's threshold is the one of highest pairwise F1 among those leaving at most 2% of photos
+ * unclustered (alone although their person has another photo).
+ * PROVISIONAL: from a partial scan (5,500 of 9,525 photos); the full run's figures replace this line.
+ * A model not listed has no clustering calibration: see clusterThreshold().
+ */
+export const CLUSTER_THRESHOLDS: Readonly<Record<string, Readonly<Record<ClusterMethod, number>>>> = {
+  mobilefacenet: { 'chinese-whispers': 0.55, agglomerative: 0.5 },
+};
+
+/** The calibrated clustering default of a model and method, or null where none was calibrated. */
+export function clusterThreshold(model: string, method: ClusterMethod): number | null {
+  return Object.hasOwn(CLUSTER_THRESHOLDS, model) ? CLUSTER_THRESHOLDS[model][method] : null;
+}
+
 /** Agglomerative keeps an n x n float32 matrix: 8,000 faces are 256 MB. */
 export const AGGLOMERATIVE_MAX_FACES = 8000;
 
