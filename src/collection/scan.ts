@@ -30,8 +30,9 @@ export interface ScanOptions extends ScanSettings {
   /**
    * Photos scanned at once, each whole (read, decode, nets, line) on a thread of its own with a
    * one-thread CPU backend (`backend` is not used then). Default 1: every photo on `backend`
-   * here, decoded ahead on `decoders` threads. A PhotoPool the caller started (with the same
-   * settings) is used as it is and left running.
+   * here, decoded ahead on `decoders` threads, which is also how a scan of fewer photos than
+   * threads runs. A PhotoPool the caller started (with the same settings) is used as it is and
+   * left running.
    */
   photoThreads?: number | PhotoPool;
   /**
@@ -94,8 +95,10 @@ export async function runScan(o: ScanOptions): Promise<ScanSummary> {
 
   // Threads start before the output opens: a thread that cannot load its nets leaves no file behind.
   let owned: PhotoPool | null = null;
-  if (threaded && todo.length > 0) {
-    const starting = PhotoPool.start(Math.min(photoThreads, todo.length), settings, threaded);
+  // Fewer photos than threads gain nothing from photo threads but their start: they run here,
+  // where `backend`'s own threads (if it has any) share each photo's nets.
+  if (threaded && todo.length >= photoThreads) {
+    const starting = PhotoPool.start(photoThreads, settings, threaded);
     try {
       owned = await Promise.race([starting, aborted]);
     } catch (e) {
