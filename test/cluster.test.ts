@@ -16,6 +16,8 @@ import { runScan } from '../src/collection/scan.ts';
 import { MOBILEFACENET, NN4_SMALL2_V1 } from '../src/pipeline/embed.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { sharedPath, sharedSkip } from './helpers/shared.ts';
+import { scoreGrouping } from '../tools/cluster/pairwise.ts';
+import { splitPeople } from '../tools/cluster/people.ts';
 
 const backend = new CpuBackend();
 after(() => backend.dispose());
@@ -166,6 +168,33 @@ test('the CLI clusters at its calibrated default per method, not at the verifica
   const bad = await runQuiet(['cluster', join(dir, 'missing.jsonl'), '--out', out, '--method', 'kmeans']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--method must be one of/);
+});
+
+test('the calibration tool: its pair counts equal the pairwise loop here; its split of people is seeded, whole and disjoint', () => {
+  const { vectors, ids } = syntheticFaces(10, 5, 0.35, 21);
+  // Three people seen once: right to stay alone, and not counted as unclustered.
+  const strangers = syntheticFaces(3, 1, 0, 77);
+  const all = [...vectors, ...strangers.vectors];
+  const people = [...ids.map(String), 's0', 's1', 's2'];
+  for (const method of CLUSTER_METHODS) {
+    for (const threshold of [0.3, 0.5, 0.7]) {
+      const g = clusterFaces(all, { threshold, method, seed: 2 });
+      const labels = new Array<number>(all.length);
+      g.clusters.forEach((c, k) => c.forEach((i) => (labels[i] = k)));
+      g.alone.forEach((i, k) => (labels[i] = g.clusters.length + k));
+      const loop = pairwise(labels, people);
+      const s = scoreGrouping(g, people);
+      assert.deepEqual([s.truePairs, s.predictedPairs - s.truePairs, s.actualPairs - s.truePairs], [loop.tp, loop.fp, loop.fn], `${method} ${threshold}`);
+      assert.equal(s.missedAlone, g.alone.filter((i) => i < vectors.length).length);
+      assert.equal(s.clusterable, vectors.length);
+    }
+  }
+  const counts = new Map(Array.from({ length: 41 }, (_, k) => [`p${k}`, 1 + (k % 7)] as [string, number]));
+  const a = splitPeople(counts, 3);
+  assert.deepEqual(splitPeople(counts, 3), a);
+  assert.equal(a.calibration.size + a.heldOut.size, counts.size);
+  assert.ok([...a.calibration].every((p) => !a.heldOut.has(p)));
+  assert.ok(Math.abs(a.calibration.size - a.heldOut.size) <= 1);
 });
 
 test('font: every label character is drawn, unknown ones as a box, long names cut with ~', () => {
