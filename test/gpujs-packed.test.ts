@@ -8,6 +8,7 @@ import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { GpujsBackend } from '../src/tensor/gpujs/backend.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
 import { Nn4Small2 } from '../src/nets/facenet.ts';
+import type { Backend } from '../src/tensor/backend.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { seeded } from './helpers/seeded.ts';
@@ -25,6 +26,27 @@ describe('gpu.js packed plans (cpu mode)', () => {
   test('packing is on by default only where gpu.js compiles to GL', () => {
     assert.equal(new GpujsBackend({ mode: 'cpu' }).packed, false);
     assert.equal(packed.packed, true);
+  });
+
+  test('ops without a packed form, and reshapes that change the channel layout, see plain NCHW values', async () => {
+    const x = seeded([2, 6, 9, 11], 1);
+    const w = seeded([8, 6, 3, 3], 2);
+    const grouped = seeded([8, 4, 3, 3], 3);
+    const alpha = seeded([8 * 7 * 9], 4);
+    const dense = seeded([5, 8 * 7 * 9], 5);
+    const chain = async (b: Backend, t: Tensor) => {
+      const y = await b.conv2d(t, w, null, { activation: { kind: 'relu' } });
+      // A flatten's features are not channels: PReLU per feature, then a dense layer on them.
+      const flat = await b.prelu(y.reshape([2, 8 * 7 * 9]), alpha);
+      const z = await b.dense(flat, dense, null);
+      // A grouped (not depthwise) conv, and a concat of 8 + 6 + 3 channels, run plain.
+      const g = await b.conv2d(y, grouped, null, { groups: 2, padding: 1 });
+      const cat = await b.concat([g, await b.conv2d(t, seeded([6, 6, 3, 3], 6), null, {}), (await b.conv2d(t, seeded([3, 6, 3, 3], 7), null, {}))]);
+      return { z, cat, pooled: await b.maxPool2d(cat, { kernel: 2, stride: 2, ceilMode: true }) };
+    };
+    const want = await chain(cpu, x);
+    const got = await packed.runGraph!({}, chain, x);
+    for (const k of Object.keys(want) as (keyof typeof want)[]) assertClose(`packed chain ${k}`, got[k], want[k], BOUND, false);
   });
 
   test('MTCNN nets (3, 10, 16, 28, 32, 48, 64 channels; stride-2 ceil pools; prelu fused and alone) equal the CPU backend', async () => {

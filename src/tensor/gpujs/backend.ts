@@ -264,7 +264,8 @@ export class GpujsBackend implements Backend {
   }
 
   private async channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Promise<Tensor> {
-    if (this.packedOps?.isPacked(x) && x.rank === 4) return this.packedOps.channelMap(kind, x, p, q);
+    // A packed [N, C] is a dense layer's output (PackedOps.dense); other ranks never are packed.
+    if (this.packedOps?.isPacked(x) && (x.rank === 4 || x.rank === 2)) return this.packedOps.channelMap(kind, x, p, q);
     const c = x.rank >= 2 ? x.shape[1] : 1;
     const plane = x.rank > 2 ? shapeSize(x.shape.slice(2)) : 1;
     return this.run(K.CHANNEL_MAP, 'channelMap', x.shape, { kind, c }, [x.data, p, q], [plane]);
@@ -296,6 +297,8 @@ export class GpujsBackend implements Backend {
     const f = x.size / n;
     if (weight.rank !== 2 || weight.shape[1] !== f) throw new ShapeError('dense', `weight must be [out, ${f}]`, [x.shape, weight.shape]);
     const o = weight.shape[0];
+    const packed = this.packedOps?.dense(x, weight, bias);
+    if (packed) return packed;
     return this.run(K.DENSE, 'dense', [n, o], { o, f }, [x.data, weight.data, bias ? bias.data : new Float32Array(o)]);
   }
 

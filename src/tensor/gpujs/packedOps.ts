@@ -15,11 +15,12 @@ const texels = (shape: readonly number[]) => shape[0] * P.groupsOf(shape[1]) * s
 export type Uploader = (values: Float32Array) => unknown;
 
 export class PackedOps {
-  /** What upload made for this plan: released with it. */
-  readonly uploads: unknown[] = [];
   /** Plain copies already made of packed placeholders, so each is unpacked once. */
   private readonly plainCopies = new WeakMap<Float32Array, Tensor>();
-  private readonly packedCopies = new WeakMap<Float32Array, Tensor>();
+  /** Packed copies of plain tensors, by array and the shape they were packed as. */
+  private readonly packedCopies = new WeakMap<Float32Array, Map<string, Tensor>>();
+  /** What upload made for this plan: released with it. */
+  readonly uploads: unknown[] = [];
 
   constructor(private readonly recording: Recording, private readonly uploader: Uploader) {}
 
@@ -29,19 +30,29 @@ export class PackedOps {
     return handle;
   }
 
+  /**
+   * Whether t's array holds the packed layout of t's own shape: the same batch and channels and
+   * the same positions per channel (a reshape that keeps those, as a dense layer's [N, O] of a
+   * packed [N, O, 1, 1], lays out the same texels; a flatten does not).
+   */
   isPacked(t: Tensor): boolean {
-    return this.recording.packed.has(t.data);
+    const info = this.recording.packed.get(t.data);
+    return !!info && t.rank >= 2 && t.shape[0] === info.shape[0] && t.shape[1] === info.shape[1] && t.size === info.shape.reduce((a, b) => a * b, 1);
   }
 
-  /** The tensor as a packed placeholder: itself, or a pack step of a plain rank-4 one. */
+  /** The tensor as a packed placeholder of its own shape ([N, C, H, W], or [N, C] as [N, C, 1, 1]): itself, or a pack step. */
   packed(t: Tensor): Tensor {
     if (this.isPacked(t)) return t;
-    let p = this.packedCopies.get(t.data);
+    const shape = t.rank === 2 ? [t.shape[0], t.shape[1], 1, 1] : t.shape;
+    const key = shape.join('x');
+    let copies = this.packedCopies.get(t.data);
+    if (!copies) this.packedCopies.set(t.data, (copies = new Map()));
+    let p = copies.get(key);
     if (!p) {
-      const [n, c, h, w] = t.shape;
+      const [, c, h, w] = shape;
       const constants = { c, c4: P.groupsOf(c), h, w };
-      p = this.recording.record(P.PACK, `pack|${JSON.stringify(constants)}`, constants, [n, c, h, w], [t.data], texels(t.shape));
-      this.packedCopies.set(t.data, p);
+      p = this.recording.record(P.PACK, `pack|${JSON.stringify(constants)}`, constants, shape, [this.plain(t.data)], texels(shape));
+      copies.set(key, p);
     }
     return p;
   }
@@ -52,7 +63,7 @@ export class PackedOps {
     if (!info) return a;
     let t = this.plainCopies.get(a);
     if (!t) {
-      const [n, c, h, w] = info.shape;
+      const [, c, h, w] = info.shape;
       const constants = { c, c4: P.groupsOf(c), h, w };
       t = this.recording.record(P.UNPACK, `unpack|${JSON.stringify(constants)}`, constants, info.shape, [a]);
       this.plainCopies.set(a, t);
@@ -62,7 +73,7 @@ export class PackedOps {
 
   /** The plain tensor of an output, same shape as asked (reshapes keep the array). */
   plainTensor(t: Tensor): Tensor {
-    return this.isPacked(t) ? new Tensor(t.shape, this.plain(t.data)) : t;
+    return this.recording.packed.has(t.data) ? new Tensor(t.shape, this.plain(t.data)) : t;
   }
 
   /** Null when the convolution has no packed form here (grouped but not depthwise). */
@@ -87,6 +98,22 @@ export class PackedOps {
     return this.recording.record(source, `${name}|${JSON.stringify(constants)}`, constants, shape, [this.packed(x).data, this.upload(w), this.upload(b), this.upload(P.packVector(alpha, cOut))], texels(shape));
   }
 
+  /**
+   * A dense layer over a flattened packed [N, C, H, W] map is a convolution whose window is the
+   * whole map (the weight [O, C*H*W] read as [O, C, H, W]), one output position: four outputs
+   * per thread from packed reads instead of an unpack and two reads per multiply-add. The
+   * result stays packed as [N, O, 1, 1], handed on as [N, O]. Null when x is not such a map.
+   */
+  dense(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor | null {
+    const info = this.recording.packed.get(x.data);
+    if (!info || info.shape.length !== 4) return null;
+    const [n, c, h, w] = info.shape;
+    const o = weight.shape[0];
+    const map = new Tensor([n, c, h, w], x.data);
+    const y = this.conv2d(map, new Tensor([o, c, h, w], weight.data), bias, {});
+    return y ? y.reshape([n, o]) : null;
+  }
+
   pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Tensor {
     const g = windowGeometry(op, x.shape, pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
     const constants = {
@@ -97,11 +124,13 @@ export class PackedOps {
     return this.recording.record(P.POOL, `ppool|${JSON.stringify(constants)}`, constants, shape, [this.packed(x).data], texels(shape));
   }
 
-  /** kind 0 affine (p scale, q shift), 1 PReLU (p alpha), 2 ReLU; x already packed. */
+  /** kind 0 affine (p scale, q shift), 1 PReLU (p alpha), 2 ReLU; x already packed, [N, C, H, W] or a dense layer's [N, C]. */
   channelMap(kind: number, x: Tensor, p: Float32Array, q: Float32Array): Tensor {
-    const c = x.shape[1];
-    const constants = { kind, c4: P.groupsOf(c), plane: x.shape[2] * x.shape[3] };
-    return this.recording.record(P.CHANNEL_MAP, `pchannelMap|${JSON.stringify(constants)}`, constants, x.shape, [x.data, this.upload(P.packVector(p, c)), this.upload(P.packVector(q, c))], texels(x.shape));
+    const shape = this.recording.packed.get(x.data)!.shape;
+    const c = shape[1];
+    const constants = { kind, c4: P.groupsOf(c), plane: shape[2] * shape[3] };
+    const y = this.recording.record(P.CHANNEL_MAP, `pchannelMap|${JSON.stringify(constants)}`, constants, shape, [x.data, this.upload(P.packVector(p, c)), this.upload(P.packVector(q, c))], texels(shape));
+    return y.reshape(x.shape);
   }
 
   add(a: Tensor, b: Tensor): Tensor {
