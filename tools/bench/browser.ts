@@ -175,7 +175,8 @@ function rowOf(s: Session, kind: PageKind, name: string, t: PageModule.Timing): 
 
 function facesRow(base: Pick<BrowserRow, 'backend' | 'page' | 'mode' | 'threads' | 'renderer' | 'emulation' | 'executor'>, name: string, t: FacesTiming): BrowserRow {
   return {
-    case: name, ...base, ms: t.ms, where: 'browser', batch: 1, input: [1, 3, t.height, t.width], gflops: null, runs: t.times,
+    // An untimed run (the faces table's photos) has no median: NaN in the page, null once it crosses to Node.
+    case: name, ...base, ms: t.ms ?? NaN, where: 'browser', batch: 1, input: [1, 3, t.height, t.width], gflops: null, runs: t.times,
     boxes: t.boxes.map((b) => b.map((v) => Math.round(v * 10) / 10)), embeddings: t.embeddings,
   };
 }

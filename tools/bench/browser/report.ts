@@ -47,7 +47,8 @@ export function printRow(r: BrowserRow, note = ''): void {
   const full = NET_CASES.find((c) => c.name === r.case)?.input;
   const cut = full && full.join() !== r.input.join() ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
   const emu = r.emulation ? ' [SwiftShader emulation]' : '';
-  console.log(`${r.page.padEnd(8)} ${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item  ${gf.padStart(15)}${emu}  ${note}`);
+  const times = Number.isNaN(r.ms) ? `${'untimed'.padStart(12)}  ${''.padStart(16)}` : `${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item`;
+  console.log(`${r.page.padEnd(8)} ${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${times}  ${gf.padStart(15)}${emu}  ${note}`);
 }
 
 /** tsface's row against tf.js's: tsface's time per unit of work / tf.js's (at or below 1: tsface is no slower). */
