@@ -134,8 +134,13 @@ interface PyramidLevel {
   probMap: Float32Array | null;
 }
 
-/** Crops per R-Net/O-Net batch: big enough to share between threads, small enough to bound memory (see refineBatches). */
-const REFINE_BATCH = 256;
+/**
+ * Crops per R-Net/O-Net batch: big enough to share between threads, small enough to bound memory
+ * (see refineBatches). R-Net's activations are about 160 KB a crop; at 256 a batch's working set
+ * (40 MB) stayed in the backend's pool of released buffers, and a 12-megapixel photo's 761
+ * candidates peaked 25 MB higher on one thread than at 64 (`npm run bench:soak -- --peak 12`).
+ */
+const REFINE_BATCH = 64;
 
 export interface FaceDetectorOptions {
   backend?: Backend;
