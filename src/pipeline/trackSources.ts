@@ -187,6 +187,9 @@ type ProcessorClass = new (init: { track: MediaStreamTrack; maxBufferSize?: numb
  * A MediaStream's first video track through MediaStreamTrackProcessor: a reader takes every
  * frame as the camera delivers it and keeps only the newest (closing the one it replaces, a
  * dropped frame), so the tracker, when ready, gets the newest without waiting for the next.
+ * While the tracker computes on this thread the reader cannot run and the processor drops
+ * frames itself, unseen; so the drops are also counted from the frames' timestamps at the
+ * track's frame rate, and the larger count is given.
  */
 function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncIterator<SourceFrame> {
   const track = stream.getVideoTracks()[0];
@@ -195,6 +198,8 @@ function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncI
   const reader = new FrameReader();
   let latest: VideoFrameLike | null = null;
   let dropped = 0;
+  let lastTimestamp: number | null = null;
+  const frameRate = track.getSettings().frameRate ?? 0;
   let done = false;
   let failure: unknown = null;
   let wake = null as (() => void) | null;
@@ -236,8 +241,10 @@ function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncI
       }
       const frame = latest;
       latest = null;
-      const skipped = dropped;
+      const gap = lastTimestamp === null || !(frameRate > 0) ? 0 : Math.round(((frame.timestamp - lastTimestamp) / 1e6) * frameRate) - 1;
+      const skipped = Math.max(dropped, gap, 0);
       dropped = 0;
+      lastTimestamp = frame.timestamp;
       try {
         const rgb = reader.read(frame as unknown as CanvasImageSource, frame.displayWidth, frame.displayHeight);
         return { done: false, value: { rgb, dropped: skipped, time: frame.timestamp / 1e6 } };
