@@ -102,6 +102,14 @@ const SPIN_THREADING_MIN_MACS = 1_000_000;
  */
 const DEPTHWISE_WORK = 8;
 /**
+ * With the spin hand-off, a conv is shared only when it does at least this many multiply-adds
+ * per input value: each thread copies (its part of) the input into its kernel memory, and a 1x1
+ * conv to few channels (nn4.small2's 256 -> 32 on 12x12, 0.08 ms) costs little more than that
+ * copy, so a second thread made it slower (per-op times, 2-core VM: 0.55-0.85x for 1x1 convs to
+ * 32-96 channels, 1.15-1.8x for those to 128 or more and for 3x3 and 5x5 convs).
+ */
+const SPIN_MIN_MACS_PER_INPUT = 128;
+/**
  * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
  */
@@ -567,7 +575,8 @@ export class CpuBackend implements Backend {
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
     if (!isDepthwise(plan)) plan.items = smallMapItems(plan);
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
-    const threaded = this.shareable() && macs * (isDepthwise(plan) ? this.depthwiseWork : 1) >= this.shareFromMacs;
+    const threaded = this.shareable() && macs * (isDepthwise(plan) ? this.depthwiseWork : 1) >= this.shareFromMacs
+      && (this.handoff !== 'spin' || isDepthwise(plan) || macs >= SPIN_MIN_MACS_PER_INPUT * x.size);
     const out = this.alloc([n, cOut, g.outH, g.outW], threaded);
     const b = bias ? bias.data : null;
 

@@ -8,8 +8,12 @@ import { convReduction, convTaskCount, convTasks, type ConvPlan } from './conv2d
 import { MR } from './convPlan.ts';
 import { simdFirstConvFits } from './simdFirstConv.ts';
 
-/** Tasks at least, a conv is cut into channel slices to have. */
-const MIN_TASKS = 8;
+/**
+ * Tasks at least, a conv is cut into channel slices to have: every slice copies the whole input
+ * into its thread's kernel memory (a pixel chunk copies only its band of rows), so a few slices
+ * only, enough for two threads to share a one- or three-chunk conv.
+ */
+const MIN_TASKS = 4;
 /** Output channels of a slice, at least (two blocks of packed rows). */
 const MIN_SLICE = 2 * MR;
 
