@@ -188,8 +188,9 @@ type ProcessorClass = new (init: { track: MediaStreamTrack; maxBufferSize?: numb
  * frame as the camera delivers it and keeps only the newest (closing the one it replaces, a
  * dropped frame), so the tracker, when ready, gets the newest without waiting for the next.
  * While the tracker computes on this thread the reader cannot run and the processor drops
- * frames itself, unseen; so the drops are also counted from the frames' timestamps at the
- * track's frame rate, and the larger count is given.
+ * frames itself, unseen; so the drops are also counted from the frames' timestamps, at the
+ * shortest interval seen between two frames read one after the other (else the track's frame
+ * rate), and the larger count is given.
  */
 function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncIterator<SourceFrame> {
   const track = stream.getVideoTracks()[0];
@@ -199,7 +200,9 @@ function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncI
   let latest: VideoFrameLike | null = null;
   let dropped = 0;
   let lastTimestamp: number | null = null;
+  let lastRead: number | null = null;
   const frameRate = track.getSettings().frameRate ?? 0;
+  let interval = frameRate > 0 ? 1e6 / frameRate : Infinity;
   let done = false;
   let failure: unknown = null;
   let wake = null as (() => void) | null;
@@ -213,6 +216,8 @@ function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncI
           dropped++;
         }
         latest = r.value;
+        if (lastRead !== null && latest.timestamp > lastRead) interval = Math.min(interval, latest.timestamp - lastRead);
+        lastRead = latest.timestamp;
         wake?.();
       }
     } catch (e) {
@@ -241,7 +246,7 @@ function processorFrames(stream: MediaStream, Processor: ProcessorClass): AsyncI
       }
       const frame = latest;
       latest = null;
-      const gap = lastTimestamp === null || !(frameRate > 0) ? 0 : Math.round(((frame.timestamp - lastTimestamp) / 1e6) * frameRate) - 1;
+      const gap = lastTimestamp === null || !Number.isFinite(interval) ? 0 : Math.round((frame.timestamp - lastTimestamp) / interval) - 1;
       const skipped = Math.max(dropped, gap, 0);
       dropped = 0;
       lastTimestamp = frame.timestamp;
