@@ -314,15 +314,16 @@ async function runGroup(browser: Browser, url: string, kind: PageKind, group: En
 /**
  * Cold start of every tsface engine of the run: a fresh page each, nothing loaded before cold.ts
  * times the bundle's import, the weights, the detector and the detections of multiface.jpg.
- * On an emulated GPU each detection takes minutes: those run with --detect-emulated only.
+ * On an emulated GPU and on gpu.js webasm each detection takes minutes: those run with --detect-emulated only.
  */
 async function runCold(browser: Browser, url: string, kind: PageKind, engines: Engine[], renderers: Renderers): Promise<void> {
   if (!cold || !existsSync(join(SHARED_DIR, 'images', 'multiface.jpg')) || !wanted('cold-multiface')) return;
   for (const e of engines.filter((k) => k.lib === 'tsface')) {
     const renderer = rendererOf(e, renderers);
     const emulated = isEmulated(renderer);
-    if (emulated && !detectEmulated) {
-      console.log(`${kind.padEnd(8)} ${'cold-multiface'.padEnd(30)} ${labelOf(e).padEnd(40)} SKIPPED: minutes per detection on an emulated GPU (--detect-emulated runs it)`);
+    if (isSlow(e, emulated) && !detectEmulated) {
+      // Five detections there outlast CASE_LIMIT_MS (gpu.js webasm: 35-55 s each on 2 loaded cores).
+      console.log(`${kind.padEnd(8)} ${'cold-multiface'.padEnd(30)} ${labelOf(e).padEnd(40)} SKIPPED: minutes per detection on ${emulated ? 'an emulated GPU' : 'gpu.js webasm'} (--detect-emulated runs it)`);
       continue;
     }
     const page = await openPage(browser, url, COLD_MODULE);
