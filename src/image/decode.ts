@@ -25,9 +25,12 @@ export interface DecodeOptions {
 }
 
 /**
- * 4096 x 4096. A detection on two threads peaks at about 21 bytes per pixel above a warmed
- * runtime at 12 megapixels and 12 at 50 (`npm run bench:soak -- --peak`; P-Net runs large levels
- * in tiles, a tile per thread), so this default keeps one detection near 350 MB and under the
+ * 4096 x 4096. At 12 megapixels a detection peaks at about 15 bytes per pixel above a warmed
+ * runtime on two threads (13.6 from a PNG, 14.8 from a JPEG) and 9 to 11 on one, of which the
+ * decode is 3 to 4 (the RGB output and the file: JPEG rows are converted as the scan completes
+ * them, PNG inflates from its chunks where they lie); the rest is P-Net's tiles (a tile per
+ * thread) and the backend's pools of released buffers (`npm run bench:soak -- --peak 12
+ * --threads 1,2 [--format jpeg]`). So this default keeps one detection near 250 MB and under the
  * 10 s of `npm run bench:bombs` on a 2-core machine, while 12-megapixel phone photos (4032 x 3024) and 4K frames work. The
  * limit also bounds the decode of a file of a few kilobytes that declares a huge size.
  */

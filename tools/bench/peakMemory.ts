@@ -1,5 +1,7 @@
 // One measurement for `bench:soak -- --peak`: in a fresh process, decode a PNG or JPEG photo and detect
-// faces in it, then print the peak resident memory above the process's baseline (as JSON).
+// faces in it, then print the peak resident memory above the process's baseline (as JSON), and the
+// high-water mark at the end of each stage: decode, P-Net over the pyramid (when R-Net is first
+// called), R-Net and O-Net (the end). TSFACE_THREADS sets the CPU backend's threads.
 //   node --import tsx tools/bench/peakMemory.ts photo.png (or .jpg)
 import { toRgbImage } from '../../src/image/decode.ts';
 import { FaceDetector, pyramidScales } from '../../src/pipeline/mtcnn.ts';
@@ -19,6 +21,14 @@ const limits = { maxPixels: 1e9 };
 const img = toRgbImage(file, limits);
 const decoded = mb(process.resourceUsage().maxRSS);
 const tDecode = performance.now() - t0;
+// The high-water mark once the pyramid and P-Net are done: taken as R-Net's first batch starts.
+let afterPnet = NaN;
+const rnet = detector.nets.rnet;
+const rnetForward = rnet.forward.bind(rnet);
+rnet.forward = (...a: Parameters<typeof rnet.forward>) => {
+  if (Number.isNaN(afterPnet)) afterPnet = mb(process.resourceUsage().maxRSS);
+  return rnetForward(...a);
+};
 const d = await detector.detect(img, limits);
 const peak = mb(process.resourceUsage().maxRSS);
 const mp = (img.width * img.height) / 1e6;
@@ -28,7 +38,8 @@ const [h, w] = [Math.trunc(img.height * scale + 1), Math.trunc(img.width * scale
 const layers = detector.nets.pnet.describe([3, h, w]).map((l) => ({ layer: l.name, mb: (l.output.reduce((a, b) => a * b, 1) * 4) / 2 ** 20 }));
 console.log(JSON.stringify({
   width: img.width, height: img.height, megapixels: mp, faces: d.faces.length,
-  baselineMb: baseline, afterDecodeMb: decoded, peakMb: peak,
+  threads: detector.backend.describe().threads ?? 1,
+  baselineMb: baseline, afterDecodeMb: decoded, afterPnetMb: Number.isNaN(afterPnet) ? peak : afterPnet, peakMb: peak,
   bytesPerPixel: ((peak - baseline) * 2 ** 20) / (img.width * img.height),
   decodeS: tDecode / 1000, detectS: (performance.now() - t0 - tDecode) / 1000,
   pyramidMs: d.report.ms.pyramid, pnetMs: d.report.ms.pnet,

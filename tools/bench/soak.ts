@@ -2,9 +2,11 @@
 // memory every tenth of the way, to show it stays flat (kernels and buffers are reused).
 //   node --import tsx tools/bench/soak.ts [N=1000] [--backend cpu|gpujs] [--gpujs-mode MODE] [--gpujs-threads] [--half]
 // --half soaks on the example at 256x256 (same face, a quarter of the pixels): 1,000 images in reach of a slow mode.
-//   node --import tsx tools/bench/soak.ts --peak [1,12,50] [--format png|jpeg]
+//   node --import tsx tools/bench/soak.ts --peak [1,12,50] [--format png|jpeg] [--threads 1,2]
 // --peak instead measures the peak resident memory of one detection per photo size, each in a
-// fresh process (the example scaled up to N megapixels and saved as PNG), per megapixel.
+// fresh process (the example scaled up to N megapixels and saved as PNG), per megapixel, with the
+// high-water mark after each stage (decode, P-Net, the end); --threads runs each size once per
+// thread count (TSFACE_THREADS; default: the backend's default).
 // --format jpeg saves it as JPEG instead (ImageMagick's `convert`, quality 90, 4:2:0 chroma as
 // phone cameras write), the format users mostly feed.
 import { execFileSync } from 'node:child_process';
@@ -23,7 +25,9 @@ if (args.includes('--peak')) {
   const sizes = args[args.indexOf('--peak') + 1]?.split(',').map(Number).filter((n) => n > 0);
   const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'png';
   if (format !== 'png' && format !== 'jpeg') throw new Error(`--format must be png or jpeg, got ${format}`);
-  await peakPerMegapixel(sizes?.length ? sizes : [1, 12, 50], format);
+  const threads = args.includes('--threads') ? args[args.indexOf('--threads') + 1].split(',').map(Number) : [undefined];
+  if (!threads.every((t) => t === undefined || (Number.isInteger(t) && t >= 1))) throw new Error('--threads takes thread counts, e.g. 1,2');
+  await peakPerMegapixel(sizes?.length ? sizes : [1, 12, 50], format, threads);
   process.exit(0);
 }
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
@@ -97,19 +101,34 @@ function asJpeg(png: string): string {
   return file;
 }
 
-async function peakPerMegapixel(sizes: number[], format: 'png' | 'jpeg'): Promise<void> {
+/** What peakMemory.ts prints. */
+interface PeakResult {
+  width: number; height: number; faces: number; threads: number;
+  baselineMb: number; afterDecodeMb: number; afterPnetMb: number; peakMb: number; bytesPerPixel: number;
+  decodeS: number; detectS: number;
+  firstScale: { scale: number; input: string; inputMb: number; layers: { layer: string; mb: number }[] };
+}
+
+async function peakPerMegapixel(sizes: number[], format: 'png' | 'jpeg', threads: (number | undefined)[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsface-peak-'));
   const how = format === 'png' ? 'PNG (pngjs, deflate level 1)' : 'JPEG (ImageMagick convert, quality 90, 4:2:0)';
   console.log(`peak resident memory of one detection (decode from ${how} + detect), each in a fresh process`);
-  console.log('  MP    size         baseline  after decode  peak      per pixel   decode  detect');
+  console.log('  (decode, P-Net: the high-water mark above the baseline when that stage ends, per pixel)');
+  console.log('  MP    size        threads baseline  decode    P-Net     peak      per pixel   decode  detect');
   try {
     for (const mp of sizes) {
       const file = format === 'png' ? photoOf(mp, dir) : asJpeg(photoOf(mp, dir));
-      const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peakMemory.ts', import.meta.url)), file], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      const r = JSON.parse(out.trim().split('\n').pop()!);
-      console.log(`  ${String(mp).padEnd(5)} ${`${r.width}x${r.height}`.padEnd(12)} ${r.baselineMb.toFixed(0).padStart(5)} MB  ${r.afterDecodeMb.toFixed(0).padStart(6)} MB   ${r.peakMb.toFixed(0).padStart(5)} MB  ${r.bytesPerPixel.toFixed(1).padStart(5)} B/px  ${r.decodeS.toFixed(1).padStart(5)} s ${r.detectS.toFixed(1).padStart(6)} s  (${r.faces} face${r.faces === 1 ? '' : 's'})`);
-      const big = r.firstScale.layers.filter((l: { mb: number }) => l.mb >= 1).map((l: { layer: string; mb: number }) => `${l.layer} ${l.mb.toFixed(0)}`).join(', ');
-      console.log(`        file ${(statSync(file).size / 2 ** 20).toFixed(1)} MB; first pyramid scale ${r.firstScale.scale.toFixed(3)}: level ${r.firstScale.input} (${r.firstScale.inputMb.toFixed(0)} MB as float, read in tiles); P-Net outputs of a whole level (MB) ${big}`);
+      let r: PeakResult | undefined;
+      for (const t of threads) {
+        const env = t === undefined ? process.env : { ...process.env, TSFACE_THREADS: String(t) };
+        const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peakMemory.ts', import.meta.url)), file], { encoding: 'utf8', maxBuffer: 1 << 20, env });
+        const m: PeakResult = JSON.parse(out.trim().split('\n').pop()!);
+        const perPixel = (at: number) => `${(((at - m.baselineMb) * 2 ** 20) / (m.width * m.height)).toFixed(1).padStart(4)} B/px`;
+        console.log(`  ${String(mp).padEnd(5)} ${`${m.width}x${m.height}`.padEnd(12)} ${String(m.threads).padStart(3)}  ${m.baselineMb.toFixed(0).padStart(5)} MB  ${perPixel(m.afterDecodeMb)} ${perPixel(m.afterPnetMb)} ${m.peakMb.toFixed(0).padStart(5)} MB  ${m.bytesPerPixel.toFixed(1).padStart(5)} B/px  ${m.decodeS.toFixed(1).padStart(5)} s ${m.detectS.toFixed(1).padStart(6)} s  (${m.faces} face${m.faces === 1 ? '' : 's'})`);
+        r = m;
+      }
+      const big = r!.firstScale.layers.filter((l) => l.mb >= 1).map((l) => `${l.layer} ${l.mb.toFixed(0)}`).join(', ');
+      console.log(`        file ${(statSync(file).size / 2 ** 20).toFixed(1)} MB; first pyramid scale ${r!.firstScale.scale.toFixed(3)}: level ${r!.firstScale.input} (${r!.firstScale.inputMb.toFixed(0)} MB as float, read in tiles); P-Net outputs of a whole level (MB) ${big}`);
       rmSync(file);
     }
   } finally {
