@@ -194,3 +194,17 @@ test('track() with an embedder: each track has an embedding from its first frame
   for (const f of seen[3].faces) assert.notEqual(f.embedding, seen[0].faces.find((g) => g.id === f.id)?.embedding);
   assert.equal(calls, 2 * faces);
 });
+
+test('detectIn() at every level around each face gives detect()\'s boxes bit for bit: the windows\' P-Net cells are the whole frame\'s', { skip }, async () => {
+  for (const i of [0, 3]) {
+    const full = await detector.detect(frames[i]);
+    const windows = full.faces.map((f) => {
+      const m = 0.25 * (f.box[2] - f.box[0]);
+      return { x: f.box[0] - m, y: f.box[1] - m, width: f.box[2] - f.box[0] + 2 * m, height: f.box[3] - f.box[1] + 2 * m };
+    });
+    const near = await detector.detectIn(frames[i], windows);
+    assert.deepEqual(near.faces.map((f) => f.box), full.faces.map((f) => f.box), `frame ${i}`);
+    assert.deepEqual(near.faces.map((f) => f.landmarks), full.faces.map((f) => f.landmarks), `frame ${i}`);
+    assert.ok(near.report.counts.rnetInput < full.report.counts.rnetInput);
+  }
+});
