@@ -80,7 +80,8 @@ test('two photo threads write the bytes of a one-thread scan, in walk order; bad
 });
 
 test('a pool the caller started serves several scans and refuses other settings', async () => {
-  const dir = mixedFolder();
+  const dir = mkdtempSync(join(tmpdir(), 'tsface-photopool-'));
+  for (const [name, k] of [['a.png', 3], ['b.png', 4], ['c.png', 3]] as const) writeFileSync(join(dir, name), variant(k, name === 'b.png'));
   const pool = await PhotoPool.start(2, { embed: true });
   try {
     const one = join(dir, 'one.jsonl');

@@ -30,6 +30,14 @@ interface Thread {
 /** Photos each thread holds at once: the one it works on and the next. */
 export const PHOTOS_PER_THREAD = 2;
 
+/**
+ * Released tensor memory each photo thread keeps for reuse. A one-thread backend keeps up to
+ * 256 MiB; every photo thread keeping that much would multiply a scan's memory by its threads,
+ * while a photo's own working set (a 4-megapixel photo's largest P-Net level included) needs
+ * about half.
+ */
+export const PHOTO_SPARE_BYTES = 128 * 2 ** 20;
+
 /** The error a thread sent, as this thread's own: a TsfaceError keeps its code (and the CLI its one-line message). */
 function revive(e: CarriedError): Error {
   const err = e.code ? new TsfaceError(e.code, e.message) : new Error(e.message);
@@ -50,11 +58,12 @@ export class PhotoPool {
 
   /**
    * `size` threads, each with its nets loaded; rejects (with every thread stopped) if one cannot
-   * start. `backend` picks the CPU kernels (default: as TSFACE_SIMD, TSFACE_WINOGRAD, TSFACE_FMA say).
+   * start. `backend` picks the CPU kernels (default: as TSFACE_SIMD, TSFACE_WINOGRAD, TSFACE_FMA say)
+   * and the memory each thread keeps for reuse (default PHOTO_SPARE_BYTES).
    */
   static async start(size: number, settings: ScanSettings, backend: PhotoBackendOptions = {}): Promise<PhotoPool> {
     if (!(Number.isInteger(size) && size >= 1)) throw new ArgumentError(`a photo pool needs a positive whole number of threads, got ${size}`);
-    const pool = new PhotoPool(checkSettings(settings), backend);
+    const pool = new PhotoPool(checkSettings(settings), { spareBytes: PHOTO_SPARE_BYTES, ...backend });
     const started = await Promise.allSettled(Array.from({ length: size }, () => pool.startThread()));
     const failed = started.find((s) => s.status === 'rejected');
     for (const s of started) if (s.status === 'fulfilled') pool.threads.push(s.value);

@@ -179,7 +179,8 @@ async function scanFolder(name: string, dir: string, what: string): Promise<void
 
 async function scanCases(): Promise<void> {
   const lfw = `${SHARED}datasets/lfw-devtrain/images`;
-  if (existsSync(lfw)) {
+  if (photos <= 0) console.error('scan-lfw150: --photos 0, not run');
+  else if (existsSync(lfw)) {
     const sources = readdirSync(lfw).sort().flatMap((person) => readdirSync(join(lfw, person)).sort().map((f) => join(lfw, person, f))).slice(0, photos);
     const dir = folderOf(sources, photos);
     try {
@@ -191,7 +192,8 @@ async function scanCases(): Promise<void> {
 
   const celebs = `${SHARED}images/celebs`;
   const group = `${SHARED}images/multiface.jpg`;
-  if (existsSync(celebs) && existsSync(group)) {
+  if (large <= 0) console.error('scan-large: --large 0, not run');
+  else if (existsSync(celebs) && existsSync(group)) {
     const sources = [...readdirSync(celebs).sort().map((f) => join(celebs, f)), group].filter((f) => statSync(f).isFile());
     const dir = folderOf(sources, large);
     try {
