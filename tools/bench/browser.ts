@@ -47,7 +47,8 @@ if (unknown.length) throw new Error(`--modes takes ${BENCH_MODES.join(',')}; got
 const PAGE_KINDS: PageKind[] = ['isolated', 'plain'];
 const pages = (flag('--pages') ?? PAGE_KINDS.join(',')).split(',').filter((m) => m) as PageKind[];
 if (pages.some((k) => !PAGE_KINDS.includes(k))) throw new Error(`--pages takes ${PAGE_KINDS.join(',')}; got ${pages.join(',')}`);
-const wanted = (name: string) => !only || name.startsWith(only);
+/** --only takes one name prefix, or several joined by commas. */
+const wanted = (name: string) => !only || only.split(',').some((p) => name.startsWith(p));
 /** A case past this is abandoned, with the rest of its engine: a hung emulated GPU must not eat the run. */
 const CASE_LIMIT_MS = (quick ? 120 : 300) * 1000;
 
