@@ -136,25 +136,33 @@ function executorOf(backend: Backend): { executor?: string } {
 }
 
 const GEMM = { K: 144, M: 32, N: 108 * 192, chunk: 84 };
-/** The wasm-simd GEMM alone's GFLOP/s on one thread in this run (gemmCase), the net rows' yardstick. */
-let gemmAlone: number | null = null;
 
 /**
- * The GEMM-alone figure for the net rows when --only left the gemm-only case out: the same
- * measurement, printed as a note instead of a row.
+ * The wasm-simd GEMM alone on gemm-only-k144-m32-n20736's work, repeated to about `flops` (a net
+ * pass's), as one run of a net case's turns: timed in turns with the nets, its GFLOP/s is the
+ * yardstick of their effective GFLOP/s under the same load. As long as a pass, so that on a busy
+ * machine it waits for the CPU as a pass does (a 4 ms run can wait several times its length).
+ * Null where this engine has no WebAssembly SIMD.
  */
-async function gemmAloneGflops(): Promise<number | null> {
-  if (gemmAlone !== null || !simdGemmSupported()) return gemmAlone;
+function gemmAloneRun(flops: number): { run: () => Promise<void>; flops: number } | null {
+  if (!simdGemmSupported()) return null;
   const { K, M, N, chunk } = GEMM;
-  const arena = gemmArena(M, K, chunk * K, M * chunk);
-  arena.weights.set(random([M * K], 4).data);
-  arena.panels.set(random([chunk * K], 5).data);
-  const ms = await median(async () => {
-    for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
-  }, 5);
-  gemmAlone = (2 * M * K * N) / ms / 1e6;
-  console.log(`(the wasm-simd GEMM alone, gemm-only-k144-m32-n20736's work: ${gemmAlone.toFixed(2)} GFLOP/s on 1 thread, the net rows' yardstick)`);
-  return gemmAlone;
+  const repeats = Math.max(1, Math.round(flops / (2 * M * K * N)));
+  const weights = random([M * K], 4).data;
+  const panels = random([chunk * K], 5).data;
+  return {
+    flops: repeats * 2 * M * K * N,
+    run: async () => {
+      // The arena's memory is the conv kernels' too (and may have grown since the last run):
+      // fresh views, and its operands put back, before each run.
+      const arena = gemmArena(M, K, chunk * K, M * chunk);
+      arena.weights.set(weights);
+      arena.panels.set(panels);
+      for (let r = 0; r < repeats; r++) {
+        for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
+      }
+    },
+  };
 }
 
 /**
@@ -182,8 +190,7 @@ async function gemmCase(runs: number): Promise<void> {
   const simdMs = await median(async () => {
     for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
   }, runs);
-  gemmAlone = (2 * M * K * N) / simdMs / 1e6;
-  record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: gemmAlone });
+  record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
   // The same GEMM with relaxed SIMD's multiply-add (behind a flag in Node 20, set before its
   // module is compiled): what fused multiply-adds would buy on this CPU.
   setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -275,10 +282,12 @@ function nn4Weights(): Net {
 
 /**
  * A whole net on every tsface backend and on the anchors, all on the same input bytes (`input`,
- * from real photos). Each tsface mode's 1- and 2-thread backends take turns; the anchors take
- * theirs with the default mode's (SIMD with Winograd), so each anchor's tsface / anchor ratio
- * is per turn, held against the drift of a shared machine. Every row prints its effective
- * GFLOP/s (the net's multiply-adds counted from its layers) beside the GEMM alone's on one thread.
+ * from real photos). Each tsface mode's 1- and 2-thread backends take turns; the anchors and the
+ * GEMM alone take theirs with the default mode's (SIMD with Winograd), so each anchor's tsface /
+ * anchor ratio is per turn, held against the drift of a shared machine. Every row prints its
+ * effective GFLOP/s (the net's multiply-adds counted from its layers) and what share it is of
+ * the GEMM alone's on as many threads (the default mode's rows and the anchors per turn, the
+ * other modes against its median).
  */
 async function netCase(name: string, net: Net, makeInput: () => Promise<RealInput>, runs: number, onnx: string | null): Promise<void> {
   if (!wanted(name)) return;
@@ -287,24 +296,36 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
   console.log(`${name.padEnd(26)} input: ${source}`);
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
-  const gemm = await gemmAloneGflops();
-  const yardstick = (ms: number, threads: number) => (gemm === null ? '' : `, ${((gflops(ms) / (gemm * threads)) * 100).toFixed(0)}% of the GEMM alone${threads > 1 ? ` x${threads}` : ''} (${gemm.toFixed(1)} GFLOP/s a thread)`);
-  const common = { case: name, ...(gemm === null ? {} : { gemmGflops: gemm }) };
   const perItem = (ms: number) => `${(ms / input[0]).toFixed(2)} ms per item`;
-  for (const group of modeGroups()) {
+  const gemm = gemmAloneRun(2 * macs);
+  /** The GEMM alone's GFLOP/s in this case's turns, once the default mode has run. */
+  let gemmGflops: number | null = null;
+  const share = (fraction: number, threads: number) => `, ${(fraction * 100).toFixed(0)}% of the GEMM alone${threads > 1 ? ` x${threads}` : ''} (${gemmGflops!.toFixed(1)} GFLOP/s a thread)`;
+  const groups = modeGroups();
+  // The default mode first: it times the GEMM alone the other modes are held to.
+  groups.sort((a, b) => Number(b[0].backend === 'cpu' && b[0].mode === DEFAULT_MODE) - Number(a[0].backend === 'cpu' && a[0].mode === DEFAULT_MODE));
+  for (const group of groups) {
     const backends = group.map((b) => b.make());
-    const withAnchors = anchors && group[0].backend === 'cpu' && group[0].mode === DEFAULT_MODE;
-    const runners = withAnchors ? await anchorRunners(name, net, x, onnx) : [];
+    const inTurns = group[0].backend === 'cpu' && group[0].mode === DEFAULT_MODE;
+    const runners = inTurns && anchors ? await anchorRunners(name, net, x, onnx) : [];
     // Outputs go back to the backend as a pipeline's would (release is a no-op where unsupported).
     const mine = backends.map((backend) => async () => {
       const out = await net.forward(backend, x);
       for (const t of Object.values(out)) backend.release?.(t);
     });
-    const { ms, ratioToFirst, ratio } = await interleaved([...mine, ...runners.map((r) => r.run)], runs, WARMUP);
+    const withGemm = inTurns && gemm !== null;
+    const fns = [...mine, ...runners.map((r) => r.run), ...(withGemm ? [gemm.run] : [])];
+    const { ms, ratioToFirst, ratio } = await interleaved(fns, runs, WARMUP);
+    const g = fns.length - 1;
+    if (withGemm) gemmGflops = gemm.flops / ms[g] / 1e6;
+    // Share of the GEMM alone on `threads` threads: per turn where it took turns, else over its median.
+    const yardstick = (k: number, threads: number) => (gemmGflops === null ? ''
+      : share(withGemm ? ((2 * macs) / gemm.flops) * ratio(g, k) / threads : gflops(ms[k]) / (gemmGflops * threads), threads));
+    const common = { case: name, ...(gemmGflops === null ? {} : { gemmGflops }) };
     group.forEach((b, k) => {
       const report = backends[k].describe();
       record({ ...common, backend: b.backend, mode: report.mode, threads: b.threads, ms: ms[k], gflops: gflops(ms[k]), engine: 'webassembly', ...executorOf(backends[k]), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
-        `${perItem(ms[k])}${yardstick(ms[k], b.threads)}${k > 0 ? `, x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
+        `${perItem(ms[k])}${yardstick(k, b.threads)}${k > 0 ? `, x${ratioToFirst[k].toFixed(2)} in turns with 1 thread` : ''}${report.fallback ? `, FALLBACK: ${report.fallback}` : ''}`);
     });
     runners.forEach((r, j) => {
       const k = group.length + j;
@@ -312,7 +333,7 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
       const me = group.findIndex((b) => b.threads === r.row.threads);
       const vs = me >= 0 ? ratio(me, k) : undefined;
       record({ ...common, ...r.row, ms: ms[k], gflops: gflops(ms[k]), ...(vs !== undefined ? { vsTsface: vs } : {}) },
-        `${perItem(ms[k])}${yardstick(ms[k], r.row.threads)}${vs !== undefined ? `; tsface / this x${vs.toFixed(2)} in turns` : ''}`);
+        `${perItem(ms[k])}${yardstick(k, r.row.threads)}${vs !== undefined ? `; tsface / this x${vs.toFixed(2)} in turns` : ''}`);
     });
     for (const r of runners) await r.dispose();
     for (const backend of backends) await backend.dispose();
@@ -321,7 +342,7 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
   if (anchors && !quick && macs * 2 < 4e9) {
     const r = await tfjsAnchor('cpu', net, x, 1, median);
     if (typeof r === 'string') console.log(`${name.padEnd(26)} anchor skipped: ${r}`);
-    else record({ ...common, ...r, gflops: gflops(r.ms) }, perItem(r.ms));
+    else record({ case: name, ...r, gflops: gflops(r.ms) }, perItem(r.ms));
   }
 }
 
