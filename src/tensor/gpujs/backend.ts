@@ -429,10 +429,18 @@ export class GpujsBackend implements Backend {
     const view = Object.create(this) as GpujsBackend;
     view.recording = recording;
     if (this.packed) view.packedOps = new PackedOps(recording, (values) => this.upload(values));
-    const recorded = await forward(view, placeholder);
-    // The plan's outputs are read back plain (NCHW), whatever layout their last step wrote.
-    const outputs = Object.fromEntries(Object.entries(recorded).map(([name, t]) => [name, view.packedOps ? view.packedOps.plainTensor(t) : t]));
-    const steps = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, recording.stepOf(t, name)]));
+    let outputs: Record<string, Tensor>;
+    let steps: Record<string, number>;
+    try {
+      const recorded = await forward(view, placeholder);
+      // The plan's outputs are read back plain (NCHW), whatever layout their last step wrote.
+      outputs = Object.fromEntries(Object.entries(recorded).map(([name, t]) => [name, view.packedOps ? view.packedOps.plainTensor(t) : t]));
+      steps = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, recording.stepOf(t, name)]));
+    } catch (e) {
+      // A pass that cannot be recorded leaves no plan to hold the weights it uploaded.
+      for (const u of view.packedOps?.uploads ?? []) (u as { delete?: () => void }).delete?.();
+      throw e;
+    }
     if (this.plans.size >= this.maxPlans) this.dropPlan(this.plans.keys().next().value as string);
     const plan: Plan = {
       run: this.gpu.createPipeline(recording.orchestration(steps), { threads: this.async }),
