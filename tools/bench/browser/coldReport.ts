@@ -53,10 +53,11 @@ const HEAD = `${'ms'.padStart(8)} ${'shader'.padStart(8)} ${'sync'.padStart(8)} 
 export function printProfile(title: string, p: KernelProfile, emulated: boolean): void {
   console.log(`\nprofile ${title}, input ${p.input.join('x')}${emulated ? ' [SwiftShader emulation: shader time is a CPU running the shaders]' : ''}`);
   console.log(`  the pass as nets run it: ${p.passMs.toFixed(1)} ms (median of 3); with every draw between two syncs: ${p.pass.ms.toFixed(1)} ms, ${p.pass.draws} draws, ${p.pass.uploads} uploads (${kib(p.pass.uploadBytes)}), ${p.pass.readbacks} read-backs (${kib(p.pass.readbackBytes)}), ${p.pass.compiles} compiles`);
+  if (!p.pass.draws) console.log('  no GL: the js column is each op\'s whole time (its WebAssembly kernels, JavaScript, and waits on Web Workers)');
   console.log(`  ${''.padEnd(34)} ${HEAD}`);
   console.log(`  ${'whole pass'.padEnd(34)} ${splitLine(p.pass)}`);
   if (p.programs.length) {
-    console.log('  GL programs in that pass (kernel constants; gpu.js names no arguments in GLSL), shader ms between syncs:');
+    console.log('  GL programs in that pass ((kernel arguments) constants), shader ms between syncs:');
     for (const g of p.programs.slice(0, 12)) console.log(`    ${g.ms.toFixed(1).padStart(8)} ms  ${String(g.draws).padStart(4)} draws  ${g.label}`);
     if (p.programs.length > 12) console.log(`    ... ${p.programs.length - 12} more programs, ${p.programs.slice(12).reduce((s, g) => s + g.ms, 0).toFixed(1)} ms`);
   }
