@@ -22,8 +22,8 @@ and the faces that match no other ("unclustered") to --out as JSON.
   --method M      chinese-whispers (default; any number of faces) or agglomerative (average
                   linkage, an n x n matrix: up to ${AGGLOMERATIVE_MAX_FACES} faces)
   --threshold T   cosine similarity at which faces link. Default: the clustering threshold
-                  calibrated for the scan's model and the method on LFW people it was not tuned
-                  on (tools/cluster/calibrate.ts), stricter than the model's verification
+                  calibrated for the scan's model and the method on LFW people and checked on
+                  others (tools/cluster/calibrate.ts), stricter than the model's verification
                   threshold because clustering chains pairs:
                     ${calibrated}
                   a model without one falls back to its verification threshold, with a warning.
