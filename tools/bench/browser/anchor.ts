@@ -42,8 +42,9 @@ let pipeline: Pipeline | null = null;
 async function wasmMode(tf: Tf): Promise<{ mode: string; threads: number }> {
   const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  // tf.js's wasm backend takes navigator.hardwareConcurrency threads where it can use them.
-  return { mode: `wasm ${threaded ? 'threaded-' : ''}${simd ? 'simd' : 'scalar'}`, threads: threaded ? navigator.hardwareConcurrency : 1 };
+  // The pool tf.js really made, where the anchor's bundle exports tf.js wasm's getThreadsCount (0: not told).
+  const count = (tf as { getThreadsCount?: () => number }).getThreadsCount;
+  return { mode: `wasm ${threaded ? 'threaded-' : ''}${simd ? 'simd' : 'scalar'}`, threads: threaded ? (count ? count() : 0) : 1 };
 }
 
 interface FaceApiResult {
