@@ -47,3 +47,14 @@ export function waitWhile(a: Int32Array, i: number, value: number, ms: number): 
   Atomics.wait(a, i, value, ms);
   return true;
 }
+
+/**
+ * Resolves when word i no longer holds `value` (or after `ms`), without blocking: for a thread
+ * that may not block (a page's main thread). Null where the engine has no asynchronous wait.
+ */
+export function waitWhileAsync(a: Int32Array, i: number, value: number, ms: number): Promise<unknown> | null {
+  const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown } }).waitAsync;
+  if (typeof waitAsync !== 'function') return null;
+  const r = waitAsync(a, i, value, ms);
+  return r.async ? (r.value as Promise<unknown>) : Promise.resolve(r.value);
+}

@@ -7,7 +7,8 @@
 // sent once by message and only their ids per op. A worker that has waited long with nothing to
 // do goes back to its event loop (where whole-pass jobs and the first sight of a buffer arrive by
 // message) and is woken by a message the next time.
-import { atomicLoad, atomicStore, atomicSwapIf, isSharedMemory, newSharedMemory, waitWhile, wake } from '../../platform/sharedMemory.ts';
+import { mayBlockThread } from '../../platform/index.ts';
+import { atomicLoad, atomicStore, atomicSwapIf, isSharedMemory, newSharedMemory, waitWhile, waitWhileAsync, wake } from '../../platform/sharedMemory.ts';
 import type { Job } from './jobs.ts';
 
 // Mailbox words.
@@ -195,7 +196,10 @@ export class Mailbox {
         if (waited < SPIN_UNBLOCKED_MS) continue;
         const dead = failed();
         if (dead) throw dead;
-        await sleep(1);
+        // A page's main thread waits without blocking (a timer there is 4 ms once nested); Node,
+        // after blocking BLOCK_MS, polls on a timer, which keeps the process alive.
+        const woken = mayBlockThread() ? null : waitWhileAsync(words, DONE, done, 50);
+        await (woken ?? sleep(1));
       }
       if (atomicLoad(words, FAILED) === seq) throw new Error(`worker failed: ${await this.failure(seq)}`);
     } finally {
