@@ -27,9 +27,9 @@ export const PNET_TILE_PIXELS = 1 << 17;
  */
 export const CPU_TILE_PIXELS = 1 << 16;
 
-/** The tile size for a backend when none is given. */
+/** The tile size for a backend when none is given: the smaller one where tiles are read on the host, as the CPU's are. */
 function defaultTilePixels(backend: Backend): number {
-  return backend.describe().backend === 'cpu' ? CPU_TILE_PIXELS : PNET_TILE_PIXELS;
+  return backend.capabilities.hostTensors ? CPU_TILE_PIXELS : PNET_TILE_PIXELS;
 }
 
 /** A pyramid level that hands out windows of itself as [1, 3, rows, columns] tensors. */
@@ -155,7 +155,7 @@ export interface PnetTile {
 export function pnetTileList(backend: Backend, height: number, width: number, tilePixels = defaultTilePixels(backend)): PnetTile[] {
   const tile = tileCells(tilePixels);
   const even = runsWinograd(backend);
-  const moveBack = backend.describe().backend !== 'cpu';
+  const moveBack = backend.capabilities.compilesPerShape;
   const rows = tileSpans(height, tile, even, moveBack);
   const cols = tileSpans(width, tile, even, moveBack);
   return rows.flatMap((r) => cols.map((c) => ({

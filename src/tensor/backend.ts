@@ -35,6 +35,11 @@ export interface BackendCapabilities {
    * bits of the whole-level pass only if it starts on an even map cell.
    */
   winogradBlocks: boolean;
+  /**
+   * The backend builds its kernels for each input shape (gpu.js compiles a plan per shape), so
+   * tiles of one shape are cheaper than exact ones even where they overlap more.
+   */
+  compilesPerShape: boolean;
 }
 
 export interface Backend extends BackwardOps {

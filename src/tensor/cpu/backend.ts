@@ -226,7 +226,7 @@ export class CpuBackend implements Backend {
   private readonly splitRowsFromMs: number;
 
   get capabilities(): BackendCapabilities {
-    return { hostTensors: true, winogradBlocks: this.winograd };
+    return { hostTensors: true, winogradBlocks: this.winograd, compilesPerShape: false };
   }
 
   describe(): BackendReport {

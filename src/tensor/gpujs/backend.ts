@@ -145,7 +145,7 @@ export class GpujsBackend implements Backend {
   }
 
   /** Tensors are read back to the host after each pass; images are resized where the kernels run. */
-  readonly capabilities: BackendCapabilities = { hostTensors: false, winogradBlocks: false };
+  readonly capabilities: BackendCapabilities = { hostTensors: false, winogradBlocks: false, compilesPerShape: true };
 
   describe(): BackendReport {
     const ran = [...this.ran];
