@@ -70,7 +70,7 @@ const noGpuJs: Plugin = {
 
 export async function buildBrowser(): Promise<{ files: Record<string, number> }> {
   rmSync(out, { recursive: true, force: true });
-  const common = { outdir: out, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true, legalComments: 'none', logLevel: 'warning' } as const;
+  const common = { outdir: out, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning' } as const;
   await build({ ...common, entryPoints: { tsface: join(root, 'src', 'index.ts') }, plugins: [platformSeam] });
   await build({ ...common, entryPoints: { worker: join(root, 'src', 'tensor', 'cpu', 'worker.ts') }, plugins: [noGpuJs, platformSeam] });
   mkdirSync(join(out, 'weights'), { recursive: true });
