@@ -55,10 +55,12 @@ export interface CpuBackendOptions {
    */
   fma?: boolean;
   /**
-   * How an op's share reaches a worker (threadPool.ts): 'spin' (default unless
-   * TSFACE_HANDOFF=message), through a mailbox on shared memory that the worker watches, a few
-   * microseconds; 'message', by postMessage, about 0.1 ms each way. Whole passes go by message
-   * either way. Results are the same bits either way.
+   * How an op's share reaches a worker (threadPool.ts): 'message' (default unless
+   * TSFACE_HANDOFF=spin), by postMessage, about 0.1 ms each way; 'spin', through a mailbox on
+   * shared memory that the worker watches, a few microseconds. Whole passes go by message either
+   * way. Results are the same bits either way. 'spin' is opt-in: in `npm run bench` a detection
+   * of the example photo on two threads sometimes stalled in O-Net for 250-500 ms with it (a
+   * wake-up that waits out the worker's sleep), which the message hand-off never did.
    */
   handoff?: Handoff;
   /**
@@ -202,7 +204,7 @@ export class CpuBackend implements Backend {
     this.threadLimit = sharedMemoryUnavailable() ?? undefined;
     this.threads = this.threadLimit ? 1 : Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.spareLimit = options.spareBytes ?? SPARE_BYTES;
-    this.handoff = options.handoff ?? (env('TSFACE_HANDOFF') === 'message' ? 'message' : 'spin');
+    this.handoff = options.handoff ?? (env('TSFACE_HANDOFF') === 'spin' ? 'spin' : 'message');
     this.shareFromMacs = options.shareOpsFromMacs ?? (this.handoff === 'spin' ? SPIN_THREADING_MIN_MACS : THREADING_MIN_MACS);
     this.depthwiseWork = this.handoff === 'spin' ? DEPTHWISE_WORK : 1;
     this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;

@@ -12,7 +12,7 @@ import type { Job, Sharing } from './jobs.ts';
 export type Handoff = 'spin' | 'message';
 
 export interface ThreadPoolOptions {
-  /** Default: 'spin'. */
+  /** Default: 'message' (the CPU backend's default too; see CpuBackendOptions.handoff). */
   handoff?: Handoff;
 }
 
@@ -62,7 +62,7 @@ export class ThreadPool {
     // Shares are handed out through Atomics on shared memory, which only some hosts have.
     const missing = sharedMemoryUnavailable();
     if (missing && size > 1) throw new PlatformError(`no worker threads: ${missing}`);
-    this.handoff = options.handoff ?? 'spin';
+    this.handoff = options.handoff ?? 'message';
     for (let i = 0; i < size - 1; i++) {
       this.workers.push(spawnKernelWorker((m) => this.settle(i, m), (e) => this.failAll(e)));
       this.mailboxes.push(null);
