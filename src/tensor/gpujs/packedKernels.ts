@@ -20,6 +20,37 @@ const decode = (C4: string, H: string, W: string) => `
   const o4 = r2 % this.constants.${C4};
   const n = Math.floor(r2 / this.constants.${C4});`;
 
+/**
+ * The 4x4 block of a packed conv tap: input texel v (four channels) times the four weight texels
+ * from w[t] (one per input channel, four output channels each) into s0..s3. `indent` keeps the
+ * generated source readable where it is printed.
+ */
+const multiplyAdd4x4 = (indent: string) => [
+  'const w0 = w[t];', 'const w1 = w[t + 1];', 'const w2 = w[t + 2];', 'const w3 = w[t + 3];',
+  ...[0, 1, 2, 3].map((o) => `s${o} += v[0] * w0[${o}] + v[1] * w1[${o}] + v[2] * w2[${o}] + v[3] * w3[${o}];`),
+].map((line) => indent + line).join('\n');
+
+/** The end of every packed conv: bias, then ReLU (act 1) or PReLU (act 2), four channels. */
+const BIAS_ACTIVATION = `  const bb = b[o4];
+  let y0 = s0 + bb[0];
+  let y1 = s1 + bb[1];
+  let y2 = s2 + bb[2];
+  let y3 = s3 + bb[3];
+  if (this.constants.act === 1) {
+    y0 = Math.max(y0, 0);
+    y1 = Math.max(y1, 0);
+    y2 = Math.max(y2, 0);
+    y3 = Math.max(y3, 0);
+  }
+  if (this.constants.act === 2) {
+    const a = alpha[o4];
+    if (y0 < 0) { y0 = y0 * a[0]; }
+    if (y1 < 0) { y1 = y1 * a[1]; }
+    if (y2 < 0) { y2 = y2 * a[2]; }
+    if (y3 < 0) { y3 = y3 * a[3]; }
+  }
+  return [y0, y1, y2, y3];`;
+
 /** Plain NCHW (flat) to packed; constants c, c4, h, w. */
 export const PACK = `function (x) {${decode('c4', 'h', 'w')}
   const plane = this.constants.h * this.constants.w;
@@ -80,38 +111,13 @@ export const CONV = `function (x, w, b, alpha) {${decode('co4', 'outH', 'outW')}
           if (ix >= 0 && ix < this.constants.inW) {
             const v = x[xr + ix];
             const t = (wr + kx) * 4;
-            const w0 = w[t];
-            const w1 = w[t + 1];
-            const w2 = w[t + 2];
-            const w3 = w[t + 3];
-            s0 += v[0] * w0[0] + v[1] * w1[0] + v[2] * w2[0] + v[3] * w3[0];
-            s1 += v[0] * w0[1] + v[1] * w1[1] + v[2] * w2[1] + v[3] * w3[1];
-            s2 += v[0] * w0[2] + v[1] * w1[2] + v[2] * w2[2] + v[3] * w3[2];
-            s3 += v[0] * w0[3] + v[1] * w1[3] + v[2] * w2[3] + v[3] * w3[3];
+${multiplyAdd4x4('            ')}
           }
         }
       }
     }
   }
-  const bb = b[o4];
-  let y0 = s0 + bb[0];
-  let y1 = s1 + bb[1];
-  let y2 = s2 + bb[2];
-  let y3 = s3 + bb[3];
-  if (this.constants.act === 1) {
-    y0 = Math.max(y0, 0);
-    y1 = Math.max(y1, 0);
-    y2 = Math.max(y2, 0);
-    y3 = Math.max(y3, 0);
-  }
-  if (this.constants.act === 2) {
-    const a = alpha[o4];
-    if (y0 < 0) { y0 = y0 * a[0]; }
-    if (y1 < 0) { y1 = y1 * a[1]; }
-    if (y2 < 0) { y2 = y2 * a[2]; }
-    if (y3 < 0) { y3 = y3 * a[3]; }
-  }
-  return [y0, y1, y2, y3];
+${BIAS_ACTIVATION}
 }`;
 
 /** CONV for a 1x1 window without padding: no window loops, no bounds checks. */
@@ -125,34 +131,9 @@ export const CONV_1X1 = `function (x, w, b, alpha) {${decode('co4', 'outH', 'out
   for (let c4 = 0; c4 < this.constants.ci4; c4 += 1) {
     const v = x[(n * this.constants.ci4 + c4) * plane + at];
     const t = (o4 * this.constants.ci4 + c4) * 4;
-    const w0 = w[t];
-    const w1 = w[t + 1];
-    const w2 = w[t + 2];
-    const w3 = w[t + 3];
-    s0 += v[0] * w0[0] + v[1] * w1[0] + v[2] * w2[0] + v[3] * w3[0];
-    s1 += v[0] * w0[1] + v[1] * w1[1] + v[2] * w2[1] + v[3] * w3[1];
-    s2 += v[0] * w0[2] + v[1] * w1[2] + v[2] * w2[2] + v[3] * w3[2];
-    s3 += v[0] * w0[3] + v[1] * w1[3] + v[2] * w2[3] + v[3] * w3[3];
+${multiplyAdd4x4('    ')}
   }
-  const bb = b[o4];
-  let y0 = s0 + bb[0];
-  let y1 = s1 + bb[1];
-  let y2 = s2 + bb[2];
-  let y3 = s3 + bb[3];
-  if (this.constants.act === 1) {
-    y0 = Math.max(y0, 0);
-    y1 = Math.max(y1, 0);
-    y2 = Math.max(y2, 0);
-    y3 = Math.max(y3, 0);
-  }
-  if (this.constants.act === 2) {
-    const a = alpha[o4];
-    if (y0 < 0) { y0 = y0 * a[0]; }
-    if (y1 < 0) { y1 = y1 * a[1]; }
-    if (y2 < 0) { y2 = y2 * a[2]; }
-    if (y3 < 0) { y3 = y3 * a[3]; }
-  }
-  return [y0, y1, y2, y3];
+${BIAS_ACTIVATION}
 }`;
 
 /**
@@ -186,25 +167,7 @@ export const DEPTHWISE = `function (x, w, b, alpha) {${decode('co4', 'outH', 'ou
       }
     }
   }
-  const bb = b[o4];
-  let y0 = s0 + bb[0];
-  let y1 = s1 + bb[1];
-  let y2 = s2 + bb[2];
-  let y3 = s3 + bb[3];
-  if (this.constants.act === 1) {
-    y0 = Math.max(y0, 0);
-    y1 = Math.max(y1, 0);
-    y2 = Math.max(y2, 0);
-    y3 = Math.max(y3, 0);
-  }
-  if (this.constants.act === 2) {
-    const a = alpha[o4];
-    if (y0 < 0) { y0 = y0 * a[0]; }
-    if (y1 < 0) { y1 = y1 * a[1]; }
-    if (y2 < 0) { y2 = y2 * a[2]; }
-    if (y3 < 0) { y3 = y3 * a[3]; }
-  }
-  return [y0, y1, y2, y3];
+${BIAS_ACTIVATION}
 }`;
 
 /**
