@@ -11,6 +11,7 @@ import type { Backend, GraphForward } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { recordPass, replayPass } from '../src/tensor/cpu/passTape.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
+import { assertSameBits, seededNet } from './helpers/sameBits.ts';
 import { seeded } from './helpers/seeded.ts';
 
 const one = new CpuBackend({ threads: 1 });
@@ -23,27 +24,6 @@ after(async () => {
   await one.dispose();
   await two.dispose();
 });
-
-function assertSameBits(name: string, a: Record<string, Tensor>, b: Record<string, Tensor>): void {
-  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), name);
-  for (const head of Object.keys(a)) {
-    assert.deepEqual(b[head].shape, a[head].shape, `${name} ${head}`);
-    for (let i = 0; i < a[head].size; i++) {
-      if (!Object.is(a[head].data[i], b[head].data[i])) assert.fail(`${name} ${head}: element ${i} is ${b[head].data[i]} on 2 threads, ${a[head].data[i]} on 1`);
-    }
-  }
-}
-
-/** A net with small seeded weights (variances positive), enough to check bits, not faces. */
-function seededNet(net: Net, seed: number): Net {
-  const tensors = new Map<string, Tensor>();
-  for (const [k, spec] of net.expectedTensors().entries()) {
-    const t = seeded([...spec.shape], seed + k);
-    for (let i = 0; i < t.size; i++) t.data[i] = /variance$/.test(spec.name) ? 0.5 + Math.abs(t.data[i]) : 0.1 * t.data[i];
-    tensors.set(spec.name, t);
-  }
-  return net.load(tensors, 'seeded');
-}
 
 /** Counts the passes `backend` hands to workers while `run` runs. */
 async function workerPasses(backend: CpuBackend, run: () => Promise<void>): Promise<number> {
