@@ -6,12 +6,12 @@ import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../src/tensor/gpujs/backend.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
-import { Nn4Small2 } from '../src/nets/facenet.ts';
 import type { Net } from '../src/nets/net.ts';
 import { FaceDetector } from '../src/pipeline/mtcnn.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { seeded } from './helpers/seeded.ts';
+import { seededNn4 } from './helpers/seededNn4.ts';
 import { cases, runCase, t } from './helpers/opCases.ts';
 import { batchBucket } from '../src/tensor/gpujs/plan.ts';
 
@@ -33,14 +33,7 @@ test('fused plans pad batches to 1, 2, 3, 4, 6, 8, 12... at most a third padding
 /** The nets with their bundled weights; nn4.small2 (BN folded) with seeded weights, so that it runs without ../shared. */
 function wholeNets(): [string, Net, Tensor][] {
   const nets = loadMtcnn();
-  const nn4 = Nn4Small2({ batchNorm: false });
-  nn4.load(new Map(nn4.expectedTensors().map(({ name, shape }, k) => {
-    const t = seeded([...shape], 100 + k);
-    // Fan-in scaling keeps activations of order one through the 20-odd layers.
-    const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-    for (let i = 0; i < t.size; i++) t.data[i] *= 2 / Math.sqrt(fanIn);
-    return [name, t];
-  })), 'seeded');
+  const nn4 = seededNn4();
   return [
     ['pnet', nets.pnet, seeded([1, 3, 31, 45], 1)],
     ['rnet', nets.rnet, seeded([5, 3, 24, 24], 2)],

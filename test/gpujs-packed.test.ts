@@ -7,11 +7,11 @@ import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { GpujsBackend } from '../src/tensor/gpujs/backend.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
-import { Nn4Small2 } from '../src/nets/facenet.ts';
 import type { Backend } from '../src/tensor/backend.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { assertClose } from './helpers/compare.ts';
 import { seeded } from './helpers/seeded.ts';
+import { seededNn4 } from './helpers/seededNn4.ts';
 
 const BOUND = 1e-5;
 
@@ -72,13 +72,7 @@ describe('gpu.js packed plans (cpu mode)', () => {
   });
 
   test('nn4.small2 (inception concats, lrn, l2 and average pools) equals the CPU backend', async () => {
-    const nn4 = Nn4Small2({ batchNorm: false });
-    nn4.load(new Map(nn4.expectedTensors().map(({ name, shape }, k) => {
-      const t = seeded([...shape], 100 + k);
-      const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-      for (let i = 0; i < t.size; i++) t.data[i] *= 2 / Math.sqrt(fanIn);
-      return [name, t];
-    })), 'seeded');
+    const nn4 = seededNn4();
     const x = seeded([1, 3, 96, 96], 7);
     const want = await nn4.forward(cpu, x);
     const got = await nn4.forward(packed, x);

@@ -3,7 +3,6 @@
 // fails only its own line; an abort or a kill leaves whole lines that --resume finishes; a thread
 // that cannot load its nets fails the scan with the typed error and leaves no file.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { openFaceCachePath } from '../src/io/cachePaths.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { AbortedError, TsfaceError } from '../src/errors.ts';
 import { SHARED } from './helpers/shared.ts';
+import { scanKilledAfterTwoLines } from './helpers/killedScan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ASTRONAUT = join(ROOT, 'examples/astronaut.jpg');
@@ -130,16 +130,7 @@ test('tsface scan --threads 2 killed mid-run, then --resume, gives the lines of 
   const names = Array.from({ length: 30 }, (_, i) => `p${String(i).padStart(2, '0')}.png`);
   for (const name of names) writeFileSync(join(images, name), small);
   const killed = join(dir, 'killed.jsonl');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', images, '--out', killed, '--embed', '--threads', '2'], { cwd: ROOT, stdio: 'ignore' });
-  let done = false;
-  const exited = new Promise((resolve) => child.on('exit', resolve)).then(() => (done = true));
-  let seen = 0;
-  while (seen < 2 && !done) {
-    await new Promise((r) => setTimeout(r, 20));
-    try { seen = readFileSync(killed, 'utf8').split('\n').length - 1; } catch { /* not created yet */ }
-  }
-  child.kill('SIGKILL');
-  await exited;
+  await scanKilledAfterTwoLines(images, killed, 2);
   const before = readFileSync(killed, 'utf8').split('\n').filter(Boolean).length;
   assert.ok(before >= 2 && before < names.length, `killed mid-scan (${before} of ${names.length} lines)`);
   const resumed = await runScan({ inputs: [images], out: killed, backend, embed: true, resume: true, progress: null, photoThreads: 2 });

@@ -1,7 +1,7 @@
 // `tsface scan`: the walk (extensions, symlinks, loops), one line per image for good and bad
 // files, --resume after a killed run, progress output, and the command line.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { runScan } from '../src/collection/scan.ts';
 import { walkImages } from '../src/collection/walk.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { encodePng } from './helpers/png.ts';
+import { scanKilledAfterTwoLines } from './helpers/killedScan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ASTRONAUT = join(ROOT, 'examples/astronaut.jpg');
@@ -113,16 +114,7 @@ test('--resume after a scan killed mid-run gives the lines of an uninterrupted s
   const small = halfSize(ASTRONAUT);
   for (const name of names) writeFileSync(join(images, name), small);
   const killed = join(dir, 'killed.jsonl');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', images, '--out', killed, '--embed', '--threads', '1'], { cwd: ROOT, stdio: 'ignore' });
-  let done = false;
-  const exited = new Promise((resolve) => child.on('exit', resolve)).then(() => (done = true));
-  let seen = 0;
-  while (seen < 2 && !done) {
-    await new Promise((r) => setTimeout(r, 20));
-    try { seen = readFileSync(killed, 'utf8').split('\n').length - 1; } catch { /* not created yet */ }
-  }
-  child.kill('SIGKILL');
-  await exited;
+  await scanKilledAfterTwoLines(images, killed, 1);
   const before = lines(killed).length;
   assert.ok(before >= 2 && before < names.length, `killed mid-scan (${before} of ${names.length} lines)`);
   // A crash can also leave half a line behind; resume must cut it off.

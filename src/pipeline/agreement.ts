@@ -1,14 +1,9 @@
 // How closely one detector's faces match another's: the measure the reference comparison
 // (tests, benchmark, `tsface crosscheck`) uses.
+import { boxIoU as iou } from './faceTracks.ts';
 import type { Face } from './mtcnn.ts';
 
-export function iou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = w * h;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
-}
+export { iou };
 
 /** Largest landmark distance divided by the reference box's size (its larger side). */
 export function landmarkError(face: Face, ref: Face): number {

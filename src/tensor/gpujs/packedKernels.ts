@@ -20,6 +20,16 @@ const decode = (C4: string, H: string, W: string) => `
   const o4 = r2 % this.constants.${C4};
   const n = Math.floor(r2 / this.constants.${C4});`;
 
+/** Four channels' running sums, s0..s3. */
+const ZERO_SUMS = `  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;`;
+
+/** The input pixel under the window's top-left tap, (iy0, ix0), of output (oy, ox). */
+const WINDOW_ORIGIN = `  const iy0 = oy * this.constants.sH - this.constants.pT;
+  const ix0 = ox * this.constants.sW - this.constants.pL;`;
+
 /**
  * The 4x4 block of a packed conv tap: input texel v (four channels) times the four weight texels
  * from w[t] (one per input channel, four output channels each) into s0..s3. `indent` keeps the
@@ -92,12 +102,8 @@ export const UNPACK = `function (x) {
  * outH, outW, pT, pL, act.
  */
 export const CONV = `function (x, w, b, alpha) {${decode('co4', 'outH', 'outW')}
-  const iy0 = oy * this.constants.sH - this.constants.pT;
-  const ix0 = ox * this.constants.sW - this.constants.pL;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
+${WINDOW_ORIGIN}
+${ZERO_SUMS}
   for (let c4 = 0; c4 < this.constants.ci4; c4 += 1) {
     const xc = (n * this.constants.ci4 + c4) * this.constants.inH;
     const wc = (o4 * this.constants.ci4 + c4) * this.constants.kH;
@@ -122,10 +128,7 @@ ${BIAS_ACTIVATION}
 
 /** CONV for a 1x1 window without padding: no window loops, no bounds checks. */
 export const CONV_1X1 = `function (x, w, b, alpha) {${decode('co4', 'outH', 'outW')}
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
+${ZERO_SUMS}
   const at = oy * this.constants.sH * this.constants.inW + ox * this.constants.sW;
   const plane = this.constants.inH * this.constants.inW;
   for (let c4 = 0; c4 < this.constants.ci4; c4 += 1) {
@@ -142,12 +145,8 @@ ${BIAS_ACTIVATION}
  * (ci4 = co4).
  */
 export const DEPTHWISE = `function (x, w, b, alpha) {${decode('co4', 'outH', 'outW')}
-  const iy0 = oy * this.constants.sH - this.constants.pT;
-  const ix0 = ox * this.constants.sW - this.constants.pL;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
+${WINDOW_ORIGIN}
+${ZERO_SUMS}
   const xc = (n * this.constants.co4 + o4) * this.constants.inH;
   for (let ky = 0; ky < this.constants.kH; ky += 1) {
     const iy = iy0 + ky;
@@ -182,10 +181,7 @@ export const POOL = `function (x) {${decode('c4', 'outH', 'outW')}
   let m1 = -3.4e38;
   let m2 = -3.4e38;
   let m3 = -3.4e38;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
+${ZERO_SUMS}
   let cells = 0;
   for (let ky = 0; ky < this.constants.kH; ky += 1) {
     const iy = wy0 + ky;

@@ -3,6 +3,7 @@
 // and the faces each one finds on each shared photo, with how many of tsface's boxes an anchor's
 // box overlaps at IoU >= 0.5 (one to one, best overlaps first).
 import type { BrowserRow, PageKind } from './report.ts';
+import { matchBoxes, type FaceBox } from '../../../src/pipeline/faceTracks.ts';
 
 export const ANCHORS = ['face-api', 'human'] as const;
 
@@ -39,25 +40,9 @@ export function printAnchorRatios(rows: BrowserRow[]): void {
 
 type Box = number[];
 
-function iou(a: Box, b: Box): number {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = w * h;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 /** Pairs of boxes, one to one, taken by highest IoU first, that overlap at `at` or more. */
 export function matchedBoxes(mine: Box[], theirs: Box[], at = 0.5): number {
-  const pairs = mine.flatMap((a, i) => theirs.map((b, j) => ({ i, j, v: iou(a, b) }))).filter((p) => p.v >= at).sort((x, y) => y.v - x.v);
-  const usedI = new Set<number>();
-  const usedJ = new Set<number>();
-  for (const p of pairs) {
-    if (usedI.has(p.i) || usedJ.has(p.j)) continue;
-    usedI.add(p.i);
-    usedJ.add(p.j);
-  }
-  return usedI.size;
+  return matchBoxes(mine as unknown as FaceBox[], theirs as unknown as FaceBox[], at).length;
 }
 
 /**
