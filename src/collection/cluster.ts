@@ -17,27 +17,24 @@ export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
  * verification makes one. At MobileFaceNet's 0.39, chinese-whispers put the 4,882 held-out photos
  * below (2,019 people) into 44 clusters: pairwise precision 0.03.
  *
- * Chosen by `node --import tsx tools/cluster/calibrate.ts` (2026-12-06): a scan of
- * ../shared/datasets/lfw-devtrain (9,525 photos, 4,038 people; `tsface scan --embed`), one face
- * per photo (the one nearest the centre, where LFW puts the named person), identity = folder; the
- * people split in two (seed 1); thresholds 0.40..0.70 by 0.01 swept on the calibration half
+ * Chosen by `npm run calibrate:cluster` (tools/cluster/calibrate.ts, 2026-12-06): a scan of
+ * ../shared/datasets/lfw-devtrain (9,525 photos, 4,038 people; `tsface scan --embed`), the scan's
+ * first face of each photo (the largest inside the frame: see byVisibleArea), identity = folder;
+ * the people split in two (seed 1); thresholds 0.40..0.70 by 0.01 swept on the calibration half
  * (2,019 people, 4,643 photos, 3,216 of them of the 592 people with two or more); each method's
  * default is the threshold of highest pairwise F1 that leaves at most 2% of those 3,216 photos
  * unclustered (alone although their person has another photo). Calibration: chinese-whispers
- * 0.58 F1 0.981, 1.83% (0.59 leaves 2.43%); agglomerative 0.53 F1 0.992, 1.37%.
+ * 0.57 F1 0.977, 1.62% (0.58 leaves 2.15%); agglomerative 0.53 F1 0.991, 1.65% (0.54: 2.18%).
  * On the other half (2,019 people, 4,882 photos, 3,455 of 592 people with two or more):
- *   chinese-whispers 0.58: precision 0.981, recall 0.999, F1 0.990, 581 clusters, 1.68% unclustered
- *   agglomerative    0.53: precision 0.999, recall 0.997, F1 0.998, 675 clusters, 1.33% unclustered
+ *   chinese-whispers 0.57: precision 0.974, recall 0.995, F1 0.984, 590 clusters, 1.94% unclustered
+ *   agglomerative    0.53: precision 0.999, recall 0.993, F1 0.996, 673 clusters, 1.82% unclustered
  * (592 people have two or more photos; the other 1,427 are seen once and rightly stay alone.)
- * With the scan's first face of each photo instead, which is someone else in the frame in 329 of
- * the photos, the same defaults give F1 0.941 / 0.953 and 3.27% / 2.89% unclustered: those faces
- * count against the folder's person however they are grouped. Swept on the first face
- * (`--face first`), the same rule picks 0.53 / 0.50, and chinese-whispers then chains strangers:
- * held-out precision 0.878, F1 0.898 on the first face (0.941 at 0.58).
+ * With the face nearest each photo's centre instead (LFW's named person; it differs from the
+ * first in 43 photos): F1 0.986 / 0.998, 1.53% / 1.33% unclustered.
  * A model not listed has no clustering calibration: see clusterThreshold().
  */
 export const CLUSTER_THRESHOLDS: Readonly<Record<string, Readonly<Record<ClusterMethod, number>>>> = {
-  mobilefacenet: { 'chinese-whispers': 0.58, agglomerative: 0.53 },
+  mobilefacenet: { 'chinese-whispers': 0.57, agglomerative: 0.53 },
 };
 
 /** The calibrated clustering default of a model and method, or null where none was calibrated. */

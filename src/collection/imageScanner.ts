@@ -41,6 +41,18 @@ function centralFace(faces: readonly Face[], width: number, height: number): Fac
   return best ? [best] : [];
 }
 
+/**
+ * The faces by their area inside the photo, largest first (stable). The detector lists them by
+ * their whole box's area, as facenet-pytorch does, and MTCNN extends the box of a face cut by the
+ * frame past the edge: on LFW's 150x150 crops a half-visible neighbour at the border came first in
+ * 287 of 9,525 photos, ahead of the photo's subject. A collection's first face is its subject.
+ */
+export function byVisibleArea(faces: readonly Face[], width: number, height: number): Face[] {
+  const visible = (f: Face) => Math.max(0, Math.min(f.box[2], width) - Math.max(f.box[0], 0)) * Math.max(0, Math.min(f.box[3], height) - Math.max(f.box[1], 0));
+  const areas = faces.map(visible);
+  return faces.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || a - b).map((i) => faces[i]);
+}
+
 export class ImageScanner {
   readonly settings: ReturnType<typeof checkSettings>;
   readonly detector: FaceDetector;
@@ -57,8 +69,10 @@ export class ImageScanner {
   /** The line for a decoded image; `stat` is the file's size and mtime as the walk saw them. */
   async analyse(image: string, rgb: RgbImage, stat: { size?: number; mtime?: number }): Promise<ImageLine> {
     const { select } = this.settings;
-    const detection = await this.detector.detect(rgb, { selection: select === 'center' ? 'all' : select });
-    const faces = select === 'center' ? centralFace(detection.faces, rgb.width, rgb.height) : detection.faces;
+    const detection = await this.detector.detect(rgb, { selection: select === 'confident' ? 'confident' : 'all' });
+    const faces = select === 'center' ? centralFace(detection.faces, rgb.width, rgb.height)
+      : select === 'confident' ? detection.faces
+        : byVisibleArea(detection.faces, rgb.width, rgb.height).slice(0, select === 'largest' ? 1 : undefined);
     const records: FaceRecord[] = faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks }));
     const line: ImageLine = { image, size: stat.size, mtime: stat.mtime, width: rgb.width, height: rgb.height };
     if (this.embedder) {
