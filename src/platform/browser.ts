@@ -74,7 +74,7 @@ export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Erro
   worker.onmessage = (e) => onMessage(e.data);
   worker.onerror = (e) => onError(new Error(e.message));
   return {
-    post: (m) => worker.postMessage(m),
+    post: (m, transfer) => worker.postMessage(m, transfer ?? []),
     hold: () => {},
     terminate: async () => worker.terminate(),
   };
@@ -95,9 +95,9 @@ export function nextTask(): Promise<void> {
 }
 
 export function kernelWorkerPort(): KernelWorkerPort | null {
-  const scope = globalThis as unknown as { document?: unknown; postMessage?: (m: unknown) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
+  const scope = globalThis as unknown as { document?: unknown; postMessage?: (m: unknown, transfer: ArrayBuffer[]) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
   if (scope.document !== undefined || !scope.addEventListener) return null;
-  return { onMessage: (h) => scope.addEventListener!('message', (e) => h(e.data)), post: (m) => scope.postMessage!(m) };
+  return { onMessage: (h) => scope.addEventListener!('message', (e) => h(e.data)), post: (m, transfer) => scope.postMessage!(m, transfer ?? []) };
 }
 
 type Drawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | ImageBitmap | OffscreenCanvas;

@@ -114,7 +114,7 @@ export function spawnKernelWorker(onMessage: (m: any) => void, onError: (e: Erro
   // Unref'd while idle, so an undisposed pool never keeps the process alive.
   worker.unref();
   return {
-    post: (m) => worker.postMessage(m),
+    post: (m, transfer) => worker.postMessage(m, transfer),
     hold: (busy) => (busy ? worker.ref() : worker.unref()),
     terminate: async () => {
       await worker.terminate();
@@ -130,7 +130,7 @@ export function nextTask(): Promise<void> {
 export function kernelWorkerPort(): KernelWorkerPort | null {
   if (!parentPort) return null;
   const port = parentPort;
-  return { onMessage: (h) => port.on('message', h), post: (m) => port.postMessage(m) };
+  return { onMessage: (h) => port.on('message', h), post: (m, transfer) => port.postMessage(m, transfer) };
 }
 
 /** Pixels of a browser image object (img, canvas, ImageBitmap); Node has none, so never. */

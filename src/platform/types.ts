@@ -4,7 +4,8 @@
 
 /** A worker that runs shares of the CPU backend's kernels on shared memory (see cpu/threadPool.ts). */
 export interface KernelWorker {
-  post(message: unknown): void;
+  /** `transfer`: buffers whose ownership moves with the message instead of being copied. */
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
   /** Whether an idle worker may let the process end (Node); browsers ignore it. */
   hold(busy: boolean): void;
   terminate(): Promise<void>;
@@ -13,5 +14,5 @@ export interface KernelWorker {
 /** The worker side: where jobs arrive and results go back. */
 export interface KernelWorkerPort {
   onMessage(handler: (message: unknown) => void): void;
-  post(message: unknown): void;
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
 }

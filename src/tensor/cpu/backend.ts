@@ -23,6 +23,8 @@ import { simdLrn, simdLrnFits } from './simdLrn.ts';
 import { simdMaxPool2d, simdMaxPoolSupported } from './simdPool.ts';
 import { recordPass, type RecordedPass } from './passTape.ts';
 import { ThreadPool, type Handoff } from './threadPool.ts';
+import type { PassResult } from './jobs.ts';
+import { BufferPool } from './bufferPool.ts';
 import { channelSlices, convSliceTaskCount, convSliceTasks } from './convSlices.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
 import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
@@ -150,11 +152,6 @@ interface PassTape extends RecordedPass {
   msPerValue: number;
 }
 
-/** The spare-pool key of a buffer: its size, negative for shared memory. */
-function spareKey(bytes: number, shared: boolean): number {
-  return shared ? -bytes : bytes;
-}
-
 function defaultThreads(): number {
   const given = Number(env('TSFACE_THREADS'));
   if (Number.isInteger(given) && given >= 1) return given;
@@ -203,7 +200,7 @@ export class CpuBackend implements Backend {
     // cross-origin isolated) everything runs here, whatever was asked, and describe() says why.
     this.threadLimit = sharedMemoryUnavailable() ?? undefined;
     this.threads = this.threadLimit ? 1 : Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-    this.spareLimit = options.spareBytes ?? SPARE_BYTES;
+    this.pool = new BufferPool(options.spareBytes ?? SPARE_BYTES);
     this.handoff = options.handoff ?? (env('TSFACE_HANDOFF') === 'spin' ? 'spin' : 'message');
     this.shareFromMacs = options.shareOpsFromMacs ?? (this.handoff === 'spin' ? SPIN_THREADING_MIN_MACS : THREADING_MIN_MACS);
     this.depthwiseWork = this.handoff === 'spin' ? DEPTHWISE_WORK : 1;
@@ -240,51 +237,36 @@ export class CpuBackend implements Backend {
   }
 
   /**
-   * Output tensors. Memory released by a forward pass (release()) is reused by size: a fresh
-   * buffer costs a page fault per 4 KB on first write, which on small VMs is a visible share of
-   * a batched pass. Every op writes every element of its output, so reused memory needs no
-   * clearing. Only an op shared with workers gets shared memory: with SharedArrayBuffers
-   * throughout, P-Net's ops ran about 15% slower on one thread (V8 14.x on Xeon, measured with
-   * the worker idle), so an op on this thread alone keeps to plain ArrayBuffers.
+   * Output tensors, in memory released before (release(), bufferPool.ts) where there is some.
+   * Every op writes every element of its output, so reused memory needs no clearing. Only an op
+   * shared with workers gets shared memory: with SharedArrayBuffers throughout, P-Net's ops ran
+   * about 15% slower on one thread (V8 14.x on Xeon, measured with the worker idle), so an op on
+   * this thread alone keeps to plain ArrayBuffers.
    */
   private alloc(shape: readonly number[], shared = false): Tensor {
-    const size = shapeSize(shape);
-    const reused = this.spare.get(spareKey(size * 4, shared))?.pop();
-    if (reused) {
-      this.spareBytes -= reused.byteLength;
-      this.spareOrder.splice(this.spareOrder.indexOf(reused), 1);
-      return new Tensor(shape, new Float32Array(reused));
-    }
-    if (shared) return new Tensor(shape, new Float32Array(newSharedMemory(size * 4)));
-    return new Tensor(shape, new Float32Array(size));
+    return new Tensor(shape, this.pool.take(shapeSize(shape), shared));
   }
 
-  /** Released buffers by spareKey (size and kind). */
-  private readonly spare = new Map<number, (ArrayBuffer | SharedArrayBuffer)[]>();
-  /** The same buffers, oldest release first: the first to go when the pool is full. */
-  private readonly spareOrder: (ArrayBuffer | SharedArrayBuffer)[] = [];
-  private spareBytes = 0;
-  private readonly spareLimit: number;
+  /** Released buffers (bufferPool.ts). */
+  private readonly pool: BufferPool;
+
+  /** Runs a forward pass; the pool then keeps only what recent passes needed (bufferPool.ts). */
+  async inPass<T>(run: () => Promise<T>): Promise<T> {
+    const mark = this.pool.startPass();
+    try {
+      return await run();
+    } finally {
+      this.pool.endPass(mark);
+    }
+  }
+
+  /** `t`'s buffer to move to another thread, when `t` owns it (else null: send a copy); the pool forgets it. */
+  transferable(t: Tensor): ArrayBuffer | null {
+    return this.pool.transferable(t.data);
+  }
 
   release(t: Tensor): void {
-    const buffer = t.data.buffer;
-    // Only whole buffers.
-    if (t.data.byteOffset !== 0 || t.data.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
-    if (buffer.byteLength > this.spareLimit) return;
-    const key = spareKey(buffer.byteLength, isSharedMemory(buffer));
-    let list = this.spare.get(key);
-    if (!list) this.spare.set(key, (list = []));
-    if (list.includes(buffer)) return;
-    // A net's working set stays in the pool; sizes of an earlier net or batch age out of it.
-    while (this.spareBytes + buffer.byteLength > this.spareLimit) {
-      const old = this.spareOrder.shift()!;
-      const sameSize = this.spare.get(spareKey(old.byteLength, isSharedMemory(old)))!;
-      sameSize.splice(sameSize.indexOf(old), 1);
-      this.spareBytes -= old.byteLength;
-    }
-    list.push(buffer);
-    this.spareOrder.push(buffer);
-    this.spareBytes += buffer.byteLength;
+    this.pool.give(t.data);
   }
 
   /** Shared-memory copies of parameters (biases, slopes), made once per array. */
@@ -352,7 +334,7 @@ export class CpuBackend implements Backend {
    * replay (passTape.ts).
    */
   async runGraph(graph: object, forward: GraphForward, x: Tensor, rows?: RowGeometry): Promise<Record<string, Tensor>> {
-    if (this.threads === 1) return forward(this, x);
+    if (this.threads === 1) return this.inPass(() => forward(this, x));
     this.checkParameters();
     const tape = this.tapes.get(graph);
     const n = x.shape[0];
@@ -523,7 +505,7 @@ export class CpuBackend implements Backend {
   private async local<T>(run: () => Promise<T>): Promise<T> {
     this.localPasses++;
     try {
-      return await run();
+      return await this.inPass(run);
     } finally {
       this.localPasses--;
     }
@@ -531,7 +513,9 @@ export class CpuBackend implements Backend {
 
   /**
    * One pass on worker `w`, which is sent the net's tape and constants first if it lacks them.
-   * `x` is copied first unless `copy` is false (an array of its own, which the message clones).
+   * `x` is copied first (into a pooled buffer) unless `copy` is false (an array of its own). The
+   * input's buffer moves to the worker and comes back with the outputs, which move here: no
+   * buffer of the pass is copied by the message or left for the collector.
    */
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
@@ -543,13 +527,23 @@ export class CpuBackend implements Backend {
     }
     this.remotePasses++;
     this.workerPasses++;
-    let result: Record<string, { shape: number[]; data: Float32Array }>;
+    let sent = x;
+    if (copy) {
+      sent = this.alloc([x.length]).data;
+      sent.set(x);
+    }
+    let result: PassResult;
     try {
-      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: copy ? x.slice() : x, shape })) as typeof result;
+      const moved = this.pool.transferable(sent);
+      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: sent, shape }, moved ? [moved] : [])) as PassResult;
     } finally {
       this.remotePasses--;
     }
-    return Object.fromEntries(Object.entries(result).map(([name, t]) => [name, new Tensor(t.shape, t.data)]));
+    if (result.input) this.pool.give(new Float32Array(result.input));
+    return Object.fromEntries(Object.entries(result.outputs).map(([name, t]) => {
+      this.pool.adopt(t.data);
+      return [name, new Tensor(t.shape, t.data)];
+    }));
   }
 
   async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {

@@ -117,12 +117,12 @@ export class ThreadPool {
     this.mailboxes[worker]?.drain();
   }
 
-  /** Sends a job to one worker; resolves with the `result` of its reply. */
-  request(worker: number, job: object): Promise<unknown> {
+  /** Sends a job to one worker (`transfer`: buffers it takes over); resolves with the `result` of its reply. */
+  request(worker: number, job: object, transfer?: ArrayBuffer[]): Promise<unknown> {
     const id = this.nextId++;
     if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.workers[worker].post({ ...job, id });
+    this.workers[worker].post({ ...job, id }, transfer);
     this.mailboxes[worker]?.drain();
     return reply;
   }

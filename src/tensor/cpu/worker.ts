@@ -10,7 +10,8 @@ import { takeShares } from './threadPool.ts';
 import { CpuBackend } from './backend.ts';
 import { replayPass, type Tape } from './passTape.ts';
 import { Tensor } from '../tensor.ts';
-import type { Job, PassJob, TapeMessage } from './jobs.ts';
+import type { Job, PassJob, PassResult, TapeMessage } from './jobs.ts';
+import { isSharedMemory } from '../../platform/sharedMemory.ts';
 import { MailboxServer, type SpinMessage } from './handoff.ts';
 import { convSliceTasks } from './convSlices.ts';
 
@@ -29,13 +30,26 @@ async function runPass(job: PassJob): Promise<void> {
   try {
     const recorded = tapes.get(job.tapeId);
     if (!recorded || !passBackend) throw new Error(`no tape ${job.tapeId}`);
-    const out = await replayPass(passBackend, recorded.tape, recorded.constants, new Tensor(job.shape, job.x));
-    const result: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+    const pass = passBackend;
+    const out = await pass.inPass(() => replayPass(pass, recorded.tape, recorded.constants, new Tensor(job.shape, job.x)));
+    // The input (moved here, or a copy the message made) goes back for the caller's pool, and
+    // outputs that own their buffers go as they are, the others as copies: nothing of the pass
+    // is left here to collect.
+    const input = job.x.byteOffset === 0 && !isSharedMemory(job.x.buffer) ? job.x.buffer : null;
+    const transfer = new Set<ArrayBuffer>(input ? [input] : []);
+    const result: PassResult = { outputs: {}, input };
     for (const [name, t] of Object.entries(out)) {
-      result[name] = { shape: t.shape, data: t.data.slice() };
-      passBackend.release(t);
+      let moved = transfer.has(t.data.buffer as ArrayBuffer) ? null : pass.transferable(t);
+      let data = t.data;
+      if (!moved) {
+        data = t.data.slice();
+        moved = data.buffer as ArrayBuffer;
+        pass.release(t);
+      }
+      transfer.add(moved);
+      result.outputs[name] = { shape: [...t.shape], data };
     }
-    port!.post({ id: job.id, ok: true, result });
+    port!.post({ id: job.id, ok: true, result }, [...transfer]);
   } catch (e) {
     port!.post({ id: job.id, ok: false, message: String((e as Error)?.stack ?? e) });
   }
