@@ -150,6 +150,8 @@ interface PassTape extends RecordedPass {
   msPerItem: number;
   /** The same per input value, for nets that take any input size. */
   msPerValue: number;
+  /** Bytes of each output of the last pass a worker ran, by input shape: the spares sent with the next. */
+  outputBytes: Map<string, number[]>;
 }
 
 function defaultThreads(): number {
@@ -342,7 +344,7 @@ export class CpuBackend implements Backend {
       const t0 = performance.now();
       const { out, pass } = await this.local(() => recordPass(this, forward, x));
       const ms = performance.now() - t0;
-      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: ms / n, msPerValue: ms / x.size });
+      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: ms / n, msPerValue: ms / x.size, outputBytes: new Map() });
       return out;
     }
     if (tape === null) return this.local(() => forward(this, x));
@@ -514,8 +516,10 @@ export class CpuBackend implements Backend {
   /**
    * One pass on worker `w`, which is sent the net's tape and constants first if it lacks them.
    * `x` is copied first (into a pooled buffer) unless `copy` is false (an array of its own). The
-   * input's buffer moves to the worker and comes back with the outputs, which move here: no
-   * buffer of the pass is copied by the message or left for the collector.
+   * input's buffer moves to the worker and comes back with the outputs, which move here, and
+   * spares from this thread's pool go with it for the worker's outputs (sized as the last pass
+   * of that shape gave them): no buffer of the pass is copied by the message, made fresh, or
+   * left for the collector.
    */
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
@@ -532,13 +536,16 @@ export class CpuBackend implements Backend {
       sent = this.alloc([x.length]).data;
       sent.set(x);
     }
+    const shapeKey = shape.join('x');
+    const spares = (tape.outputBytes.get(shapeKey) ?? []).map((bytes) => this.pool.takeSpare(bytes)).filter((b) => b !== null);
     let result: PassResult;
     try {
       const moved = this.pool.transferable(sent);
-      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: sent, shape }, moved ? [moved] : [])) as PassResult;
+      result = (await pool.request(w, { kind: 'pass', tapeId: tape.id, x: sent, shape, spares }, moved ? [moved, ...spares] : spares)) as PassResult;
     } finally {
       this.remotePasses--;
     }
+    tape.outputBytes.set(shapeKey, Object.values(result.outputs).map((t) => t.data.byteLength));
     if (result.input) this.pool.give(new Float32Array(result.input));
     return Object.fromEntries(Object.entries(result.outputs).map(([name, t]) => {
       this.pool.adopt(t.data);

@@ -94,6 +94,14 @@ export class BufferPool {
     return buffer;
   }
 
+  /** A plain spare holding `bytes` (as take() would pick it), out of the pool, to move to another thread; null when none fits. */
+  takeSpare(bytes: number): ArrayBuffer | null {
+    const buffer = this.bestFit(bytes, false) as ArrayBuffer | undefined;
+    if (!buffer) return null;
+    this.remove(buffer);
+    return buffer;
+  }
+
   startPass(): PassMark {
     this.open.push(this.handedOut);
     return this.handedOut;

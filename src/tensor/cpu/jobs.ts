@@ -100,6 +100,8 @@ export interface PassJob {
   tapeId: number;
   x: Float32Array;
   shape: number[];
+  /** Buffers moved to the worker for its pool: the caller's spares, for the outputs. */
+  spares: ArrayBuffer[];
 }
 
 /**

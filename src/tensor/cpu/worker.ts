@@ -31,6 +31,7 @@ async function runPass(job: PassJob): Promise<void> {
     const recorded = tapes.get(job.tapeId);
     if (!recorded || !passBackend) throw new Error(`no tape ${job.tapeId}`);
     const pass = passBackend;
+    for (const spare of job.spares) pass.release(new Tensor([spare.byteLength / 4], new Float32Array(spare)));
     const out = await pass.inPass(() => replayPass(pass, recorded.tape, recorded.constants, new Tensor(job.shape, job.x)));
     // The input (moved here, or a copy the message made) goes back for the caller's pool, and
     // outputs that own their buffers go as they are, the others as copies: nothing of the pass
