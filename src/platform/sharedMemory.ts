@@ -28,6 +28,11 @@ export function atomicStore(a: Int32Array, i: number, v: number): void {
   Atomics.store(a, i, v);
 }
 
+/** Adds `v` to the word. */
+export function atomicAdd(a: Int32Array, i: number, v: number): void {
+  Atomics.add(a, i, v);
+}
+
 /** Writes `v` where the word holds `expected`; returns what it held (=== expected: written). */
 export function atomicSwapIf(a: Int32Array, i: number, expected: number, v: number): number {
   return Atomics.compareExchange(a, i, expected, v);

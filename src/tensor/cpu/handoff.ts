@@ -8,7 +8,7 @@
 // do goes back to its event loop (where whole-pass jobs and the first sight of a buffer arrive by
 // message) and is woken by a message the next time.
 import { mayBlockThread } from '../../platform/index.ts';
-import { atomicLoad, atomicStore, atomicSwapIf, isSharedMemory, newSharedMemory, waitWhile, waitWhileAsync, wake } from '../../platform/sharedMemory.ts';
+import { atomicAdd, atomicLoad, atomicStore, atomicSwapIf, isSharedMemory, newSharedMemory, waitWhile, waitWhileAsync, wake } from '../../platform/sharedMemory.ts';
 import type { Job } from './jobs.ts';
 
 // Mailbox words.
@@ -20,8 +20,14 @@ const CLAIM = 1;
 const DONE = 2;
 /** Whether the worker is serving the mailbox (SERVING) or back in its event loop (IDLE). */
 const STATE = 3;
-/** Set by the pool after a message the worker must read in its event loop (a whole pass). */
-const DRAIN = 4;
+/**
+ * Messages the pool has posted to the worker so far: while it has received fewer, messages wait
+ * in its event loop and it must not serve on. (A one-word flag set with some messages let a
+ * wake-up that raced the worker's leaving sit ahead of a whole pass; the worker served that
+ * wake-up, the flag already spent, for LINGER_MS while the pass waited: the 250 ms stalls of
+ * a two-thread detection.)
+ */
+const POSTED = 4;
 /** Registration messages sent so far: a job needing more than the worker has read waits for them. */
 const REGISTERED = 5;
 /** The last job number that failed on the worker (the message follows by postMessage). */
@@ -34,7 +40,13 @@ const TOTAL = 10;
 const ARRAYS = 11;
 const ARRAY0 = 12;
 const MAX_ARRAYS = 12;
-const WORDS = ARRAY0 + 4 * MAX_ARRAYS;
+/**
+ * Bumped with every new job and every message posted: a serving worker reads it before it looks
+ * for either and sleeps only while it is unchanged, so no wake-up falls between its look and its
+ * sleep (sleeping on SEQ missed a message's wake-up that way, for up to LINGER_MS).
+ */
+const EVENTS = ARRAY0 + 4 * MAX_ARRAYS;
+const WORDS = EVENTS + 1;
 
 /** Plain data kept by id, at most (then all are dropped and sent again as used): P-Net's plans differ with every image size. */
 const MAX_RESTS = 2048;
@@ -78,6 +90,12 @@ export interface SpinFailure {
 type JobArray = Float32Array | Int32Array;
 
 const SHARING_KEYS = new Set(['counter', 'grain', 'spread', 'total']);
+
+/** Tells a serving worker something came (a job or a message) and wakes it if it sleeps. */
+function signal(words: Int32Array): void {
+  atomicAdd(words, EVENTS, 1);
+  wake(words, EVENTS);
+}
 
 /** Waits `ms` on a timer, which (unlike an asynchronous wait on shared memory) keeps a Node process alive. */
 function sleep(ms: number): Promise<void> {
@@ -172,7 +190,7 @@ export class Mailbox {
     words[ARRAYS] = k;
     this.busy = true;
     atomicStore(words, SEQ, ++this.seq);
-    wake(words, SEQ);
+    signal(words);
     // The worker writes STATE before it reads SEQ, this thread SEQ before STATE: one of them sees the other.
     if (atomicLoad(words, STATE) === IDLE) this.post({ kind: 'spin', registration: 0, buffers: [], rests: [], forget: [] } satisfies SpinMessage);
   }
@@ -207,10 +225,10 @@ export class Mailbox {
     }
   }
 
-  /** Tells a serving worker to read its messages (sent just before). */
-  drain(): void {
-    atomicStore(this.words, DRAIN, 1);
-    wake(this.words, SEQ);
+  /** Tells a serving worker that `posted` messages have been posted to it in all (the last one now): it leaves to read them. */
+  notePosted(posted: number): void {
+    atomicStore(this.words, POSTED, posted);
+    signal(this.words);
   }
 
   /** The worker's report of a failed job (it comes by message). */
@@ -244,6 +262,8 @@ export class MailboxServer {
     /** Runs the worker's shares of a job. */
     private readonly run: (job: Job) => void,
     private readonly report: (f: SpinFailure) => void,
+    /** Messages the worker has received in all (its event loop counts them). */
+    private readonly received: () => number,
   ) {}
 
   /** Takes in a registration message. */
@@ -284,19 +304,20 @@ export class MailboxServer {
   }
 
   /**
-   * Serves the mailbox until told to drain, a job needs a registration not yet read, or nothing
-   * came for LINGER_MS. Blocks this thread's event loop meanwhile.
+   * Serves the mailbox until messages wait for the worker, a job needs a registration not yet
+   * read, or nothing came for LINGER_MS, and says which. Blocks this thread's event loop meanwhile.
    */
-  serve(): void {
+  serve(): 'messages' | 'registration' | 'idle' {
     const words = this.words;
     atomicStore(words, STATE, SERVING);
     let idleSince = performance.now();
     let draining = false;
     for (;;) {
+      const events = atomicLoad(words, EVENTS);
       const seq = atomicLoad(words, SEQ);
       if (seq !== this.lastSeq) {
         if (atomicLoad(words, REGISTERED) > this.registered) {
-          if (this.leave()) return;
+          if (this.leave()) return 'registration';
           continue;
         }
         this.lastSeq = seq;
@@ -313,21 +334,18 @@ export class MailboxServer {
         idleSince = performance.now();
         continue;
       }
-      if (atomicLoad(words, DRAIN) !== 0) {
-        atomicStore(words, DRAIN, 0);
-        draining = true;
-      }
+      if (atomicLoad(words, POSTED) > this.received()) draining = true;
       // Jobs written meanwhile are served first (leave() stays for them), the messages after.
       if (draining) {
-        if (this.leave()) return;
+        if (this.leave()) return 'messages';
         continue;
       }
       const idle = performance.now() - idleSince;
       if (idle >= LINGER_MS) {
-        if (this.leave()) return;
+        if (this.leave()) return 'idle';
         continue;
       }
-      if (idle >= SPIN_MS) waitWhile(words, SEQ, seq, LINGER_MS - idle);
+      if (idle >= SPIN_MS) waitWhile(words, EVENTS, events, LINGER_MS - idle);
     }
   }
 }

@@ -2,7 +2,8 @@ import { sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '.
 import { newSharedMemory } from '../../platform/sharedMemory.ts';
 import { PlatformError } from '../../errors.ts';
 import { Mailbox, type SpinFailure } from './handoff.ts';
-import type { Job, Sharing } from './jobs.ts';
+import type { Job, ModulesMessage, Sharing } from './jobs.ts';
+import { compiledModuleCount, compiledModules } from './wasm.ts';
 
 /**
  * How an op's share reaches a worker: 'spin', through a mailbox on shared memory that a serving
@@ -66,11 +67,35 @@ export class ThreadPool {
     for (let i = 0; i < size - 1; i++) {
       this.workers.push(spawnKernelWorker((m) => this.settle(i, m), (e) => this.failAll(e)));
       this.mailboxes.push(null);
+      this.modulesSent.push(0);
+      this.posted.push(0);
     }
   }
 
+  /** How many of this thread's compiled kernel modules each worker has been sent. */
+  private readonly modulesSent: number[] = [];
+
+  /** Messages posted to each worker so far (its mailbox is told, so a serving worker leaves to read them). */
+  private readonly posted: number[] = [];
+
+  /** Posts to a worker, after the kernel modules compiled here since its last message (wasm.ts). */
+  private post(worker: number, message: object, transfer?: ArrayBuffer[]): void {
+    const count = compiledModuleCount();
+    if (count > this.modulesSent[worker]) {
+      this.postCounted(worker, { kind: 'modules', modules: compiledModules(this.modulesSent[worker]) } satisfies ModulesMessage);
+      this.modulesSent[worker] = count;
+    }
+    this.postCounted(worker, message, transfer);
+  }
+
+  private postCounted(worker: number, message: object, transfer?: ArrayBuffer[]): void {
+    this.posted[worker]++;
+    this.mailboxes[worker]?.notePosted(this.posted[worker]);
+    this.workers[worker].post(message, transfer);
+  }
+
   private mailbox(worker: number): Mailbox {
-    return (this.mailboxes[worker] ??= new Mailbox((m) => this.workers[worker].post(m)));
+    return (this.mailboxes[worker] ??= new Mailbox((m) => this.post(worker, m)));
   }
 
   private settle(worker: number, m: { id: number; ok: boolean; message?: string; result?: unknown } | SpinFailure): void {
@@ -113,8 +138,7 @@ export class ThreadPool {
 
   /** Sends a message that needs no reply (it is handled before any later message to the worker). */
   send(worker: number, message: object): void {
-    this.workers[worker].post(message);
-    this.mailboxes[worker]?.drain();
+    this.post(worker, message);
   }
 
   /** Sends a job to one worker (`transfer`: buffers it takes over); resolves with the `result` of its reply. */
@@ -122,8 +146,7 @@ export class ThreadPool {
     const id = this.nextId++;
     if (this.busy++ === 0) for (const w of this.workers) w.hold(true);
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.workers[worker].post({ ...job, id }, transfer);
-    this.mailboxes[worker]?.drain();
+    this.post(worker, { ...job, id }, transfer);
     return reply;
   }
 

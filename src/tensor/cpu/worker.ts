@@ -10,7 +10,8 @@ import { takeShares } from './threadPool.ts';
 import { CpuBackend } from './backend.ts';
 import { replayPass, type Tape } from './passTape.ts';
 import { Tensor } from '../tensor.ts';
-import type { Job, PassJob, PassResult, TapeMessage } from './jobs.ts';
+import type { Job, ModulesMessage, PassJob, PassResult, TapeMessage } from './jobs.ts';
+import { adoptModules } from './wasm.ts';
 import { isSharedMemory } from '../../platform/sharedMemory.ts';
 import { MailboxServer, type SpinMessage } from './handoff.ts';
 import { convSliceTasks } from './convSlices.ts';
@@ -82,10 +83,18 @@ function runShares(job: Job): void {
 /** The mailbox of the spin hand-off (handoff.ts), once the pool has sent it. */
 let mailbox: MailboxServer | null = null;
 
+/** Messages received so far (the mailbox compares them with the pool's count of those posted). */
+let received = 0;
+
 port?.onMessage((message) => {
-  const m = message as Job | TapeMessage | PassJob | SpinMessage;
+  received++;
+  const m = message as Job | TapeMessage | PassJob | SpinMessage | ModulesMessage;
+  if (m.kind === 'modules') {
+    adoptModules(m.modules);
+    return;
+  }
   if (m.kind === 'spin') {
-    if (m.mailbox) mailbox = new MailboxServer(m.mailbox, runShares, (f) => port!.post(f));
+    if (m.mailbox) mailbox = new MailboxServer(m.mailbox, runShares, (f) => port!.post(f), () => received);
     mailbox?.receive(m);
     mailbox?.serve();
     return;
