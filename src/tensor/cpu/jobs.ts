@@ -113,3 +113,9 @@ export interface PassResult {
   outputs: Record<string, { shape: number[]; data: Float32Array }>;
   input: ArrayBuffer | null;
 }
+
+/** Compiled kernel modules for the worker to use instead of compiling its own (wasm.ts). */
+export interface ModulesMessage {
+  kind: 'modules';
+  modules: [string, WebAssembly.Module][];
+}

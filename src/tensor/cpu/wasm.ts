@@ -92,6 +92,43 @@ export interface WasmFunction {
   body: number[];
 }
 
+/**
+ * Modules compiled on this thread or sent from another, by their bytes: a worker given the
+ * calling thread's modules (postMessage clones a module without compiling it again, and the
+ * engine shares its code, optimised tiers included) starts with the kernels warm instead of
+ * compiling and tiering up each one itself.
+ */
+const compiled = new Map<string, WebAssembly.Module>();
+/** The same, oldest first. */
+const compiledInOrder: [string, WebAssembly.Module][] = [];
+
+function keep(key: string, module: WebAssembly.Module): void {
+  compiled.set(key, module);
+  compiledInOrder.push([key, module]);
+}
+
+/** How many modules this thread has compiled or adopted. */
+export function compiledModuleCount(): number {
+  return compiledInOrder.length;
+}
+
+/** The modules compiled or adopted here, from the `from`-th on (a thread sent the first `from` needs only the rest). */
+export function compiledModules(from = 0): [string, WebAssembly.Module][] {
+  return compiledInOrder.slice(from);
+}
+
+/** Takes modules compiled on another thread (compiledModules there), for compileModule to find. */
+export function adoptModules(modules: [string, WebAssembly.Module][]): void {
+  for (const [key, module] of modules) if (!compiled.has(key)) keep(key, module);
+}
+
+/** The bytes as a string, a Map key that two different modules never share. */
+function bytesKey(bytes: Uint8Array): string {
+  let key = '';
+  for (let i = 0; i < bytes.length; i += 4096) key += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return key;
+}
+
 /** A module exporting `functions` over the memory it imports as env.memory; null without engine support. */
 export function compileModule(functions: WasmFunction[]): WebAssembly.Module | null {
   const bytes = new Uint8Array([
@@ -105,8 +142,14 @@ export function compileModule(functions: WasmFunction[]): WebAssembly.Module | n
       return [...uleb(code.length), ...code];
     }))),
   ]);
+  const key = bytesKey(bytes);
+  const known = compiled.get(key);
+  if (known) return known;
   try {
-    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    if (!WebAssembly.validate(bytes)) return null;
+    const module = new WebAssembly.Module(bytes);
+    keep(key, module);
+    return module;
   } catch {
     return null;
   }
