@@ -123,8 +123,8 @@ const PASS_SPLIT_MIN_MS = 4;
 /** A split batch is cut into up to this many pieces per thread, taken in turn by the free threads... */
 const PIECES_PER_LANE = 4;
 /**
- * ...each worth at least this long on one thread: a piece on a worker costs a message and a copy
- * each way, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch row), so a few percent of it.
+ * ...each worth at least this long on one thread: a piece on a worker costs a message each way
+ * and a copy of its input, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch row), so a few percent of it.
  */
 const PIECE_MIN_MS = 4;
 /**
@@ -352,7 +352,7 @@ export class CpuBackend implements Backend {
       const banded = await this.inRowBands(tape, forward, x, rows);
       if (banded) return banded;
     }
-    // Splitting pays once the pass is long against a hand-off (a message and a copy each way).
+    // Splitting pays once the pass is long against a hand-off (a message each way, a copy of the input).
     const split = n >= 2 && n * tape.msPerItem >= this.splitBatchesFromMs;
     if (!split && this.localPasses === 0) return this.timedLocal(tape, forward, x);
     const pool = this.getPool();
