@@ -72,10 +72,20 @@ const sizes = imageSizes(scanFile);
 const photosBy = { central: photoFaces(read.faces, 'central', sizes), first: photoFaces(read.faces, 'first', sizes) };
 const centralOf = new Map(photosBy.central.map((p) => [p.image, p.embedding]));
 const firstNotCentral = photosBy.first.filter((p) => centralOf.get(p.image) !== p.embedding).length;
+// `detect` lists the largest whole box first; the scan, the largest area inside the frame. Where
+// they differ, the larger box is a face cut by the frame, its box reaching past the edge.
+const wholeArea = (b: readonly number[]) => (b[2] - b[0]) * (b[3] - b[1]);
+const largestWhole = new Map<string, { face: number; area: number }>();
+for (const f of read.faces) {
+  const best = largestWhole.get(f.image);
+  if (!best || wholeArea(f.box) > best.area) largestWhole.set(f.image, { face: f.face, area: wholeArea(f.box) });
+}
+const cutFirst = [...largestWhole.values()].filter((b) => b.face !== 0).length;
 const files = photosPerPerson(imagesDir);
 const totalPhotos = [...files.values()].reduce((a, b) => a + b, 0);
 console.log(`\n${totalPhotos} photos of ${files.size} people; a face found in ${photosBy.central.length}, none in ${totalPhotos - photosBy.central.length}`);
 console.log(`the first face is not the one nearest the centre in ${firstNotCentral} photos`);
+console.log(`the first face is not the largest whole box (detect's first) in ${cutFirst} photos`);
 const { calibration, heldOut } = splitPeople(files, splitSeed);
 
 /**
@@ -158,5 +168,5 @@ for (const method of CLUSTER_METHODS) {
   console.log(`  ${method.padEnd(16)} ${t.toFixed(2)}  (${mark})`);
 }
 const reportFile = join(work, `report-${pick}-face.json`);
-writeFileSync(reportFile, `${JSON.stringify({ model, face: pick, firstNotCentral, splitSeed, maxUnclustered, grid, chosen, heldOut: heldOutReport, sweeps }, null, 1)}\n`);
+writeFileSync(reportFile, `${JSON.stringify({ model, face: pick, firstNotCentral, cutFirst, splitSeed, maxUnclustered, grid, chosen, heldOut: heldOutReport, sweeps }, null, 1)}\n`);
 console.log(`\nreport -> ${relative(ROOT, reportFile)}`);

@@ -99,27 +99,20 @@ export interface WasmFunction {
  * compiling and tiering up each one itself.
  */
 const compiled = new Map<string, WebAssembly.Module>();
-/** The same, oldest first. */
-const compiledInOrder: [string, WebAssembly.Module][] = [];
-
-function keep(key: string, module: WebAssembly.Module): void {
-  compiled.set(key, module);
-  compiledInOrder.push([key, module]);
-}
 
 /** How many modules this thread has compiled or adopted. */
 export function compiledModuleCount(): number {
-  return compiledInOrder.length;
+  return compiled.size;
 }
 
-/** The modules compiled or adopted here, from the `from`-th on (a thread sent the first `from` needs only the rest). */
+/** The modules compiled or adopted here, oldest first, from the `from`-th on (a thread sent the first `from` needs only the rest). */
 export function compiledModules(from = 0): [string, WebAssembly.Module][] {
-  return compiledInOrder.slice(from);
+  return [...compiled].slice(from);
 }
 
 /** Takes modules compiled on another thread (compiledModules there), for compileModule to find. */
 export function adoptModules(modules: [string, WebAssembly.Module][]): void {
-  for (const [key, module] of modules) if (!compiled.has(key)) keep(key, module);
+  for (const [key, module] of modules) if (!compiled.has(key)) compiled.set(key, module);
 }
 
 /** The bytes as a string, a Map key that two different modules never share. */
@@ -148,7 +141,7 @@ export function compileModule(functions: WasmFunction[]): WebAssembly.Module | n
   try {
     if (!WebAssembly.validate(bytes)) return null;
     const module = new WebAssembly.Module(bytes);
-    keep(key, module);
+    compiled.set(key, module);
     return module;
   } catch {
     return null;

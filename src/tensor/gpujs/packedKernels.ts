@@ -40,6 +40,13 @@ const multiplyAdd4x4 = (indent: string) => [
   ...[0, 1, 2, 3].map((o) => `s${o} += v[0] * w0[${o}] + v[1] * w1[${o}] + v[2] * w2[${o}] + v[3] * w3[${o}];`),
 ].map((line) => indent + line).join('\n');
 
+/** PReLU of the four lanes y0..y3 with the slopes `slopes` (a [4] of the kernel), as generated source. */
+const preluLanes = (slopes: string) => `    const a = ${slopes};
+    if (y0 < 0) { y0 = y0 * a[0]; }
+    if (y1 < 0) { y1 = y1 * a[1]; }
+    if (y2 < 0) { y2 = y2 * a[2]; }
+    if (y3 < 0) { y3 = y3 * a[3]; }`;
+
 /** The end of every packed conv: bias, then ReLU (act 1) or PReLU (act 2), four channels. */
 const BIAS_ACTIVATION = `  const bb = b[o4];
   let y0 = s0 + bb[0];
@@ -53,11 +60,7 @@ const BIAS_ACTIVATION = `  const bb = b[o4];
     y3 = Math.max(y3, 0);
   }
   if (this.constants.act === 2) {
-    const a = alpha[o4];
-    if (y0 < 0) { y0 = y0 * a[0]; }
-    if (y1 < 0) { y1 = y1 * a[1]; }
-    if (y2 < 0) { y2 = y2 * a[2]; }
-    if (y3 < 0) { y3 = y3 * a[3]; }
+${preluLanes('alpha[o4]')}
   }
   return [y0, y1, y2, y3];`;
 
@@ -234,11 +237,7 @@ export const CHANNEL_MAP = `function (x, p, q) {
     return [y0 * a[0] + s[0], y1 * a[1] + s[1], y2 * a[2] + s[2], y3 * a[3] + s[3]];
   }
   if (this.constants.kind === 1) {
-    const a = p[g];
-    if (y0 < 0) { y0 = y0 * a[0]; }
-    if (y1 < 0) { y1 = y1 * a[1]; }
-    if (y2 < 0) { y2 = y2 * a[2]; }
-    if (y3 < 0) { y3 = y3 * a[3]; }
+${preluLanes('p[g]')}
     return [y0, y1, y2, y3];
   }
   return [Math.max(y0, 0), Math.max(y1, 0), Math.max(y2, 0), Math.max(y3, 0)];
