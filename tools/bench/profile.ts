@@ -1,6 +1,6 @@
 // Where a net's time goes: runs one bench case op by op on a CPU backend and prints the time
 // spent in each backend op (summed per op, and the slowest calls with their shapes).
-//   npm run bench:profile -- CASE [--threads N] [--no-simd] [--runs N] [--warmup N]
+//   npm run bench:profile -- CASE [--threads N] [--no-simd] [--no-winograd] [--fma] [--runs N] [--warmup N] [--top N]
 // CASE: pnet-480x640, rnet-b256, onet-b64, nn4small2-b1, nn4small2-b32, mobilefacenet-b1, mobilefacenet-b32
 import { Nn4Small2 } from '../../src/nets/facenet.ts';
 import type { Net } from '../../src/nets/net.ts';
@@ -35,13 +35,19 @@ if (!cases[name]) {
   process.exit(2);
 }
 const [net, shape] = cases[name]();
-const backend = new CpuBackend({ threads: Number(flag('--threads') ?? 1), simd: !args.includes('--no-simd') });
+const backend = new CpuBackend({
+  threads: Number(flag('--threads') ?? 1), simd: !args.includes('--no-simd'),
+  winograd: !args.includes('--no-winograd'), fma: args.includes('--fma'),
+});
+const top = Number(flag('--top') ?? 8);
 const runs = Number(flag('--runs') ?? 3);
 const warmup = Number(flag('--warmup') ?? 5);
 
 // Every op call is timed through a wrapper; `release` stays synchronous and untimed. Nets run
 // op by op: the wrapper hides runGraph (whole passes on workers), which would time as one call.
 const calls = new Map<string, number>();
+// Multiply-adds of each conv and dense call (x2 for FLOPs), summed like the times.
+const macs = new Map<string, number>();
 const timed = new Proxy(backend, {
   get(target, prop) {
     if (prop === 'runGraph') return undefined;
@@ -54,6 +60,11 @@ const timed = new Proxy(backend, {
       const w = a[1] as Tensor | undefined;
       const key = `${String(prop)} ${x?.shape?.join('x') ?? ''}${w instanceof Tensor ? ` w ${w.shape.join('x')}` : ''}`;
       calls.set(key, (calls.get(key) ?? 0) + performance.now() - t0);
+      if ((prop === 'conv2d' || prop === 'dense') && result instanceof Tensor && w instanceof Tensor) {
+        // conv: every output value sums cIn/groups x kH x kW products (the weight's last three dims).
+        const perOutput = prop === 'dense' ? w.shape[w.shape.length - 1] : w.shape.slice(1).reduce((a, b) => a * b, 1);
+        macs.set(key, (macs.get(key) ?? 0) + result.size * perOutput);
+      }
       return result;
     };
   },
@@ -64,6 +75,7 @@ const x = random(shape, 7);
 // later, in the background: a single warm-up pass still times some of the baseline code.
 for (let i = 0; i < warmup; i++) await net.forward(timed, x);
 calls.clear();
+macs.clear();
 const t0 = performance.now();
 for (let i = 0; i < runs; i++) await net.forward(timed, x);
 const total = (performance.now() - t0) / runs;
@@ -72,5 +84,9 @@ for (const [key, ms] of calls) perOp.set(key.split(' ')[0], (perOp.get(key.split
 console.log(`${name} on ${JSON.stringify(backend.describe())}: ${total.toFixed(1)} ms per pass (op by op, mean of ${runs})`);
 for (const [op, ms] of [...perOp].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(12)} ${ms.toFixed(1).padStart(8)} ms`);
 console.log('slowest calls:');
-for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms  ${key}`);
+for (const [key, ms] of [...calls].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  const m = macs.get(key);
+  const rate = m ? `  ${(2 * m / ms / 1e6).toFixed(1).padStart(5)} GFLOP/s` : '';
+  console.log(`  ${(ms / runs).toFixed(1).padStart(8)} ms${rate}  ${key}`);
+}
 await backend.dispose();

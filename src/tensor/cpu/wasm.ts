@@ -40,8 +40,14 @@ export const op = {
   sub: [0x6b],
   mul: [0x6c],
   shl: [0x74],
+  shrU: [0x76],
   ltU: [0x49],
   ne: [0x47],
+  eq: [0x46],
+  /** memory.copy (bulk memory): dst, src, byte count on the stack. */
+  memoryCopy: [0xfc, ...uleb(10), 0, 0],
+  /** memory.fill (bulk memory): dst, byte value, byte count on the stack. */
+  memoryFill: [0xfc, ...uleb(11), 0],
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
   else: [0x05],
