@@ -27,6 +27,7 @@ import type { PassResult } from './jobs.ts';
 import { BufferPool } from './bufferPool.ts';
 import { channelSlices, convSliceTaskCount, convSliceTasks } from './convSlices.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
+import { simdAdd, simdAddSupported } from './simdAdd.ts';
 import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
 
 export interface CpuBackendOptions {
@@ -781,7 +782,9 @@ export class CpuBackend implements Backend {
   async add(a: Tensor, b: Tensor): Promise<Tensor> {
     if (!sameShape(a.shape, b.shape)) throw new ShapeError('add', 'shapes differ', [a.shape, b.shape]);
     const out = this.alloc(a.shape);
-    pw.add(a.data, b.data, out.data);
+    // Below a few vectors the copies through the module's memory cost more than the loop.
+    if (this.simd && a.size >= 64 && simdAddSupported()) simdAdd(a.data, b.data, out.data);
+    else pw.add(a.data, b.data, out.data);
     return out;
   }
 

@@ -2,7 +2,7 @@
 // TypeScript: ((0 + w0 x0) + w1 x1) + ... in tap order, + bias, then ReLU or PReLU as
 // max(y, 0) + alpha * min(y, 0). Bit for bit, over strides, windows, paddings, widths that are
 // not a multiple of four, planes that span several batches, and every split of the planes
-// (threads run ranges of planes).
+// (threads run ranges of planes). And the SIMD residual add against the TypeScript one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConvPlan } from '../src/tensor/cpu/convPlan.ts';
@@ -84,5 +84,27 @@ test('SIMD depthwise conv gives the same bits for every split of its planes, acr
     const got = new Float32Array(want.length).fill(NaN);
     for (let i = 0; i + 1 < cuts.length; i++) simdDepthwiseTasks(p, x, w, bias, got, alpha, cuts[i], cuts[i + 1]);
     sameBits(`cuts ${cuts}`, got, want);
+  }
+});
+
+test('SIMD add equals the TypeScript add bit for bit: odd lengths, several chunks, -0, infinities and NaN', async () => {
+  const { simdAdd, simdAddSupported } = await import('../src/tensor/cpu/simdAdd.ts');
+  const { add } = await import('../src/tensor/cpu/pointwise.ts');
+  assert.ok(simdAddSupported());
+  for (const n of [1, 5, 64, 1023, (1 << 14) + 3, 3 * (1 << 14)]) {
+    const a = seeded([n], n).data;
+    const b = seeded([n], n + 1).data;
+    if (n > 4) {
+      a[0] = -0; b[0] = -0;
+      a[1] = Infinity; b[1] = -Infinity;
+      a[2] = NaN;
+      a[3] = 3.4e38; b[3] = 3.4e38;
+    }
+    const want = new Float32Array(n);
+    add(a, b, want);
+    const got = new Float32Array(n).fill(7);
+    simdAdd(a, b, got);
+    // NaN payloads may differ: compare NaN as NaN, everything else by its bits.
+    for (let i = 0; i < n; i++) assert.ok(Number.isNaN(want[i]) ? Number.isNaN(got[i]) : Object.is(got[i], want[i]), `n ${n} [${i}]: ${got[i]} vs ${want[i]}`);
   }
 });
