@@ -13,6 +13,8 @@
 // a forward's time goes per kernel on tsface's CPU backend and gpu.js webgl2 (kernelProfile.ts).
 // Without a GPU, chromium's WebGL2 and WebGPU are SwiftShader, a CPU emulation: those rows say so,
 // and only their ratio to tf.js on the same renderer compares engines.
+// Each page CPU row has a Node row beside it: the same kernels, nets and inputs in the bench's own
+// process (nodeRows.ts), with the page / Node ratio and what a second thread buys on each side.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -23,6 +25,7 @@ import type * as AnchorModule from './browser/anchor.ts';
 import { ANCHORS, printAnchorRatios, printFacesTable } from './browser/anchorReport.ts';
 import { ANCHOR_MODULE, bundlePage, COLD_MODULE, PAGE_MODULE } from './browser/bundle.ts';
 import { DETECT_CASES, NET_CASES, planFor } from './browser/cases.ts';
+import { disposeNodeRuntimes, nodeNetCase } from './browser/nodeRows.ts';
 import type * as ColdModule from './browser/cold.ts';
 import { printCold, printProfile, type ColdEntry } from './browser/coldReport.ts';
 import { BENCH_MODES, enginesFor, groupsOf, isSlow, labelOf, surfaceOf, type BenchMode, type Engine } from './browser/engines.ts';
@@ -31,6 +34,7 @@ import type * as PageModule from './browser/page.ts';
 import { WASM_LOG } from './browser/hooks.ts';
 import { isEmulated, type Renderers } from './browser/renderer.ts';
 import { printRatios, printRow, type BrowserRow, type PageKind } from './browser/report.ts';
+import { WARMUP } from './timing.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -289,6 +293,7 @@ async function runGroup(browser: Browser, url: string, kind: PageKind, group: En
     const live = () => sessions.filter((s) => !s.abandoned);
     for (const c of NET_CASES.filter((k) => wanted(k.name))) {
       for (const s of live()) await runCase(s, kind, c.name, () => call(s.page, 'netCase', c.name, planFor(c, isSlow(s.e, s.emulated), quick)));
+      await runNodeRows(kind, c, live());
     }
     // Detection is tsface's pipeline; tf.js has no MTCNN of its own to anchor it.
     if (existsSync(join(SHARED_DIR, 'images', 'multiface.jpg'))) {
@@ -308,6 +313,26 @@ async function runGroup(browser: Browser, url: string, kind: PageKind, group: En
       // A case still running in the page would hold `stop` behind it: an abandoned page is just closed.
       if (!s.abandoned) await call(s.page, 'stop').catch(() => {});
       await s.page.close().catch(() => {});
+    }
+  }
+}
+
+/**
+ * The case on tsface's CPU backend in this Node process at each thread count the page's CPU
+ * engines ran, right after them (in each page kind's turn, so that page and Node rows of a ratio
+ * are timed minutes apart at most on a shared machine).
+ */
+async function runNodeRows(kind: PageKind, c: (typeof NET_CASES)[number], sessions: Session[]): Promise<void> {
+  const threads = [...new Set(sessions.filter((s) => s.e.lib === 'tsface' && s.e.backend === 'cpu').map((s) => s.started.threads))];
+  for (const n of threads) {
+    try {
+      const t = await nodeNetCase(c.net, planFor(c, false, quick), n);
+      record({
+        case: c.name, backend: 'cpu', page: kind, mode: t.mode, threads: n, ms: t.ms, where: 'node', renderer: 'cpu',
+        batch: t.input[0], input: t.input, gflops: t.gflops, runs: t.times,
+      }, `Node ${process.version}, this process`);
+    } catch (err) {
+      failed(c.name, `node cpu x${n}`, err);
     }
   }
 }
@@ -402,7 +427,7 @@ const servers = new Map<PageKind, StaticServer>();
 for (const kind of pages) servers.set(kind, await startServer({ isolated: kind === 'isolated' }));
 let chromium = await launchChromium();
 try {
-  console.log(`tsface browser benchmark: median of ${quick ? 1 : 3} runs after 1 warm-up${quick ? ' (quick: smaller batches)' : ''}, ${new Date().toISOString()}`);
+  console.log(`tsface browser benchmark: median of ${quick ? 1 : 3} runs after ${quick ? 2 : WARMUP} warm-ups (1 on emulated GPUs and gpu.js webasm)${quick ? ' (quick: smaller batches)' : ''}, ${new Date().toISOString()}`);
   for (const [n, kind] of pages.entries()) {
     const url = servers.get(kind)!.url;
     const probe = await openPage(chromium.browser, url);
@@ -445,5 +470,6 @@ try {
 } finally {
   await chromium.close();
   for (const s of servers.values()) await s.close();
+  await disposeNodeRuntimes();
 }
 process.exit(0);

@@ -3,6 +3,8 @@
 // CPU emulation of the GPU, minutes per full batch, so they take smaller inputs; tsface and tf.js
 // on the same renderer always get the same input, which keeps their ratio meaningful.
 
+import { WARMUP } from '../timing.ts';
+
 export type NetName = 'pnet' | 'rnet' | 'onet' | 'nn4small2' | 'mobilefacenet';
 
 export interface NetCase {
@@ -23,6 +25,8 @@ export const NET_CASES: NetCase[] = [
   { name: 'onet-b64', net: 'onet', input: [64, 3, 48, 48] },
   { name: 'nn4small2-b32', net: 'nn4small2', input: [32, 3, 96, 96] },
   { name: 'mobilefacenet-b32', net: 'mobilefacenet', input: [32, 3, 112, 112] },
+  { name: 'nn4small2-b1', net: 'nn4small2', input: [1, 3, 96, 96] },
+  { name: 'mobilefacenet-b1', net: 'mobilefacenet', input: [1, 3, 112, 112] },
 ];
 
 export const DETECT_CASES: DetectCase[] = [{ name: 'detect-multiface', url: '/shared/images/multiface.jpg' }];
@@ -44,6 +48,8 @@ const SLOW_INPUT: Record<string, [number[], number[]]> = {
   'onet-b64': [[4, 3, 48, 48], [2, 3, 48, 48]],
   'nn4small2-b32': [[1, 3, 96, 96], [1, 3, 96, 96]],
   'mobilefacenet-b32': [[1, 3, 112, 112], [1, 3, 112, 112]],
+  'nn4small2-b1': [[1, 3, 96, 96], [1, 3, 96, 96]],
+  'mobilefacenet-b1': [[1, 3, 112, 112], [1, 3, 112, 112]],
 };
 
 const QUICK_INPUT: Record<string, number[]> = {
@@ -59,6 +65,10 @@ const QUICK_INPUT: Record<string, number[]> = {
  */
 export function planFor(c: NetCase, slow: boolean, quick: boolean): Plan {
   const cut = slow ? SLOW_INPUT[c.name]?.[quick ? 1 : 0] : quick ? QUICK_INPUT[c.name] : undefined;
-  // One warm-up builds kernels, shader programs and plans; the median of 3 (quick: 1) follows.
-  return { input: (cut ?? c.input) as Plan['input'], warmup: 1, runs: quick ? 1 : 3 };
+  // A slow engine's one warm-up builds its kernels, shader programs and plans (each pass takes
+  // seconds to minutes). The others warm up as `npm run bench` does (WARMUP passes): a Web
+  // Worker is a fresh isolate whose code tiers up over its own first passes, and after one
+  // warm-up the two-thread CPU engine still ran its workers cold (R-Net b256 at 2 threads: 35 ms
+  // after one warm-up, 22 after six; 26 at one thread). The median of 3 (quick: 1) follows.
+  return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, runs: quick ? 1 : 3 };
 }

@@ -16,6 +16,7 @@ import {
 } from '../../../src/index.ts';
 import { random } from '../random.ts';
 import { timed } from '../timing.ts';
+import { middle, seeded, timeNet } from './netTiming.ts';
 import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
 import type { Engine } from './engines.ts';
 import { probeRenderers } from './renderer.ts';
@@ -43,19 +44,12 @@ export interface Timing {
 }
 
 
-const middle = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-
 async function bytesOf(url: string): Promise<Uint8Array> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
 }
 
-/** Speed does not depend on weight values: nn4.small2 has no bundled weights, so it gets seeded ones. */
-function seeded(net: Net): Net {
-  const tensors = new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)]));
-  return net.load(tensors, 'seeded');
-}
 
 let netsLoaded: Promise<Record<NetName, Net>> | null = null;
 function nets(): Promise<Record<NetName, Net>> {
@@ -88,25 +82,18 @@ function ran(): Pick<Timing, 'mode' | 'executor' | 'fallback'> {
 export async function netCase(name: string, plan: Plan): Promise<Timing> {
   const c = NET_CASES.find((k) => k.name === name)!;
   const net = (await nets())[c.net];
+  if (engine!.lib !== 'tfjs') return { ...(await timeNet(runtime!.backend, net, plan)), ...ran() };
   const input = plan.input;
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
+  const forward = tfjsForward(net, input);
   let times: number[];
-  let report: Pick<Timing, 'mode' | 'executor' | 'fallback'>;
-  if (engine!.lib === 'tfjs') {
-    const forward = tfjsForward(net, input);
-    try {
-      times = await timed(forward.run, plan.warmup, plan.runs);
-    } finally {
-      forward.dispose();
-    }
-    report = { mode: engine!.backend };
-  } else {
-    const x = random(input, 7);
-    times = await timed(() => net.forward(runtime!.backend, x), plan.warmup, plan.runs);
-    report = ran();
+  try {
+    times = await timed(forward.run, plan.warmup, plan.runs);
+  } finally {
+    forward.dispose();
   }
   const ms = middle(times);
-  return { ms, times, input, gflops: (2 * macs) / ms / 1e6, ...report };
+  return { ms, times, input, gflops: (2 * macs) / ms / 1e6, mode: engine!.backend };
 }
 
 /** The first detection is the warm-up (it builds the detector's plans); `runs` timed ones follow. */

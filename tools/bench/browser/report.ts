@@ -17,7 +17,8 @@ export interface BrowserRow {
   mode: string;
   threads: number;
   ms: number;
-  where: 'browser';
+  /** 'node': the same CPU kernels in the bench's own Node process (nodeRows.ts), timed in `page`'s turn beside its rows. */
+  where: 'browser' | 'node';
   /** The GPU API's own renderer string (WebGL2 unmasked renderer, WebGPU adapter info), or 'cpu'. */
   renderer: string;
   /** Set when the renderer is a CPU emulation of a GPU: the time measures the emulation. */
@@ -48,7 +49,7 @@ export function printRow(r: BrowserRow, note = ''): void {
   const cut = full && full.join() !== r.input.join() ? ` (${r.input[0]}x${r.input.slice(2).join('x')})` : '';
   const emu = r.emulation ? ' [SwiftShader emulation]' : '';
   const times = Number.isNaN(r.ms) ? `${'untimed'.padStart(12)}  ${''.padStart(16)}` : `${r.ms.toFixed(1).padStart(9)} ms  ${perItem(r).toFixed(2).padStart(8)} ms/item`;
-  console.log(`${r.page.padEnd(8)} ${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${times}  ${gf.padStart(15)}${emu}  ${note}`);
+  console.log(`${(r.where === 'node' ? 'node' : r.page).padEnd(8)} ${(r.case + cut).padEnd(30)} ${who.padEnd(40)} x${r.threads}  ${times}  ${gf.padStart(15)}${emu}  ${note}`);
 }
 
 /** tsface's row against tf.js's: tsface's time per unit of work / tf.js's (at or below 1: tsface is no slower). */
@@ -61,9 +62,39 @@ function ratio(mine: BrowserRow | undefined, theirs: BrowserRow | undefined): st
 }
 
 export function printRatios(all: BrowserRow[]): void {
-  for (const page of [...new Set(all.map((r) => r.page))]) printPageRatios(page, all.filter((r) => r.page === page && !r.case.startsWith('faces-') && !r.case.startsWith('cold-')));
+  const node = all.filter((r) => r.where === 'node');
+  const inPage = all.filter((r) => r.where === 'browser');
+  for (const page of [...new Set(inPage.map((r) => r.page))]) {
+    printPageRatios(page, inPage.filter((r) => r.page === page && !r.case.startsWith('faces-') && !r.case.startsWith('cold-')));
+    printNodeRatios(page, inPage.filter((r) => r.page === page && r.backend === 'cpu'), node.filter((r) => r.page === page));
+  }
   const emulated = [...new Set(all.filter((r) => r.emulation).map((r) => r.renderer))];
   if (emulated.length) console.log(`\nGL/WebGPU rows ran on a CPU emulation of a GPU (${emulated.join('; ')}): their times measure SwiftShader, only their ratios compare engines.`);
+}
+
+/**
+ * The page's CPU rows against the same kernels in Node (nodeRows.ts): page / Node per thread
+ * count (at or below 1.20 meets the browser issue's bar), and what a second thread buys on each side.
+ */
+function printNodeRatios(page: PageKind, cpu: BrowserRow[], node: BrowserRow[]): void {
+  const cases = [...new Set(cpu.map((r) => r.case))].filter((c) => node.some((r) => r.case === c));
+  if (!cases.length) return;
+  console.log(`\n${page} page: tsface's CPU backend in the page / the same kernels in Node on this machine (time per unit of work; the bar is 1.20), and 2 threads / 1 thread on each side:`);
+  for (const name of cases) {
+    const at = (rows: BrowserRow[], threads: number) => rows.find((r) => r.case === name && r.threads === threads);
+    const lines: string[] = [];
+    for (const threads of [1, 2]) {
+      const text = ratio(at(cpu, threads), at(node, threads));
+      if (text) lines.push(`page / Node x${threads} ${text}`);
+    }
+    const second = (rows: BrowserRow[]) => {
+      const one = at(rows, 1), two = at(rows, 2);
+      return one && two ? (cost(two) / cost(one)).toFixed(2) : null;
+    };
+    const [p, n] = [second(cpu), second(node)];
+    if (p && n) lines.push(`x2 / x1: page ${p}, Node ${n}`);
+    if (lines.length) console.log(`  ${name.padEnd(20)} ${lines.join('\n  '.padEnd(24))}`);
+  }
 }
 
 function printPageRatios(page: PageKind, rows: BrowserRow[]): void {

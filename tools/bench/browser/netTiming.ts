@@ -1,0 +1,32 @@
+// One net case timed on a tsface backend, the same code in the page (page.ts) and in Node
+// (nodeRows.ts), so the two sides' rows differ only in where they ran.
+import type { Backend } from '../../../src/tensor/backend.ts';
+import type { Net } from '../../../src/nets/net.ts';
+import { random } from '../random.ts';
+import { timed } from '../timing.ts';
+import type { Plan } from './cases.ts';
+
+export interface NetTiming {
+  ms: number;
+  times: number[];
+  input: number[];
+  gflops: number;
+}
+
+export const middle = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+
+/** Speed does not depend on weight values: nn4.small2 has no bundled weights, so it gets seeded ones. */
+export function seeded(net: Net): Net {
+  const tensors = new Map(net.expectedTensors().map((e, k) => [e.name, random([...e.shape], 100 + k)]));
+  return net.load(tensors, 'seeded');
+}
+
+/** The plan's warm-up passes, then its timed ones, on the same seeded input everywhere. */
+export async function timeNet(backend: Backend, net: Net, plan: Plan): Promise<NetTiming> {
+  const input = plan.input;
+  const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
+  const x = random(input, 7);
+  const times = await timed(() => net.forward(backend, x), plan.warmup, plan.runs);
+  const ms = middle(times);
+  return { ms, times, input, gflops: (2 * macs) / ms / 1e6 };
+}
