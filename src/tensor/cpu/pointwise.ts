@@ -1,5 +1,6 @@
 // Element-wise and per-position kernels: cheap next to convolution, written plainly.
 import { env } from '../../platform/index.ts';
+import { copyFloats } from './copy.ts';
 import { expf } from './expf.ts';
 import { simdSoftmax2, simdSoftmaxSupported } from './simdSoftmax.ts';
 
@@ -184,8 +185,7 @@ export function pad2d(
   out.fill(0);
   for (let p = 0; p < planes; p++) {
     for (let y = 0; y < h; y++) {
-      const src = (p * h + y) * w;
-      out.set(x.subarray(src, src + w), (p * oh + y + top) * ow + left);
+      copyFloats(out, (p * oh + y + top) * ow + left, x, (p * h + y) * w, w);
     }
   }
 }

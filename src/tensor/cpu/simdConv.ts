@@ -27,7 +27,14 @@ export function simdConvTasks(
   const { padH, padW, padPlane } = paddedSize(p);
   // A 1x1 stride-1 conv without padding needs no im2col: the GEMM reads the input planes.
   const direct = p.kH === 1 && p.kW === 1 && p.strideH === 1 && p.strideW === 1 && padPlane === p.inH * p.inW;
-  const arena = loadedArena(p, packed, bias, alpha, p.cIn * padPlane);
+  // A small output map is laid out in the kernel's memory as in the result (rows of whole
+  // output planes, each padded to a whole panel): the GEMM writes every chunk in place, and a
+  // batch item's share leaves in one copy per output row, or one in all, instead of one per row
+  // and chunk (a 14x14 map in chunks of 96 pixels took three copies per channel, one of 4 floats).
+  const hwPad = Math.ceil(hw / NR) * NR;
+  const rowsPad = blocks * MR;
+  const inPlace = p.groups * rowsPad * hwPad <= IN_PLACE_FLOATS;
+  const arena = loadedArena(p, packed, bias, alpha, p.cIn * padPlane, inPlace ? p.groups * rowsPad * hwPad : rowsPad * p.chunk);
   const tile = arena.tile;
   const perItem = p.groups * Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
@@ -49,17 +56,41 @@ export function simdConvTasks(
     for (; t < end; t++) {
       const { g, j0, j1 } = convTask(p, t);
       const cols = j1 - j0;
+      const [ldc, into] = inPlace ? [hwPad, g * rowsPad * hwPad + j0] : [p.chunk, 0];
       if (direct) {
-        arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0, g * cInG * band + j0 - top * padW, band);
+        arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), ldc, p.activation !== 0, g * cInG * band + j0 - top * padW, band, into);
       } else {
         simdUnroll(p, arena, g * cInG * band - top * padW, padW, K, j0, j1);
-        arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), p.chunk, p.activation !== 0);
+        arena.run(g * blocks * MR, K, blocks, Math.ceil(cols / NR), ldc, p.activation !== 0, into);
       }
+      if (inPlace) continue;
       const dst = (item * p.cOut + g * mG) * hw + j0;
       for (let m = 0; m < mG; m++) copyFloats(out, dst + m * hw, tile, m * p.chunk, cols);
     }
+    if (inPlace) copyInPlace(p, tile, out, item, first, last, rowsPad, hwPad);
   }
 }
+
+/** Output floats (rows padded to blocks, planes to panels) up to which an item's output is laid out whole in the kernel's memory: 512 KB, within L2. */
+const IN_PLACE_FLOATS = 1 << 17;
+
+/** The share of batch item `item` from task `first` to task `last`, laid out in place in `tile`, into the result. */
+function copyInPlace(p: ConvPlan, tile: Float32Array, out: Float32Array, item: number, first: ConvTaskRange, last: ConvTaskRange, rowsPad: number, hwPad: number): void {
+  const { mG, hw } = convSizes(p);
+  const base = item * p.cOut * hw;
+  // The whole item, planes unpadded and no padding rows: the layouts are the same.
+  if (hwPad === hw && rowsPad === mG && first.g === 0 && first.j0 === 0 && last.g === p.groups - 1 && last.j1 === hw) {
+    copyFloats(out, base, tile, 0, p.cOut * hw);
+    return;
+  }
+  for (let g = first.g; g <= last.g; g++) {
+    const j0 = g === first.g ? first.j0 : 0;
+    const j1 = g === last.g ? last.j1 : hw;
+    for (let m = 0; m < mG; m++) copyFloats(out, base + (g * mG + m) * hw + j0, tile, (g * rowsPad + m) * hwPad + j0, j1 - j0);
+  }
+}
+
+type ConvTaskRange = ReturnType<typeof convTask>;
 
 /** gather()'s table: byte offsets of a window's taps (c, ky, kx) from its first, channels `band` floats apart. */
 function writeTaps(p: ConvPlan, arena: GemmArena, channels: number, band: number, padW: number): void {
@@ -78,9 +109,9 @@ function paddedSize(p: ConvPlan): { padH: number; padW: number; padPlane: number
 }
 
 /** The kernel's memory for one call with the packed weights in, and the biases and slopes per packed row. */
-function loadedArena(p: ConvPlan, packed: Float32Array, bias: Float32Array | null, alpha: Float32Array | null, inputFloats: number): GemmArena {
+function loadedArena(p: ConvPlan, packed: Float32Array, bias: Float32Array | null, alpha: Float32Array | null, inputFloats: number, tileFloats: number): GemmArena {
   const { K, mG, blocks } = convSizes(p);
-  const arena = gemmArena(p.groups * blocks * MR, K, p.chunk * K, blocks * MR * p.chunk, inputFloats, p.fma === true);
+  const arena = gemmArena(p.groups * blocks * MR, K, p.chunk * K, tileFloats, inputFloats, p.fma === true);
   arena.weights.set(packed);
   // Rows past cOut/g in a group's last block stay zero.
   arena.bias.fill(0);
@@ -109,7 +140,7 @@ function smallMapTasks(
   const { padH, padW, padPlane } = paddedSize(p);
   const items = p.items!;
   const itemFloats = p.cIn * padPlane;
-  const arena = loadedArena(p, packed, bias, alpha, items * itemFloats);
+  const arena = loadedArena(p, packed, bias, alpha, items * itemFloats, blocks * MR * p.chunk);
   const padded = padPlane !== p.inH * p.inW;
   writeTaps(p, arena, p.cIn, padPlane, padW);
   const { outW, strideH, strideW } = p;

@@ -143,10 +143,11 @@ export interface GemmArena {
   /**
    * Tile row r, pixel j = tile[r * ldc + j] for the rows of `blocks` 4-row blocks from weight row
    * `row0` (bias and alpha are indexed from there too). `act`: apply alpha (ReLU: alpha = 0).
+   * `into`: where tile[0] is, in floats from the tile's start (a tile laid out as the whole output).
    */
-  run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean): void;
+  run(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean, into?: number): void;
   /** run() with B read straight from the input copy (a 1x1 conv): pixels [at, ...) of planes `plane` floats apart. */
-  runDirect(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean, at: number, plane: number): void;
+  runDirect(row0: number, K: number, blocks: number, panels: number, ldc: number, act: boolean, at: number, plane: number, into?: number): void;
   /** im2col of `count` panels of stride 1 or 2 into panels[panel...], the first window at input[at]. */
   gather(stride: 1 | 2, panel: number, at: number, K: number, count: number): void;
   /** im2col of one panel whose lanes' windows start at input[a0], input[a1]... */
@@ -190,10 +191,10 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
     alpha: new Float32Array(memory.buffer, alphaAt, rows),
     taps: new Int32Array(memory.buffer, tapsAt, K),
     input: new Float32Array(memory.buffer, inputAt, inputFloats),
-    run: (row0, K, blocks, panels, ldc, act) =>
-      gemm(4 * row0 * K, panelsAt, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 16, 16 * K),
-    runDirect: (row0, K, blocks, panels, ldc, act, at, plane) =>
-      gemm(4 * row0 * K, inputAt + 4 * at, tileAt, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 4 * plane, 16),
+    run: (row0, K, blocks, panels, ldc, act, into = 0) =>
+      gemm(4 * row0 * K, panelsAt, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 16, 16 * K),
+    runDirect: (row0, K, blocks, panels, ldc, act, at, plane, into = 0) =>
+      gemm(4 * row0 * K, inputAt + 4 * at, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 4 * plane, 16),
     gather: (stride, panel, at, K, count) => (stride === 1 ? gather : gatherStride2)(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
     gatherLanes: (panel, a0, a1, a2, a3, K) =>
       gatherLanes(panelsAt + panel * K * 16, inputAt + 4 * a0, inputAt + 4 * a1, inputAt + 4 * a2, inputAt + 4 * a3, tapsAt, K),
