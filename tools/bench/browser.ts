@@ -427,7 +427,7 @@ const servers = new Map<PageKind, StaticServer>();
 for (const kind of pages) servers.set(kind, await startServer({ isolated: kind === 'isolated' }));
 let chromium = await launchChromium();
 try {
-  console.log(`tsface browser benchmark: median of ${quick ? 1 : 3} runs after ${quick ? 2 : WARMUP} warm-ups (1 on emulated GPUs and gpu.js webasm)${quick ? ' (quick: smaller batches)' : ''}, ${new Date().toISOString()}`);
+  console.log(`tsface browser benchmark: net cases the median of ${quick ? 1 : 5} runs after ${quick ? 2 : WARMUP} warm-ups (3 after 1 on emulated GPUs and gpu.js webasm), detections of 3${quick ? ' (quick: 1, smaller batches)' : ''}, ${new Date().toISOString()}`);
   for (const [n, kind] of pages.entries()) {
     const url = servers.get(kind)!.url;
     const probe = await openPage(chromium.browser, url);
