@@ -2,7 +2,7 @@
 // memory, copied out once per batch item's share) and a large one chunk by chunk through a tile.
 // Both against the conv's float32 definition, one step at a time in TypeScript: each output is
 // ((0 + w0 x0) + w1 x1) + ... over (input channel, ky, kx), + bias, then max(y, 0) + alpha * min(y, 0).
-// Bit for bit, for 1x1 (the GEMM reads the input planes) and im2col convs, groups whose rows do
+// Bit for bit, for 1x1 (the GEMM reads the input planes, copied whole or chunk by chunk) and im2col convs, groups whose rows do
 // not fill a block, maps that are not whole panels, and any split of the tasks between threads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -64,6 +64,9 @@ test('SIMD conv output, in place or through the tile, equals its float32 definit
     // Through the tile: 68 rows of 46x46 outputs are past the in-place bound.
     { n: 2, cIn: 3, h: 46, w: 46, cOut: 68, k: 1, stride: 1, pad: 0, groups: 1, activation: 2 },
     { n: 1, cIn: 4, h: 47, w: 45, cOut: 66, k: 3, stride: 1, pad: 1, groups: 2, activation: 2 },
+    // 1x1 to a few channels over a large input (P-Net's heads): the input copied chunk by chunk.
+    { n: 2, cIn: 32, h: 47, w: 45, cOut: 6, k: 1, stride: 1, pad: 0, groups: 1, activation: 2 },
+    { n: 1, cIn: 34, h: 50, w: 41, cOut: 10, k: 1, stride: 1, pad: 0, groups: 2, activation: 0 },
   ];
   cases.forEach((c, k) => {
     const p = planOf(c);

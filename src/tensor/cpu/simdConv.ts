@@ -34,7 +34,14 @@ export function simdConvTasks(
   const hwPad = Math.ceil(hw / NR) * NR;
   const rowsPad = blocks * MR;
   const inPlace = p.groups * rowsPad * hwPad <= IN_PLACE_FLOATS;
-  const arena = loadedArena(p, packed, bias, alpha, p.cIn * padPlane, inPlace ? p.groups * rowsPad * hwPad : rowsPad * p.chunk);
+  // A 1x1 conv to a few channels over a large input (P-Net's heads: 32 planes of 74,000 pixels to
+  // 2 and 4) copies each chunk's pixels of its input planes just before its GEMM, where they stay
+  // in cache, rather than the whole input first, which the GEMM then reread from memory: with a
+  // few multiply-adds per input value the copies are the time. With many (MobileFaceNet's 1x1
+  // convs to 64 or more) a copy per plane and chunk cost more than it saved.
+  const byChunk = direct && mG <= BY_CHUNK_MAX_ROWS && p.cIn * padPlane > BY_CHUNK_FLOATS;
+  const inputFloats = byChunk ? cInG * p.chunk + NR : p.cIn * padPlane;
+  const arena = loadedArena(p, packed, bias, alpha, inputFloats, inPlace ? p.groups * rowsPad * hwPad : rowsPad * p.chunk);
   const tile = arena.tile;
   const perItem = p.groups * Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
@@ -49,7 +56,7 @@ export function simdConvTasks(
     const top = Math.floor(j0 / p.outW) * p.strideH;
     const bottom = Math.min(padH, Math.floor((j1 - 1) / p.outW) * p.strideH + p.kH);
     const band = (bottom - top) * padW;
-    copyBand(p, x, arena.input, item, top, bottom, padW, band, padPlane !== p.inH * p.inW);
+    if (!byChunk) copyBand(p, x, arena.input, item, top, bottom, padW, band, padPlane !== p.inH * p.inW);
     if (!direct) {
       writeTaps(p, arena, cInG, band, padW);
     }
@@ -57,7 +64,13 @@ export function simdConvTasks(
       const { g, j0, j1 } = convTask(p, t);
       const cols = j1 - j0;
       const [ldc, into] = inPlace ? [hwPad, g * rowsPad * hwPad + j0] : [p.chunk, 0];
-      if (direct) {
+      if (byChunk) {
+        // The chunk's pixels of each input plane, planes `chunk` floats apart (the last panel's
+        // lanes past the chunk read the next plane's or the slack: their columns are never kept).
+        const src = (item * p.cIn + g * cInG) * padPlane + j0;
+        for (let c = 0; c < cInG; c++) copyFloats(arena.input, c * p.chunk, x, src + c * padPlane, cols);
+        arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), ldc, p.activation !== 0, 0, p.chunk, into);
+      } else if (direct) {
         arena.runDirect(g * blocks * MR, K, blocks, Math.ceil(cols / NR), ldc, p.activation !== 0, g * cInG * band + j0 - top * padW, band, into);
       } else {
         simdUnroll(p, arena, g * cInG * band - top * padW, padW, K, j0, j1);
@@ -70,6 +83,10 @@ export function simdConvTasks(
     if (inPlace) copyInPlace(p, tile, out, item, first, last, rowsPad, hwPad);
   }
 }
+
+/** Input floats of a batch item above which a 1x1 conv to at most BY_CHUNK_MAX_ROWS channels a group copies its input chunk by chunk: 256 KB. */
+const BY_CHUNK_FLOATS = 1 << 16;
+const BY_CHUNK_MAX_ROWS = 16;
 
 /** Output floats (rows padded to blocks, planes to panels) up to which an item's output is laid out whole in the kernel's memory: 512 KB, within L2. */
 const IN_PLACE_FLOATS = 1 << 17;
