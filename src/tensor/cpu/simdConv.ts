@@ -1,6 +1,8 @@
 // Convolution tasks on the WebAssembly SIMD kernels of simdGemm.ts: the rows a share of tasks
-// reads copied with their padding into the kernel's memory, im2col panels gathered there, the
-// GEMM with bias and activation, the output tile copied row by row into the result.
+// reads copied with their padding into the kernel's memory (or, for a 1x1 conv to a few
+// channels over a large input, each chunk's pixels just before its GEMM), im2col panels gathered
+// there, the GEMM with bias and activation, and its output copied into the result: row by row
+// from a tile per chunk, or, for a small output map, from the whole map laid out in place.
 import { convSizes, convTask, MR, NR, type ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { gemmArena, type GemmArena } from './simdGemm.ts';
