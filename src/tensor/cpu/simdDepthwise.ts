@@ -27,10 +27,10 @@ const [SRC, DST, W, BIAS, ALPHA, COUNT, C0, CIN, ACT, IN_H, IN_W, PAD_W, OUT_H, 
   [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 const PARAMS = 16;
 // i32 locals.
-const [C, S, Q, Y, WP, ROW, DROW, D, P, RP, X, OY, VECTORS, PLANE_BYTES, IN_W4, PAD_W4, OUT_W4, ROW_STEP] =
-  [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33];
+const [C, S, Q, Y, WP, ROW, DROW, D, P, RP, X, OY, VECTORS, IN_W4, PAD_W4, OUT_W4, ROW_STEP] =
+  [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32];
 // Byte offsets of window rows 1 .. kH-1 from row 0: KY_OFF + ky - 1.
-const KY_OFF = 34;
+const KY_OFF = 33;
 /** Windows of at most this many taps keep their weights splatted in registers. */
 const HELD_TAPS = 9;
 
@@ -58,7 +58,6 @@ function planesFunction(kH: number, kW: number, stride: 1 | 2): WasmFunction {
     ...op.get(OUT_W), ...op.i32(2), ...op.shl, ...op.set(OUT_W4),
     ...op.get(PAD_W4), ...op.i32(stride - 1), ...op.shl, ...op.set(ROW_STEP),
     ...op.get(OUT_W), ...op.i32(3), ...op.add, ...op.i32(2), ...op.shrU, ...op.set(VECTORS),
-    ...op.get(OUT_H), ...op.get(OUT_W4), ...op.mul, ...op.set(PLANE_BYTES),
   ];
   for (let ky = 1; ky < kH; ky++) body.push(...op.get(PAD_W4), ...op.i32(ky), ...op.mul, ...op.set(KY_OFF + ky - 1));
   body.push(

@@ -21,12 +21,15 @@ export function seeded(net: Net): Net {
   return net.load(tensors, 'seeded');
 }
 
-/** The plan's warm-up passes, then its timed ones, on the same seeded input everywhere. */
-export async function timeNet(backend: Backend, net: Net, plan: Plan): Promise<NetTiming> {
-  const input = plan.input;
+/** A net's passes over `input` timed as `times`: their median and GFLOP/s (the net's own multiply-add count). */
+export function netTiming(net: Net, input: number[], times: number[]): NetTiming {
   const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
-  const x = random(input, 7);
-  const times = await timed(() => net.forward(backend, x), plan.warmup, plan.runs);
   const ms = middle(times);
   return { ms, times, input, gflops: (2 * macs) / ms / 1e6 };
+}
+
+/** The plan's warm-up passes, then its timed ones, on the same seeded input everywhere. */
+export async function timeNet(backend: Backend, net: Net, plan: Plan): Promise<NetTiming> {
+  const x = random(plan.input, 7);
+  return netTiming(net, plan.input, await timed(() => net.forward(backend, x), plan.warmup, plan.runs));
 }

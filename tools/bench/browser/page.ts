@@ -16,7 +16,7 @@ import {
 } from '../../../src/index.ts';
 import { random } from '../random.ts';
 import { timed } from '../timing.ts';
-import { middle, seeded, timeNet } from './netTiming.ts';
+import { middle, netTiming, seeded, timeNet } from './netTiming.ts';
 import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
 import type { Engine } from './engines.ts';
 import { probeRenderers } from './renderer.ts';
@@ -83,17 +83,14 @@ export async function netCase(name: string, plan: Plan): Promise<Timing> {
   const c = NET_CASES.find((k) => k.name === name)!;
   const net = (await nets())[c.net];
   if (engine!.lib !== 'tfjs') return { ...(await timeNet(runtime!.backend, net, plan)), ...ran() };
-  const input = plan.input;
-  const macs = net.describe(input.slice(1)).reduce((s, r) => s + r.macs, 0) * input[0];
-  const forward = tfjsForward(net, input);
+  const forward = tfjsForward(net, plan.input);
   let times: number[];
   try {
     times = await timed(forward.run, plan.warmup, plan.runs);
   } finally {
     forward.dispose();
   }
-  const ms = middle(times);
-  return { ms, times, input, gflops: (2 * macs) / ms / 1e6, mode: engine!.backend };
+  return { ...netTiming(net, plan.input, times), mode: engine!.backend };
 }
 
 /** The first detection is the warm-up (it builds the detector's plans); `runs` timed ones follow. */
