@@ -3,6 +3,8 @@
 // are shared one by one at the spin hand-off's default size threshold, give the bits of one
 // thread; and whole passes by message still reach a worker that was serving its mailbox.
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, test } from 'node:test';
 import { Nn4Small2 } from '../src/nets/facenet.ts';
 import { MobileFaceNet } from '../src/nets/mobilefacenet.ts';
@@ -114,4 +116,37 @@ test('a worker serving its mailbox still takes whole passes by message, between 
   } finally {
     await split.dispose();
   }
+});
+
+test('a pool disposed while the mailbox still tracks buffers stays quiet when they are collected', async () => {
+  // The mailbox tells its worker about collected buffers (a FinalizationRegistry): with the
+  // pool disposed, that notice once went to a worker no longer there and threw in a callback
+  // nobody awaited, failing whatever test ran next.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const pool = new ThreadPool(2, { handoff: 'spin' });
+  const g = windowGeometry('maxPool2d', [1, 2, 5, 5], [3, 3], 2, 0, true);
+  // Kept until the pool is gone, so that their collection (hundreds of ids to forget) comes after.
+  let kept: Float32Array[] = [];
+  for (let op = 0; op < 300; op++) {
+    const x = new Float32Array(new SharedArrayBuffer(4 * 50));
+    const out = new Float32Array(new SharedArrayBuffer(4 * 2 * g.outH * g.outW));
+    kept.push(x, out);
+    await pool.run({ kind: 'maxPool', window: g, x, out }, 2, (from, to) => simdMaxPool2d(g, x, out, from, to));
+  }
+  await pool.dispose();
+  kept = [];
+  const failures: unknown[] = [];
+  const listener = (e: unknown) => failures.push(e);
+  process.on('uncaughtException', listener);
+  try {
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    process.off('uncaughtException', listener);
+  }
+  assert.deepEqual(failures.map(String), []);
+  assert.equal(pool.available, 0, 'the pool, still referenced (a backend holds its pool after dispose), has no workers');
 });

@@ -41,6 +41,12 @@ for (const [h, handoff] of HANDOFFS.entries()) {
       { x: [1, 256, 7, 7], w: [130, 256, 1, 1], o: {} },
       { x: [1, 64, 14, 14], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
       { x: [1, 32, 12, 12], w: [64, 32, 5, 5], o: { padding: 2 } },
+      // One item's convs with more weights than input: cut by channels although they have
+      // pixel chunks enough (Winograd's 16 runs of rows per slice among them).
+      { x: [1, 64, 24, 24], w: [192, 64, 3, 3], o: { padding: 1 } },
+      { x: [1, 160, 3, 3], w: [258, 160, 3, 3], o: { padding: 1 } },
+      { x: [1, 640, 6, 6], w: [256, 640, 1, 1], o: {} },
+      { x: [1, 48, 20, 20], w: [100, 48, 5, 5], o: { padding: 2 } },
     ];
     for (const [k, c] of cases.entries()) {
       const x = seeded(c.x, 100 + k);

@@ -32,7 +32,7 @@ import { closeOrtWeb, ortWebRunner } from './ortWebAnchor.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
 import { backwardConvCases } from './backwardCases.ts';
 import { trainStepCases } from './trainStep.ts';
-import { interleaved, median, WARMUP } from './timing.ts';
+import { interleaved, median, WARMUP, WARMUP_MS } from './timing.ts';
 import { onnxPath, onnxRunner, tfjsAnchor, tfjsRunner, type AnchorRunner } from './anchors.ts';
 import { decodeRows } from './decode.ts';
 import { pytorchAnchor, upscaledMultiface } from './pytorchAnchor.ts';
@@ -315,7 +315,7 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
     });
     const withGemm = inTurns && gemm !== null;
     const fns = [...mine, ...runners.map((r) => r.run), ...(withGemm ? [gemm.run] : [])];
-    const { ms, ratioToFirst, ratio } = await interleaved(fns, runs, WARMUP);
+    const { ms, ratioToFirst, ratio } = await interleaved(fns, runs, WARMUP, quick ? 0 : WARMUP_MS);
     const g = fns.length - 1;
     if (withGemm) gemmGflops = gemm.flops / ms[g] / 1e6;
     // Share of the GEMM alone on `threads` threads: per turn where it took turns, else over its median.
@@ -366,7 +366,7 @@ async function detectCase(name: string, image: RgbImage, encoded: Uint8Array | n
   for (const group of modeGroups()) {
     const detectors = group.map((b) => new FaceDetector({ backend: b.make() }));
     const last = await Promise.all(detectors.map((d) => d.detect(image)));
-    const { ms, ratioToFirst } = await interleaved(detectors.map((d, k) => async () => (last[k] = await d.detect(encoded ?? image))), runs, WARMUP - 1);
+    const { ms, ratioToFirst } = await interleaved(detectors.map((d, k) => async () => (last[k] = await d.detect(encoded ?? image))), runs, WARMUP - 1, quick ? 0 : WARMUP_MS);
     group.forEach((b, k) => {
       const s = last[k].report.ms;
       record({ case: name, backend: b.backend, mode: detectors[k].backend.describe().mode, threads: b.threads, ms: ms[k], gflops: null, ...executorOf(detectors[k].backend), ...(k > 0 ? { scaling: ratioToFirst[k] } : {}) },
@@ -418,11 +418,11 @@ await netCase('onet-b64', mtcnn.onet, () => cascadeCrops(48, 64), quick ? 2 : 5,
 // Parsing OpenFace's CSV dump takes seconds: only when an nn4small2 case runs.
 if (wanted('nn4small2-b1') || wanted('nn4small2-b32')) {
   const nn4 = nn4Weights();
-  await netCase('nn4small2-b1', nn4, () => alignedFaces(EMBEDDING_SPECS.nn4small2, 1), quick ? 3 : 10, 'nn4small2');
+  await netCase('nn4small2-b1', nn4, () => alignedFaces(EMBEDDING_SPECS.nn4small2, 1), quick ? 3 : 30, 'nn4small2');
   await netCase('nn4small2-b32', nn4, () => alignedFaces(EMBEDDING_SPECS.nn4small2, 32), quick ? 1 : 3, 'nn4small2');
 }
 const mfn = loadMobileFaceNet();
-await netCase('mobilefacenet-b1', mfn, () => alignedFaces(EMBEDDING_SPECS.mobilefacenet, 1), quick ? 3 : 10, 'mobilefacenet');
+await netCase('mobilefacenet-b1', mfn, () => alignedFaces(EMBEDDING_SPECS.mobilefacenet, 1), quick ? 3 : 30, 'mobilefacenet');
 await netCase('mobilefacenet-b32', mfn, () => alignedFaces(EMBEDDING_SPECS.mobilefacenet, 32), quick ? 1 : 3, 'mobilefacenet');
 await disposeRealInputs();
 await closeOrtWeb();

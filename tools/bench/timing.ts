@@ -20,6 +20,14 @@ export async function timed(fn: () => Promise<unknown>, warmup: number, runs: nu
  */
 export const WARMUP = 8;
 
+/**
+ * ...and at least this long per engine, whichever comes later: two threads on one face hand
+ * every op's share to a worker whose JavaScript tiers up over its first passes (nn4.small2 on
+ * one face, pass by pass on a 2-core VM: 15-50 ms over the first 20 passes, then 9-10 ms from
+ * about the 60th, against 12 ms on one thread), and 8 passes of a 12 ms net are 0.1 s.
+ */
+export const WARMUP_MS = 1500;
+
 /** The middle value (the upper of the two middle ones for an even count). */
 function middle(xs: readonly number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -36,9 +44,13 @@ export async function median(fn: () => Promise<unknown>, runs: number, warmup = 
  * to minute, the engines see the same drift, so their ratio holds where medians taken one
  * engine after another would not. Returns each engine's median ms, the median over turns of
  * the first engine's time over each engine's (the first's own is 1), and that median for any pair.
+ * Each engine warms up for `warmup` runs and at least `warmupMs`.
  */
-export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number): Promise<{ ms: number[]; ratioToFirst: number[]; ratio: (a: number, b: number) => number }> {
-  for (const fn of fns) for (let i = 0; i < warmup; i++) await fn();
+export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number, warmupMs = 0): Promise<{ ms: number[]; ratioToFirst: number[]; ratio: (a: number, b: number) => number }> {
+  for (const fn of fns) {
+    const t0 = performance.now();
+    for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await fn();
+  }
   const times: number[][] = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     const order = fns.map((_, k) => k);

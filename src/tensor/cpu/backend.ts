@@ -1,4 +1,4 @@
-import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
+import { allowRelaxedSimd, env, hardwareThreads, mayBlockThread, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
@@ -58,12 +58,12 @@ export interface CpuBackendOptions {
    */
   fma?: boolean;
   /**
-   * How an op's share reaches a worker (threadPool.ts): 'message' (default unless
-   * TSFACE_HANDOFF=spin), by postMessage, about 0.1 ms each way; 'spin', through a mailbox on
-   * shared memory that the worker watches, a few microseconds. Whole passes go by message either
-   * way. Results are the same bits either way. 'spin' is opt-in: in `npm run bench` a detection
-   * of the example photo on two threads sometimes stalled in O-Net for 250-500 ms with it (a
-   * wake-up that waits out the worker's sleep), which the message hand-off never did.
+   * How an op's share reaches a worker (threadPool.ts): 'spin', through a mailbox on shared
+   * memory that the worker watches, a few microseconds; 'message', by postMessage, about 0.1 ms
+   * each way. Whole passes go by message either way. Results are the same bits either way.
+   * Default: TSFACE_HANDOFF when set, else 'spin' where this thread may block (Node, a worker)
+   * and 'message' on a page's main thread, which may not sleep while a worker finishes its share
+   * and would spin instead (not measured there).
    */
   handoff?: Handoff;
   /**
@@ -92,6 +92,13 @@ export interface CpuBackendOptions {
  * than on one with the old 1.5 M threshold (`npm run bench`: mobilefacenet-b1 43 -> 71 ms,
  * nn4small2-b1 21 -> 33) and level at 50 M (x0.98 and x1.01 timed in turns).
  */
+/** The hand-off where none is asked for (CpuBackendOptions.handoff). */
+function defaultHandoff(): Handoff {
+  const asked = env('TSFACE_HANDOFF');
+  if (asked === 'spin' || asked === 'message') return asked;
+  return mayBlockThread() ? 'spin' : 'message';
+}
+
 const THREADING_MIN_MACS = 50_000_000;
 /**
  * The same with the spin hand-off (handoff.ts), whose cost is a few microseconds plus a share
@@ -110,10 +117,12 @@ const DEPTHWISE_WORK = 8;
  * With the spin hand-off, a conv is shared only when it does at least this many multiply-adds
  * per input value: each thread copies (its part of) the input into its kernel memory, and a 1x1
  * conv to few channels (nn4.small2's 256 -> 32 on 12x12, 0.08 ms) costs little more than that
- * copy, so a second thread made it slower (per-op times, 2-core VM: 0.55-0.85x for 1x1 convs to
- * 32-96 channels, 1.15-1.8x for those to 128 or more and for 3x3 and 5x5 convs).
+ * copy. Measured on whole passes of one face (2-core VM, two threads against one in turns):
+ * from 128, MobileFaceNet 1.26-1.37x, whose projections to 64 channels (2.7 ms of its 16) then
+ * stayed on one thread; from 64, 1.42-1.46x (from 32, 1.45-1.51x), and nn4.small2 the same
+ * either way (1.24-1.34x).
  */
-const SPIN_MIN_MACS_PER_INPUT = 128;
+const SPIN_MIN_MACS_PER_INPUT = 64;
 /**
  * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.
@@ -204,7 +213,7 @@ export class CpuBackend implements Backend {
     this.threadLimit = sharedMemoryUnavailable() ?? undefined;
     this.threads = this.threadLimit ? 1 : Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.pool = new BufferPool(options.spareBytes ?? SPARE_BYTES);
-    this.handoff = options.handoff ?? (env('TSFACE_HANDOFF') === 'spin' ? 'spin' : 'message');
+    this.handoff = options.handoff ?? defaultHandoff();
     this.shareFromMacs = options.shareOpsFromMacs ?? (this.handoff === 'spin' ? SPIN_THREADING_MIN_MACS : THREADING_MIN_MACS);
     this.depthwiseWork = this.handoff === 'spin' ? DEPTHWISE_WORK : 1;
     this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
@@ -609,11 +618,12 @@ export class CpuBackend implements Backend {
     }
     const bs = b && this.sharedParam(b);
     const as = alpha && this.sharedParam(alpha);
-    // One face's small maps have too few pixel chunks to share evenly: cut by channels too.
+    // One face's small maps have too few pixel chunks to share evenly, and its deep layers more
+    // weights than input: cut by channels.
     const bounds = channelSlices(plan);
     if (bounds) {
       await this.onShared(x, (xs) => this.getPool().run({ kind: 'convSlices', plan, bounds, x: xs, weights: packed, bias: bs, alpha: as, out: out.data },
-        convSliceTaskCount(plan, bounds), (from, to) => convSliceTasks(plan, bounds, xs, packed, bs, out.data, scratch, as, from, to)));
+        convSliceTaskCount(bounds), (from, to) => convSliceTasks(plan, bounds, xs, packed, bs, out.data, scratch, as, from, to), true));
       return out;
     }
     await this.onShared(x, (xs) => this.getPool().run({ kind: 'conv', plan, x: xs, weights: packed, bias: bs, alpha: as, out: out.data }, total,

@@ -16,7 +16,7 @@ export interface ConvJob {
   out: Float32Array;
 }
 
-/** One item's conv cut by output channels too (convSlices.ts): tasks are (slice, pixel chunk). */
+/** One item's conv cut by output channels (convSlices.ts): a task is a slice. */
 export interface ConvSlicesJob {
   id: number;
   kind: 'convSlices';

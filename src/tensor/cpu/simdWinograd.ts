@@ -236,14 +236,20 @@ function layout(p: ConvPlan, g: WinogradGeometry): Layout {
   return { v, m, stage, outRows, bias, alpha, strip, raw, rawRows, rawW, table, end: table + align(2 * 4 * tileRows) + 64 };
 }
 
+/** A run of output channels of a larger conv: its packed rows start at `first` of `all` in each of the 16 matrices. */
+export interface WeightRows {
+  first: number;
+  all: number;
+}
+
 /**
  * Tasks [from, to) of a Winograd conv (winogradGeometry's tasks) with weights from
- * winogradWeights. Each thread has its own kernel memory; the weights are copied into it once
- * per weight array, the bias and slopes once per call.
+ * winogradWeights (or `rows` of them). Each thread has its own kernel memory; the weights are
+ * copied into it once per weight array (rows of them once per call), the bias and slopes once per call.
  */
 export function simdWinogradTasks(
   p: ConvPlan, x: Float32Array, weights: Float32Array, bias: Float32Array | null, out: Float32Array,
-  alpha: Float32Array | null, from: number, to: number,
+  alpha: Float32Array | null, from: number, to: number, rows?: WeightRows,
 ): void {
   const fused = p.fma === true;
   let instance = instances.get(fused);
@@ -261,12 +267,19 @@ export function simdWinogradTasks(
   ensureBytes(memory, at.end);
   const mem = new Float32Array(memory.buffer);
   const table = new Int32Array(memory.buffer);
-  if (grew || instance.loadedWeights !== weights) {
+  const { cIn, cOut, inH, inW, outH, outW, padTop, padLeft } = p;
+  const { tH, tW, rowsPad, group, tiles, strip } = g;
+  if (rows) {
+    // Rows [first, first + rowsPad) of each of the 16 matrices, packed as this conv's own.
+    for (let s = 0; s < 16; s++) {
+      const src = (s * rows.all + rows.first) * cIn;
+      mem.set(weights.subarray(src, src + rowsPad * cIn), s * rowsPad * cIn);
+    }
+    instance.loadedWeights = null;
+  } else if (grew || instance.loadedWeights !== weights) {
     mem.set(weights, 0);
     instance.loadedWeights = weights;
   }
-  const { cIn, cOut, inH, inW, outH, outW, padTop, padLeft } = p;
-  const { tH, tW, rowsPad, group, tiles, strip } = g;
   for (let m = 0; m < rowsPad; m++) {
     mem[at.bias / 4 + m] = bias && m < cOut ? bias[m] : 0;
     mem[at.alpha / 4 + m] = p.activation === 2 && m < cOut ? alpha![m] : 0;

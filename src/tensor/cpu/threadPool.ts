@@ -36,6 +36,17 @@ export function takeShares(s: Sharing, run: (from: number, to: number) => void):
   }
 }
 
+/**
+ * How `total` tasks are cut into shares between `parts` threads: normally shares of 1/(2 parts)
+ * of what remains, down to 1/16 of a thread's part. Coarse (tasks whose first run on a thread
+ * costs much, as a conv cut by channels transforms its whole input once per share): half of
+ * what remains, down to half a thread's part, so each thread runs one or two shares.
+ */
+function sharingOf(counter: Int32Array, parts: number, total: number, coarse: boolean): Sharing {
+  const grain = Math.max(1, Math.ceil(total / (parts * (coarse ? 2 : 16))));
+  return { counter, grain, spread: coarse ? parts : 2 * parts, total };
+}
+
 type Pending = { resolve: (result: unknown) => void; reject: (e: Error) => void };
 
 /**
@@ -80,6 +91,8 @@ export class ThreadPool {
 
   /** Posts to a worker, after the kernel modules compiled here since its last message (wasm.ts). */
   private post(worker: number, message: object, transfer?: ArrayBuffer[]): void {
+    // A mailbox's notice of collected buffers can come after dispose(): nobody is left to read it.
+    if (!this.workers[worker]) return;
     const count = compiledModuleCount();
     if (count > this.modulesSent[worker]) {
       this.postCounted(worker, { kind: 'modules', modules: compiledModules(this.modulesSent[worker]) } satisfies ModulesMessage);
@@ -159,16 +172,17 @@ export class ThreadPool {
   /**
    * Runs tasks [0, total) on this thread (through `runHere`) and the workers. Shares are taken
    * from a shared counter, a few per thread, so a thread that starts late or runs slower (a
-   * worker's wake-up, a busy core) takes fewer instead of holding the others up.
+   * worker's wake-up, a busy core) takes fewer instead of holding the others up. `coarse`:
+   * fewer, larger shares (sharingOf).
    */
-  async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
-    if (this.handoff === 'spin') return this.runSpin(job, total, runHere);
+  async run(job: JobSpec, total: number, runHere: (from: number, to: number) => void, coarse = false): Promise<void> {
+    if (this.handoff === 'spin') return this.runSpin(job, total, runHere, coarse);
     const free = this.freeWorkers();
     const parts = Math.min(free.length + 1, total);
     if (parts > 1) this.sharedOps++;
     const counter = this.counters.pop() ?? new Int32Array(newSharedMemory(4));
     counter[0] = 0;
-    const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
+    const sharing = sharingOf(counter, parts, total, coarse);
     const waits: Promise<unknown>[] = [];
     for (let i = 0; i < parts - 1; i++) waits.push(this.request(free[i], { ...job, ...sharing }));
     try {
@@ -183,7 +197,7 @@ export class ThreadPool {
   }
 
   /** run() through the workers' mailboxes: a worker that has not taken its share by the time this thread ran out of tasks is withdrawn, not waited for. */
-  private async runSpin(job: JobSpec, total: number, runHere: (from: number, to: number) => void): Promise<void> {
+  private async runSpin(job: JobSpec, total: number, runHere: (from: number, to: number) => void, coarse: boolean): Promise<void> {
     // A mailbox holds one job: one still out (an op of another pass awaiting its worker) is skipped.
     const boxes: Mailbox[] = [];
     for (const w of this.freeWorkers()) {
@@ -195,7 +209,7 @@ export class ThreadPool {
     if (parts > 1) this.sharedOps++;
     const counter = this.counters.pop() ?? new Int32Array(newSharedMemory(4));
     counter[0] = 0;
-    const sharing: Sharing = { counter, grain: Math.max(1, Math.ceil(total / (parts * 16))), spread: 2 * parts, total };
+    const sharing = sharingOf(counter, parts, total, coarse);
     if (parts > 1) {
       const shared = { ...job, ...sharing, id: 0 } as Job;
       for (const box of boxes) box.offer(shared);
