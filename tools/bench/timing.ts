@@ -1,8 +1,9 @@
 // How every benchmark times a call: warm-up runs first, then each run's wall time; the median of them.
 
-/** Every timed run's ms, after the warm-up runs. */
-export async function timed(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
+/** Every timed run's ms, after `warmup` warm-up runs lasting at least `warmupMs`. */
+export async function timed(fn: () => Promise<unknown>, warmup: number, runs: number, warmupMs = 0): Promise<number[]> {
+  const t0 = performance.now();
+  for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();

@@ -3,7 +3,7 @@
 // CPU emulation of the GPU, minutes per full batch, so they take smaller inputs; tsface and tf.js
 // on the same renderer always get the same input, which keeps their ratio meaningful.
 
-import { WARMUP } from '../timing.ts';
+import { WARMUP, WARMUP_MS } from '../timing.ts';
 
 export type NetName = 'pnet' | 'rnet' | 'onet' | 'nn4small2' | 'mobilefacenet';
 
@@ -35,6 +35,8 @@ export interface Plan {
   /** NCHW input actually timed: the case's, or a cut one (fewer items, or a smaller P-Net image). */
   input: [number, number, number, number];
   warmup: number;
+  /** The warm-up lasts at least this long too (timing.ts WARMUP_MS). */
+  warmupMs: number;
   runs: number;
 }
 
@@ -71,5 +73,7 @@ export function planFor(c: NetCase, slow: boolean, quick: boolean): Plan {
   // warm-up the two-thread CPU engine still ran its workers cold (R-Net b256 at 2 threads: 35 ms
   // after one warm-up, 22 after six; 26 at one thread). The median of 5 (slow engines 3, quick 1)
   // follows: on a shared 2-core VM the median of 3 still moved page / Node ratios by 1.5x between runs.
-  return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, runs: quick ? 1 : slow ? 3 : 5 };
+  // At least WARMUP_MS too: two threads on one face hand every op to a worker whose code takes
+  // its first ~60 passes to tier up.
+  return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, warmupMs: slow || quick ? 0 : WARMUP_MS, runs: quick ? 1 : slow ? 3 : 5 };
 }

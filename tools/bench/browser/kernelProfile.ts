@@ -96,9 +96,10 @@ function medianOf<T>(items: T[], ms: (t: T) => number): T {
   return [...items].sort((a, b) => ms(a) - ms(b))[Math.floor(items.length / 2)];
 }
 
-export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: number): Promise<KernelProfile> {
+export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: number, warmupMs = 0): Promise<KernelProfile> {
   installHooks();
-  for (let i = 0; i < warmup; i++) await net.forward(backend, x);
+  const t0 = performance.now();
+  for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await net.forward(backend, x);
   const plain: number[] = [];
   for (let i = 0; i < PASSES; i++) {
     const t = performance.now();

@@ -31,5 +31,5 @@ export function netTiming(net: Net, input: number[], times: number[]): NetTiming
 /** The plan's warm-up passes, then its timed ones, on the same seeded input everywhere. */
 export async function timeNet(backend: Backend, net: Net, plan: Plan): Promise<NetTiming> {
   const x = random(plan.input, 7);
-  return netTiming(net, plan.input, await timed(() => net.forward(backend, x), plan.warmup, plan.runs));
+  return netTiming(net, plan.input, await timed(() => net.forward(backend, x), plan.warmup, plan.runs, plan.warmupMs));
 }

@@ -86,7 +86,7 @@ export async function netCase(name: string, plan: Plan): Promise<Timing> {
   const forward = tfjsForward(net, plan.input);
   let times: number[];
   try {
-    times = await timed(forward.run, plan.warmup, plan.runs);
+    times = await timed(forward.run, plan.warmup, plan.runs, plan.warmupMs);
   } finally {
     forward.dispose();
   }
@@ -137,7 +137,7 @@ export async function profileCase(name: string, plan: Plan): Promise<KernelProfi
   if (engine!.lib !== 'tsface') throw new Error('the profile is of tsface backends');
   const c = NET_CASES.find((k) => k.name === name)!;
   const net = (await nets())[c.net];
-  return { ...(await profileNet(runtime!.backend, net, random(plan.input, 7), plan.warmup)), ...ran() };
+  return { ...(await profileNet(runtime!.backend, net, random(plan.input, 7), plan.warmup, plan.warmupMs)), ...ran() };
 }
 
 export async function stop(): Promise<void> {
