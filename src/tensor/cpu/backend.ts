@@ -1,4 +1,4 @@
-import { allowRelaxedSimd, env, hardwareThreads, mayBlockThread, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
+import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
@@ -61,9 +61,8 @@ export interface CpuBackendOptions {
    * How an op's share reaches a worker (threadPool.ts): 'spin', through a mailbox on shared
    * memory that the worker watches, a few microseconds; 'message', by postMessage, about 0.1 ms
    * each way. Whole passes go by message either way. Results are the same bits either way.
-   * Default: TSFACE_HANDOFF when set, else 'spin' where this thread may block (Node, a worker)
-   * and 'message' on a page's main thread, which may not sleep while a worker finishes its share
-   * and would spin instead (not measured there).
+   * Default: 'spin' ('message' with TSFACE_HANDOFF=message). A page's main thread, which may not
+   * sleep, spins while a worker finishes its share (at most a few milliseconds, then it polls).
    */
   handoff?: Handoff;
   /**
@@ -95,8 +94,7 @@ export interface CpuBackendOptions {
 /** The hand-off where none is asked for (CpuBackendOptions.handoff). */
 function defaultHandoff(): Handoff {
   const asked = env('TSFACE_HANDOFF');
-  if (asked === 'spin' || asked === 'message') return asked;
-  return mayBlockThread() ? 'spin' : 'message';
+  return asked === 'message' ? 'message' : 'spin';
 }
 
 const THREADING_MIN_MACS = 50_000_000;

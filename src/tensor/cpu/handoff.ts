@@ -225,6 +225,11 @@ export class Mailbox {
     }
   }
 
+  /** Whether the worker is in its event loop rather than serving this mailbox. */
+  get idle(): boolean {
+    return atomicLoad(this.words, STATE) === IDLE;
+  }
+
   /** Tells a serving worker that `posted` messages have been posted to it in all (the last one now): it leaves to read them. */
   notePosted(posted: number): void {
     atomicStore(this.words, POSTED, posted);

@@ -1,4 +1,4 @@
-import { sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
+import { mayBlockThread, nextTask, sharedMemoryUnavailable, spawnKernelWorker, type KernelWorker } from '../../platform/index.ts';
 import { newSharedMemory } from '../../platform/sharedMemory.ts';
 import { PlatformError } from '../../errors.ts';
 import { Mailbox, type SpinFailure } from './handoff.ts';
@@ -230,6 +230,11 @@ export class ThreadPool {
     }
     this.counters.push(counter);
     if (failure) throw failure;
+    // A page's main thread that never leaves its microtasks (a net's ops awaited back to back,
+    // none waiting on a worker) never lets a worker start: Chromium starts a new Web Worker
+    // through its creator's event loop, and one that had not started took no share in thousands
+    // of ops. While a worker is not serving, each op ends with a turn of the event loop.
+    if (!mayBlockThread() && boxes.some((box) => box.idle)) await nextTask();
   }
 
   /** Task counters of finished runs, reused: a SharedArrayBuffer per op costs more than its op's message. */

@@ -62,6 +62,14 @@ const QUICK_INPUT: Record<string, number[]> = {
 };
 
 /**
+ * The least warm-up of a net case in the page and in Node beside it: timing.ts WARMUP_MS, twice,
+ * since a page's two-thread engine also waits for its module worker to load (in the runs
+ * measured, its first ~50 passes of MobileFaceNet on one face ran with the worker not yet
+ * serving).
+ */
+const PAGE_WARMUP_MS = 2 * WARMUP_MS;
+
+/**
  * The input and runs of one case on one engine. tsface and tf.js on the same renderer always get
  * the same plan, so their ratio compares like with like.
  */
@@ -75,5 +83,5 @@ export function planFor(c: NetCase, slow: boolean, quick: boolean): Plan {
   // follows: on a shared 2-core VM the median of 3 still moved page / Node ratios by 1.5x between runs.
   // At least WARMUP_MS too: two threads on one face hand every op to a worker whose code takes
   // its first ~60 passes to tier up.
-  return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, warmupMs: slow || quick ? 0 : WARMUP_MS, runs: quick ? 1 : slow ? 3 : 5 };
+  return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, warmupMs: slow || quick ? 0 : PAGE_WARMUP_MS, runs: quick ? 1 : slow ? 3 : 5 };
 }
