@@ -1,9 +1,14 @@
 // How every benchmark times a call: warm-up runs first, then each run's wall time; the median of them.
 
-/** Every timed run's ms, after `warmup` warm-up runs lasting at least `warmupMs`. */
-export async function timed(fn: () => Promise<unknown>, warmup: number, runs: number, warmupMs = 0): Promise<number[]> {
+/** Runs `fn` `warmup` times, and on until `warmupMs` have passed. */
+export async function warmUp(fn: () => Promise<unknown>, warmup: number, warmupMs = 0): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await fn();
+}
+
+/** Every timed run's ms, after `warmup` warm-up runs lasting at least `warmupMs`. */
+export async function timed(fn: () => Promise<unknown>, warmup: number, runs: number, warmupMs = 0): Promise<number[]> {
+  await warmUp(fn, warmup, warmupMs);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -48,10 +53,7 @@ export async function median(fn: () => Promise<unknown>, runs: number, warmup = 
  * Each engine warms up for `warmup` runs and at least `warmupMs`.
  */
 export async function interleaved(fns: (() => Promise<unknown>)[], runs: number, warmup: number, warmupMs = 0): Promise<{ ms: number[]; ratioToFirst: number[]; ratio: (a: number, b: number) => number }> {
-  for (const fn of fns) {
-    const t0 = performance.now();
-    for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await fn();
-  }
+  for (const fn of fns) await warmUp(fn, warmup, warmupMs);
   const times: number[][] = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     const order = fns.map((_, k) => k);

@@ -91,12 +91,6 @@ export interface CpuBackendOptions {
  * than on one with the old 1.5 M threshold (`npm run bench`: mobilefacenet-b1 43 -> 71 ms,
  * nn4small2-b1 21 -> 33) and level at 50 M (x0.98 and x1.01 timed in turns).
  */
-/** The hand-off where none is asked for (CpuBackendOptions.handoff). */
-function defaultHandoff(): Handoff {
-  const asked = env('TSFACE_HANDOFF');
-  return asked === 'message' ? 'message' : 'spin';
-}
-
 const THREADING_MIN_MACS = 50_000_000;
 /**
  * The same with the spin hand-off (handoff.ts), whose cost is a few microseconds plus a share
@@ -115,12 +109,20 @@ const DEPTHWISE_WORK = 8;
  * With the spin hand-off, a conv is shared only when it does at least this many multiply-adds
  * per input value: each thread copies (its part of) the input into its kernel memory, and a 1x1
  * conv to few channels (nn4.small2's 256 -> 32 on 12x12, 0.08 ms) costs little more than that
- * copy. Measured on whole passes of one face (2-core VM, two threads against one in turns):
+ * copy. Measured on whole passes of one face (2-core VM, two threads against one in turns, a
+ * scratch timing script, not a bench command):
  * from 128, MobileFaceNet 1.26-1.37x, whose projections to 64 channels (2.7 ms of its 16) then
  * stayed on one thread; from 64, 1.42-1.46x (from 32, 1.45-1.51x), and nn4.small2 the same
  * either way (1.24-1.34x).
  */
 const SPIN_MIN_MACS_PER_INPUT = 64;
+
+/** The hand-off where none is asked for (CpuBackendOptions.handoff). */
+function defaultHandoff(): Handoff {
+  const asked = env('TSFACE_HANDOFF');
+  return asked === 'message' ? 'message' : 'spin';
+}
+
 /**
  * Released buffers kept for reuse, at most: one net's working set (MobileFaceNet on 32 faces
  * needs about 180 MB), the oldest released going first so sizes of an earlier batch age out.

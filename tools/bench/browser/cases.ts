@@ -81,7 +81,6 @@ export function planFor(c: NetCase, slow: boolean, quick: boolean): Plan {
   // warm-up the two-thread CPU engine still ran its workers cold (R-Net b256 at 2 threads: 35 ms
   // after one warm-up, 22 after six; 26 at one thread). The median of 5 (slow engines 3, quick 1)
   // follows: on a shared 2-core VM the median of 3 still moved page / Node ratios by 1.5x between runs.
-  // At least WARMUP_MS too: two threads on one face hand every op to a worker whose code takes
-  // its first ~60 passes to tier up.
+  // The warm-up also lasts at least PAGE_WARMUP_MS.
   return { input: (cut ?? c.input) as Plan['input'], warmup: slow ? 1 : quick ? 2 : WARMUP, warmupMs: slow || quick ? 0 : PAGE_WARMUP_MS, runs: quick ? 1 : slow ? 3 : 5 };
 }

@@ -11,6 +11,7 @@
 import type { Backend } from '../../../src/tensor/backend.ts';
 import type { Net, Tensor } from '../../../src/index.ts';
 import { compileCounts, compileSince, glCounts, glSince, installHooks, setTimeDraws, type DrawStat, type GlCounts } from './hooks.ts';
+import { warmUp } from '../timing.ts';
 
 export interface Split {
   ms: number;
@@ -98,8 +99,7 @@ function medianOf<T>(items: T[], ms: (t: T) => number): T {
 
 export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: number, warmupMs = 0): Promise<KernelProfile> {
   installHooks();
-  const t0 = performance.now();
-  for (let i = 0; i < warmup || performance.now() - t0 < warmupMs; i++) await net.forward(backend, x);
+  await warmUp(() => net.forward(backend, x), warmup, warmupMs);
   const plain: number[] = [];
   for (let i = 0; i < PASSES; i++) {
     const t = performance.now();
