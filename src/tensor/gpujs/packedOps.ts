@@ -7,6 +7,7 @@ import { pair, windowGeometry } from '../geometry.ts';
 import { Tensor } from '../tensor.ts';
 import * as P from './packedKernels.ts';
 import type { Recording } from './plan.ts';
+import { packedWinogradFits, recordWinogradConv } from './packedWinograd.ts';
 
 /** The NCHW tensor's texel count packed. */
 const texels = (shape: readonly number[]) => shape[0] * P.groupsOf(shape[1]) * shape[2] * shape[3];
@@ -90,6 +91,12 @@ export class PackedOps {
       ci4: P.groupsOf(cIn), co4: P.groupsOf(cOut), kH, kW, sH: g.strideH, sW: g.strideW,
       inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, pT: g.padTop, pL: g.padLeft, act,
     };
+    if (!depthwise && packedWinogradFits(cIn, cOut, kH, kW, g.strideH, g.strideW)) {
+      return recordWinogradConv(this.recording, {
+        x: this.packed(x).data, n, cIn, cOut, inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, padTop: g.padTop, padLeft: g.padLeft,
+        act, weight: weight.data, bias: bias ? bias.data : new Float32Array(cOut), alpha,
+      }, (values) => this.upload(values));
+    }
     const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
     const [source, name] = depthwise ? [P.DEPTHWISE, 'pdepthwise'] : pointwise ? [P.CONV_1X1, 'pconv1x1'] : [P.CONV, 'pconv'];
     const w = depthwise ? P.packDepthwiseWeights(weight.data, cOut, kH, kW) : P.packConvWeights(weight.data, cOut, cIn, kH, kW);
