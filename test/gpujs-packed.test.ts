@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { GpujsBackend } from '../src/tensor/gpujs/backend.ts';
-import { packedWinogradFits } from '../src/tensor/gpujs/packedWinograd.ts';
 import { loadMobileFaceNet, loadMtcnn } from '../src/nets/weights.ts';
 import type { Backend } from '../src/tensor/backend.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
@@ -70,27 +69,6 @@ describe('gpu.js packed plans (cpu mode)', () => {
     const want = await net.forward(cpu, x);
     const got = await net.forward(packed, x);
     for (const head of Object.keys(want)) assertClose(`packed mobilefacenet.${head}`, got[head], want[head], BOUND, false);
-  });
-
-  test('3x3 convs from 32 input channels run as Winograd: padded and not, odd maps, partial channel groups, every activation', async () => {
-    const cases: [number[], number[], number, 'none' | 'relu' | 'prelu'][] = [
-      [[2, 32, 9, 7], [10, 32, 3, 3], 1, 'relu'],
-      [[1, 35, 6, 6], [8, 35, 3, 3], 0, 'prelu'],
-      [[3, 64, 5, 8], [13, 64, 3, 3], 1, 'none'],
-      [[1, 33, 3, 3], [16, 33, 3, 3], 1, 'relu'],
-    ];
-    for (const [k, [xs, ws, padding, act]] of cases.entries()) {
-      const x = seeded(xs, 20 + k);
-      const w = seeded(ws, 30 + k);
-      const bias = seeded([ws[0]], 40 + k);
-      const alpha = seeded([ws[0]], 50 + k);
-      const activation = act === 'none' ? undefined : act === 'relu' ? { kind: 'relu' as const } : { kind: 'prelu' as const, alpha };
-      const conv = (b: Backend, t: Tensor) => b.conv2d(t, w, bias, { padding, activation });
-      const want = await conv(cpu, x);
-      assert.ok(packedWinogradFits(xs[1], ws[0], 3, 3, 1, 1), 'the case takes the Winograd path');
-      const got = await packed.runGraph!({}, async (b, t) => ({ y: await conv(b, t) }), x);
-      assertClose(`packed winograd ${xs.join('x')} w ${ws.join('x')} pad ${padding} ${act}`, got.y, want, BOUND, false);
-    }
   });
 
   test('nn4.small2 (inception concats, lrn, l2 and average pools) equals the CPU backend', async () => {

@@ -12,6 +12,7 @@ import * as B from './backwardKernels.ts';
 import { UPLOAD } from './packedKernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
 import { PackedOps } from './packedOps.ts';
+import { gpuWinogradFits, plainWinogradDims, plainWinogradWeights, WINOGRAD_GEMM, WINOGRAD_INPUT, WINOGRAD_OUTPUT } from './winogradKernels.ts';
 
 import { loadGpuJs, platformName } from '../../platform/index.ts';
 
@@ -112,6 +113,7 @@ export class GpujsBackend implements Backend {
   private readonly maxPlans: number;
   private readonly maxPlanBatch: number;
   private readonly imageFloats = new WeakMap<Uint8Array, Float32Array>();
+  private readonly transformed = new WeakMap<Float32Array, { generation: number; u: Float32Array }>();
   /** Set only on a recording view: ops note their kernel call instead of running it. */
   private recording: Recording | null = null;
   /** Set only on a recording view of a packed backend. */
@@ -218,10 +220,27 @@ export class GpujsBackend implements Backend {
     const b = bias ? bias.data : new Float32Array(cOut);
     const packed = this.packedOps?.conv2d(x, weight, bias, options);
     if (packed) return packed;
+    if (gpuWinogradFits(cIn, cOut, kH, kW, g.strideH, g.strideW, groups)) {
+      const dims = plainWinogradDims(n, g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft);
+      const T = dims[7];
+      const v = await this.run(WINOGRAD_INPUT, 'winogradInput', [16 * n, cIn, T], { cIn }, [x.data], dims);
+      const m = await this.run(WINOGRAD_GEMM, 'winogradGemm', [16 * n, cOut, T], { cIn, cOut }, [v.data, this.winogradWeights(weight)], dims);
+      return this.run(WINOGRAD_OUTPUT, 'winogradOutput', [n, cOut, g.outH, g.outW], { cOut, act }, [m.data, b, alpha], dims);
+    }
     const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
     return this.run(pointwise ? K.CONV_1X1 : K.CONV, pointwise ? 'conv1x1' : 'conv', [n, cOut, g.outH, g.outW], {
       cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act,
     }, [x.data, weight.data, b, alpha], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
+  }
+
+  /** A 3x3 conv's Winograd weights (winogradKernels.ts's plain layout), made once per weight array and parameter update. */
+  private winogradWeights(weight: Tensor): Float32Array {
+    const generation = parametersGeneration();
+    const cached = this.transformed.get(weight.data);
+    if (cached && cached.generation === generation) return cached.u;
+    const u = plainWinogradWeights(weight.data, weight.shape[0], weight.shape[1]);
+    this.transformed.set(weight.data, { generation, u });
+    return u;
   }
 
   private async pool(kind: number, op: string, x: Tensor, o: Pool2dOptions): Promise<Tensor> {
