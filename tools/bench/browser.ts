@@ -5,12 +5,13 @@
 // backends beside tsface's FaceEmbedder; and each backend's cold start in a fresh page.
 //   npm run bench:browser [-- --json FILE] [--quick] [--only PREFIX] [--modes cpu,webgl2,webgpu,webasm]
 //       [--pages isolated,plain] [--detect-emulated] [--no-anchors] [--no-cold]
-//   npm run bench:browser -- --profile [--only PREFIX] [--modes cpu,webgl2] [--pages isolated]
+//   npm run bench:browser -- --profile [--only PREFIX] [--modes cpu,webgl2,webgpu] [--pages isolated]
 // Every case runs on a cross-origin-isolated page (COOP/COEP: Web Worker threads) and on a plain
 // page (one thread), as most sites serve; rows say which. Each engine gets its own page (tf.js
 // keeps one backend per page, and GL contexts go with it); engines on one renderer run side by
 // side, case by case; a crashed chromium is replaced. --profile prints, instead of the rows, where
-// a forward's time goes per kernel on tsface's CPU backend and gpu.js webgl2 (kernelProfile.ts).
+// a forward's time goes per kernel on tsface's CPU backend and gpu.js webgl2 (kernelProfile.ts), and
+// op call by op call on gpu.js webgpu.
 // Without a GPU, chromium's WebGL2 and WebGPU are SwiftShader, a CPU emulation: those rows say so,
 // and only their ratio to tf.js on the same renderer compares engines.
 // Each page CPU row has a Node row beside it: the same kernels, nets and inputs in the bench's own
@@ -387,9 +388,9 @@ async function runCold(browser: Browser, url: string, kind: PageKind, engines: E
   }
 }
 
-/** --profile: tsface's CPU engines and gpu.js webgl2, each net case split per kernel (kernelProfile.ts). */
+/** --profile: tsface's CPU engines, gpu.js webgl2 and webgpu, each net case split per kernel and op call (kernelProfile.ts). */
 async function runProfile(browser: Browser, url: string, kind: PageKind, engines: Engine[], renderers: Renderers): Promise<void> {
-  const profiled = engines.filter((e) => e.lib === 'tsface' && (e.backend === 'cpu' || e.mode === 'webgl2'));
+  const profiled = engines.filter((e) => e.lib === 'tsface' && (e.backend === 'cpu' || e.mode === 'webgl2' || e.mode === 'webgpu'));
   for (const e of profiled) {
     const s = await open(browser, url, e, renderers, true);
     if (!s) continue;

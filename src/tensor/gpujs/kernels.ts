@@ -55,7 +55,9 @@ export const CONV = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3
 /**
  * A 1x1 convolution without padding (MobileFaceNet's expansions and projections): one loop over
  * the input channels. Through the general kernel its two one-step window loops cost more than
- * the multiply-adds. d as CONV.
+ * the multiply-adds; and one channel per loop step still left the loop's own counting and
+ * branching at about a fifth of MobileFaceNet's time on SwiftShader's WebGPU, so the loop takes
+ * four channels a step (in the same order: the same sums). d as CONV.
  */
 export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3]')}
   const g = Math.floor(oc / this.constants.cOutG);
@@ -63,7 +65,16 @@ export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 
   let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + oy * this.constants.sH * d[1] + ox * this.constants.sW;
   const wc = oc * this.constants.cInG;
   let sum = 0;
-  for (let c = 0; c < this.constants.cInG; c += 1) {
+  const quads = Math.floor(this.constants.cInG / 4);
+  for (let q = 0; q < quads; q += 1) {
+    const c = q * 4;
+    sum += x[xc] * w[wc + c];
+    sum += x[xc + plane] * w[wc + c + 1];
+    sum += x[xc + 2 * plane] * w[wc + c + 2];
+    sum += x[xc + 3 * plane] * w[wc + c + 3];
+    xc += 4 * plane;
+  }
+  for (let c = quads * 4; c < this.constants.cInG; c += 1) {
     sum += x[xc] * w[wc + c];
     xc += plane;
   }

@@ -54,17 +54,25 @@ const PACKED: Layout = {
   outH: 'this.constants.outH', outW: 'this.constants.outW', lanes: ['[0]', '[1]', '[2]', '[3]'],
 };
 
-/** Plain kernels' d: [inH, inW, outH, outW, padTop, padLeft, tW, T, n]. */
+/**
+ * Plain kernels' d: [inH, inW, outH, outW, padTop, padLeft, tW, T, n], read into locals first:
+ * gpu.js's GL code hoists a read of an argument used inside an index into a variable named by
+ * its place in the statement, so two such statements in one block define the same name twice.
+ */
+const PLAIN_SIZES = ['inH', 'inW', 'outH', 'outW', 'pT', 'pL', 'tW', 'T', 'n'];
 const PLAIN: Layout = {
-  cIn: 'this.constants.cIn', cOut: 'this.constants.cOut', n: 'd[8]', T: 'd[7]', tW: 'd[6]',
-  inH: 'd[0]', inW: 'd[1]', pT: 'd[4]', pL: 'd[5]', outH: 'd[2]', outW: 'd[3]', lanes: [''],
-};
+  cIn: 'this.constants.cIn', cOut: 'this.constants.cOut', ...Object.fromEntries(PLAIN_SIZES.map((k) => [k, `size${k}`])), lanes: [''],
+} as Layout;
+const PLAIN_PROLOGUE = PLAIN_SIZES.map((k, i) => `\n  const size${k} = d[${i}];`).join('');
 
 /** The plain kernels' d for a conv's geometry and batch. */
 export function plainWinogradDims(n: number, inH: number, inW: number, outH: number, outW: number, padTop: number, padLeft: number): number[] {
   const tW = Math.ceil(outW / 2);
   return [inH, inW, outH, outW, padTop, padLeft, tW, Math.ceil(outH / 2) * tW, n];
 }
+
+/** The plain kernels' sizes as locals (PLAIN_SIZES); nothing for packed ones, whose sizes are constants. */
+const prologue = (L: Layout) => (L === PLAIN ? PLAIN_PROLOGUE : '');
 
 const values = (L: Layout, lane: (suffix: string, k: number) => string) => L.lanes.map(lane);
 const result = (L: Layout, items: string[]) => (L.lanes.length === 1 ? items[0] : `[${items.join(', ')}]`);
@@ -92,7 +100,7 @@ ${values(L, (suffix, k) => `    ${name}${k} = v${name}${suffix};`).join('\n')}
  * non-zeros, at [0, 1, 2, 1][a] and [2, 2, 1, 3][a], the second with sign -1 except in row 1:
  * d0 - d2, d1 + d2, d2 - d1, d1 - d3. Packed constants: ci4, n, T, tW, inH, inW, pT, pL.
  */
-const inputSource = (L: Layout, params: string) => `function (${params}) {${decodeProducts(L, L.cIn)}
+const inputSource = (L: Layout, params: string) => `function (${params}) {${prologue(L)}${decodeProducts(L, L.cIn)}
   const a = Math.floor(s / 4);
   const b = s % 4;
   const y0 = Math.floor(t / ${L.tW}) * 2 - ${L.pT};
@@ -118,18 +126,32 @@ ${readTap(L, 'qq', 'yq', 'xq')}
  */
 const gemmSource = (L: Layout, params: string) => {
   const packed = L.lanes.length > 1;
-  const step = packed
-    ? [0, 1, 2, 3].map((j) => `    const w${j} = u[uAt + c * 4 + ${j}];`).concat(
-      [0, 1, 2, 3].flatMap((j) => L.lanes.map((suffix, k) => `    s${k} += e[${j}] * w${j}${suffix};`)))
-    : ['    s0 += e * u[uAt + c];'];
-  return `function (${params}) {${decodeProducts(L, L.cOut)}
+  const step = [0, 1, 2, 3].map((j) => `    const w${j} = u[uAt + c * 4 + ${j}];`).concat(
+    [0, 1, 2, 3].flatMap((j) => L.lanes.map((suffix, k) => `    s${k} += e[${j}] * w${j}${suffix};`)));
+  // Plain: four input channels per loop step (the loop's own cost was a third of a 1x1 conv's on
+  // SwiftShader's WebGPU), still summed one channel after another.
+  const loop = packed
+    ? `  for (let c = 0; c < ${L.cIn}; c += 1) {
+    const e = v[vAt + c * ${L.T}];
+${step.join('\n')}
+  }`
+    : `  const quads = Math.floor(${L.cIn} / 4);
+  for (let q = 0; q < quads; q += 1) {
+    const c = q * 4;
+    const at = vAt + c * ${L.T};
+    s0 += v[at] * u[uAt + c];
+    s0 += v[at + ${L.T}] * u[uAt + c + 1];
+    s0 += v[at + 2 * ${L.T}] * u[uAt + c + 2];
+    s0 += v[at + 3 * ${L.T}] * u[uAt + c + 3];
+  }
+  for (let c = quads * 4; c < ${L.cIn}; c += 1) {
+    s0 += v[vAt + c * ${L.T}] * u[uAt + c];
+  }`;
+  return `function (${params}) {${prologue(L)}${decodeProducts(L, L.cOut)}
 ${values(L, (_, k) => `  let s${k} = 0;`).join('\n')}
   const vAt = (s * ${L.n} + n) * ${L.cIn} * ${L.T} + t;
   const uAt = (s * ${L.cOut} + g) * ${L.cIn}${packed ? ' * 4' : ''};
-  for (let c = 0; c < ${L.cIn}; c += 1) {
-    const e = v[vAt + c * ${L.T}];
-${step.join('\n')}
-  }
+${loop}
   return ${result(L, values(L, (_, k) => `s${k}`))};
 }`;
 };
@@ -153,7 +175,7 @@ ${values(L, (suffix, k) => `    if (y${k} < 0) { y${k} = y${k} * sl${suffix}; }`
   }`
     : `  if (this.constants.act === 1 && y0 < 0) { y0 = 0; }
   if (this.constants.act === 2 && y0 < 0) { y0 = y0 * alpha[g]; }`;
-  return `function (${params}) {
+  return `function (${params}) {${prologue(L)}
   const i = this.thread.x;
   const ox = i % ${L.outW};
   const r1 = Math.floor(i / ${L.outW});

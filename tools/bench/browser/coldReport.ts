@@ -64,4 +64,7 @@ export function printProfile(title: string, p: KernelProfile, emulated: boolean)
   console.log(`  op by op (runGraph hidden): first pass ${p.firstOpByOpMs.toFixed(1)} ms (builds op kernels), then ${p.opByOpMs.toFixed(1)} ms (median of 3):`);
   console.log(`  ${'op'.padEnd(26)} ${'calls'.padStart(7)} ${HEAD}`);
   for (const o of p.ops) console.log(`  ${o.op.padEnd(26)} ${String(o.calls).padStart(7)} ${splitLine(o)}`);
+  console.log('  slowest op calls by shapes (wall ms over the calls of that pass, the tensors\' shapes, plain options):');
+  for (const c of p.calls.slice(0, 15)) console.log(`    ${c.ms.toFixed(1).padStart(8)} ms  ${String(c.calls).padStart(3)} calls  ${c.label}`);
+  if (p.calls.length > 15) console.log(`    ... ${p.calls.length - 15} more, ${p.calls.slice(15).reduce((s, c) => s + c.ms, 0).toFixed(1)} ms`);
 }

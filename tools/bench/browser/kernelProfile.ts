@@ -1,5 +1,5 @@
 // Page side of `npm run bench:browser -- --profile`: where one forward of a net case spends its
-// time on tsface's CPU backend or gpu.js's GL modes, seen from outside the backend (the browser
+// time on tsface's CPU backend or gpu.js's GL and WebGPU modes, seen from outside the backend (the browser
 // APIs' hooks of hooks.ts, and a Proxy around the backend's public methods, as the Node
 // profiler tools/bench/profile.ts does):
 // - the pass as nets really run it (the backend's runGraph where it has one), its GL draws timed
@@ -7,7 +7,9 @@
 //   EXT_disjoint_timer_query, and Chromium's gl.finish() does not wait for the GPU; a sync per
 //   draw also serialises what a real GPU would overlap, so shader time is an upper bound there),
 //   uploads, read-backs, compiles, and the JavaScript left between them;
-// - the same net op by op (runGraph hidden), each backend op's wall time split the same way.
+// - the same net op by op (runGraph hidden), each backend op's wall time split the same way, and
+//   summed per op and shapes: on WebGPU, whose dispatches these hooks do not time, the only
+//   per-kernel view (each op by op call includes its upload and read-back there).
 import type { Backend } from '../../../src/tensor/backend.ts';
 import type { Net, Tensor } from '../../../src/index.ts';
 import { compileCounts, compileSince, glCounts, glSince, installHooks, setTimeDraws, type DrawStat, type GlCounts } from './hooks.ts';
@@ -37,6 +39,13 @@ export interface OpProfile extends Split {
   calls: number;
 }
 
+/** One op on one set of shapes (and options), over the calls of an op-by-op pass. */
+export interface CallProfile {
+  label: string;
+  calls: number;
+  ms: number;
+}
+
 export interface KernelProfile {
   input: number[];
   /** The pass as nets run it, draws untimed (no syncs added): the reference time, median of PASSES. */
@@ -49,6 +58,8 @@ export interface KernelProfile {
   firstOpByOpMs: number;
   opByOpMs: number;
   ops: OpProfile[];
+  /** The same op-by-op pass per op and shapes, slowest first. */
+  calls: CallProfile[];
 }
 
 function splitOf(ms: number, gl: GlCounts, compiles: { ms: number; wasm: number; glPrograms: number; gpuPipelines: number }): Split {
@@ -62,8 +73,21 @@ function splitOf(ms: number, gl: GlCounts, compiles: { ms: number; wasm: number;
 
 const SILENT = new Set(['release', 'describe', 'dispose', 'capabilities']);
 
-/** The backend with runGraph hidden and every op call timed and split into `ops`. */
-function opByOp(backend: Backend, ops: Map<string, OpProfile>): Backend {
+/** An op call as `conv2d 1x64x56x56 128x64x1x1 {"stride":2}`: its tensors' shapes and its plain options. */
+function callLabel(op: string, args: unknown[]): string {
+  const parts = args.map((a) => {
+    if (a && typeof a === 'object' && Array.isArray((a as { shape?: unknown }).shape)) return (a as Tensor).shape.join('x');
+    if (a && typeof a === 'object' && !ArrayBuffer.isView(a)) {
+      const plain = Object.entries(a).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v));
+      return plain.length ? JSON.stringify(Object.fromEntries(plain)) : '';
+    }
+    return typeof a === 'number' ? String(a) : '';
+  });
+  return [op, ...parts.filter((p) => p)].join(' ');
+}
+
+/** The backend with runGraph hidden and every op call timed and split into `ops`, and its wall time into `calls` by shapes. */
+function opByOp(backend: Backend, ops: Map<string, OpProfile>, calls = new Map<string, CallProfile>()): Backend {
   return new Proxy(backend, {
     get(target, prop) {
       if (prop === 'runGraph') return undefined;
@@ -81,6 +105,11 @@ function opByOp(backend: Backend, ops: Map<string, OpProfile>): Backend {
           o.calls++;
           for (const k of Object.keys(s) as (keyof Split)[]) o[k] += s[k];
           ops.set(name, o);
+          const label = callLabel(name, a);
+          const c = calls.get(label) ?? { label, calls: 0, ms: 0 };
+          c.calls++;
+          c.ms += s.ms;
+          calls.set(label, c);
         };
         if (result instanceof Promise) return result.finally(done);
         done();
@@ -125,17 +154,19 @@ export async function profileNet(backend: Backend, net: Net, x: Tensor, warmup: 
     let t = performance.now();
     await net.forward(opByOp(backend, new Map()), x);
     const firstOpByOpMs = performance.now() - t;
-    const opPasses: { ms: number; ops: Map<string, OpProfile> }[] = [];
+    const opPasses: { ms: number; ops: Map<string, OpProfile>; calls: Map<string, CallProfile> }[] = [];
     for (let i = 0; i < PASSES; i++) {
       const ops = new Map<string, OpProfile>();
+      const calls = new Map<string, CallProfile>();
       t = performance.now();
-      await net.forward(opByOp(backend, ops), x);
-      opPasses.push({ ms: performance.now() - t, ops });
+      await net.forward(opByOp(backend, ops, calls), x);
+      opPasses.push({ ms: performance.now() - t, ops, calls });
     }
     const opPass = medianOf(opPasses, (p) => p.ms);
     return {
       input: [...x.shape], passMs, pass: pass.split, programs: pass.programs.sort((a, b) => b.ms - a.ms),
       firstOpByOpMs, opByOpMs: opPass.ms, ops: [...opPass.ops.values()].sort((a, b) => b.ms - a.ms),
+      calls: [...opPass.calls.values()].sort((a, b) => b.ms - a.ms),
     };
   } finally {
     setTimeDraws(false);
