@@ -22,6 +22,13 @@ export const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
+/**
+ * More flags from TSFACE_CHROMIUM_FLAGS (space-separated), with chromium's own output passed
+ * through: how to see V8 at work in a page, as `TSFACE_CHROMIUM_FLAGS='--js-flags=--trace-deopt'`
+ * (which showed NMS's inner loop thrown away about 1,140 times in the cold-start rows).
+ */
+const EXTRA_FLAGS = (process.env.TSFACE_CHROMIUM_FLAGS ?? '').split(' ').filter((f) => f);
+
 export function chromiumMissing(): string | false {
   return existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium)`;
 }
@@ -29,7 +36,10 @@ export function chromiumMissing(): string | false {
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'tsface-chromium-'));
   // One page.evaluate may run every shared photo on SwiftShader's WebGL2 (measured 460-620 s on 2 cores).
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], protocolTimeout: 1_200_000 });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, ...EXTRA_FLAGS, `--user-data-dir=${profile}`],
+    dumpio: EXTRA_FLAGS.length > 0, protocolTimeout: 1_200_000,
+  });
   return {
     browser,
     close: async () => {
