@@ -12,7 +12,7 @@ import * as B from './backwardKernels.ts';
 import { UPLOAD } from './packedKernels.ts';
 import { batchBucket, Recording, type GpuKernel, type Plan } from './plan.ts';
 import { PackedOps } from './packedOps.ts';
-import { gpuWinogradFits, plainWinogradDims, plainWinogradWeights, WINOGRAD_GEMM, WINOGRAD_INPUT, WINOGRAD_OUTPUT } from './winogradKernels.ts';
+import { fourChannelSteps, gpuWinogradFits, plainWinogradDims, plainWinogradWeights, WINOGRAD_GEMM, WINOGRAD_INPUT, WINOGRAD_OUTPUT } from './winogradKernels.ts';
 
 import { loadGpuJs, platformName } from '../../platform/index.ts';
 
@@ -224,12 +224,12 @@ export class GpujsBackend implements Backend {
       const dims = plainWinogradDims(n, g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft);
       const T = dims[7];
       const v = await this.run(WINOGRAD_INPUT, 'winogradInput', [16 * n, cIn, T], { cIn }, [x.data], dims);
-      const m = await this.run(WINOGRAD_GEMM, 'winogradGemm', [16 * n, cOut, T], { cIn, cOut }, [v.data, this.winogradWeights(weight)], dims);
+      const m = await this.run(WINOGRAD_GEMM, 'winogradGemm', [16 * n, cOut, T], { cIn, cOut, ...fourChannelSteps(cIn) }, [v.data, this.winogradWeights(weight)], dims);
       return this.run(WINOGRAD_OUTPUT, 'winogradOutput', [n, cOut, g.outH, g.outW], { cOut, act }, [m.data, b, alpha], dims);
     }
     const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
     return this.run(pointwise ? K.CONV_1X1 : K.CONV, pointwise ? 'conv1x1' : 'conv', [n, cOut, g.outH, g.outW], {
-      cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act,
+      cIn, cOut, cInG, cOutG: cOut / groups, kH, kW, sH: g.strideH, sW: g.strideW, act, ...(pointwise ? fourChannelSteps(cInG) : {}),
     }, [x.data, weight.data, b, alpha], [g.inH, g.inW, g.outH, g.outW, g.padTop, g.padLeft]);
   }
 

@@ -57,7 +57,9 @@ export const CONV = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3
  * the input channels. Through the general kernel its two one-step window loops cost more than
  * the multiply-adds; and one channel per loop step still left the loop's own counting and
  * branching at about a fifth of MobileFaceNet's time on SwiftShader's WebGPU, so the loop takes
- * four channels a step (in the same order: the same sums). d as CONV.
+ * four channels a step (in the same order: the same sums). Constants as CONV, and quads and rest:
+ * cInG's whole groups of four and what is left (WebGL1 compares a loop index with constants only).
+ * d as CONV.
  */
 export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 'd[3]')}
   const g = Math.floor(oc / this.constants.cOutG);
@@ -65,8 +67,7 @@ export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 
   let xc = (n * this.constants.cIn + g * this.constants.cInG) * plane + oy * this.constants.sH * d[1] + ox * this.constants.sW;
   const wc = oc * this.constants.cInG;
   let sum = 0;
-  const quads = Math.floor(this.constants.cInG / 4);
-  for (let q = 0; q < quads; q += 1) {
+  for (let q = 0; q < this.constants.quads; q += 1) {
     const c = q * 4;
     sum += x[xc] * w[wc + c];
     sum += x[xc + plane] * w[wc + c + 1];
@@ -74,8 +75,8 @@ export const CONV_1X1 = `function (x, w, b, alpha, d) {${decode('cOut', 'd[2]', 
     sum += x[xc + 3 * plane] * w[wc + c + 3];
     xc += 4 * plane;
   }
-  for (let c = quads * 4; c < this.constants.cInG; c += 1) {
-    sum += x[xc] * w[wc + c];
+  for (let r = 0; r < this.constants.rest; r += 1) {
+    sum += x[xc] * w[wc + this.constants.quads * 4 + r];
     xc += plane;
   }
   let y = sum + b[oc];

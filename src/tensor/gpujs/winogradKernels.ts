@@ -65,6 +65,11 @@ const PLAIN: Layout = {
 } as Layout;
 const PLAIN_PROLOGUE = PLAIN_SIZES.map((k, i) => `\n  const size${k} = d[${i}];`).join('');
 
+/** The whole groups of four input channels and the rest: the constants of the plain GEMM's loops (and of kernels.ts's CONV_1X1). */
+export function fourChannelSteps(cIn: number): { quads: number; rest: number } {
+  return { quads: Math.floor(cIn / 4), rest: cIn % 4 };
+}
+
 /** The plain kernels' d for a conv's geometry and batch. */
 export function plainWinogradDims(n: number, inH: number, inW: number, outH: number, outW: number, padTop: number, padLeft: number): number[] {
   const tW = Math.ceil(outW / 2);
@@ -128,15 +133,16 @@ const gemmSource = (L: Layout, params: string) => {
   const packed = L.lanes.length > 1;
   const step = [0, 1, 2, 3].map((j) => `    const w${j} = u[uAt + c * 4 + ${j}];`).concat(
     [0, 1, 2, 3].flatMap((j) => L.lanes.map((suffix, k) => `    s${k} += e[${j}] * w${j}${suffix};`)));
-  // Plain: four input channels per loop step (the loop's own cost was a third of a 1x1 conv's on
-  // SwiftShader's WebGPU), still summed one channel after another.
+  // Plain: four input channels per loop step (the loop's own cost was a fifth of MobileFaceNet's
+  // time on SwiftShader's WebGPU), still summed one channel after another; the counts are the
+  // constants quads and rest (fourChannelSteps), since WebGL1 compares a loop index with
+  // constants only.
   const loop = packed
     ? `  for (let c = 0; c < ${L.cIn}; c += 1) {
     const e = v[vAt + c * ${L.T}];
 ${step.join('\n')}
   }`
-    : `  const quads = Math.floor(${L.cIn} / 4);
-  for (let q = 0; q < quads; q += 1) {
+    : `  for (let q = 0; q < this.constants.quads; q += 1) {
     const c = q * 4;
     const at = vAt + c * ${L.T};
     s0 += v[at] * u[uAt + c];
@@ -144,7 +150,8 @@ ${step.join('\n')}
     s0 += v[at + 2 * ${L.T}] * u[uAt + c + 2];
     s0 += v[at + 3 * ${L.T}] * u[uAt + c + 3];
   }
-  for (let c = quads * 4; c < ${L.cIn}; c += 1) {
+  for (let r = 0; r < this.constants.rest; r += 1) {
+    const c = this.constants.quads * 4 + r;
     s0 += v[vAt + c * ${L.T}] * u[uAt + c];
   }`;
   return `function (${params}) {${prologue(L)}${decodeProducts(L, L.cOut)}
