@@ -27,7 +27,6 @@ import { ANCHORS, printAnchorRatios, printFacesTable } from './browser/anchorRep
 import { ANCHOR_MODULE, bundlePage, COLD_MODULE, PAGE_MODULE } from './browser/bundle.ts';
 import { DETECT_CASES, NET_CASES, planFor } from './browser/cases.ts';
 import { disposeNodeRuntimes, nodeNetCase } from './browser/nodeRows.ts';
-import { middle } from './browser/netTiming.ts';
 import type * as ColdModule from './browser/cold.ts';
 import { printCold, printProfile, type ColdEntry } from './browser/coldReport.ts';
 import { BENCH_MODES, enginesFor, groupsOf, isSlow, labelOf, surfaceOf, type BenchMode, type Engine } from './browser/engines.ts';
@@ -36,7 +35,7 @@ import type * as PageModule from './browser/page.ts';
 import { WASM_LOG } from './browser/hooks.ts';
 import { isEmulated, type Renderers } from './browser/renderer.ts';
 import { printRatios, printRow, type BrowserRow, type PageKind } from './browser/report.ts';
-import { WARMUP } from './timing.ts';
+import { middle, WARMUP } from './timing.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -336,7 +335,7 @@ async function runInTurns(kind: PageKind, c: (typeof NET_CASES)[number], session
     for (const [s, got] of turns) {
       if (s.abandoned || got.length < r) continue;
       try {
-        got.push(await call(s.page, 'netCase', c.name, { ...plan, warmup: Math.max(1, plan.warmup), runs: 1 }));
+        got.push(await call(s.page, 'netCase', c.name, { ...plan, runs: 1 }));
       } catch (err) {
         caseFailed(c.name, labelOf(s.e), s, err);
       }

@@ -35,7 +35,7 @@ export const WARMUP = 8;
 export const WARMUP_MS = 1500;
 
 /** The middle value (the upper of the two middle ones for an even count). */
-function middle(xs: readonly number[]): number {
+export function middle(xs: readonly number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 

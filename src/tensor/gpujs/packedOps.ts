@@ -3,7 +3,7 @@
 // channels to a texel; every other op, and every output of the plan, gets a plain NCHW copy
 // through one unpack step. Weights are packed once, when the plan is recorded.
 import type { Conv2dOptions, Pool2dOptions } from '../geometry.ts';
-import { pair, windowGeometry } from '../geometry.ts';
+import { pair, windowGeometry, type Window2d } from '../geometry.ts';
 import { Tensor } from '../tensor.ts';
 import * as P from './packedKernels.ts';
 import type { Recording } from './plan.ts';
@@ -87,26 +87,29 @@ export class PackedOps {
     const g = windowGeometry('conv2d', x.shape, [kH, kW], options.stride, options.padding, false);
     const act = !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2;
     const alpha = options.activation?.kind === 'prelu' ? options.activation.alpha.data : new Float32Array(cOut);
+    const b = P.packVector(bias ? bias.data : new Float32Array(cOut), cOut);
+    const slopes = P.packVector(alpha, cOut);
+    if (gpuWinogradFits(cIn, cOut, kH, kW, g.strideH, g.strideW, groups)) {
+      return this.winogradConv(this.packed(x).data, g, cOut, act, [this.upload(packWinogradWeights(weight.data, cOut, cIn)), this.upload(b), this.upload(slopes)]);
+    }
     const constants = {
       ci4: P.groupsOf(cIn), co4: P.groupsOf(cOut), kH, kW, sH: g.strideH, sW: g.strideW,
       inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW, pT: g.padTop, pL: g.padLeft, act,
     };
     const shape = [n, cOut, g.outH, g.outW];
-    const b = P.packVector(bias ? bias.data : new Float32Array(cOut), cOut);
-    const slopes = P.packVector(alpha, cOut);
-    if (gpuWinogradFits(cIn, cOut, kH, kW, g.strideH, g.strideW, groups)) {
-      return this.winogradConv(this.packed(x).data, shape, g.inH, g.inW, g.padTop, g.padLeft, act, packWinogradWeights(weight.data, cOut, cIn), b, slopes, cIn);
-    }
     const pointwise = kH === 1 && kW === 1 && g.padTop === 0 && g.padLeft === 0;
     const [source, name] = depthwise ? [P.DEPTHWISE, 'pdepthwise'] : pointwise ? [P.CONV_1X1, 'pconv1x1'] : [P.CONV, 'pconv'];
     const w = depthwise ? P.packDepthwiseWeights(weight.data, cOut, kH, kW) : P.packConvWeights(weight.data, cOut, cIn, kH, kW);
     return this.recording.record(source, `${name}|${JSON.stringify(constants)}`, constants, shape, [this.packed(x).data, this.upload(w), this.upload(b), this.upload(slopes)], texels(shape));
   }
 
-  /** A 3x3 stride-1 conv as Winograd's three steps (winogradKernels.ts): V and M are packed placeholders of 16 products per tile. */
-  private winogradConv(x: Float32Array, shape: number[], inH: number, inW: number, pT: number, pL: number, act: number, u: Float32Array, b: Float32Array, slopes: Float32Array, cIn: number): Tensor {
-    const [n, cOut, outH, outW] = shape;
-    const ci4 = P.groupsOf(cIn);
+  /**
+   * A 3x3 stride-1 conv as Winograd's three steps (winogradKernels.ts): V and M are packed
+   * placeholders of 16 products per tile. `uploads`: the transformed weights, biases and slopes.
+   */
+  private winogradConv(x: Float32Array, g: Window2d, cOut: number, act: number, [u, b, slopes]: unknown[]): Tensor {
+    const { n, inH, inW, outH, outW, padTop: pT, padLeft: pL } = g;
+    const ci4 = P.groupsOf(g.c);
     const co4 = P.groupsOf(cOut);
     const tH = Math.ceil(outH / 2);
     const tW = Math.ceil(outW / 2);
@@ -114,9 +117,10 @@ export class PackedOps {
     const input = { ci4, n, T, tW, inH, inW, pT, pL };
     const v = this.recording.record(PACKED_WINOGRAD_INPUT, `pwinoIn|${JSON.stringify(input)}`, input, [16 * n, ci4 * 4, tH, tW], [x], 16 * n * ci4 * T);
     const gemm = { ci4, co4, n, T };
-    const m = this.recording.record(PACKED_WINOGRAD_GEMM, `pwinoGemm|${JSON.stringify(gemm)}`, gemm, [16 * n, co4 * 4, tH, tW], [v.data, this.upload(u)], 16 * n * co4 * T);
+    const m = this.recording.record(PACKED_WINOGRAD_GEMM, `pwinoGemm|${JSON.stringify(gemm)}`, gemm, [16 * n, co4 * 4, tH, tW], [v.data, u], 16 * n * co4 * T);
     const output = { co4, n, T, tW, outH, outW, act };
-    return this.recording.record(PACKED_WINOGRAD_OUTPUT, `pwinoOut|${JSON.stringify(output)}`, output, shape, [m.data, this.upload(b), this.upload(slopes)], texels(shape));
+    const shape = [n, cOut, outH, outW];
+    return this.recording.record(PACKED_WINOGRAD_OUTPUT, `pwinoOut|${JSON.stringify(output)}`, output, shape, [m.data, b, slopes], texels(shape));
   }
 
   /**

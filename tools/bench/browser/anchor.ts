@@ -4,6 +4,7 @@
 // runs: detection, landmarks and an embedding per face. Their bundles, models and tf.js's .wasm
 // files come from node_modules through the bench's own server: nothing leaves the machine.
 import { canvasOf, type Box, type FacesTiming } from './frames.ts';
+import { middle } from '../timing.ts';
 
 export type AnchorLib = 'face-api' | 'human';
 export type AnchorBackend = 'webgl' | 'webgpu' | 'wasm';
@@ -131,7 +132,6 @@ export function startAnchor(lib: AnchorLib, backend: AnchorBackend): Promise<Anc
   return lib === 'face-api' ? startFaceApi(backend) : startHuman(backend);
 }
 
-const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The anchor's pipeline on one picture: `warmup` untimed runs, then `runs` timed ones. */
 export async function anchorFaces(url: string, frame: boolean, warmup: number, runs: number): Promise<FacesTiming> {

@@ -6,6 +6,7 @@
 import type * as Tsface from '../../../src/index.ts';
 import { compileCounts, compileSince, installHooks, logCompiles, type CompileCounts } from './hooks.ts';
 import type { Engine } from './engines.ts';
+import { middle } from '../timing.ts';
 
 installHooks();
 // The main thread's compiles go to the console too, so the Node side sees one module compiled on several threads.
@@ -54,7 +55,6 @@ export interface ColdStart {
   fallback?: string;
 }
 
-const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const r = await fetch(url);

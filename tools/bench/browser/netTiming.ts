@@ -3,7 +3,7 @@
 import type { Backend } from '../../../src/tensor/backend.ts';
 import type { Net } from '../../../src/nets/net.ts';
 import { random } from '../random.ts';
-import { timed } from '../timing.ts';
+import { middle, timed } from '../timing.ts';
 import type { Plan } from './cases.ts';
 
 export interface NetTiming {
@@ -13,7 +13,6 @@ export interface NetTiming {
   gflops: number;
 }
 
-export const middle = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 
 /** Speed does not depend on weight values: nn4.small2 has no bundled weights, so it gets seeded ones. */
 export function seeded(net: Net): Net {

@@ -16,7 +16,8 @@ import {
 } from '../../../src/index.ts';
 import { random } from '../random.ts';
 import { timed } from '../timing.ts';
-import { middle, netTiming, seeded, timeNet } from './netTiming.ts';
+import { netTiming, seeded, timeNet } from './netTiming.ts';
+import { middle } from '../timing.ts';
 import { NET_CASES, DETECT_CASES, type NetName, type Plan } from './cases.ts';
 import type { Engine } from './engines.ts';
 import { probeRenderers } from './renderer.ts';
