@@ -14,7 +14,7 @@
 // sum approximates, fixed so that every batch size and thread split gives the same bits.
 import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
-import { compileModule, ensureBytes, I32, op, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, op, V128, kernelMemory, type WasmFunction } from './wasm.ts';
 
 // planes(src, dst, w, bias, alpha, count, c0, cIn, act, inH, inW, padW, outH, outW, interior, scratchBytes):
 // `count` input planes at src (inH x inW each, contiguous) to as many output planes at dst,
@@ -117,7 +117,7 @@ function kernel(kH: number, kW: number, stride: 1 | 2): (...a: number[]) => void
   const key = `${kH}x${kW}/${stride}`;
   let k = kernels.get(key);
   if (!k) {
-    memory ??= new WebAssembly.Memory({ initial: 1 });
+    memory ??= kernelMemory();
     k = (new WebAssembly.Instance(compiled(kH, kW, stride)!, { env: { memory } }).exports as { planes: (...a: number[]) => void }).planes;
     kernels.set(key, k);
   }

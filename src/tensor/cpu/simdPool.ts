@@ -12,7 +12,7 @@
 // time), so what the kernel reads and writes stays in the core's cache instead of streaming a
 // whole batch (R-Net: 14 MB) through memory twice.
 import type { Window2d } from '../geometry.ts';
-import { compileModule, ensureBytes, I32, op, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, op, V128, kernelMemory, type WasmFunction } from './wasm.ts';
 
 // pool(src, dst, planes, planeBytes, outH, rows, line, padLeft, edgeRight, fillEnd, vecBytes, chunks, outRow):
 // src: the first plane's input; rows[oy * kH + ky]: byte offset of that input row from a plane's
@@ -193,7 +193,7 @@ function kernel(kH: number, kW: number, sW: number, wideEdges: boolean, keys: bo
   if (!k) {
     const module = compiled(kH, kW, sW, wideEdges, keys);
     if (!module) throw new Error('WebAssembly SIMD is not available');
-    memory ??= new WebAssembly.Memory({ initial: 1 });
+    memory ??= kernelMemory();
     k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
     kernels.set(key, k);
   }

@@ -17,7 +17,7 @@
 // would have needed the scalar code.) Differences below
 // -104 give 0, as expf's do. Lanes 0, 1 and 2, 3 are two independent float64 chains, emitted
 // step by step side by side.
-import { compileModule, ensureBytes, I32, op, uleb, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, op, uleb, V128, kernelMemory, type WasmFunction } from './wasm.ts';
 
 const simd = (code: number) => [0xfd, ...uleb(code)];
 /** Instructions beyond wasm.ts's set. */
@@ -225,7 +225,7 @@ const BYTES = B_AT + 4 * CHUNK;
 function setup(): Kernels {
   if (!simdSoftmaxSupported()) throw new Error('WebAssembly SIMD is not available');
   if (!kernels) {
-    memory = new WebAssembly.Memory({ initial: 1 });
+    memory = kernelMemory();
     ensureBytes(memory, BYTES);
     kernels = new WebAssembly.Instance(compiled!, { env: { memory } }).exports as unknown as Kernels;
   }
