@@ -70,3 +70,21 @@ test('bad images are typed errors, never crashes', () => {
   ];
   for (const [name, fn, type] of bad) assert.throws(fn, type as any, name);
 });
+
+test('raw pixels: 8-bit RGB and RGBA arrays give the values the general path gives, as a copy of the caller\'s buffer', () => {
+  const W = 7, H = 5;
+  const rgba = new Uint8ClampedArray(W * H * 4).map((_, i) => (i * 37 + 11) & 255);
+  const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 53 + 5) & 255);
+  // The general path (numbers, checked and rounded one by one) is the reference for both.
+  const viaNumbers = (data: ArrayLike<number>, channels: 3 | 4) => toRgbImage({ width: W, height: H, data: Array.from(data), channels });
+  for (const [name, data, channels] of [['RGB Uint8Array', rgb, 3], ['RGBA Uint8ClampedArray (ImageData)', rgba, 4], ['RGBA Uint8Array', new Uint8Array(rgba), 4], ['RGB Uint8ClampedArray', new Uint8ClampedArray(rgb), 3]] as const) {
+    const out = toRgbImage({ width: W, height: H, data });
+    assert.deepEqual([out.width, out.height], [W, H], name);
+    assert.ok(out.data instanceof Uint8Array && !(out.data instanceof Uint8ClampedArray), `${name}: a Uint8Array`);
+    assert.deepEqual(Array.from(out.data), Array.from(viaNumbers(data, channels).data), name);
+    // A video frame's buffer is refilled: the image must not see that.
+    const before = Array.from(out.data);
+    data.fill(0);
+    assert.deepEqual(Array.from(out.data), before, `${name}: shares the caller's buffer`);
+  }
+});
