@@ -27,6 +27,7 @@ import { ThreadPool } from '../../src/tensor/cpu/threadPool.ts';
 import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
+import { simdPeakRun } from './simdPeak.ts';
 import { alignedFaces, cascadeCrops, disposeRealInputs, EMBEDDING_SPECS, pnetLevel, type RealInput } from './realInputs.ts';
 import { closeOrtWeb, ortWebRunner } from './ortWebAnchor.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
@@ -191,6 +192,13 @@ async function gemmCase(runs: number): Promise<void> {
     for (let j0 = 0; j0 < N; j0 += chunk) arena.run(0, K, M / 4, Math.ceil(Math.min(chunk, N - j0) / 4), chunk, false);
   }, runs);
   record({ case: name, backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: simdMs, gflops: (2 * M * K * N) / simdMs / 1e6 });
+  // The ceiling beside it: multiplies and adds with nothing to load (simdPeak.ts).
+  const peak = simdPeakRun(Math.round((2 * M * K * N) / 96));
+  if (peak) {
+    const peakMs = await median(async () => peak.run(), runs);
+    record({ case: 'simd-peak-mul-add', backend: 'cpu', mode: 'wasm-simd', threads: 1, ms: peakMs, gflops: peak.flops / peakMs / 1e6 },
+      `f32x4 multiply then add, every operand in a register: the GEMM alone above runs at ${(((2 * M * K * N) / simdMs / 1e6) / (peak.flops / peakMs / 1e6) * 100).toFixed(0)}% of it`);
+  }
   // The same GEMM with relaxed SIMD's multiply-add (behind a flag in Node 20, set before its
   // module is compiled): what fused multiply-adds would buy on this CPU.
   setFlagsFromString('--experimental-wasm-relaxed-simd');
