@@ -39,6 +39,19 @@ export function canShareMemory(): boolean {
   return isolated;
 }
 
+/**
+ * Whether this thread avoids detaching ArrayBuffers: a page's main thread. In Chromium 156 the
+ * first detach of a buffer there in the middle of a detection (a kernel memory growing, a buffer
+ * moved to a kernel worker) made V8 throw away the decoder's, the integral image's and the
+ * weights reader's optimised code at once ("Invalidating protector cell ArrayBufferDetaching"
+ * under `--js-flags=--trace-protector-invalidation`), so the page's second detection ran in lower
+ * tiers again. Its kernel memories then grow in place (wasm.ts kernelMemory) and its passes for
+ * the workers go through shared memory (CpuBackend.remotePass).
+ */
+export function keepBuffersAttached(): boolean {
+  return typeof (globalThis as { document?: unknown }).document !== 'undefined';
+}
+
 /** Whether this thread may block in Atomics.wait: a worker may, a page's main thread may not. */
 export function mayBlockThread(): boolean {
   return typeof (globalThis as { document?: unknown }).document === 'undefined';

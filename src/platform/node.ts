@@ -35,6 +35,15 @@ export function canShareMemory(): boolean {
   return true;
 }
 
+/**
+ * Whether this thread avoids detaching ArrayBuffers (see the browser's): not in Node, whose
+ * kernel memories detach as they grow anyway (Node 20 has no resizable WebAssembly buffers), and
+ * where moving buffers to the kernel workers keeps a detection's fresh allocations down.
+ */
+export function keepBuffersAttached(): boolean {
+  return false;
+}
+
 /** Whether this thread may block in Atomics.wait: every thread may, in Node. */
 export function mayBlockThread(): boolean {
   return true;

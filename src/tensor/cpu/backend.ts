@@ -1,4 +1,4 @@
-import { allowRelaxedSimd, env, hardwareThreads, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
+import { allowRelaxedSimd, env, hardwareThreads, keepBuffersAttached, nextTask, sharedMemoryUnavailable } from '../../platform/index.ts';
 import { isSharedMemory, newSharedMemory } from '../../platform/sharedMemory.ts';
 import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, GraphForward, LrnOptions, RowGeometry } from '../backend.ts';
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
@@ -541,13 +541,18 @@ export class CpuBackend implements Backend {
     }
     this.remotePasses++;
     this.workerPasses++;
+    // Where this thread keeps its buffers attached (a page's main thread: platform
+    // keepBuffersAttached), the input goes in shared memory and no spares go along, so nothing
+    // here is detached; the worker's outputs still come back moved.
+    const attached = keepBuffersAttached();
     let sent = x;
-    if (copy) {
-      sent = this.alloc([x.length]).data;
+    const ownCopy = copy || (attached && !isSharedMemory(x.buffer));
+    if (ownCopy) {
+      sent = this.alloc([x.length], attached).data;
       sent.set(x);
     }
     const shapeKey = shape.join('x');
-    const spares = (tape.outputBytes.get(shapeKey) ?? []).map((bytes) => this.pool.takeSpare(bytes)).filter((b) => b !== null);
+    const spares = attached ? [] : (tape.outputBytes.get(shapeKey) ?? []).map((bytes) => this.pool.takeSpare(bytes)).filter((b) => b !== null);
     let result: PassResult;
     try {
       const moved = this.pool.transferable(sent);
@@ -555,6 +560,8 @@ export class CpuBackend implements Backend {
     } finally {
       this.remotePasses--;
     }
+    // The worker is done with a shared input of ours: it goes back to this thread's pool.
+    if (ownCopy && attached) this.pool.give(sent);
     tape.outputBytes.set(shapeKey, Object.values(result.outputs).map((t) => t.data.byteLength));
     if (result.input) this.pool.give(new Float32Array(result.input));
     return Object.fromEntries(Object.entries(result.outputs).map(([name, t]) => {

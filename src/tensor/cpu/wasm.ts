@@ -2,6 +2,8 @@
 // exported functions over one imported memory. The kernels are written as arrays of opcodes in
 // TypeScript (simdGemm.ts, simdPool.ts), so nothing binary is shipped or built.
 
+import { keepBuffersAttached } from '../../platform/index.ts';
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
@@ -155,23 +157,16 @@ export function compileModule(functions: WasmFunction[]): WebAssembly.Module | n
 }
 
 /**
- * A kernel's growable memory. On a page's main thread it grows in place (a resizable buffer,
- * where the engine offers WebAssembly.Memory's toResizableBuffer): growing an ordinary memory
- * detaches its old buffer, and in Chromium 156 one such detach in the middle of a page's first
- * detection made V8 throw away every optimised function that reads typed arrays at once
- * (`--js-flags=--trace-protector-invalidation,--trace-deopt`: "Invalidating protector cell
- * ArrayBufferDetaching", then "dependent property cell changed" for the decoder, the integral
- * image, the weights reader and more), so the page's second detection ran in lower tiers again.
+ * A kernel's growable memory. Where this thread keeps its buffers attached (a page's main
+ * thread: platform keepBuffersAttached) and the engine offers WebAssembly.Memory's
+ * toResizableBuffer, it grows in place: growing an ordinary memory detaches its old buffer.
  * Second detection / steady state on one thread, in turns with the detaching memories
  * (`npm run bench:browser -- --only cold --modes cpu --no-anchors`): isolated page 1.04-1.13
- * against 1.11-1.44, plain page 1.03-1.06 against 1.11-1.17. The kernel workers keep ordinary
- * memories: there the page's transfers to and from them detach buffers anyway, and resizable
- * ones there timed no better (two threads, every memory resizable: 1.27-1.46 against 1.06-1.49;
- * the page's alone: 1.07-1.45 against 1.13-1.48).
+ * against 1.11-1.44, plain page 1.03-1.06 against 1.11-1.17. Resizable memories in the kernel
+ * workers as well timed no better (two threads: 1.27-1.46 against 1.06-1.49).
  */
 export function kernelMemory(): WebAssembly.Memory {
-  const inPage = typeof (globalThis as { document?: unknown }).document !== 'undefined';
-  const resizable = inPage && typeof (WebAssembly.Memory.prototype as { toResizableBuffer?: unknown }).toResizableBuffer === 'function';
+  const resizable = keepBuffersAttached() && typeof (WebAssembly.Memory.prototype as { toResizableBuffer?: unknown }).toResizableBuffer === 'function';
   if (!resizable) return new WebAssembly.Memory({ initial: 1 });
   // A resizable buffer needs a maximum: the whole 32-bit space, what an ordinary memory may reach.
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
