@@ -168,10 +168,15 @@ export function compileModule(functions: WasmFunction[]): WebAssembly.Module | n
 export function kernelMemory(): WebAssembly.Memory {
   const resizable = keepBuffersAttached() && typeof (WebAssembly.Memory.prototype as { toResizableBuffer?: unknown }).toResizableBuffer === 'function';
   if (!resizable) return new WebAssembly.Memory({ initial: 1 });
-  // A resizable buffer needs a maximum: the whole 32-bit space, what an ordinary memory may reach.
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-  (memory as unknown as { toResizableBuffer(): ArrayBuffer }).toResizableBuffer();
-  return memory;
+  try {
+    // A resizable buffer needs a maximum: the whole 32-bit space, what an ordinary memory may reach.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    (memory as unknown as { toResizableBuffer(): ArrayBuffer }).toResizableBuffer();
+    return memory;
+  } catch {
+    // An engine that cannot reserve that much address space (a 32-bit device) grows by detaching.
+    return new WebAssembly.Memory({ initial: 1 });
+  }
 }
 
 /** One instance of a module with its own growable memory (per thread: module state is per worker). */
