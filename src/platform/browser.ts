@@ -8,6 +8,9 @@ import type { KernelWorker, KernelWorkerPort } from './types.ts';
 export const platformName = 'browser';
 
 /** Settings a page may give as globalThis.TSFACE_ENV = { TSFACE_THREADS: '2', ... }. */
+/** A page's main thread has a document; a Web Worker has none. */
+const onPageMainThread = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+
 export function env(name: string): string | undefined {
   const given = (globalThis as { TSFACE_ENV?: Record<string, string> }).TSFACE_ENV;
   return given?.[name];
@@ -31,7 +34,7 @@ const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIs
  */
 export function sharedMemoryUnavailable(): string | null {
   if (isolated) return null;
-  const where = typeof (globalThis as { document?: unknown }).document === 'undefined' ? 'this worker\'s page' : 'the page';
+  const where = onPageMainThread ? 'the page' : 'this worker\'s page';
   return `${where} is not cross-origin isolated (no COOP/COEP headers), so Web Workers cannot share memory with it: one thread`;
 }
 
@@ -51,12 +54,12 @@ export function canShareMemory(): boolean {
  * (second/steady on two threads, in turns: median 1.32 against 1.17 over six runs each).
  */
 export function keepBuffersAttached(): boolean {
-  return typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  return onPageMainThread;
 }
 
 /** Whether this thread may block in Atomics.wait: a worker may, a page's main thread may not. */
 export function mayBlockThread(): boolean {
-  return typeof (globalThis as { document?: unknown }).document === 'undefined';
+  return !onPageMainThread;
 }
 
 export function loadGpuJs(): { GPU: any; [name: string]: any } {
@@ -110,8 +113,8 @@ export function nextTask(): Promise<void> {
 }
 
 export function kernelWorkerPort(): KernelWorkerPort | null {
-  const scope = globalThis as unknown as { document?: unknown; postMessage?: (m: unknown, transfer: ArrayBuffer[]) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
-  if (scope.document !== undefined || !scope.addEventListener) return null;
+  const scope = globalThis as unknown as { postMessage?: (m: unknown, transfer: ArrayBuffer[]) => void; addEventListener?: (t: string, h: (e: MessageEvent) => void) => void };
+  if (onPageMainThread || !scope.addEventListener) return null;
   return { onMessage: (h) => scope.addEventListener!('message', (e) => h(e.data)), post: (m, transfer) => scope.postMessage!(m, transfer ?? []) };
 }
 

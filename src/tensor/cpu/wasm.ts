@@ -162,8 +162,8 @@ export function compileModule(functions: WasmFunction[]): WebAssembly.Module | n
  * toResizableBuffer, it grows in place: growing an ordinary memory detaches its old buffer.
  * Second detection / steady state on one thread, in turns with the detaching memories
  * (`npm run bench:browser -- --only cold --modes cpu --no-anchors`): isolated page 1.04-1.13
- * against 1.11-1.44, plain page 1.03-1.06 against 1.11-1.17. Resizable memories in the kernel
- * workers as well timed no better (two threads: 1.27-1.46 against 1.06-1.49).
+ * against 1.11-1.44, plain page 1.03-1.06 against 1.11-1.17. Why the kernel workers keep
+ * ordinary memories: keepBuffersAttached in src/platform/browser.ts.
  */
 export function kernelMemory(): WebAssembly.Memory {
   const resizable = keepBuffersAttached() && typeof (WebAssembly.Memory.prototype as { toResizableBuffer?: unknown }).toResizableBuffer === 'function';
