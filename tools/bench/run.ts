@@ -28,6 +28,7 @@ import { windowGeometry } from '../../src/tensor/geometry.ts';
 import { GpujsBackend, gpujsAvailability, type GpujsMode } from '../../src/tensor/gpujs/backend.ts';
 import { random } from './random.ts';
 import { simdPeakRun } from './simdPeak.ts';
+import { kernelMultiplyAdds } from './ceiling.ts';
 import { alignedFaces, cascadeCrops, disposeRealInputs, EMBEDDING_SPECS, pnetLevel, type RealInput } from './realInputs.ts';
 import { closeOrtWeb, ortWebRunner } from './ortWebAnchor.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
@@ -308,6 +309,9 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
   const gflops = (ms: number) => (2 * macs) / ms / 1e6;
   const perItem = (ms: number) => `${(ms / input[0]).toFixed(2)} ms per item`;
   const gemm = gemmAloneRun(2 * macs);
+  // WebAssembly SIMD's ceiling, timed in turns: the kernels' multiply-adds at its rate (ceiling.ts).
+  const kernelMacs = anchors && onnx ? await kernelMultiplyAdds(net, x) : 0;
+  const peak = kernelMacs > 0 ? simdPeakRun(Math.max(1, Math.round((2 * kernelMacs) / 96))) : null;
   /** The GEMM alone's GFLOP/s in this case's turns, once the default mode has run. */
   let gemmGflops: number | null = null;
   const share = (fraction: number, threads: number) => `, ${(fraction * 100).toFixed(0)}% of the GEMM alone${threads > 1 ? ` x${threads}` : ''} (${gemmGflops!.toFixed(1)} GFLOP/s a thread)`;
@@ -324,9 +328,10 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
       for (const t of Object.values(out)) backend.release?.(t);
     });
     const withGemm = inTurns && gemm !== null;
-    const fns = [...mine, ...runners.map((r) => r.run), ...(withGemm ? [gemm.run] : [])];
+    const withPeak = inTurns && peak !== null && runners.length > 0;
+    const fns = [...mine, ...runners.map((r) => r.run), ...(withGemm ? [gemm.run] : []), ...(withPeak ? [async () => peak.run()] : [])];
     const { ms, ratioToFirst, ratio } = await interleaved(fns, runs, WARMUP, quick ? 0 : WARMUP_MS);
-    const g = fns.length - 1;
+    const g = fns.length - 1 - (withPeak ? 1 : 0);
     if (withGemm) gemmGflops = gemm.flops / ms[g] / 1e6;
     // Share of the GEMM alone on `threads` threads: per turn where it took turns, else over its median.
     const yardstick = (k: number, threads: number) => (gemmGflops === null ? ''
@@ -345,6 +350,15 @@ async function netCase(name: string, net: Net, makeInput: () => Promise<RealInpu
       record({ ...common, ...r.row, ms: ms[k], gflops: gflops(ms[k]), ...(vs !== undefined ? { vsTsface: vs } : {}) },
         `${perItem(ms[k])}${yardstick(k, r.row.threads)}${vs !== undefined ? `; tsface / this x${vs.toFixed(2)} in turns` : ''}`);
     });
+    if (withPeak) {
+      // The ceiling's time for this net: the peak run scaled from its FLOPs to the kernels', per turn.
+      const p = fns.length - 1;
+      const scale = (2 * kernelMacs) / peak.flops;
+      const peakGflops = peak.flops / ms[p] / 1e6;
+      const against = runners.map((r, j) => ({ r, k: group.length + j })).filter(({ r }) => r.row.backend === 'onnxruntime' && r.row.threads === 1)
+        .map(({ k }) => `, onnxruntime-node [native] at 1 thread x${(ratio(p, k) * scale).toFixed(2)}${group[0].threads === 1 ? ` (tsface x${ratio(0, k).toFixed(2)})` : ''}`);
+      console.log(`${name.padEnd(26)} wasm-simd ceiling: ${((2 * kernelMacs) / 1e9).toFixed(2)} GFLOP as the kernels run it (Winograd's multiplies counted), at simd-peak-mul-add's ${peakGflops.toFixed(1)} GFLOP/s in turns: at least ${(ms[p] * scale).toFixed(2)} ms a pass${against.join('')}`);
+    }
     for (const r of runners) await r.dispose();
     for (const backend of backends) await backend.dispose();
   }
