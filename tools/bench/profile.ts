@@ -2,39 +2,20 @@
 // spent in each backend op (summed per op, and the slowest calls with their shapes).
 //   npm run bench:profile -- CASE [--threads N] [--no-simd] [--no-winograd] [--fma] [--runs N] [--warmup N] [--top N]
 // CASE: pnet-480x640, rnet-b256, onet-b64, nn4small2-b1, nn4small2-b32, mobilefacenet-b1, mobilefacenet-b32
-import { Nn4Small2 } from '../../src/nets/facenet.ts';
-import type { Net } from '../../src/nets/net.ts';
-import { loadMobileFaceNet, loadMtcnn } from '../../src/nets/weights.ts';
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { netCases } from './netCases.ts';
 import { random } from './random.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const name = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'pnet-480x640';
-
-
-function nn4(): Net {
-  const net = Nn4Small2({ batchNorm: false });
-  return net.load(new Map(net.expectedTensors().map((e, k) => [e.name, random(e.shape, 100 + k)])), 'seeded');
-}
-
-const cases: Record<string, () => [Net, number[]]> = {
-  'pnet-480x640': () => [loadMtcnn().pnet, [1, 3, 480, 640]],
-  'pnet-378x720': () => [loadMtcnn().pnet, [1, 3, 378, 720]],
-  'rnet-b256': () => [loadMtcnn().rnet, [256, 3, 24, 24]],
-  'onet-b64': () => [loadMtcnn().onet, [64, 3, 48, 48]],
-  'nn4small2-b1': () => [nn4(), [1, 3, 96, 96]],
-  'nn4small2-b32': () => [nn4(), [32, 3, 96, 96]],
-  'mobilefacenet-b1': () => [loadMobileFaceNet(), [1, 3, 112, 112]],
-  'mobilefacenet-b32': () => [loadMobileFaceNet(), [32, 3, 112, 112]],
-};
-if (!cases[name]) {
-  console.error(`unknown case '${name}'; one of ${Object.keys(cases).join(', ')}`);
+if (!netCases[name]) {
+  console.error(`unknown case '${name}'; one of ${Object.keys(netCases).join(', ')}`);
   process.exit(2);
 }
-const [net, shape] = cases[name]();
+const [net, shape] = netCases[name]();
 const backend = new CpuBackend({
   threads: Number(flag('--threads') ?? 1), simd: !args.includes('--no-simd'),
   winograd: !args.includes('--no-winograd'), fma: args.includes('--fma'),

@@ -58,6 +58,13 @@ export interface CpuBackendOptions {
    */
   fma?: boolean;
   /**
+   * Each thread keeps the packed weights of the convolutions it has run in its kernels'
+   * WebAssembly memory (up to 32 MB a kernel module, weightResidency.ts) instead of copying them
+   * in at every call: one face through nn4.small2 copied 18 MB of weights a pass. Same bits either
+   * way. Default: true unless TSFACE_RESIDENT_WEIGHTS=0, which copies at every call as before.
+   */
+  residentWeights?: boolean;
+  /**
    * How an op's share reaches a worker (threadPool.ts): 'spin', through a mailbox on shared
    * memory that the worker watches, a few microseconds; 'message', by postMessage, about 0.1 ms
    * each way. Whole passes go by message either way. Results are the same bits either way.
@@ -182,6 +189,8 @@ export class CpuBackend implements Backend {
   readonly simd: boolean;
   /** Whether eligible convs run as Winograd F(2x2, 3x3) (see CpuBackendOptions.winograd). */
   readonly winograd: boolean;
+  /** Whether the kernels keep the packed weights between calls (see CpuBackendOptions.residentWeights). */
+  readonly residentWeights: boolean;
   /** Whether the SIMD GEMMs use fused multiply-adds (see CpuBackendOptions.fma). */
   readonly fma: boolean;
   /** How ops' shares reach the workers (see CpuBackendOptions.handoff). */
@@ -224,6 +233,7 @@ export class CpuBackend implements Backend {
     const fmaWanted = this.simd && (options.fma ?? env('TSFACE_FMA') === '1');
     if (fmaWanted) allowRelaxedSimd();
     this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true));
+    this.residentWeights = options.residentWeights ?? env('TSFACE_RESIDENT_WEIGHTS') !== '0';
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
       : fmaWanted && !this.fma ? 'asked for fused multiply-adds, this engine has no WebAssembly relaxed SIMD: separate multiply and add' : undefined;
   }
@@ -593,6 +603,8 @@ export class CpuBackend implements Backend {
     }
     plan.chunk = chunkFor(convReduction(plan));
     if (this.winograd && winogradFits(plan)) plan.winograd = true;
+    // packedWeights' arrays are never written after they are made: the kernels may keep them.
+    plan.residentWeights = this.residentWeights;
     if (!isDepthwise(plan)) plan.items = smallMapItems(plan);
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
     const threaded = this.shareable() && macs * (isDepthwise(plan) ? this.depthwiseWork : 1) >= this.shareFromMacs

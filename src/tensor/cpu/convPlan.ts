@@ -23,6 +23,13 @@ export interface ConvPlan extends ConvGeometry {
    * items rather than (item, group, chunk). 0 or absent: one item per task.
    */
   items?: number;
+  /**
+   * The packed (or Winograd) weights handed to the kernels are never written again once made
+   * (the backend's caches make new arrays when parameters change), so each thread's kernel
+   * memory keeps a copy of each weight buffer it has seen (weightResidency.ts) instead of copying
+   * the weights in at every call.
+   */
+  residentWeights?: boolean;
 }
 
 /** Rows of the weight matrix handled together by the micro-kernel. */

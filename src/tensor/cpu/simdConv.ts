@@ -127,11 +127,10 @@ function paddedSize(p: ConvPlan): { padH: number; padW: number; padPlane: number
   return { padH, padW, padPlane: padH * padW };
 }
 
-/** The kernel's memory for one call with the packed weights in, and the biases and slopes per packed row. */
+/** The kernel's memory for one call with the packed weights in place, and the biases and slopes per packed row. */
 function loadedArena(p: ConvPlan, packed: Float32Array, bias: Float32Array | null, alpha: Float32Array | null, inputFloats: number, tileFloats: number): GemmArena {
   const { K, mG, blocks } = convSizes(p);
-  const arena = gemmArena(p.groups * blocks * MR, K, p.chunk * K, tileFloats, inputFloats, p.fma === true);
-  arena.weights.set(packed);
+  const arena = gemmArena(p.groups * blocks * MR, K, p.chunk * K, tileFloats, inputFloats, p.fma === true, packed, p.residentWeights === true);
   // Rows past cOut/g in a group's last block stay zero.
   arena.bias.fill(0);
   arena.alpha.fill(0);

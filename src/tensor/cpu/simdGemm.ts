@@ -7,6 +7,7 @@
 
 import { accumulator, gemmLoops, type GemmLocals, type PanelStrides } from './simdTile.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
+import { ResidentWeights } from './weightResidency.ts';
 
 // gemm(a, b, c, k, blocks, panels, ldc, bias, alpha, act, bStep, bNext): byte offsets of the
 // packed weights, the panels and the output tile, the reduction length, how many 4-row blocks
@@ -156,35 +157,42 @@ export interface GemmArena {
 
 type Kernel = (...a: number[]) => void;
 type Kernels = { gemm: Kernel; gather: Kernel; gatherStride2: Kernel; gatherLanes: Kernel };
-const instances = new Map<boolean, { memory: WebAssembly.Memory } & Kernels>();
+const instances = new Map<boolean, { memory: WebAssembly.Memory; resident: ResidentWeights } & Kernels>();
 
 /**
  * The kernel's memory laid out for one conv (each thread has its own instance and memory),
  * grown when a conv needs more. Sizes in floats; rows: weight rows, padded to blocks of 4.
+ * `packed`: the conv's packed weights (from row 0), put in place here: kept resident where
+ * `resident` says the array never changes (weightResidency.ts), else copied in.
  */
-export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number, inputFloats = 0, fused = false): GemmArena {
+export function gemmArena(rows: number, K: number, panelFloats: number, tileFloats: number, inputFloats = 0, fused = false, packed?: Float32Array, resident = false): GemmArena {
   const module = simdModule(fused);
   if (!module) throw new Error(fused ? 'WebAssembly relaxed SIMD is not available' : 'WebAssembly SIMD is not available');
+  let instance = instances.get(fused);
+  if (!instance) {
+    const { memory, exports } = instantiate<Kernels>(module);
+    instance = { memory, resident: new ResidentWeights(memory), ...exports };
+    instances.set(fused, instance);
+  }
+  const residentAt = packed && resident ? instance.resident.offsetOf(packed) : null;
   const weightFloats = rows * K;
-  // Every region starts 16-byte aligned.
+  // Every region starts 16-byte aligned, after the resident weights.
   const align = (n: number) => Math.ceil(n / 4) * 4;
-  const panelsAt = 4 * align(weightFloats);
+  const base = instance.resident.end;
+  const weightsAt = residentAt ?? base;
+  const panelsAt = base + (residentAt === null ? 4 * align(weightFloats) : 0);
   const tileAt = panelsAt + 4 * align(panelFloats);
   const biasAt = tileAt + 4 * align(tileFloats);
   const alphaAt = biasAt + 4 * align(rows);
   const tapsAt = alphaAt + 4 * align(rows);
   const inputAt = tapsAt + 4 * align(K);
   const bytes = inputAt + 4 * align(inputFloats) + 32;
-  let instance = instances.get(fused);
-  if (!instance) {
-    const { memory, exports } = instantiate<Kernels>(module);
-    instance = { memory, ...exports };
-    instances.set(fused, instance);
-  }
   const { memory, gemm, gather, gatherStride2, gatherLanes } = instance;
   ensureBytes(memory, bytes);
+  const weights = new Float32Array(memory.buffer, weightsAt, weightFloats);
+  if (packed && residentAt === null) weights.set(packed);
   return {
-    weights: new Float32Array(memory.buffer, 0, weightFloats),
+    weights,
     panels: new Float32Array(memory.buffer, panelsAt, panelFloats),
     tile: new Float32Array(memory.buffer, tileAt, tileFloats),
     bias: new Float32Array(memory.buffer, biasAt, rows),
@@ -192,9 +200,9 @@ export function gemmArena(rows: number, K: number, panelFloats: number, tileFloa
     taps: new Int32Array(memory.buffer, tapsAt, K),
     input: new Float32Array(memory.buffer, inputAt, inputFloats),
     run: (row0, K, blocks, panels, ldc, act, into = 0) =>
-      gemm(4 * row0 * K, panelsAt, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 16, 16 * K),
+      gemm(weightsAt + 4 * row0 * K, panelsAt, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 16, 16 * K),
     runDirect: (row0, K, blocks, panels, ldc, act, at, plane, into = 0) =>
-      gemm(4 * row0 * K, inputAt + 4 * at, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 4 * plane, 16),
+      gemm(weightsAt + 4 * row0 * K, inputAt + 4 * at, tileAt + 4 * into, K, blocks, panels, 4 * ldc, biasAt + 4 * row0, alphaAt + 4 * row0, act ? 1 : 0, 4 * plane, 16),
     gather: (stride, panel, at, K, count) => (stride === 1 ? gather : gatherStride2)(panelsAt + panel * K * 16, inputAt + 4 * at, tapsAt, K, count),
     gatherLanes: (panel, a0, a1, a2, a3, K) =>
       gatherLanes(panelsAt + panel * K * 16, inputAt + 4 * a0, inputAt + 4 * a1, inputAt + 4 * a2, inputAt + 4 * a3, tapsAt, K),

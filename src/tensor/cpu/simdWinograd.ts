@@ -5,6 +5,7 @@
 import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { gemmLoops, type GemmLocals } from './simdTile.ts';
+import { ResidentWeights } from './weightResidency.ts';
 import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
@@ -198,7 +199,7 @@ type Kernels = { input: Kernel; gemm: Kernel; output: Kernel; rows: Kernel };
  * This thread's instance of each module, and the weights last copied into its memory (they sit
  * at offset 0).
  */
-const instances = new Map<boolean, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null }>();
+const instances = new Map<boolean, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null; resident: ResidentWeights }>();
 
 /** Byte offsets of the kernel memory's regions for one conv, and the raw rows' capacity. */
 interface Layout {
@@ -217,14 +218,15 @@ interface Layout {
   end: number;
 }
 
-function layout(p: ConvPlan, g: WinogradGeometry): Layout {
+/** The regions from byte `base` on, the first (the weights, 16 matrices of rowsPad x cIn) left out where `weightsHere` is false. */
+function layout(p: ConvPlan, g: WinogradGeometry, base: number, weightsHere: boolean): Layout {
   const align = (n: number) => Math.ceil(n / 4) * 16;
   // A task's tile rows read at most 2 rows each plus 2 per batch item they span.
   const tileRows = g.rowsPerTask || 1;
   const rawRows = Math.min(4 * tileRows, p.n * p.inH);
   const rawW = g.rowsPerTask ? p.inW : Math.min(p.inW, 2 * g.chunkTiles + 2);
   const outW = g.rowsPerTask ? p.outW : 2 * g.chunkTiles;
-  const v = align(16 * g.rowsPad * p.cIn);
+  const v = base + (weightsHere ? align(16 * g.rowsPad * p.cIn) : 0);
   const m = v + align(16 * g.panels * 4 * p.cIn);
   const stage = m + align(16 * g.group * g.tiles);
   const outRows = stage + align(g.rowsPad * 4 * g.tiles);
@@ -257,11 +259,15 @@ export function simdWinogradTasks(
     const module = winogradModule(fused);
     if (!module) throw new Error(fused ? 'WebAssembly relaxed SIMD is not available' : 'WebAssembly SIMD is not available');
     const made = instantiate<Kernels>(module);
-    instance = { memory: made.memory, kernels: made.exports, loadedWeights: null };
+    instance = { memory: made.memory, kernels: made.exports, loadedWeights: null, resident: new ResidentWeights(made.memory) };
     instances.set(fused, instance);
   }
   const g = winogradGeometry(p);
-  const at = layout(p, g);
+  // Resident weights (ConvPlan.residentWeights) are read where they lie, a run of rows included
+  // (each of the 16 matrices `rows.all` rows tall); others are copied to the front of this call's regions.
+  const residentAt = p.residentWeights ? instance.resident.offsetOf(weights) : null;
+  const base = instance.resident.end;
+  const at = layout(p, g, base, residentAt === null);
   const { memory, kernels: { input, gemm, output, rows: copyRows } } = instance;
   const grew = memory.buffer.byteLength < at.end;
   ensureBytes(memory, at.end);
@@ -269,16 +275,27 @@ export function simdWinogradTasks(
   const table = new Int32Array(memory.buffer);
   const { cIn, cOut, inH, inW, outH, outW, padTop, padLeft } = p;
   const { tH, tW, rowsPad, group, tiles, strip } = g;
-  if (rows) {
-    // Rows [first, first + rowsPad) of each of the 16 matrices, packed as this conv's own.
-    for (let s = 0; s < 16; s++) {
-      const src = (s * rows.all + rows.first) * cIn;
-      mem.set(weights.subarray(src, src + rowsPad * cIn), s * rowsPad * cIn);
-    }
+  // Matrix s, row r of this call's weights at weightAt(s) + 4 r cIn.
+  let weightAt: (s: number) => number;
+  if (residentAt !== null) {
+    const all = rows ? rows.all : rowsPad;
+    const first = rows ? rows.first : 0;
+    weightAt = (s) => residentAt + 4 * (s * all + first) * cIn;
+    // A resident copy may have been written over the weights a plain call left at offset 0.
     instance.loadedWeights = null;
-  } else if (grew || instance.loadedWeights !== weights) {
-    mem.set(weights, 0);
-    instance.loadedWeights = weights;
+  } else {
+    weightAt = (s) => base + 4 * s * rowsPad * cIn;
+    if (rows) {
+      // Rows [first, first + rowsPad) of each of the 16 matrices, packed as this conv's own.
+      for (let s = 0; s < 16; s++) {
+        const src = (s * rows.all + rows.first) * cIn;
+        mem.set(weights.subarray(src, src + rowsPad * cIn), base / 4 + s * rowsPad * cIn);
+      }
+      instance.loadedWeights = null;
+    } else if (grew || instance.loadedWeights !== weights || base !== 0) {
+      mem.set(weights, base / 4);
+      instance.loadedWeights = base === 0 ? weights : null;
+    }
   }
   for (let m = 0; m < rowsPad; m++) {
     mem[at.bias / 4 + m] = bias && m < cOut ? bias[m] : 0;
@@ -351,7 +368,7 @@ export function simdWinogradTasks(
     for (let m0 = 0; m0 < rowsPad; m0 += group) {
       const rows = Math.min(group, rowsPad - m0);
       for (let s = 0; s < 16; s++) {
-        gemm(4 * (s * rowsPad + m0) * cIn, at.v + s * setBytes, at.m + s * group * tiles * 4, cIn, rows / 4, panels, tiles * 4);
+        gemm(weightAt(s) + 4 * m0 * cIn, at.v + s * setBytes, at.m + s * group * tiles * 4, cIn, rows / 4, panels, tiles * 4);
       }
       output(at.m, at.stage + m0 * stageRow * 4, at.bias + 4 * m0, at.alpha + 4 * m0, act, rows, panels, group * tiles * 4, tiles * 4, tiles * 8);
     }
