@@ -131,6 +131,7 @@ export function simdGemmSupported(fused = false): boolean {
 
 /** Views of the regions of the kernel's memory for one conv, and its two kernels. */
 export interface GemmArena {
+  /** Where the GEMM reads the weights: filled by the caller unless gemmArena was given them (a resident copy must not be written). */
   weights: Float32Array;
   panels: Float32Array;
   tile: Float32Array;
