@@ -196,8 +196,8 @@ export function simdWinogradSupported(fused = false): boolean {
 type Kernel = (...a: number[]) => void;
 type Kernels = { input: Kernel; gemm: Kernel; output: Kernel; rows: Kernel };
 /**
- * This thread's instance of each module, and the weights last copied into its memory (they sit
- * at offset 0).
+ * This thread's instance of each module, the weight arrays kept resident in its memory, and the
+ * array a copying call (no ConvPlan.residentWeights) last left at offset 0, if still there.
  */
 const instances = new Map<boolean, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null; resident: ResidentWeights }>();
 
@@ -246,8 +246,9 @@ export interface WeightRows {
 
 /**
  * Tasks [from, to) of a Winograd conv (winogradGeometry's tasks) with weights from
- * winogradWeights (or `rows` of them). Each thread has its own kernel memory; the weights are
- * copied into it once per weight array (rows of them once per call), the bias and slopes once per call.
+ * winogradWeights (or `rows` of them). Each thread has its own kernel memory; the weights stay
+ * resident there (read in place, a run of rows included) where the plan allows, else are copied
+ * in per call (once per array while the same array repeats); the bias and slopes once per call.
  */
 export function simdWinogradTasks(
   p: ConvPlan, x: Float32Array, weights: Float32Array, bias: Float32Array | null, out: Float32Array,
