@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Nn4Small2 } from '../src/nets/facenet.ts';
 import { MobileFaceNet } from '../src/nets/mobilefacenet.ts';
-import type { Net } from '../src/nets/net.ts';
+import { Net } from '../src/nets/net.ts';
+import { ReLU } from '../src/layers/activation.ts';
+import { Conv2d } from '../src/layers/conv.ts';
 import { loadMtcnn } from '../src/nets/weights.ts';
 import type { Backend, GraphForward } from '../src/tensor/backend.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
@@ -76,6 +78,23 @@ test('one large P-Net pass runs as bands of rows on both threads and gives the s
       passes += await workerPasses(two, async () => assertSameBits(`pnet ${shape.join('x')} run ${run}`, reference, await pnet.forward(two, x)));
     }
     assert.ok(passes >= 1, `pnet ${shape.join('x')}: no band ran on a worker`);
+  }
+});
+
+test('a fully convolutional pass with a conv in 4x4 Winograd blocks stays whole on two threads and gives the same bits', async () => {
+  // Bands of rows would end inside F(4x4, 3x3) blocks, whose rounding reads the whole block's
+  // inputs (winogradTileFor): the backend sees the wide conv in the tape and runs the pass whole.
+  const wide = seededNet(new Net('wide', [3, null, null], [
+    new Conv2d('conv1', { in: 3, out: 32, kernel: 3 }), new ReLU('relu1'),
+    new Conv2d('conv2', { in: 32, out: 32, kernel: 3 }), new ReLU('relu2'),
+  ], {}, { stride: 1, field: 5 }), 900);
+  for (const shape of [[1, 3, 200, 150], [1, 3, 161, 97]]) {
+    const x = seeded(shape, 901);
+    const reference = await wide.forward(one, x);
+    for (let run = 0; run < 3; run++) {
+      const passes = await workerPasses(two, async () => assertSameBits(`wide ${shape.join('x')} run ${run}`, reference, await wide.forward(two, x)));
+      assert.equal(passes, 0, `wide ${shape.join('x')}: a band ran on a worker`);
+    }
   }
 });
 

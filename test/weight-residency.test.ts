@@ -15,7 +15,7 @@ import { seededValues } from './helpers/seeded.ts';
 
 const simd = simdGemmSupported();
 
-interface Case { name: string; n: number; cIn: number; h: number; cOut: number; k: number; winograd: boolean }
+interface Case { name: string; n: number; cIn: number; h: number; cOut: number; k: number; winograd: boolean; tile?: 2 | 4 }
 
 function planOf(c: Case, resident: boolean): ConvPlan {
   const pad = (c.k - 1) / 2;
@@ -27,6 +27,7 @@ function planOf(c: Case, resident: boolean): ConvPlan {
   if (c.winograd) {
     assert.ok(winogradFits(p), c.name);
     p.winograd = true;
+    p.winogradTile = c.tile ?? 2;
   }
   return p;
 }
@@ -35,6 +36,7 @@ const cases: Case[] = [
   { name: '3x3 through im2col', n: 2, cIn: 12, h: 9, cOut: 20, k: 3, winograd: false },
   { name: '1x1 reading the input planes', n: 1, cIn: 40, h: 6, cOut: 36, k: 1, winograd: false },
   { name: '3x3 as Winograd', n: 1, cIn: 16, h: 10, cOut: 24, k: 3, winograd: true },
+  { name: '3x3 as Winograd F(4x4, 3x3)', n: 2, cIn: 32, h: 10, cOut: 24, k: 3, winograd: true, tile: 4 },
 ];
 
 test('resident weights give the bits of weights copied in at each call, whatever ran before', { skip: !simd && 'no WebAssembly SIMD' }, () => {
@@ -71,6 +73,7 @@ test('a run of output channels reads its rows from the middle of the resident we
   for (const c of [
     { name: 'direct', n: 1, cIn: 64, h: 3, cOut: 48, k: 3, winograd: false },
     { name: 'Winograd', n: 1, cIn: 64, h: 4, cOut: 48, k: 3, winograd: true },
+    { name: 'Winograd F(4x4, 3x3)', n: 1, cIn: 64, h: 4, cOut: 48, k: 3, winograd: true, tile: 4 as const },
   ]) {
     const x = seededValues(c.cIn * c.h * c.h, 7);
     const w = seededValues(c.cOut * c.cIn * 9, 8);

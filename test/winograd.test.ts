@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) convs (winograd.ts, simdWinograd.ts) against the direct SIMD GEMM path:
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) convs (winograd.ts, simdWinograd.ts, simdWinogradF4.ts) against the direct SIMD GEMM path:
 // the same convolution with different rounding, so outputs agree within a bound scaled by the
 // size of the sum they round (sum over the window of |weight * input|, plus |bias|); convs the
 // rule leaves out run the direct path bit for bit; the switch's default and environment.
@@ -6,15 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import type { Conv2dOptions } from '../src/tensor/geometry.ts';
+import { WINOGRAD4_MIN_CIN } from '../src/tensor/cpu/winograd.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { convMagnitude } from './helpers/convMagnitude.ts';
 import { seeded } from './helpers/seeded.ts';
 
 /**
  * Per output: sum over the window of |w x| + |bias|, in float64. The measured worst error of
- * the Winograd path against the direct one is about 2e-7 of this (float32 epsilon 6e-8: the
- * transforms add a few roundings of values of this size); 2e-6 leaves a 10x margin and still
- * catches a wrong tap, tile or channel, which is off by a sizeable part of it.
+ * the F(2x2, 3x3) path against the direct one is about 2e-7 of this (float32 epsilon 6e-8: the
+ * transforms add a few roundings of values of this size), 2e-6 a 10x margin; F(4x4, 3x3)'s
+ * larger transform constants give about 1e-6 (with the usual points 0, +-1, +-2 it was above
+ * 2e-6 on these cases, one reason for its points). The bound still catches a wrong tap, tile
+ * or channel, which is off by a sizeable part of the sum.
  */
 const TOLERANCE = 2e-6;
 
@@ -29,12 +32,26 @@ const CASES: [number[], number, number, Act][] = [
   [[4, 64, 10, 10], 64, 0, 'prelu'], [[2, 96, 12, 12], 128, 1, 'relu'], [[3, 32, 23, 23], 64, 0, 'prelu'],
   [[1, 16, 40, 333], 32, 0, 'prelu'], [[1, 10, 9, 301], 16, 1, 'relu'], [[2, 12, 5, 270], 13, 1, 'prelu'],
   [[7, 8, 2, 2], 8, 1, 'none'], [[1, 40, 1, 9], 10, 1, 'relu'], [[2, 200, 6, 6], 36, 1, 'prelu'],
+  // From 32 input channels the same shapes again, which F(4x4, 3x3) takes where allowed.
+  [[1, 32, 6, 6], 8, 0, 'none'], [[2, 32, 7, 9], 12, 1, 'relu'], [[3, 48, 11, 11], 20, 0, 'prelu'],
+  [[1, 32, 40, 333], 32, 0, 'prelu'], [[1, 33, 9, 301], 16, 1, 'relu'], [[2, 36, 5, 270], 13, 1, 'prelu'],
+  [[7, 32, 2, 2], 8, 1, 'none'], [[1, 36, 3, 3], 9, 1, 'none'],
 ];
 
-async function compare(threads: number): Promise<number> {
+const compared = new Map<string, Promise<{ worst: number; outputs: Tensor[] }>>();
+
+/** Every case against the direct path (once per thread count and block side); the worst error ratio, and each case's Winograd output. */
+function compare(threads: number, winogradTile: 2 | 4): Promise<{ worst: number; outputs: Tensor[] }> {
+  const key = `${threads}/${winogradTile}`;
+  if (!compared.has(key)) compared.set(key, compareOnce(threads, winogradTile));
+  return compared.get(key)!;
+}
+
+async function compareOnce(threads: number, winogradTile: 2 | 4): Promise<{ worst: number; outputs: Tensor[] }> {
   const direct = new CpuBackend({ threads, winograd: false });
-  const wino = new CpuBackend({ threads, winograd: true });
+  const wino = new CpuBackend({ threads, winograd: true, winogradTile });
   let worst = 0;
+  const outputs: Tensor[] = [];
   try {
     let seed = 1;
     for (const [shape, cOut, pad, act] of CASES) {
@@ -50,6 +67,7 @@ async function compare(threads: number): Promise<number> {
       const b2 = await wino.conv2d(x, w, bias, options);
       assert.deepEqual(b.shape, a.shape);
       assert.deepEqual(b2.data, b.data, `${shape} w${cOut}: repeat differs`);
+      outputs.push(b);
       const size = convMagnitude(x, w, bias, pad, a.shape[2], a.shape[3]);
       let differs = false;
       for (let i = 0; i < a.size; i++) {
@@ -65,17 +83,25 @@ async function compare(threads: number): Promise<number> {
     await direct.dispose();
     await wino.dispose();
   }
-  return worst;
+  return { worst, outputs };
 }
 
-test('Winograd convs equal the direct SIMD convs within 2e-6 of the sum of |products|, 1 thread', async (t) => {
-  const worst = await compare(1);
-  t.diagnostic(`worst |winograd - direct| / sum |products|: ${worst.toExponential(2)}`);
-});
+for (const tile of [2, 4] as const) {
+  for (const threads of [1, 2]) {
+    test(`Winograd convs, ${tile === 4 ? 'F(4x4, 3x3) allowed' : 'F(2x2, 3x3) only'}, equal the direct SIMD convs within 2e-6 of the sum of |products|, ${threads} thread${threads > 1 ? 's' : ''}`, async (t) => {
+      const { worst } = await compare(threads, tile);
+      t.diagnostic(`worst |winograd - direct| / sum |products|: ${worst.toExponential(2)}`);
+    });
+  }
+}
 
-test('Winograd convs equal the direct SIMD convs within 2e-6 of the sum of |products|, 2 threads', async (t) => {
-  const worst = await compare(2);
-  t.diagnostic(`worst |winograd - direct| / sum |products|: ${worst.toExponential(2)}`);
+test('allowed 4x4 blocks, convs from 32 input channels round differently from F(2x2, 3x3), narrower ones as it bit for bit', async () => {
+  const two = await compare(1, 2);
+  const four = await compare(1, 4);
+  CASES.forEach(([shape, cOut], k) => {
+    if (shape[1] >= WINOGRAD4_MIN_CIN) assert.notDeepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}: F(4x4) gave F(2x2)'s bits`);
+    else assert.deepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}`);
+  });
 });
 
 test('convs the rule leaves out (stride 2, 1x1, 5x5, grouped, depthwise, few channels) run the direct path bit for bit', async () => {
@@ -125,5 +151,20 @@ test('Winograd is on by default, off with the option or TSFACE_WINOGRAD=0, and n
   } finally {
     if (before === undefined) delete process.env.TSFACE_WINOGRAD;
     else process.env.TSFACE_WINOGRAD = before;
+  }
+});
+
+test('4x4 blocks are allowed by default, not with winogradTile: 2 or TSFACE_WINOGRAD_TILE=2', () => {
+  const before = process.env.TSFACE_WINOGRAD_TILE;
+  try {
+    delete process.env.TSFACE_WINOGRAD_TILE;
+    assert.equal(new CpuBackend({ threads: 1 }).winogradTile, 4);
+    assert.equal(new CpuBackend({ threads: 1, winogradTile: 2 }).winogradTile, 2);
+    process.env.TSFACE_WINOGRAD_TILE = '2';
+    assert.equal(new CpuBackend({ threads: 1 }).winogradTile, 2);
+    assert.equal(new CpuBackend({ threads: 1, winogradTile: 4 }).winogradTile, 4);
+  } finally {
+    if (before === undefined) delete process.env.TSFACE_WINOGRAD_TILE;
+    else process.env.TSFACE_WINOGRAD_TILE = before;
   }
 });

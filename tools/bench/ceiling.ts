@@ -1,5 +1,6 @@
 // How fast a net could run at all with WebAssembly's 128-bit SIMD on this CPU: the multiply-adds
-// the CPU backend's kernels really do (a Winograd conv does 16 per 2x2 output tile, not 36), each
+// the CPU backend's kernels really do (a Winograd conv does (m + 2)^2 per m x m output tile: 16 per
+// 2x2 where the direct conv does 36, 36 per 4x4 where it does 144), each
 // at the rate of simdPeak.ts's register-only loop, with nothing else costing anything. No kernel
 // written in WebAssembly gets under that time, so a goal set against native code (onnxruntime-node
 // with AVX-512 FMA) can be judged reachable or not on the machine the bench runs on.
@@ -28,8 +29,9 @@ export async function kernelMultiplyAdds(net: Net, x: Tensor): Promise<number> {
           const stride = options.stride ?? 1;
           const [strideH, strideW] = typeof stride === 'number' ? [stride, stride] : stride;
           const plan = { simd: true, kH, kW, strideH, strideW, groups: options.groups ?? 1, cIn, cOut } as ConvPlan;
+          const m = target.winogradTile;
           total += target.winograd && winogradFits(plan)
-            ? n * Math.ceil(outH / 2) * Math.ceil(outW / 2) * 16 * cIn * cOut
+            ? n * Math.ceil(outH / m) * Math.ceil(outW / m) * (m + 2) * (m + 2) * cIn * cOut
             : n * cOut * outH * outW * cInG * kH * kW;
           return y;
         };

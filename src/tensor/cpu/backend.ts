@@ -28,7 +28,7 @@ import { BufferPool } from './bufferPool.ts';
 import { channelSlices, convSliceTaskCount, convSliceTasks } from './convSlices.ts';
 import { simdWinogradSupported } from './simdWinograd.ts';
 import { simdAdd, simdAddSupported } from './simdAdd.ts';
-import { winogradFits, winogradWeightLength, winogradWeights } from './winograd.ts';
+import { winogradFits, winogradTileFor, winogradWeightLength, winogradWeights } from './winograd.ts';
 
 export interface CpuBackendOptions {
   /** Threads to use, the calling one included. Default: TSFACE_THREADS, else up to 2 cores. */
@@ -41,12 +41,20 @@ export interface CpuBackendOptions {
    */
   simd?: boolean;
   /**
-   * Stride-1 3x3 dense convolutions with enough channels as Winograd F(2x2, 3x3) on the SIMD
-   * kernels (winograd.ts): 16 multiplications per 2x2 outputs instead of 36, rounding slightly
+   * Stride-1 3x3 dense convolutions with enough channels as Winograd F(m x m, 3x3) on the SIMD
+   * kernels (winograd.ts, m from winogradTile): fewer multiplications per output, rounding slightly
    * differently from the direct GEMM (measured error and speed: README, Backends). Default: true
    * unless TSFACE_WINOGRAD=0, which keeps the direct GEMM for comparison. Needs simd.
    */
   winograd?: boolean;
+  /**
+   * The output block side of those Winograd convs: 4, F(4x4, 3x3) (36 multiplications per 16
+   * outputs where the direct conv does 144), or 2, F(2x2, 3x3) (16 per 4 against 36), which rounds
+   * less (measured error and speed: README, Backends). One side for every conv, whatever its map
+   * size, so that tiles, bands and batch pieces of a pass round as the whole pass does. Default:
+   * 4 unless TSFACE_WINOGRAD_TILE=2.
+   */
+  winogradTile?: 2 | 4;
   /**
    * The SIMD GEMMs (convolutions direct and Winograd, fully connected layers) accumulate with
    * relaxed SIMD's f32x4.relaxed_madd: one fused multiply-add per step where the CPU has FMA,
@@ -169,6 +177,8 @@ interface PassTape extends RecordedPass {
   msPerValue: number;
   /** Bytes of each output of the last pass a worker ran, by input shape: the spares sent with the next. */
   outputBytes: Map<string, number[]>;
+  /** A conv of the pass runs as F(4x4, 3x3), so bands of its rows would not round as the whole pass (winogradTileFor). */
+  largeBlocks: boolean;
 }
 
 function defaultThreads(): number {
@@ -187,8 +197,10 @@ export class CpuBackend implements Backend {
   readonly threads: number;
   /** Whether the WebAssembly SIMD kernels run (see CpuBackendOptions.simd). */
   readonly simd: boolean;
-  /** Whether eligible convs run as Winograd F(2x2, 3x3) (see CpuBackendOptions.winograd). */
+  /** Whether eligible convs run as Winograd F(m x m, 3x3) (see CpuBackendOptions.winograd). */
   readonly winograd: boolean;
+  /** The Winograd convs' output block side (see CpuBackendOptions.winogradTile). */
+  readonly winogradTile: 2 | 4;
   /** Whether the kernels keep the packed weights between calls (see CpuBackendOptions.residentWeights). */
   readonly residentWeights: boolean;
   /** Whether the SIMD GEMMs use fused multiply-adds (see CpuBackendOptions.fma). */
@@ -229,10 +241,11 @@ export class CpuBackend implements Backend {
     this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
-    this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported();
+    this.winogradTile = options.winogradTile ?? (env('TSFACE_WINOGRAD_TILE') === '2' ? 2 : 4);
+    this.winograd = this.simd && (options.winograd ?? env('TSFACE_WINOGRAD') !== '0') && simdWinogradSupported(false, this.winogradTile);
     const fmaWanted = this.simd && (options.fma ?? env('TSFACE_FMA') === '1');
     if (fmaWanted) allowRelaxedSimd();
-    this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true));
+    this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true, this.winogradTile));
     this.residentWeights = options.residentWeights ?? env('TSFACE_RESIDENT_WEIGHTS') !== '0';
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
       : fmaWanted && !this.fma ? 'asked for fused multiply-adds, this engine has no WebAssembly relaxed SIMD: separate multiply and add' : undefined;
@@ -364,11 +377,13 @@ export class CpuBackend implements Backend {
       const t0 = performance.now();
       const { out, pass } = await this.local(() => recordPass(this, forward, x));
       const ms = performance.now() - t0;
-      this.tapes.set(graph, pass && { id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: ms / n, msPerValue: ms / x.size, outputBytes: new Map() });
+      this.tapes.set(graph, pass && {
+        id: this.nextTape++, ...pass, sentTo: new Set(), msPerItem: ms / n, msPerValue: ms / x.size, outputBytes: new Map(), largeBlocks: this.takesLargeBlocks(pass),
+      });
       return out;
     }
     if (tape === null) return this.local(() => forward(this, x));
-    if (rows && n === 1 && this.localPasses === 0 && tape.msPerValue * x.size >= this.splitRowsFromMs) {
+    if (rows && n === 1 && !tape.largeBlocks && this.localPasses === 0 && tape.msPerValue * x.size >= this.splitRowsFromMs) {
       const banded = await this.inRowBands(tape, forward, x, rows);
       if (banded) return banded;
     }
@@ -430,6 +445,21 @@ export class CpuBackend implements Backend {
    * where ceil-mode pooling sees the same partial windows. Null when no worker is free or the
    * input is too short to split.
    */
+  /** Whether a conv the pass recorded runs as Winograd F(4x4, 3x3) here. */
+  private takesLargeBlocks(pass: RecordedPass): boolean {
+    return pass.tape.steps.some((step) => {
+      if (step.op !== 'conv2d') return false;
+      const weight = pass.constants[(step.args[1] as { constant: number }).constant];
+      const options = (step.args[3] ?? {}) as { stride?: number | [number, number]; groups?: number };
+      const [cOut, cInG, kH, kW] = weight.shape;
+      const stride = options.stride ?? 1;
+      const [strideH, strideW] = typeof stride === 'number' ? [stride, stride] : stride;
+      const groups = options.groups ?? 1;
+      const plan = { simd: this.simd, kH, kW, strideH, strideW, groups, cIn: cInG * groups, cOut } as ConvPlan;
+      return this.winograd && winogradFits(plan) && winogradTileFor(plan, this.winogradTile) === 4;
+    });
+  }
+
   private async inRowBands(tape: PassTape, forward: GraphForward, x: Tensor, rows: RowGeometry): Promise<Record<string, Tensor> | null> {
     const [, c, h, w] = x.shape;
     // Output rows the whole input gives, but for a partial pooling window at the bottom edge.
@@ -544,7 +574,7 @@ export class CpuBackend implements Backend {
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
       pool.send(w, {
-        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, fma: this.fma,
+        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, winogradTile: this.winogradTile, fma: this.fma,
         constants: tape.constants.map((c) => ({ shape: c.shape, data: c.data })),
       });
       tape.sentTo.add(w);
@@ -602,7 +632,10 @@ export class CpuBackend implements Backend {
       if (alpha.length !== cOut) throw new ShapeError('conv2d', `fused PReLU needs ${cOut} slopes`, [weight.shape, options.activation.alpha.shape]);
     }
     plan.chunk = chunkFor(convReduction(plan));
-    if (this.winograd && winogradFits(plan)) plan.winograd = true;
+    if (this.winograd && winogradFits(plan)) {
+      plan.winograd = true;
+      plan.winogradTile = winogradTileFor(plan, this.winogradTile);
+    }
     // packedWeights' arrays are never written after they are made: the kernels may keep them.
     plan.residentWeights = this.residentWeights;
     if (!isDepthwise(plan)) plan.items = smallMapItems(plan);

@@ -12,10 +12,12 @@ export interface ConvPlan extends ConvGeometry {
   /** The GEMM runs as the WebAssembly SIMD kernel (simdGemm.ts) rather than generated TypeScript. */
   simd: boolean;
   /**
-   * Runs as Winograd F(2x2, 3x3) on the SIMD kernels (winograd.ts): tasks are groups of 2x2
+   * Runs as Winograd F(m x m, 3x3) on the SIMD kernels (winograd.ts): tasks are groups of m x m
    * output tiles and the weights are winogradWeights' transformed ones, not packConvWeights'.
    */
   winograd?: boolean;
+  /** The Winograd output block side m: 2 (F(2x2, 3x3)) where absent, or 4 (F(4x4, 3x3)). */
+  winogradTile?: 2 | 4;
   /** The SIMD GEMMs (direct and Winograd) accumulate with relaxed SIMD's multiply-add (CpuBackendOptions.fma). */
   fma?: boolean;
   /**

@@ -87,6 +87,7 @@ export interface TapeMessage {
   constants: { shape: number[]; data: Float32Array }[];
   simd: boolean;
   winograd: boolean;
+  winogradTile: 2 | 4;
   fma: boolean;
 }
 

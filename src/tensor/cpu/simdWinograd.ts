@@ -1,12 +1,15 @@
 // The WebAssembly SIMD kernels of the Winograd F(2x2, 3x3) conv (geometry and weights in
-// winograd.ts) and the task loop around them: per task a strip of input rows copied in, the
-// input transform written straight into 16 sets of GEMM panels, 16 GEMMs per block of output
-// rows, the output transform with bias and activation, rows copied out.
+// winograd.ts; F(4x4, 3x3)'s transforms in simdWinogradF4.ts) and the task loop around both:
+// per task a strip of input rows copied in, the input transform written straight into 16 (or
+// 36) sets of GEMM panels, as many GEMMs per block of output rows, the output transform with
+// bias and activation, rows copied out.
 import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { gemmLoops, type GemmLocals } from './simdTile.ts';
 import { ResidentWeights } from './weightResidency.ts';
-import { winogradGeometry, type WinogradGeometry } from './winograd.ts';
+import { input4Function, output4Function } from './simdWinogradF4.ts';
+import { activation, OUT, OUT_I32_LOCALS, outputLoops, V128_FIRST } from './simdWinogradOutput.ts';
+import { winogradGeometry, winogradProducts, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
 // Byte shuffles: even and odd lanes of two vectors; two vectors' first and last pairs interleaved.
@@ -92,53 +95,31 @@ function gemmFunction(fused: boolean): WasmFunction {
  * the tiles at + i * half, the two columns of a tile side by side (tile order).
  */
 function outputFunction(): WasmFunction {
-  const [M, STAGE, BIAS, ALPHA, ACT, ROWS, PANELS, SET, LDC, SB] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [R, P, Q, MQ, SQ, HALF] = [10, 11, 12, 13, 14, 15];
-  const MV = (s: number) => 16 + s;
-  const [T0, T1] = [32, 36]; // t_i,k at T_i + k
-  const Y = (i: number, j: number) => 40 + i * 2 + j;
-  const [BV, AV] = [44, 45];
-  // The caller passes half a row's stage bytes (one output row's), so no shift is needed.
-  const body: number[] = [...op.get(SB), ...op.set(HALF)];
-  body.push(...op.get(M), ...op.set(MQ), ...op.get(STAGE), ...op.set(SQ), ...op.i32(0), ...op.set(R));
-  body.push(...op.loop); // rows
-  body.push(...op.get(BIAS), ...op.loadSplat(0), ...op.set(BV), ...op.get(ALPHA), ...op.loadSplat(0), ...op.set(AV));
-  body.push(...op.i32(0), ...op.set(P));
-  body.push(...op.loop); // panels
-  body.push(...op.get(MQ), ...op.get(P), ...op.i32(4), ...op.shl, ...op.add, ...op.set(Q));
-  for (let s = 0; s < 16; s++) {
-    body.push(...op.get(Q), ...op.load(0), ...op.set(MV(s)));
-    if (s < 15) body.push(...op.get(Q), ...op.get(SET), ...op.add, ...op.set(Q));
-  }
+  const { HALF, P, Q, SQ } = OUT;
+  const MV = (s: number) => V128_FIRST + s; // 16
+  const [T0, T1] = [V128_FIRST + 16, V128_FIRST + 20]; // t_i,k at T_i + k
+  const Y = (i: number, j: number) => V128_FIRST + 24 + i * 2 + j;
+  const [BV, AV] = [V128_FIRST + 28, V128_FIRST + 29];
+  const panel: number[] = [];
   // A^T M down the columns: m0 + m1 + m2, m1 - m2 - m3.
   for (let k = 0; k < 4; k++) {
-    body.push(...op.get(MV(k)), ...op.get(MV(4 + k)), ...op.fadd, ...op.get(MV(8 + k)), ...op.fadd, ...op.set(T0 + k));
-    body.push(...op.get(MV(4 + k)), ...op.get(MV(8 + k)), ...op.fsub, ...op.get(MV(12 + k)), ...op.fsub, ...op.set(T1 + k));
+    panel.push(...op.get(MV(k)), ...op.get(MV(4 + k)), ...op.fadd, ...op.get(MV(8 + k)), ...op.fadd, ...op.set(T0 + k));
+    panel.push(...op.get(MV(4 + k)), ...op.get(MV(8 + k)), ...op.fsub, ...op.get(MV(12 + k)), ...op.fsub, ...op.set(T1 + k));
   }
   for (let i = 0; i < 2; i++) {
     const t = i ? T1 : T0;
-    body.push(...op.get(t), ...op.get(t + 1), ...op.fadd, ...op.get(t + 2), ...op.fadd, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 0)));
-    body.push(...op.get(t + 1), ...op.get(t + 2), ...op.fsub, ...op.get(t + 3), ...op.fsub, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 1)));
+    panel.push(...op.get(t), ...op.get(t + 1), ...op.fadd, ...op.get(t + 2), ...op.fadd, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 0)));
+    panel.push(...op.get(t + 1), ...op.get(t + 2), ...op.fsub, ...op.get(t + 3), ...op.fsub, ...op.get(BV), ...op.fadd, ...op.set(Y(i, 1)));
   }
-  body.push(...op.get(ACT), ...op.if);
-  for (let i = 0; i < 2; i++) {
-    for (let j = 0; j < 2; j++) {
-      body.push(...op.get(Y(i, j)), ...op.zero, ...op.fmax, ...op.get(AV), ...op.get(Y(i, j)), ...op.zero, ...op.fmin, ...op.fmul, ...op.fadd, ...op.set(Y(i, j)));
-    }
-  }
-  body.push(...op.end);
+  panel.push(...activation([Y(0, 0), Y(0, 1), Y(1, 0), Y(1, 1)], AV));
   for (let i = 0; i < 2; i++) {
     // Q: this output row of the panel's 4 tiles, 8 floats.
-    body.push(...op.get(SQ), ...(i ? [...op.get(HALF), ...op.add] : []), ...op.get(P), ...op.i32(5), ...op.shl, ...op.add, ...op.set(Q));
-    body.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_LO), ...op.store(0));
-    body.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_HI), ...op.store(16));
+    panel.push(...op.get(SQ), ...(i ? [...op.get(HALF), ...op.add] : []), ...op.get(P), ...op.i32(5), ...op.shl, ...op.add, ...op.set(Q));
+    panel.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_LO), ...op.store(0));
+    panel.push(...op.get(Q), ...op.get(Y(i, 0)), ...op.get(Y(i, 1)), ...op.shuffle(ZIP_HI), ...op.store(16));
   }
-  body.push(...op.get(P), ...op.i32(1), ...op.add, ...op.tee(P), ...op.get(PANELS), ...op.ne, ...op.brIf(0), ...op.end);
-  body.push(...op.get(MQ), ...op.get(LDC), ...op.add, ...op.set(MQ));
-  body.push(...op.get(SQ), ...op.get(HALF), ...op.get(HALF), ...op.add, ...op.add, ...op.set(SQ));
-  body.push(...op.get(BIAS), ...op.i32(4), ...op.add, ...op.set(BIAS), ...op.get(ALPHA), ...op.i32(4), ...op.add, ...op.set(ALPHA));
-  body.push(...op.get(R), ...op.i32(1), ...op.add, ...op.tee(R), ...op.get(ROWS), ...op.ne, ...op.brIf(0), ...op.end);
-  return { name: 'output', params: 10, locals: [[HALF - R + 1, I32], [AV - MV(0) + 1, V128]], body };
+  const body = outputLoops(16, MV, BV, AV, 2, panel);
+  return { name: 'output', params: 10, locals: [[OUT_I32_LOCALS, I32], [AV - V128_FIRST + 1, V128]], body };
 }
 
 /**
@@ -181,16 +162,20 @@ function rowsFunction(): WasmFunction {
   return { name: 'rows', params: 8, locals: [[N - C + 1, I32]], body };
 }
 
-/** The kernels, with the GEMM's multiply-add fused (relaxed SIMD) or not. */
-const compiled = new Map<boolean, WebAssembly.Module | null>();
+/** The kernels per output block side, with the GEMM's multiply-add fused (relaxed SIMD) or not. */
+const compiled = new Map<string, WebAssembly.Module | null>();
 
-function winogradModule(fused: boolean): WebAssembly.Module | null {
-  if (!compiled.has(fused)) compiled.set(fused, compileModule([inputFunction(), gemmFunction(fused), outputFunction(), rowsFunction()]));
-  return compiled.get(fused)!;
+function winogradModule(fused: boolean, m: 2 | 4): WebAssembly.Module | null {
+  const key = `${m}${fused ? '+fma' : ''}`;
+  if (!compiled.has(key)) {
+    const transforms = m === 4 ? [input4Function(), output4Function()] : [inputFunction(), outputFunction()];
+    compiled.set(key, compileModule([transforms[0], gemmFunction(fused), transforms[1], rowsFunction()]));
+  }
+  return compiled.get(key)!;
 }
 
-export function simdWinogradSupported(fused = false): boolean {
-  return winogradModule(fused) !== null;
+export function simdWinogradSupported(fused = false, m: 2 | 4 = 2): boolean {
+  return winogradModule(fused, m) !== null;
 }
 
 type Kernel = (...a: number[]) => void;
@@ -199,7 +184,7 @@ type Kernels = { input: Kernel; gemm: Kernel; output: Kernel; rows: Kernel };
  * This thread's instance of each module, the weight arrays kept resident in its memory, and the
  * array a copying call (no ConvPlan.residentWeights) last left at offset 0, if still there.
  */
-const instances = new Map<boolean, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null; resident: ResidentWeights }>();
+const instances = new Map<string, { memory: WebAssembly.Memory; kernels: Kernels; loadedWeights: Float32Array | null; resident: ResidentWeights }>();
 
 /** Byte offsets of the kernel memory's regions for one conv, and the raw rows' capacity. */
 interface Layout {
@@ -218,27 +203,29 @@ interface Layout {
   end: number;
 }
 
-/** The regions from byte `base` on, the first (the weights, 16 matrices of rowsPad x cIn) left out where `weightsHere` is false. */
+/** The regions from byte `base` on, the first (the weights, `products` matrices of rowsPad x cIn) left out where `weightsHere` is false. */
 function layout(p: ConvPlan, g: WinogradGeometry, base: number, weightsHere: boolean): Layout {
   const align = (n: number) => Math.ceil(n / 4) * 16;
-  // A task's tile rows read at most 2 rows each plus 2 per batch item they span.
+  const products = winogradProducts(p);
+  const window = g.m + 2;
+  // A task's tile rows read at most m rows each plus 2 per batch item they span.
   const tileRows = g.rowsPerTask || 1;
-  const rawRows = Math.min(4 * tileRows, p.n * p.inH);
-  const rawW = g.rowsPerTask ? p.inW : Math.min(p.inW, 2 * g.chunkTiles + 2);
-  const outW = g.rowsPerTask ? p.outW : 2 * g.chunkTiles;
-  const v = base + (weightsHere ? align(16 * g.rowsPad * p.cIn) : 0);
-  const m = v + align(16 * g.panels * 4 * p.cIn);
-  const stage = m + align(16 * g.group * g.tiles);
-  const outRows = stage + align(g.rowsPad * 4 * g.tiles);
-  const bias = outRows + align(g.rowsPad * 2 * tileRows * outW);
+  const rawRows = Math.min(window * tileRows, p.n * p.inH);
+  const rawW = g.rowsPerTask ? p.inW : Math.min(p.inW, g.m * g.chunkTiles + 2);
+  const outW = g.rowsPerTask ? p.outW : g.m * g.chunkTiles;
+  const v = base + (weightsHere ? align(products * g.rowsPad * p.cIn) : 0);
+  const m = v + align(products * g.panels * 4 * p.cIn);
+  const stage = m + align(products * g.group * g.tiles);
+  const outRows = stage + align(g.rowsPad * g.m * g.m * g.tiles);
+  const bias = outRows + align(g.rowsPad * g.m * tileRows * outW);
   const alpha = bias + align(g.rowsPad);
   const strip = alpha + align(g.rowsPad);
-  const raw = strip + align(p.cIn * 4 * g.strip);
+  const raw = strip + align(p.cIn * window * g.strip);
   const table = raw + align(p.cIn * rawRows * rawW);
-  return { v, m, stage, outRows, bias, alpha, strip, raw, rawRows, rawW, table, end: table + align(2 * 4 * tileRows) + 64 };
+  return { v, m, stage, outRows, bias, alpha, strip, raw, rawRows, rawW, table, end: table + align(2 * window * tileRows) + 64 };
 }
 
-/** A run of output channels of a larger conv: its packed rows start at `first` of `all` in each of the 16 matrices. */
+/** A run of output channels of a larger conv: its packed rows start at `first` of `all` in each of the 16 (or 36) matrices. */
 export interface WeightRows {
   first: number;
   all: number;
@@ -255,17 +242,21 @@ export function simdWinogradTasks(
   alpha: Float32Array | null, from: number, to: number, rows?: WeightRows,
 ): void {
   const fused = p.fma === true;
-  let instance = instances.get(fused);
+  const g = winogradGeometry(p);
+  const m = g.m as 2 | 4;
+  const key = `${m}${fused ? '+fma' : ''}`;
+  let instance = instances.get(key);
   if (!instance) {
-    const module = winogradModule(fused);
+    const module = winogradModule(fused, m);
     if (!module) throw new Error(fused ? 'WebAssembly relaxed SIMD is not available' : 'WebAssembly SIMD is not available');
     const made = instantiate<Kernels>(module);
     instance = { memory: made.memory, kernels: made.exports, loadedWeights: null, resident: new ResidentWeights(made.memory) };
-    instances.set(fused, instance);
+    instances.set(key, instance);
   }
-  const g = winogradGeometry(p);
+  const products = winogradProducts(p);
+  const window = m + 2;
   // Resident weights (ConvPlan.residentWeights) are read where they lie, a run of rows included
-  // (each of the 16 matrices `rows.all` rows tall); others are copied to the front of this call's regions.
+  // (each of the matrices `rows.all` rows tall); others are copied to the front of this call's regions.
   const residentAt = p.residentWeights ? instance.resident.offsetOf(weights) : null;
   const base = instance.resident.end;
   const at = layout(p, g, base, residentAt === null);
@@ -287,8 +278,8 @@ export function simdWinogradTasks(
   } else {
     weightAt = (s) => base + 4 * s * rowsPad * cIn;
     if (rows) {
-      // Rows [first, first + rowsPad) of each of the 16 matrices, packed as this conv's own.
-      for (let s = 0; s < 16; s++) {
+      // Rows [first, first + rowsPad) of each of the matrices, packed as this conv's own.
+      for (let s = 0; s < products; s++) {
         const src = (s * rows.all + rows.first) * cIn;
         mem.set(weights.subarray(src, src + rowsPad * cIn), base / 4 + s * rowsPad * cIn);
       }
@@ -298,15 +289,15 @@ export function simdWinogradTasks(
       instance.loadedWeights = base === 0 ? weights : null;
     }
   }
-  for (let m = 0; m < rowsPad; m++) {
-    mem[at.bias / 4 + m] = bias && m < cOut ? bias[m] : 0;
-    mem[at.alpha / 4 + m] = p.activation === 2 && m < cOut ? alpha![m] : 0;
+  for (let c = 0; c < rowsPad; c++) {
+    mem[at.bias / 4 + c] = bias && c < cOut ? bias[c] : 0;
+    mem[at.alpha / 4 + c] = p.activation === 2 && c < cOut ? alpha![c] : 0;
   }
   const act = p.activation !== 0 ? 1 : 0;
   const plane = inH * inW;
   const outPlane = outH * outW;
   const setBytes = g.panels * 16 * cIn;
-  const stageRow = 4 * tiles; // floats per output channel in the stage: 2 rows of 2 * tiles
+  const stageRow = m * m * tiles; // floats per output channel in the stage: m rows of m * tiles
   const { rawRows, rawW } = at;
   const rawBase = at.raw / 4;
   const tableAt = at.table / 4;
@@ -330,18 +321,19 @@ export function simdWinogradTasks(
     const count = (r1 - r0 - 1) * step + len;
     const panels = Math.ceil(count / 4);
     // The input rows the task reads, batch item by batch item, into raw rows (columns
-    // [ix0, ix1) of the input); then each tile row's 4 rows (padded coordinates 2 ty ... 2 ty + 3,
-    // columns 2 c0 ... 2 (c0 + len) + 1) into the strips, zeros where the window is outside the input.
-    const ix0 = Math.max(0, 2 * c0 - padLeft);
-    const ix1 = Math.min(inW, 2 * (c0 + len) + 2 - padLeft);
+    // [ix0, ix1) of the input); then each tile row's m + 2 rows (padded coordinates m ty ...
+    // m ty + m + 1, columns m c0 ... m (c0 + len) + 1) into the strips, zeros where the window
+    // is outside the input.
+    const ix0 = Math.max(0, m * c0 - padLeft);
+    const ix1 = Math.min(inW, m * (c0 + len) + 2 - padLeft);
     const rw = ix1 - ix0;
     let raw = 0;
     let entries = 0;
     for (let r = r0; r < r1; ) {
       const b = Math.floor(r / tH);
       const rEnd = Math.min(r1, (b + 1) * tH);
-      const y0 = Math.max(0, 2 * (r - b * tH) - padTop);
-      const y1 = Math.min(inH, 2 * (rEnd - 1 - b * tH) + 4 - padTop);
+      const y0 = Math.max(0, m * (r - b * tH) - padTop);
+      const y1 = Math.min(inH, m * (rEnd - 1 - b * tH) + window - padTop);
       if (y1 > y0 && rw > 0) {
         for (let c = 0; c < cIn; c++) {
           const src = (b * cIn + c) * plane;
@@ -351,11 +343,11 @@ export function simdWinogradTasks(
         }
         for (; r < rEnd; r++) {
           const ty = r - b * tH;
-          for (let i = 0; i < 4; i++) {
-            const iy = 2 * ty + i - padTop;
+          for (let i = 0; i < window; i++) {
+            const iy = m * ty + i - padTop;
             if (iy < y0 || iy >= y1) continue;
             table[tableAt + 2 * entries] = 4 * (raw + iy - y0) * rw;
-            table[tableAt + 2 * entries + 1] = 4 * (i * strip + 2 * (r - r0) * step + ix0 + padLeft - 2 * c0);
+            table[tableAt + 2 * entries + 1] = 4 * (i * strip + m * (r - r0) * step + ix0 + padLeft - m * c0);
             entries++;
           }
         }
@@ -363,28 +355,28 @@ export function simdWinogradTasks(
       }
       r = rEnd;
     }
-    mem.fill(0, at.strip / 4, at.strip / 4 + cIn * 4 * strip);
-    copyRows(at.raw, at.strip, at.table, entries, rw, cIn, rawRows * rawW * 4, 4 * strip * 4);
+    mem.fill(0, at.strip / 4, at.strip / 4 + cIn * window * strip);
+    copyRows(at.raw, at.strip, at.table, entries, rw, cIn, rawRows * rawW * 4, window * strip * 4);
     input(at.v, at.strip, strip * 4, cIn, panels, setBytes, cIn * 16);
     for (let m0 = 0; m0 < rowsPad; m0 += group) {
       const rows = Math.min(group, rowsPad - m0);
-      for (let s = 0; s < 16; s++) {
+      for (let s = 0; s < products; s++) {
         gemm(weightAt(s) + 4 * m0 * cIn, at.v + s * setBytes, at.m + s * group * tiles * 4, cIn, rows / 4, panels, tiles * 4);
       }
-      output(at.m, at.stage + m0 * stageRow * 4, at.bias + 4 * m0, at.alpha + 4 * m0, act, rows, panels, group * tiles * 4, tiles * 4, tiles * 8);
+      output(at.m, at.stage + m0 * stageRow * 4, at.bias + 4 * m0, at.alpha + 4 * m0, act, rows, panels, group * tiles * 4, tiles * 4, m * tiles * 4);
     }
-    // Output rows 2 ty, 2 ty + 1 of each tile row (a last tile row's second only where the
-    // output has it), columns 2 c0 ... (the last tile's second only where the output has it),
+    // Output rows m ty ... m ty + m - 1 of each tile row (a last tile row's only where the
+    // output has them), columns m c0 ... (the last tile's only where the output has them),
     // gathered per channel into consecutive rows `w` wide, then copied out: one copy per
     // channel and batch item (whole rows), or per channel and row (a chunk of a wide row).
-    const ox0 = 2 * c0;
-    const w = Math.min(2 * len, outW - ox0);
+    const ox0 = m * c0;
+    const w = Math.min(m * len, outW - ox0);
     entries = 0;
     for (let r = r0; r < r1; r++) {
       const ty = r % tH;
-      const rowsOut = Math.min(2, outH - 2 * ty);
+      const rowsOut = Math.min(m, outH - m * ty);
       for (let i = 0; i < rowsOut; i++) {
-        table[tableAt + 2 * entries] = 4 * (i * 2 * tiles + 2 * (r - r0) * step);
+        table[tableAt + 2 * entries] = 4 * (i * m * tiles + m * (r - r0) * step);
         table[tableAt + 2 * entries + 1] = 4 * entries * w;
         entries++;
       }
@@ -397,23 +389,23 @@ export function simdWinogradTasks(
       for (let r = r0; r < r1; ) {
         const b = Math.floor(r / tH);
         const rEnd = Math.min(r1, (b + 1) * tH);
-        const oy0 = 2 * (r - b * tH);
-        const oy1 = Math.min(outH, 2 * (rEnd - b * tH));
+        const oy0 = m * (r - b * tH);
+        const oy1 = Math.min(outH, m * (rEnd - b * tH));
         const n = (oy1 - oy0) * outW;
-        for (let m = 0; m < cOut; m++) {
-          const src = outBase + m * perChannel + row * outW;
-          copyFloats(out, (b * cOut + m) * outPlane + oy0 * outW, mem, src, n);
+        for (let c = 0; c < cOut; c++) {
+          const src = outBase + c * perChannel + row * outW;
+          copyFloats(out, (b * cOut + c) * outPlane + oy0 * outW, mem, src, n);
         }
         row += oy1 - oy0;
         r = rEnd;
       }
     } else {
       const b = Math.floor(r0 / tH);
-      const oy0 = 2 * (r0 - b * tH);
-      for (let m = 0; m < cOut; m++) {
+      const oy0 = m * (r0 - b * tH);
+      for (let c = 0; c < cOut; c++) {
         for (let i = 0; i < entries; i++) {
-          const src = outBase + m * perChannel + i * w;
-          copyFloats(out, (b * cOut + m) * outPlane + (oy0 + i) * outW + ox0, mem, src, w);
+          const src = outBase + c * perChannel + i * w;
+          copyFloats(out, (b * cOut + c) * outPlane + (oy0 + i) * outW + ox0, mem, src, w);
         }
       }
     }
