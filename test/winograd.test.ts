@@ -4,11 +4,14 @@
 // rule leaves out run the direct path bit for bit; the switch's default and environment.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Tape } from '../src/autograd/tape.ts';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import type { Conv2dOptions } from '../src/tensor/geometry.ts';
 import { WINOGRAD4_MIN_CIN } from '../src/tensor/cpu/winograd.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { convMagnitude } from './helpers/convMagnitude.ts';
+import { seededNet } from './helpers/sameBits.ts';
 import { seeded } from './helpers/seeded.ts';
 
 /**
@@ -102,6 +105,28 @@ test('allowed 4x4 blocks, convs from 32 input channels round differently from F(
     if (shape[1] >= WINOGRAD4_MIN_CIN) assert.notDeepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}: F(4x4) gave F(2x2)'s bits`);
     else assert.deepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}`);
   });
+});
+
+test('a pass to differentiate (Net.forwardRecorded) keeps F(2x2, 3x3) blocks: the bits of a backend without 4x4 blocks', async () => {
+  const net = seededNet(Nn4Small2({ batchNorm: true }), 40);
+  const x = seeded([2, 3, 96, 96], 41);
+  const four = new CpuBackend({ threads: 1, winogradTile: 4 });
+  const two = new CpuBackend({ threads: 1, winogradTile: 2 });
+  try {
+    assert.equal(four.winogradTile, 4);
+    const recorded = await net.forwardRecorded(four, x, new Tape());
+    const exact = await net.forward(two, x);
+    const fast = await net.forward(four, x);
+    assert.deepEqual(recorded.output.data, exact.output.data);
+    assert.notDeepEqual(fast.output.data, exact.output.data, 'the inference pass took F(2x2) blocks too');
+    // The option itself, on one conv.
+    const input = seeded([1, 32, 12, 12], 42);
+    const w = seeded([16, 32, 3, 3], 43);
+    assert.deepEqual((await four.conv2d(input, w, null, { padding: 1, exact: true })).data, (await two.conv2d(input, w, null, { padding: 1 })).data);
+  } finally {
+    await four.dispose();
+    await two.dispose();
+  }
 });
 
 test('convs the rule leaves out (stride 2, 1x1, 5x5, grouped, depthwise, few channels) run the direct path bit for bit', async () => {

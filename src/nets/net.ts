@@ -4,7 +4,29 @@ import { joinPath, type ForwardContext, type Layer, type LayerInfo, type TraceHo
 import { bindWeights, expectedTensors } from '../layers/weights.ts';
 import type { Backend, RowGeometry } from '../tensor/backend.ts';
 import { ArgumentError, ShapeError, WeightsError } from '../errors.ts';
+import type { Conv2dOptions } from '../tensor/geometry.ts';
 import { parametersChanged, type Tensor } from '../tensor/tensor.ts';
+
+const exactViews = new WeakMap<Backend, Backend>();
+
+/**
+ * The backend with `exact: true` added to every conv2d's options (Conv2dOptions.exact), every
+ * other member the backend's own: what a pass to differentiate runs on.
+ */
+function exactConvolutions(backend: Backend): Backend {
+  let view = exactViews.get(backend);
+  if (!view) {
+    view = new Proxy(backend, {
+      get(target, key) {
+        const member = Reflect.get(target, key, target);
+        if (key === 'conv2d') return (x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions = {}) => target.conv2d(x, w, b, { ...o, exact: true });
+        return typeof member === 'function' ? member.bind(target) : member;
+      },
+    });
+    exactViews.set(backend, view);
+  }
+  return view;
+}
 
 /**
  * A network: a trunk of layers, then one or more heads on the trunk's output. Layer names are
@@ -76,7 +98,7 @@ export class Net {
   async forwardRecorded(backend: Backend, x: Tensor, tape: Tape, options: { training?: boolean } = {}): Promise<Record<string, Tensor>> {
     this.checkInput(x);
     parametersChanged();
-    return this.layers({ backend, tape, training: options.training ?? false }, x);
+    return this.layers({ backend: exactConvolutions(backend), tape, training: options.training ?? false }, x);
   }
 
   private checkInput(x: Tensor): void {

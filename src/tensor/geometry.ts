@@ -14,6 +14,12 @@ export interface Conv2dOptions {
   groups?: number;
   /** Applied to each output value (after the bias) before it is stored. */
   activation?: FusedActivation;
+  /**
+   * The output feeds a pass that is differentiated (Net.forwardRecorded): the backend uses its
+   * most exact fast algorithm, since gradients amplify the forward pass's rounding. The CPU
+   * backend then keeps Winograd convs to F(2x2, 3x3) blocks.
+   */
+  exact?: boolean;
 }
 
 export interface Pool2dOptions {

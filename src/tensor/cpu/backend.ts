@@ -634,7 +634,7 @@ export class CpuBackend implements Backend {
     plan.chunk = chunkFor(convReduction(plan));
     if (this.winograd && winogradFits(plan)) {
       plan.winograd = true;
-      plan.winogradTile = winogradTileFor(plan, this.winogradTile);
+      plan.winogradTile = winogradTileFor(plan, options.exact ? 2 : this.winogradTile);
     }
     // packedWeights' arrays are never written after they are made: the kernels may keep them.
     plan.residentWeights = this.residentWeights;
