@@ -110,8 +110,8 @@ test('allowed 4x4 blocks, convs from 32 input channels round differently from F(
 test('a pass to differentiate (Net.forwardRecorded) keeps F(2x2, 3x3) blocks: the bits of a backend without 4x4 blocks', async () => {
   const net = seededNet(Nn4Small2({ batchNorm: true }), 40);
   const x = seeded([2, 3, 96, 96], 41);
-  const four = new CpuBackend({ threads: 1, winogradTile: 4 });
-  const two = new CpuBackend({ threads: 1, winogradTile: 2 });
+  const four = new CpuBackend({ threads: 1, winograd: true, winogradTile: 4 });
+  const two = new CpuBackend({ threads: 1, winograd: true, winogradTile: 2 });
   try {
     assert.equal(four.winogradTile, 4);
     const recorded = await net.forwardRecorded(four, x, new Tape());
