@@ -48,11 +48,11 @@ export interface CpuBackendOptions {
    */
   winograd?: boolean;
   /**
-   * The output block side of those Winograd convs: 4, F(4x4, 3x3) (36 multiplications per 16
-   * outputs where the direct conv does 144), or 2, F(2x2, 3x3) (16 per 4 against 36), which rounds
-   * less (measured error and speed: README, Backends). One side for every conv, whatever its map
-   * size, so that tiles, bands and batch pieces of a pass round as the whole pass does. Default:
-   * 4 unless TSFACE_WINOGRAD_TILE=2.
+   * The largest output block side of those Winograd convs. 4: F(4x4, 3x3) (36 multiplications per
+   * 16 outputs where the direct conv does 144) for convs of 32 input channels or more, F(2x2, 3x3)
+   * below (winogradTileFor says why); 2: F(2x2, 3x3) (16 per 4 against 36) everywhere, which
+   * rounds less (measured error and speed: README, Backends). Passes to differentiate take
+   * F(2x2) either way (Conv2dOptions.exact). Default: 4 unless TSFACE_WINOGRAD_TILE=2.
    */
   winogradTile?: 2 | 4;
   /**
@@ -438,13 +438,6 @@ export class CpuBackend implements Backend {
     }
   }
 
-  /**
-   * One item's pass as bands of rows, one per thread (workers first, the last band here), joined
-   * into the whole outputs: each band reads the input rows its output rows need (RowGeometry),
-   * neighbours overlapping by the field less the stride; the last band ends on the input's edge,
-   * where ceil-mode pooling sees the same partial windows. Null when no worker is free or the
-   * input is too short to split.
-   */
   /** Whether a conv the pass recorded runs as Winograd F(4x4, 3x3) here. */
   private takesLargeBlocks(pass: RecordedPass): boolean {
     return pass.tape.steps.some((step) => {
@@ -460,6 +453,13 @@ export class CpuBackend implements Backend {
     });
   }
 
+  /**
+   * One item's pass as bands of rows, one per thread (workers first, the last band here), joined
+   * into the whole outputs: each band reads the input rows its output rows need (RowGeometry),
+   * neighbours overlapping by the field less the stride; the last band ends on the input's edge,
+   * where ceil-mode pooling sees the same partial windows. Null when no worker is free or the
+   * input is too short to split.
+   */
   private async inRowBands(tape: PassTape, forward: GraphForward, x: Tensor, rows: RowGeometry): Promise<Record<string, Tensor> | null> {
     const [, c, h, w] = x.shape;
     // Output rows the whole input gives, but for a partial pooling window at the bottom edge.

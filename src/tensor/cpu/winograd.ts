@@ -32,9 +32,9 @@ export const WINOGRAD4_MIN_CIN = 32;
  * WINOGRAD4_MIN_CIN input channels, else 2. The narrower convs are MTCNN's P-Net and R-Net:
  * R-Net's is no faster as F(4x4) (x1.02), and P-Net's passes are cut into tiles, row bands and
  * tracking windows that must round as the whole level does. F(2x2) blocks do that even where a
- * part ends inside a block: an output's rounding never reads the inputs past its own window
- * (its first row and column of A^T and B^T's first three rows leave out the last input), where
- * F(4x4)'s transforms mix all 6 inputs into every output. Depends on the channels alone, so a
+ * part ends inside a block: a block's first output row and column never read its last input
+ * row and column (A^T's first row and B^T's first three rows leave them out), where F(4x4)'s
+ * transforms mix all 6 inputs into every output. Depends on the channels alone, so a
  * layer runs the same way at every map size, batch size and part.
  */
 export function winogradTileFor(p: Pick<ConvPlan, 'cIn'>, largest: 2 | 4): 2 | 4 {
