@@ -7,16 +7,14 @@ import type { ConvPlan } from './convPlan.ts';
 import { copyFloats } from './copy.ts';
 import { gemmLoops, type GemmLocals } from './simdTile.ts';
 import { ResidentWeights } from './weightResidency.ts';
-import { input4Function, output4Function } from './simdWinogradF4.ts';
+import { input4Function, lanes, output4Function, ZIP_HI, ZIP_LO } from './simdWinogradF4.ts';
 import { activation, OUT, OUT_I32_LOCALS, outputLoops, V128_FIRST } from './simdWinogradOutput.ts';
 import { winogradGeometry, winogradProducts, type WinogradGeometry } from './winograd.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, V128, type WasmFunction } from './wasm.ts';
 
-// Byte shuffles: even and odd lanes of two vectors; two vectors' first and last pairs interleaved.
-const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-const ODD = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
-const ZIP_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
-const ZIP_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
+// Byte shuffles: even and odd lanes of two vectors (the interleaving ones are simdWinogradF4.ts's).
+const EVEN = lanes(0, 2, 4, 6);
+const ODD = lanes(1, 3, 5, 7);
 
 /**
  * input(dst, src, rowBytes, channels, panels, setBytes, panelBytes): V = B^T d B for `panels`

@@ -13,12 +13,13 @@ import { activation, OUT, OUT_I32_LOCALS, outputLoops, V128_FIRST } from './simd
 import { I32, op, V128, type WasmFunction } from './wasm.ts';
 
 /** Shuffle bytes picking float lanes (0-3 of the first vector, 4-7 of the second). */
-function lanes(...picks: number[]): number[] {
+export function lanes(...picks: number[]): number[] {
   return picks.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 }
 
-const ZIP_LO = lanes(0, 4, 1, 5);
-const ZIP_HI = lanes(2, 6, 3, 7);
+/** Two vectors' first pairs interleaved, and their last pairs. */
+export const ZIP_LO = lanes(0, 4, 1, 5);
+export const ZIP_HI = lanes(2, 6, 3, 7);
 const LOW_PAIRS = lanes(0, 1, 4, 5);
 const HIGH_PAIRS = lanes(2, 3, 6, 7);
 
