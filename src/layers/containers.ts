@@ -1,6 +1,7 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { PReLU, ReLU } from './activation.ts';
 import { Conv2d } from './conv.ts';
+import { MaxPool2d } from './pool.ts';
 import { joinPath, type ForwardContext, type Layer, type LayerInfo, type ParamSpec } from './layer.ts';
 
 abstract class Container implements Layer {
@@ -38,10 +39,15 @@ export class Sequential extends Container {
       // Without a trace nobody observes the conv's own output, so the activation after it is
       // applied in the same pass (one memory round trip fewer; the values are identical). A tape
       // needs the conv's output for the activation's backward, so it gets two steps.
+      // So is a max pooling after the conv (and its activation): a backend may pool each part
+      // of the conv's output while it still holds it.
       const prev = y;
-      if (!ctx.trace && !ctx.tape && layer instanceof Conv2d && (next instanceof PReLU || next instanceof ReLU)) {
-        y = await layer.runFused(ctx.backend, y, next.asFused());
-        i++;
+      const activation = next instanceof PReLU || next instanceof ReLU ? next : null;
+      const after = layers[i + (activation ? 2 : 1)];
+      const maxPool = after instanceof MaxPool2d ? after.options : undefined;
+      if (!ctx.trace && !ctx.tape && layer instanceof Conv2d && (activation || maxPool)) {
+        y = await layer.runFused(ctx.backend, y, activation?.asFused(), maxPool);
+        i += (activation ? 1 : 0) + (maxPool ? 1 : 0);
       } else {
         y = await layer.forward(ctx, y, here);
       }

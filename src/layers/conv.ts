@@ -1,6 +1,6 @@
 import type { Backend } from '../tensor/backend.ts';
 import { ShapeError } from '../errors.ts';
-import { padding4, pair, pooledSize, type Conv2dOptions, type FusedActivation, type Padding } from '../tensor/geometry.ts';
+import { padding4, pair, pooledSize, type Conv2dOptions, type FusedActivation, type Padding, type Pool2dOptions } from '../tensor/geometry.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { LeafLayer, type LeafGrads, type LeafNeeds, type ParamSpec } from './layer.ts';
 
@@ -36,8 +36,8 @@ export class Conv2d extends LeafLayer {
     return { stride: this.spec.stride ?? 1, padding: this.padding, groups: this.spec.groups ?? 1 };
   }
 
-  protected run(backend: Backend, x: Tensor, activation?: FusedActivation): Promise<Tensor> {
-    return backend.conv2d(x, this.param('weight'), this.optionalParam('bias'), { ...this.options(), activation });
+  protected run(backend: Backend, x: Tensor, activation?: FusedActivation, maxPool?: Pool2dOptions): Promise<Tensor> {
+    return backend.conv2d(x, this.param('weight'), this.optionalParam('bias'), { ...this.options(), activation, ...(maxPool ? { maxPool } : {}) });
   }
 
   protected override async backward(backend: Backend, x: Tensor, _y: Tensor, dy: Tensor, needs: LeafNeeds): Promise<LeafGrads> {
@@ -49,9 +49,9 @@ export class Conv2d extends LeafLayer {
     return { dx, params };
   }
 
-  /** The convolution with the following activation applied in the same pass (no trace in between). */
-  runFused(backend: Backend, x: Tensor, activation: FusedActivation): Promise<Tensor> {
-    return this.run(backend, x, activation);
+  /** The convolution with the following activation, and the max pooling after it, applied in the same pass (no trace in between). */
+  runFused(backend: Backend, x: Tensor, activation: FusedActivation | undefined, maxPool?: Pool2dOptions): Promise<Tensor> {
+    return this.run(backend, x, activation, maxPool);
   }
 
   outputShape(input: readonly number[]): number[] {

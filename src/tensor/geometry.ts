@@ -20,6 +20,11 @@ export interface Conv2dOptions {
    * backend then keeps Winograd convs to F(2x2, 3x3) blocks.
    */
   exact?: boolean;
+  /**
+   * Max pooling applied to the (activated) output: the result is maxPool2d's of the conv's
+   * output, value for value. A backend may pool each part of the output while it still holds it.
+   */
+  maxPool?: Pool2dOptions;
 }
 
 export interface Pool2dOptions {

@@ -4,6 +4,7 @@
 // CASE: pnet-480x640, rnet-b256, onet-b64, nn4small2-b1, nn4small2-b32, mobilefacenet-b1, mobilefacenet-b32
 import type { Backend } from '../../src/tensor/backend.ts';
 import { CpuBackend } from '../../src/tensor/cpu/backend.ts';
+import { windowGeometry, type Conv2dOptions } from '../../src/tensor/geometry.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { netCases } from './netCases.ts';
 import { random } from './random.ts';
@@ -39,17 +40,26 @@ const timed = new Proxy(backend, {
       const result = await value.apply(target, a);
       const x = a[0] as Tensor | undefined;
       const w = a[1] as Tensor | undefined;
-      const key = `${String(prop)} ${x?.shape?.join('x') ?? ''}${w instanceof Tensor ? ` w ${w.shape.join('x')}` : ''}`;
+      // A conv that pools its output (Conv2dOptions.maxPool) includes the pooling's time.
+      const pooled = prop === 'conv2d' && (a[3] as Conv2dOptions | undefined)?.maxPool ? '+maxPool' : '';
+      const key = `${String(prop)}${pooled} ${x?.shape?.join('x') ?? ''}${w instanceof Tensor ? ` w ${w.shape.join('x')}` : ''}`;
       calls.set(key, (calls.get(key) ?? 0) + performance.now() - t0);
       if ((prop === 'conv2d' || prop === 'dense') && result instanceof Tensor && w instanceof Tensor) {
         // conv: every output value sums cIn/groups x kH x kW products (the weight's last three dims).
         const perOutput = prop === 'dense' ? w.shape[w.shape.length - 1] : w.shape.slice(1).reduce((a, b) => a * b, 1);
-        macs.set(key, (macs.get(key) ?? 0) + result.size * perOutput);
+        macs.set(key, (macs.get(key) ?? 0) + convOutputs(prop, x!, w, a[3] as Conv2dOptions | undefined, result) * perOutput);
       }
       return result;
     };
   },
 }) as Backend;
+
+/** Output values of the conv itself: a conv that pools its output (Conv2dOptions.maxPool) returns fewer. */
+function convOutputs(prop: string, x: Tensor, w: Tensor, options: Conv2dOptions | undefined, result: Tensor): number {
+  if (prop !== 'conv2d' || !options?.maxPool) return result.size;
+  const g = windowGeometry('conv2d', x.shape, [w.shape[2], w.shape[3]], options.stride, options.padding, false);
+  return x.shape[0] * w.shape[0] * g.outH * g.outW;
+}
 
 const x = random(shape, 7);
 // V8 first runs WebAssembly from its baseline compiler and swaps in optimised code a few calls

@@ -4,6 +4,7 @@ import type { Backend, BackendCapabilities, BackendReport, BatchNormParams, Grap
 import type { BatchNormBackwardParams, BatchStats } from '../backward.ts';
 import { checkSlice, convGradGeometry, croppedSize, poolGradGeometry, sameShapes } from '../gradGeometry.ts';
 import { ShapeError } from '../../errors.ts';
+import { simdFirstConvFits } from './simdFirstConv.ts';
 import { padding4, pair, windowGeometry, type Conv2dOptions, type ConvGeometry, type Padding, type Pool2dOptions, type Region } from '../geometry.ts';
 import { parametersGeneration, sameShape, shapeSize, Tensor } from '../tensor.ts';
 import {
@@ -72,6 +73,13 @@ export interface CpuBackendOptions {
    * way. Default: true unless TSFACE_RESIDENT_WEIGHTS=0, which copies at every call as before.
    */
   residentWeights?: boolean;
+  /**
+   * A conv followed by max pooling (Conv2dOptions.maxPool: MTCNN's first convs) pools each band
+   * of its output in the kernel's memory while it is in cache, instead of writing the whole
+   * output and reading it back (O-Net's: 17 MB for 64 crops). Same bits either way. Default:
+   * true unless TSFACE_POOL_IN_CONV=0, which runs the pooling after the conv.
+   */
+  poolInConv?: boolean;
   /**
    * How an op's share reaches a worker (threadPool.ts): 'spin', through a mailbox on shared
    * memory that the worker watches, a few microseconds; 'message', by postMessage, about 0.1 ms
@@ -205,6 +213,8 @@ export class CpuBackend implements Backend {
   readonly residentWeights: boolean;
   /** Whether the SIMD GEMMs use fused multiply-adds (see CpuBackendOptions.fma). */
   readonly fma: boolean;
+  /** Whether first convs pool their output in place (see CpuBackendOptions.poolInConv). */
+  readonly poolInConv: boolean;
   /** How ops' shares reach the workers (see CpuBackendOptions.handoff). */
   readonly handoff: Handoff;
   private workers: ThreadPool | null = null;
@@ -247,6 +257,7 @@ export class CpuBackend implements Backend {
     if (fmaWanted) allowRelaxedSimd();
     this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true, this.winogradTile));
     this.residentWeights = options.residentWeights ?? env('TSFACE_RESIDENT_WEIGHTS') !== '0';
+    this.poolInConv = options.poolInConv ?? env('TSFACE_POOL_IN_CONV') !== '0';
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
       : fmaWanted && !this.fma ? 'asked for fused multiply-adds, this engine has no WebAssembly relaxed SIMD: separate multiply and add' : undefined;
   }
@@ -574,7 +585,7 @@ export class CpuBackend implements Backend {
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
       pool.send(w, {
-        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, winogradTile: this.winogradTile, fma: this.fma,
+        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, winogradTile: this.winogradTile, fma: this.fma, poolInConv: this.poolInConv,
         constants: tape.constants.map((c) => ({ shape: c.shape, data: c.data })),
       });
       tape.sentTo.add(w);
@@ -638,11 +649,22 @@ export class CpuBackend implements Backend {
     }
     // packedWeights' arrays are never written after they are made: the kernels may keep them.
     plan.residentWeights = this.residentWeights;
+    if (options.maxPool) {
+      const o = options.maxPool;
+      // Only the first-conv kernel pools its own output; elsewhere the pooling runs after.
+      if (!this.poolInConv || !simdFirstConvFits(plan)) {
+        const y = await this.conv2d(x, weight, bias, { ...options, maxPool: undefined });
+        const pooled = await this.maxPool2d(y, o);
+        this.release(y);
+        return pooled;
+      }
+      plan.pool = windowGeometry('maxPool2d', [n, cOut, g.outH, g.outW], pair(o.kernel, 1), o.stride ?? o.kernel, o.padding, o.ceilMode ?? false);
+    }
     if (!isDepthwise(plan)) plan.items = smallMapItems(plan);
     const macs = n * cOut * g.outH * g.outW * cInG * kH * kW;
     const threaded = this.shareable() && macs * (isDepthwise(plan) ? this.depthwiseWork : 1) >= this.shareFromMacs
       && (this.handoff !== 'spin' || isDepthwise(plan) || macs >= SPIN_MIN_MACS_PER_INPUT * x.size);
-    const out = this.alloc([n, cOut, g.outH, g.outW], threaded);
+    const out = this.alloc(plan.pool ? [n, cOut, plan.pool.outH, plan.pool.outW] : [n, cOut, g.outH, g.outW], threaded);
     const b = bias ? bias.data : null;
 
     if (isDepthwise(plan)) {

@@ -4,7 +4,7 @@
 import { convReduction, convSizes, convTask, MR, NR, type ConvPlan } from './convPlan.ts';
 import { simdConvTasks } from './simdConv.ts';
 import { simdDepthwiseFits, simdDepthwiseTasks } from './simdDepthwise.ts';
-import { simdFirstConvFits, simdFirstConvTasks } from './simdFirstConv.ts';
+import { pooledTaskCount, simdFirstConvFits, simdFirstConvTasks } from './simdFirstConv.ts';
 import { winogradTaskCount } from './winograd.ts';
 
 export { chunkFor, convReduction, convSizes, convTask, isDepthwise, MR, NR, packConvWeights, packedWeightLength, type ConvPlan } from './convPlan.ts';
@@ -30,6 +30,7 @@ export function smallMapItems(p: ConvPlan): number {
 
 /** Independent units of work: (batch item, group, pixel chunk), or runs of `items` batch items. */
 export function convTaskCount(p: ConvPlan): number {
+  if (p.pool) return pooledTaskCount(p);
   if (p.winograd) return winogradTaskCount(p);
   if (p.items) return Math.ceil(p.n / p.items);
   return p.n * p.groups * Math.ceil((p.outH * p.outW) / p.chunk);

@@ -1,7 +1,7 @@
 // What every CPU conv kernel shares: the plan, the micro-kernel's tile and the task geometry.
 // The kernels (conv2d.ts, simdConv.ts, simdFirstConv.ts, winograd.ts, ...) import this and conv2d.ts
 // dispatches to them, so none of them imports conv2d.ts back.
-import type { ConvGeometry } from '../geometry.ts';
+import type { ConvGeometry, Window2d } from '../geometry.ts';
 
 /** Everything a conv kernel needs. */
 export interface ConvPlan extends ConvGeometry {
@@ -32,6 +32,12 @@ export interface ConvPlan extends ConvGeometry {
    * the weights in at every call.
    */
   residentWeights?: boolean;
+  /**
+   * Max pooling of the activated output, done where the kernel leaves it (simdFirstConv.ts, for
+   * the convs simdFirstConvFits): the result is the pooled map, and tasks are (batch item, band of
+   * pooled rows). Its geometry's input is the conv's output.
+   */
+  pool?: Window2d;
 }
 
 /** Rows of the weight matrix handled together by the micro-kernel. */

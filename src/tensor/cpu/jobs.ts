@@ -89,6 +89,7 @@ export interface TapeMessage {
   winograd: boolean;
   winogradTile: 2 | 4;
   fma: boolean;
+  poolInConv: boolean;
 }
 
 /**

@@ -13,6 +13,7 @@
 
 import { env } from '../../platform/index.ts';
 import { convSizes, convTask, MR, type ConvPlan } from './convPlan.ts';
+import { maxPoolInputRows, maxPoolRun, POOL_SLACK } from './simdPool.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 const CIN = 3;
@@ -144,6 +145,76 @@ export function firstConvSupported(): boolean {
 type Kernel = (...a: number[]) => void;
 let instance: { memory: WebAssembly.Memory; kernels: Kernel[] } | undefined;
 
+function firstConvInstance(): { memory: WebAssembly.Memory; kernels: Kernel[] } {
+  const module = firstConvModule();
+  if (!module) throw new Error('WebAssembly SIMD is not available');
+  if (!instance) {
+    const { memory, exports } = instantiate<Record<string, Kernel>>(module);
+    instance = { memory, kernels: [1, 2, 3, 4].map((m) => exports[`conv${m}`]) };
+  }
+  return instance;
+}
+
+const align = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * The kernel's memory for one call: packed weights from byte 0, then biases and slopes per packed
+ * row and the taps' table, all written here; `after` bytes from `freeAt` are the caller's (who
+ * may grow it further).
+ */
+function loadedKernel(p: ConvPlan, packed: Float32Array, bias: Float32Array | null, alpha: Float32Array | null, after: number) {
+  const { memory, kernels } = firstConvInstance();
+  const { K, blocks } = convSizes(p);
+  const rows = blocks * MR;
+  const biasAt = 4 * align(rows * K);
+  const alphaAt = biasAt + 4 * rows;
+  const tapsAt = alphaAt + 4 * rows;
+  const freeAt = tapsAt + 4 * align(TAPS);
+  ensureBytes(memory, freeAt + after);
+  const heap = new Float32Array(memory.buffer);
+  heap.set(packed.subarray(0, rows * K), 0);
+  for (let c = 0; c < rows; c++) {
+    heap[biasAt / 4 + c] = c < p.cOut && bias ? bias[c] : 0;
+    heap[alphaAt / 4 + c] = c < p.cOut && p.activation === 2 ? alpha![c] : 0;
+  }
+  /** The taps' offsets for input planes `band` floats apart. */
+  const setTaps = (band: number) => {
+    // A view made now: the caller may have grown the memory since.
+    const taps = new Int32Array(memory.buffer, tapsAt, TAPS);
+    let i = 0;
+    for (let c = 0; c < CIN; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) taps[i++] = 4 * (c * band + ky * p.inW + kx);
+  };
+  /**
+   * Output pixels [j0, j1) of every channel (rows oy0 = j0 / outW ...) from input rows at
+   * `inAt`, the band's row oy0, into the tile at `tileAt`, channels `ldc` floats apart, its
+   * first float pixel j0.
+   */
+  const convolve = (inAt: number, tileAt: number, ldc: number, j0: number, j1: number) => {
+    const { outW } = p;
+    const oy0 = Math.floor(j0 / outW);
+    const x0 = j0 - oy0 * outW;
+    const oyL = Math.floor((j1 - 1) / outW);
+    const xLast = j1 - oyL * outW;
+    // Pixel (row oy0, x = 0) would sit x0 floats before the tile (i32 arithmetic wraps).
+    const outAt = tileAt - 4 * x0;
+    const act = p.activation !== 0 ? 1 : 0;
+    for (let b = 0; b < blocks; b++) {
+      const m = Math.min(MR, p.cOut - b * MR);
+      kernels[m - 1](4 * b * K * MR, biasAt + 16 * b, alphaAt + 16 * b, act, inAt, (outAt + 16 * b * ldc) | 0, 4 * ldc, 4 * p.inW, tapsAt, oyL - oy0 + 1, x0, xLast, outW);
+    }
+  };
+  return { memory, freeAt, setTaps, convolve };
+}
+
+/** Input rows [top, bottom) of batch item `item`'s three planes into the kernel's memory at `at` (bytes), planes (bottom - top) rows apart. */
+function copyInputRows(p: ConvPlan, x: Float32Array, heap: Float32Array, at: number, item: number, top: number, bottom: number): void {
+  const plane = p.inH * p.inW;
+  const band = (bottom - top) * p.inW;
+  const src = item * CIN * plane;
+  if (band === plane) heap.set(x.subarray(src, src + CIN * plane), at / 4);
+  else for (let c = 0; c < CIN; c++) heap.set(x.subarray(src + c * plane + top * p.inW, src + c * plane + bottom * p.inW), at / 4 + c * band);
+}
+
 /**
  * convTasks for convs that simdFirstConvFits: per batch item of the share, the input rows its
  * tasks read are copied into the kernel's memory, then per task and block of 4 output
@@ -154,37 +225,22 @@ export function simdFirstConvTasks(
   alpha: Float32Array | null, from: number, to: number,
 ): void {
   if (from >= to) return;
-  const module = firstConvModule();
-  if (!module) throw new Error('WebAssembly SIMD is not available');
-  if (!instance) {
-    const { memory, exports } = instantiate<Record<string, Kernel>>(module);
-    instance = { memory, kernels: [1, 2, 3, 4].map((m) => exports[`conv${m}`]) };
+  if (p.pool) {
+    pooledTasks(p, x, packed, bias, out, alpha, from, to);
+    return;
   }
-  const { K, blocks, hw } = convSizes(p);
+  const { blocks, hw } = convSizes(p);
   const { inH, inW, outW, cOut } = p;
   const plane = inH * inW;
   const cols = Math.min(p.chunk, hw);
   // Tile rows: the chunk plus slack for the last step's unwanted lanes, 16-byte aligned.
   const ldc = Math.ceil(cols / 4) * 4 + 8;
-  const align = (n: number) => Math.ceil(n / 4) * 4;
-  const rows = blocks * MR;
-  const biasAt = 4 * align(rows * K);
-  const alphaAt = biasAt + 4 * rows;
-  const tapsAt = alphaAt + 4 * rows;
-  const tileAt = tapsAt + 4 * align(TAPS);
-  const inputAt = tileAt + 4 * align(rows * ldc);
-  const bytes = inputAt + 4 * (CIN * plane + 16);
-  const { memory, kernels } = instance;
-  ensureBytes(memory, bytes);
-  const heap = new Float32Array(memory.buffer);
-  const taps = new Int32Array(memory.buffer, tapsAt, TAPS);
-  heap.set(packed.subarray(0, rows * K), 0);
-  for (let c = 0; c < rows; c++) {
-    heap[biasAt / 4 + c] = c < cOut && bias ? bias[c] : 0;
-    heap[alphaAt / 4 + c] = c < cOut && p.activation === 2 ? alpha![c] : 0;
-  }
-  const act = p.activation !== 0 ? 1 : 0;
-  const tile = heap.subarray(tileAt / 4, tileAt / 4 + rows * ldc);
+  const tileFloats = blocks * MR * ldc;
+  const kernel = loadedKernel(p, packed, bias, alpha, 4 * (tileFloats + CIN * plane + 16));
+  const tileAt = kernel.freeAt;
+  const inputAt = tileAt + 4 * tileFloats;
+  const heap = new Float32Array(kernel.memory.buffer);
+  const tile = heap.subarray(tileAt / 4, tileAt / 4 + tileFloats);
   const tileRows = Array.from({ length: cOut }, (_, m) => tile.subarray(m * ldc, m * ldc + cols));
   const chunks = Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
@@ -193,28 +249,75 @@ export function simdFirstConvTasks(
     const end = Math.min(to, (item + 1) * chunks);
     const top = Math.floor(convTask(p, t).j0 / outW);
     const bottom = Math.min(inH, Math.floor((convTask(p, end - 1).j1 - 1) / outW) + KH);
-    const band = (bottom - top) * inW;
-    const src = item * CIN * plane;
-    if (band === plane) heap.set(x.subarray(src, src + CIN * plane), inputAt / 4);
-    else for (let c = 0; c < CIN; c++) heap.set(x.subarray(src + c * plane + top * inW, src + c * plane + bottom * inW), inputAt / 4 + c * band);
-    let i = 0;
-    for (let c = 0; c < CIN; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) taps[i++] = 4 * (c * band + ky * inW + kx);
+    copyInputRows(p, x, heap, inputAt, item, top, bottom);
+    kernel.setTaps((bottom - top) * inW);
     for (; t < end; t++) {
       const { j0, j1 } = convTask(p, t);
-      const oy0 = Math.floor(j0 / outW);
-      const x0 = j0 - oy0 * outW;
-      const oyL = Math.floor((j1 - 1) / outW);
-      const xLast = j1 - oyL * outW;
-      const inAt = inputAt + 4 * (oy0 - top) * inW;
-      // Pixel (row oy0, x = 0) would sit x0 floats before the tile (i32 arithmetic wraps).
-      const outAt = tileAt - 4 * x0;
-      for (let b = 0; b < blocks; b++) {
-        const m = Math.min(MR, cOut - b * MR);
-        kernels[m - 1](4 * b * K * MR, biasAt + 16 * b, alphaAt + 16 * b, act, inAt, (outAt + 16 * b * ldc) | 0, 4 * ldc, 4 * inW, tapsAt, oyL - oy0 + 1, x0, xLast, outW);
-      }
+      kernel.convolve(inputAt + 4 * (Math.floor(j0 / outW) - top) * inW, tileAt, ldc, j0, j1);
       const n = j1 - j0;
       const dst = item * cOut * hw + j0;
       for (let c = 0; c < cOut; c++) out.set(n === cols ? tileRows[c] : tile.subarray(c * ldc, c * ldc + n), dst + c * hw);
     }
+  }
+}
+
+/** Bytes of conv output a fused conv + pooling task keeps in the kernel's memory: within a core's L2 with the rest. */
+const POOLED_TILE_BYTES = 384 * 1024;
+
+/** Pooled output rows per task of a conv with `pool`: as many as fit POOLED_TILE_BYTES of conv rows, at least one. */
+function pooledBandRows(p: ConvPlan): number {
+  const g = p.pool!;
+  const convRows = Math.floor(POOLED_TILE_BYTES / (4 * p.cOut * p.outW));
+  return Math.min(g.outH, Math.max(1, Math.floor((convRows - g.kH) / g.strideH) + 1));
+}
+
+/** Tasks of a conv with `pool`: (batch item, band of pooled rows), bands fastest. */
+export function pooledTaskCount(p: ConvPlan): number {
+  return p.n * Math.ceil(p.pool!.outH / pooledBandRows(p));
+}
+
+/**
+ * Tasks of a conv followed by max pooling (ConvPlan.pool): per task, the conv rows its band of
+ * pooled rows reads are computed into the tile, planes one after another, and pooled there by
+ * simdPool's kernels over this kernel's memory; only the pooled rows leave. The pooled values
+ * are simdMaxPool2d's of this kernel's output, bit for bit: the same maxima of the same floats.
+ */
+function pooledTasks(
+  p: ConvPlan, x: Float32Array, packed: Float32Array, bias: Float32Array | null, out: Float32Array,
+  alpha: Float32Array | null, from: number, to: number,
+): void {
+  const g = p.pool!;
+  const { blocks } = convSizes(p);
+  const { inW, outW, cOut } = p;
+  const bandRows = pooledBandRows(p);
+  const bands = Math.ceil(g.outH / bandRows);
+  // The most conv rows a band reads (a first band clipped by padding may read fewer).
+  const convRows = Math.min(p.outH, (bandRows - 1) * g.strideH + g.kH);
+  // Tile planes: the band's conv rows plus slack for the last step's unwanted lanes, which the
+  // pooling's whole vectors may read too.
+  const ldc = align(convRows * outW) + 8;
+  const tileFloats = blocks * MR * ldc;
+  const outFloats = cOut * bandRows * g.outW;
+  const inFloats = CIN * (convRows + KH - 1) * inW + 16;
+  const kernel = loadedKernel(p, packed, bias, alpha, 0);
+  const pooling = maxPoolRun(g, kernel.memory, kernel.freeAt);
+  const tileAt = kernel.freeAt + pooling.scratchBytes;
+  const outAt = tileAt + 4 * tileFloats + POOL_SLACK;
+  const inputAt = outAt + 4 * outFloats + POOL_SLACK;
+  ensureBytes(kernel.memory, inputAt + 4 * inFloats);
+  const heap = new Float32Array(kernel.memory.buffer);
+  const pooledPlane = g.outH * g.outW;
+  for (let t = from; t < to; t++) {
+    const item = Math.floor(t / bands);
+    const oy0 = (t % bands) * bandRows;
+    const rows = Math.min(bandRows, g.outH - oy0);
+    const [y0, y1] = maxPoolInputRows(g, oy0, rows);
+    copyInputRows(p, x, heap, inputAt, item, y0, y1 + KH - 1);
+    kernel.setTaps((y1 + KH - 1 - y0) * inW);
+    kernel.convolve(inputAt, tileAt, ldc, y0 * outW, y1 * outW);
+    pooling.run(tileAt, 4 * ldc, cOut, y0, oy0, rows, outAt);
+    const n = rows * g.outW;
+    const dst = item * cOut * pooledPlane + oy0 * g.outW;
+    for (let c = 0; c < cOut; c++) out.set(heap.subarray(outAt / 4 + c * n, outAt / 4 + (c + 1) * n), dst + c * pooledPlane);
   }
 }

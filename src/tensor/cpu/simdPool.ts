@@ -173,13 +173,13 @@ function poolFunction(kH: number, kW: number, sW: number, wideEdges: boolean, ke
 
 type Kernel = (...a: number[]) => void;
 type Kernels = { pool: Kernel; encode: Kernel };
-// Compiled modules by window shape and their instances over one memory (per thread, as all
-// module state: each kernel worker has its own).
+// Compiled modules by window shape, and their instances by memory (per thread, as all module
+// state: each kernel worker has its own): this file's own, or a conv kernel's that pools its
+// output where it lies (simdFirstConv.ts).
 const modules = new Map<string, WebAssembly.Module | null>();
-const kernels = new Map<string, Kernels>();
+const instances = new WeakMap<WebAssembly.Memory, Map<string, Kernels>>();
 let memory: WebAssembly.Memory | null = null;
 let floats = new Float32Array(0);
-let ints = new Int32Array(0);
 
 function compiled(kH: number, kW: number, sW: number, wideEdges: boolean, keys: boolean): WebAssembly.Module | null {
   const key = `${kH}x${kW}/${sW}${wideEdges ? 'w' : ''}${keys ? 'k' : ''}`;
@@ -187,15 +187,16 @@ function compiled(kH: number, kW: number, sW: number, wideEdges: boolean, keys: 
   return modules.get(key)!;
 }
 
-function kernel(kH: number, kW: number, sW: number, wideEdges: boolean, keys: boolean): Kernels {
+function kernel(kH: number, kW: number, sW: number, wideEdges: boolean, keys: boolean, over: WebAssembly.Memory): Kernels {
   const key = `${kH}x${kW}/${sW}${wideEdges ? 'w' : ''}${keys ? 'k' : ''}`;
-  let k = kernels.get(key);
+  let byKey = instances.get(over);
+  if (!byKey) instances.set(over, byKey = new Map());
+  let k = byKey.get(key);
   if (!k) {
     const module = compiled(kH, kW, sW, wideEdges, keys);
     if (!module) throw new Error('WebAssembly SIMD is not available');
-    memory ??= kernelMemory();
-    k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
-    kernels.set(key, k);
+    k = new WebAssembly.Instance(module, { env: { memory: over } }).exports as unknown as Kernels;
+    byKey.set(key, k);
   }
   return k;
 }
@@ -210,54 +211,94 @@ const GROUP_BYTES = 128 * 1024;
 const clamp = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
-/** Max pooling of planes [from, to) of x (default all planes of g) into out; same values as pool2d's max, NaN included. */
-export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, from = 0, to = g.n * g.c): void {
-  if (!simdMaxPoolSupported()) throw new Error('WebAssembly SIMD is not available');
+/** Bytes past a pooling's input and output that whole vectors may touch. */
+export const POOL_SLACK = 16 * Math.max(UNROLL, ENCODE_UNROLL);
+
+/**
+ * Max pooling of planes that already lie in a kernel memory, in the kernels' shape for window g:
+ * what every call shares (the row table, the line) and one call per group of planes.
+ */
+export interface MaxPoolRun {
+  /** Bytes of memory the row table and the line take, from where they are put. */
+  scratchBytes: number;
+  /**
+   * Pools output rows [oy0, oy0 + rows) of `planes` planes whose input rows from `y0` lie at
+   * `inAt`, planes `planeBytes` apart (POOL_SLACK readable past the last), into `outAt`: planes of
+   * `rows` x outW floats one after another. The input is turned into keys in place.
+   */
+  run(inAt: number, planeBytes: number, planes: number, y0: number, oy0: number, rows: number, outAt: number): void;
+}
+
+/** The kernels for window g over `over`, their row table and line at `scratchAt` (16-byte aligned). */
+export function maxPoolRun(g: Window2d, over: WebAssembly.Memory, scratchAt: number): MaxPoolRun {
   const { inH, inW, kH, kW, strideH, strideW, padTop, padLeft, outH, outW } = g;
-  if (to <= from || outH === 0 || outW === 0) return;
-  const inPlane = inH * inW;
-  const outPlane = outH * outW;
   const step = strideW <= 2 ? 4 * UNROLL : 1;
   const chunks = Math.ceil(outW / step);
   const vecs = Math.ceil(inW / (4 * UNROLL)) * UNROLL;
   const fillEnd = (outW - 1) * strideW + kW;
   // A 2x2 window reads each cell once, so encoding every cell costs more than cheaper maxes save.
   const keys = kH * kW > 4;
-  const { pool, encode } = kernel(kH, kW, strideW, padLeft > 4 || fillEnd - (padLeft + inW) > 4, keys);
+  const { pool, encode } = kernel(kH, kW, strideW, padLeft > 4 || fillEnd - (padLeft + inW) > 4, keys, over);
   // The line's cells that anything reads or writes: the vertical pass's whole vectors, the
   // horizontal pass's last iteration, the edge fill.
   const lineFloats = Math.max(padLeft + 4 * vecs, (chunks - 1) * step * strideW + Math.max(step * strideW, 4) + kW + 4, fillEnd, padLeft + inW + 4);
-  // Bytes past the input and output that whole vectors may touch.
-  const slack = 16 * Math.max(UNROLL, ENCODE_UNROLL);
+  // Layout: [rows | 16 bytes | line].
+  const rowsAt = scratchAt;
+  const lineAt = align16(rowsAt + 4 * outH * kH) + 16;
+  const scratchBytes = align16(lineAt + 4 * lineFloats) - scratchAt;
+  const common = [4 * padLeft, 4 * (padLeft + inW), 4 * fillEnd, 16 * vecs, chunks, 4 * outW] as const;
+  const rowOf = (oy: number, ky: number) => clamp(oy * strideH - padTop + ky, inH - 1);
+  let table: Int32Array | null = null;
+  return {
+    scratchBytes,
+    run(inAt, planeBytes, planes, y0, oy0, rows, outAt) {
+      // The row table holds offsets from a plane's start (row 0): made once the memory has grown to hold it.
+      if (table?.buffer !== over.buffer) {
+        table = new Int32Array(over.buffer, rowsAt, outH * kH);
+        for (let oy = 0; oy < outH; oy++) for (let ky = 0; ky < kH; ky++) table[oy * kH + ky] = 4 * inW * rowOf(oy, ky);
+      }
+      // Every plane's span but the last one's, and the last one's rows that windows read.
+      const span = ((planes - 1) * planeBytes) / 4 + (rowOf(oy0 + rows - 1, kH - 1) + 1 - y0) * inW;
+      if (keys) encode(inAt, Math.ceil(span / (4 * ENCODE_UNROLL)));
+      pool(inAt - 4 * inW * y0, outAt, planes, planeBytes, rows, rowsAt + 4 * oy0 * kH, lineAt, ...common);
+    },
+  };
+}
+
+/** The rows of input that output rows [oy0, oy0 + rows) of window g read: [y0, y1). */
+export function maxPoolInputRows(g: Window2d, oy0: number, rows: number): [number, number] {
+  return [clamp(oy0 * g.strideH - g.padTop, g.inH - 1), clamp((oy0 + rows - 1) * g.strideH - g.padTop + g.kH - 1, g.inH - 1) + 1];
+}
+
+/** Max pooling of planes [from, to) of x (default all planes of g) into out; same values as pool2d's max, NaN included. */
+export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, from = 0, to = g.n * g.c): void {
+  if (!simdMaxPoolSupported()) throw new Error('WebAssembly SIMD is not available');
+  const { inH, inW, kH, strideH, outH, outW } = g;
+  if (to <= from || outH === 0 || outW === 0) return;
+  const inPlane = inH * inW;
+  const outPlane = outH * outW;
+  memory ??= kernelMemory();
+  const pooling = maxPoolRun(g, memory, 0);
 
   // Small planes go several to a call; a large plane goes a band of output rows at a time, with
   // only the input rows that band's windows cover.
   const planesPerCall = Math.max(1, Math.floor(GROUP_BYTES / (4 * inPlane)));
   const bandRows = planesPerCall > 1 ? outH : Math.max(1, Math.floor(GROUP_BYTES / (4 * inW * Math.max(strideH, 1))));
-  const rowOf = (oy: number, ky: number) => clamp(oy * strideH - padTop + ky, inH - 1);
   const bandInRows = planesPerCall > 1 ? inH : Math.min(inH, (Math.min(bandRows, outH) - 1) * strideH + kH);
 
-  // Layout: [rows | 16 bytes | line | input | slack | output | slack].
-  const rowsAt = 0;
-  const lineAt = align16(rowsAt + 4 * outH * kH) + 16;
-  const inAt = align16(lineAt + 4 * lineFloats);
+  // Layout: [row table and line | input | slack | output | slack].
+  const inAt = pooling.scratchBytes;
   const inFloats = planesPerCall > 1 ? planesPerCall * inPlane : bandInRows * inW;
-  const outAt = align16(inAt + 4 * inFloats + slack);
+  const outAt = align16(inAt + 4 * inFloats + POOL_SLACK);
   const outFloats = planesPerCall > 1 ? planesPerCall * outPlane : bandRows * outW;
-  ensureBytes(memory!, outAt + 4 * outFloats + slack);
-  if (floats.buffer !== memory!.buffer) {
-    floats = new Float32Array(memory!.buffer);
-    ints = new Int32Array(memory!.buffer);
-  }
-  for (let oy = 0; oy < outH; oy++) for (let ky = 0; ky < kH; ky++) ints[rowsAt / 4 + oy * kH + ky] = 4 * inW * rowOf(oy, ky);
-  const common = [4 * padLeft, 4 * (padLeft + inW), 4 * fillEnd, 16 * vecs, chunks, 4 * outW] as const;
+  ensureBytes(memory, outAt + 4 * outFloats + POOL_SLACK);
+  if (floats.buffer !== memory.buffer) floats = new Float32Array(memory.buffer);
 
   if (planesPerCall > 1) {
     for (let p = from; p < to; p += planesPerCall) {
       const n = Math.min(planesPerCall, to - p);
       floats.set(x.subarray(p * inPlane, (p + n) * inPlane), inAt / 4);
-      if (keys) encode(inAt, Math.ceil((n * inPlane) / (4 * ENCODE_UNROLL)));
-      pool(inAt, outAt, n, 4 * inPlane, outH, rowsAt, lineAt, ...common);
+      pooling.run(inAt, 4 * inPlane, n, 0, 0, outH, outAt);
       out.set(floats.subarray(outAt / 4, outAt / 4 + n * outPlane), p * outPlane);
     }
     return;
@@ -265,12 +306,9 @@ export function simdMaxPool2d(g: Window2d, x: Float32Array, out: Float32Array, f
   for (let p = from; p < to; p++) {
     for (let oy0 = 0; oy0 < outH; oy0 += bandRows) {
       const rows = Math.min(bandRows, outH - oy0);
-      const y0 = rowOf(oy0, 0);
-      const y1 = rowOf(oy0 + rows - 1, kH - 1) + 1;
+      const [y0, y1] = maxPoolInputRows(g, oy0, rows);
       floats.set(x.subarray(p * inPlane + y0 * inW, p * inPlane + y1 * inW), inAt / 4);
-      if (keys) encode(inAt, Math.ceil(((y1 - y0) * inW) / (4 * ENCODE_UNROLL)));
-      // The row table holds offsets from the plane's start: the band's copy starts at row y0.
-      pool(inAt - 4 * inW * y0, outAt, 1, 0, rows, rowsAt + 4 * oy0 * kH, lineAt, ...common);
+      pooling.run(inAt, 4 * (y1 - y0) * inW, 1, y0, oy0, rows, outAt);
       out.set(floats.subarray(outAt / 4, outAt / 4 + rows * outW), p * outPlane + oy0 * outW);
     }
   }

@@ -209,6 +209,11 @@ export class GpujsBackend implements Backend {
   }
 
   async conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Promise<Tensor> {
+    if (options.maxPool) {
+      // The pooling runs as its own kernel on the conv's output.
+      const { maxPool, ...conv } = options;
+      return this.maxPool2d(await this.conv2d(x, weight, bias, conv), maxPool);
+    }
     const [n, cIn] = x.nchw('conv2d');
     if (weight.rank !== 4) throw new ShapeError('conv2d', 'weight must be [cOut, cIn/groups, kH, kW]', [weight.shape]);
     const [cOut, cInG, kH, kW] = weight.shape;
