@@ -6,7 +6,7 @@ import { loadMtcnn, type MtcnnNets, type WeightsSource } from '../nets/weights.t
 import { loadBundledWeights } from '../platform/index.ts';
 import type { Backend } from '../tensor/backend.ts';
 import { CpuBackend } from '../tensor/cpu/backend.ts';
-import { withIntegral } from '../tensor/cpu/resample.ts';
+import { withIntegral, type RgbPixels } from '../tensor/cpu/resample.ts';
 import { ArgumentError, checkSignal } from '../errors.ts';
 import { stackBatch, Tensor } from '../tensor/tensor.ts';
 import { boxArea, cropRegion, regress, square, type Candidate } from './boxes.ts';
@@ -199,7 +199,17 @@ export class FaceDetector {
     // On the CPU backend an integral image (small photos only) serves every pyramid level and
     // crop of this detection.
     const hostTensors = this.backend.capabilities.hostTensors;
-    const rgb = images.map((img) => (hostTensors ? withIntegral(toRgbImage(img, options)) : toRgbImage(img, options)));
+    const rgb: RgbPixels[] = images.map((img) => (hostTensors ? withIntegral(toRgbImage(img, options)) : toRgbImage(img, options)));
+    try {
+      return await this.cascadeOn(rgb, t0, opts, options, windows);
+    } finally {
+      // The integrals' memories go to the next detection's (nothing here keeps an image).
+      for (const img of rgb) img.integralImage?.dispose();
+    }
+  }
+
+  private async cascadeOn(rgb: RgbPixels[], t0: number, opts: ReturnType<typeof checkOptions>, options: DetectOptions, windows?: readonly PnetWindow[]): Promise<Detection[]> {
+    const { signal } = options;
     checkSignal(signal);
     const tDecode = now() - t0;
     const reports = rgb.map((): DetectionReport => ({

@@ -3,13 +3,17 @@
 // pixels is exact in float32; the average divides twice, fl32(fl32(sum / rows) / cols), as
 // torch 1.13's kernel does: dividing once by rows * cols differs by one ulp on about 9% of
 // pyramid values, enough to move exact score ties.
+import { IntegralImage } from './simdIntegral.ts';
+
 /** An 8-bit RGB image, row-major, 3 bytes a pixel. */
 export interface RgbPixels {
   width: number;
   height: number;
   data: Uint8Array;
-  /** Its integral image (withIntegral), when the caller made one for a run of resizes. */
+  /** Its integral image (withIntegral), when the caller made one for a run of resizes: in TypeScript... */
   integral?: Int32Array;
+  /** ...or in a WebAssembly memory, with the SIMD kernels that read it (simdIntegral.ts). */
+  integralImage?: IntegralImage;
 }
 
 /** Images up to this many pixels get an integral image for a detection (12 bytes a pixel: 25 MB here). */
@@ -27,11 +31,15 @@ export const INTEGRAL_MAX_PIXELS = 1 << 21;
  * areaResizeWindowNormalized, three runs each). Larger images than INTEGRAL_MAX_PIXELS
  * are returned as they are: their integral would cost more memory than the photo.
  * The integral belongs to this call's snapshot of the pixels: make it per run, never cache it
- * on a buffer a caller may refill (a video frame).
+ * on a buffer a caller may refill (a video frame). Where WebAssembly SIMD runs (and `kernels`),
+ * the integral and the resizes from it are simdIntegral.ts's kernels (TSFACE_INTEGRAL_WASM=0
+ * keeps these loops): 640x480 took 4.4 ms here and the pixels' cells 26-39 ns each.
  */
-export function withIntegral(img: RgbPixels): RgbPixels {
+export function withIntegral(img: RgbPixels, kernels = true): RgbPixels {
   const { width, height, data } = img;
   if (width * height > INTEGRAL_MAX_PIXELS || width === 0 || height === 0) return img;
+  const integralImage = kernels ? IntegralImage.of(width, height, data) : null;
+  if (integralImage) return { width, height, data, integralImage };
   const integral = new Int32Array((height + 1) * (width + 1) * 3);
   // A call per row: a function called once with the whole image in one loop would run mostly
   // before V8 has optimised it.
@@ -86,6 +94,11 @@ export function areaResizeNormalized(img: RgbPixels, region: Region, outH: numbe
  */
 export function areaResizeWindowNormalized(img: RgbPixels, region: Region, outH: number, outW: number, window: OutputWindow, out: Float32Array, offset = 0): void {
   const plane = (window.y1 - window.y0) * (window.x1 - window.x0);
+  if (img.integralImage && plane > 0) {
+    const rows = spans(region.height, outH, window.y0, window.y1);
+    const cols = spans(region.width, outW, window.x0, window.x1);
+    if (img.integralImage.resize(region, rows, cols, window.y1 - window.y0, window.x1 - window.x0, out, offset)) return;
+  }
   if (img.integral) {
     integralNormalized(img, region, outH, outW, window, out, offset);
     return;
