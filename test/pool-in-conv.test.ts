@@ -12,26 +12,8 @@ import { simdFirstConvFits, simdFirstConvTasks } from '../src/tensor/cpu/simdFir
 import { simdMaxPool2d } from '../src/tensor/cpu/simdPool.ts';
 import { windowGeometry, type Pool2dOptions } from '../src/tensor/geometry.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
+import { rng, values } from './helpers/xorshift.ts';
 import { seeded } from './helpers/seeded.ts';
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-function values(size: number, r: () => number, scale = 1): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = (r() - 0.5) * 2 * scale;
-  return out;
-}
 
 /** Some inputs with -0, infinities, NaN, tiny and huge values in random places. */
 function sprinkle(x: Float32Array, r: () => number): void {

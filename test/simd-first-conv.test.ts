@@ -9,25 +9,7 @@ import { chunkFor, convReduction, convTaskCount, convTasks, packConvWeights, typ
 import { simdConvTasks } from '../src/tensor/cpu/simdConv.ts';
 import { simdFirstConvFits, simdFirstConvTasks } from '../src/tensor/cpu/simdFirstConv.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-function values(size: number, r: () => number, scale = 1): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = (r() - 0.5) * 2 * scale;
-  return out;
-}
+import { rng, values } from './helpers/xorshift.ts';
 
 // TSFACE_FIRSTCONV=0 takes these convs off the direct kernel in convTasks; it is still called
 // directly here.

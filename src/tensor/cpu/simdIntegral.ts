@@ -14,20 +14,10 @@
 // result rounded to float32 is the float32 operation's own result, see averageBound).
 import { env } from '../../platform/index.ts';
 import type { Region } from '../geometry.ts';
-import { compileModule, ensureBytes, I32, op, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 // Instructions not in wasm.ts's table.
 const simd = (code: number) => [0xfd, ...uleb(code)];
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-}
 const load32Zero = (offset: number) => [...simd(0x5c), 2, ...uleb(offset)];
 const widenBytes = simd(0x89); // i16x8.extend_low_i8x16_u
 const widenShorts = simd(0xa9); // i32x4.extend_low_i16x8_u
