@@ -14,7 +14,7 @@
 // result rounded to float32 is the float32 operation's own result, see averageBound).
 import { env } from '../../platform/index.ts';
 import type { Region } from '../geometry.ts';
-import { compileModule, ensureBytes, I32, op, uleb, V128, type WasmFunction } from './wasm.ts';
+import { compileModule, ensureBytes, I32, kernelMemory, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 // Instructions not in wasm.ts's table.
 const simd = (code: number) => [0xfd, ...uleb(code)];
@@ -214,7 +214,8 @@ export class IntegralImage {
 }
 
 function newSlot(module: WebAssembly.Module): Slot {
-  const memory = new WebAssembly.Memory({ initial: 1 });
+  // Growing in place where this thread must not detach buffers (a page's main thread: wasm.ts).
+  const memory = kernelMemory();
   return { memory, kernels: new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Slot['kernels'] };
 }
 
