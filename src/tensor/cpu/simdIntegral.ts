@@ -26,7 +26,6 @@ const isub = simd(0xb1);
 const toFloat = simd(0xfa); // f32x4.convert_i32x4_s
 const extractF32 = (lane: number) => [...simd(0x1f), lane];
 const f32ConvertI32 = [0xb2];
-const f32Splat = simd(0x13);
 
 /** v128.const: three lanes of ones, the fourth zero (a pixel's r, g, b, not the next pixel's r). */
 const RGB_MASK = [...simd(0x0c), ...new Array(12).fill(0xff), 0, 0, 0, 0];
@@ -81,7 +80,7 @@ function resizeFunction(): WasmFunction {
     ...op.loop,
     ...op.get(INTEGRAL), ...op.get(R), ...op.loadI32(0), ...op.add, ...op.set(TOP),
     ...op.get(INTEGRAL), ...op.get(R), ...op.loadI32(4), ...op.add, ...op.set(BOTTOM),
-    ...op.get(R), ...op.loadI32(8), ...f32ConvertI32, ...f32Splat, ...op.set(KH),
+    ...op.get(R), ...op.loadI32(8), ...f32ConvertI32, ...op.splat, ...op.set(KH),
     ...op.get(COL_TABLE), ...op.set(C),
     ...op.get(COL_TABLE), ...op.get(COLS), ...op.i32(12), ...op.mul, ...op.add, ...op.set(CEND),
     ...op.loop,
@@ -90,7 +89,7 @@ function resizeFunction(): WasmFunction {
     // bottom-right - top-right - bottom-left + top-left, as the TypeScript sums it
     ...corner(BOTTOM, X1), ...corner(TOP, X1), ...isub, ...corner(BOTTOM, X0), ...isub, ...corner(TOP, X0), ...iadd,
     ...toFloat, ...op.get(KH), ...op.fdiv,
-    ...op.get(C), ...op.loadI32(8), ...f32ConvertI32, ...f32Splat, ...op.fdiv,
+    ...op.get(C), ...op.loadI32(8), ...f32ConvertI32, ...op.splat, ...op.fdiv,
     ...op.get(HALF), ...op.fsub, ...op.get(SCALE), ...op.fmul, ...op.set(V),
     ...op.get(OUT), ...op.get(V), ...extractF32(0), ...op.storeF32(0),
     ...op.get(OUT), ...op.get(PLANE), ...op.add, ...op.get(V), ...extractF32(1), ...op.storeF32(0),
