@@ -1,7 +1,7 @@
-// The direct 3 -> n 3x3 kernel (simdFirstConv.ts) against im2col + the SIMD GEMM (simdConv.ts)
-// it replaces: the same float32 bits on every element (Object.is), over random shapes, batches,
-// bias or none, no activation, ReLU and PReLU, any split of the tasks, and through the backend
-// on one and two threads.
+// The direct 3 -> n kernel (simdFirstConv.ts) against im2col + the SIMD GEMM (simdConv.ts) it
+// replaces: the same float32 bits on every element (Object.is), over random shapes, kernel sides
+// 1 to 7, strides 1 and 2 each way, padding, batches, bias or none, no activation, ReLU and
+// PReLU, any split of the tasks, and through the backend on one and two threads.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
@@ -15,13 +15,38 @@ import { rng, values } from './helpers/xorshift.ts';
 // directly here.
 const dispatched = process.env.TSFACE_FIRSTCONV !== '0';
 
-function plan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, chunk?: number): ConvPlan {
+/** A window's geometry: kernel sides, strides and padding on each side (3x3, stride 1, none by default). */
+interface Window {
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+}
+
+const MTCNN: Window = { kH: 3, kW: 3, strideH: 1, strideW: 1, padH: 0, padW: 0 };
+
+function plan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, chunk?: number, win: Window = MTCNN): ConvPlan {
+  const { kH, kW, strideH, strideW, padH, padW } = win;
   const p: ConvPlan = {
-    n, cIn: 3, inH, inW, cOut, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0,
-    outH: inH - 2, outW: inW - 2, groups: 1, chunk: 0, activation, simd: true,
+    n, cIn: 3, inH, inW, cOut, kH, kW, strideH, strideW, padTop: padH, padLeft: padW,
+    outH: Math.floor((inH + 2 * padH - kH) / strideH) + 1, outW: Math.floor((inW + 2 * padW - kW) / strideW) + 1,
+    groups: 1, chunk: 0, activation, simd: true,
   };
   p.chunk = chunk ?? chunkFor(convReduction(p));
   return p;
+}
+
+/** A random window: sides 1 to 7, strides 1 or 2, padding up to half the side; null where the input is too small for it. */
+function randomWindow(r: () => number, inH: number, inW: number): Window | null {
+  const kH = 1 + Math.floor(r() * 7);
+  const kW = r() < 0.7 ? kH : 1 + Math.floor(r() * 7);
+  const strideH = 1 + Math.floor(r() * 2);
+  const strideW = r() < 0.7 ? strideH : 1 + Math.floor(r() * 2);
+  const padH = Math.floor(r() * (Math.floor(kH / 2) + 1));
+  const padW = Math.floor(r() * (Math.floor(kW / 2) + 1));
+  return inH + 2 * padH < kH || inW + 2 * padW < kW ? null : { kH, kW, strideH, strideW, padH, padW };
 }
 
 function assertSameBits(name: string, want: Float32Array, got: Float32Array): void {
@@ -35,7 +60,7 @@ function assertSameBits(name: string, want: Float32Array, got: Float32Array): vo
 function compare(name: string, p: ConvPlan, r: () => number, withBias: boolean, cuts: number[] = []): void {
   assert.equal(simdFirstConvFits(p), dispatched, `${name} fits`);
   const x = values(p.n * 3 * p.inH * p.inW, r, 2);
-  const w = values(p.cOut * 27, r);
+  const w = values(p.cOut * 3 * p.kH * p.kW, r);
   const bias = withBias ? values(p.cOut, r) : null;
   const alpha = p.activation === 2 ? values(p.cOut, r, 0.5) : null;
   const packed = packConvWeights(p, w);
@@ -66,6 +91,28 @@ test('the direct first conv equals im2col + SIMD GEMM bit for bit on random shap
     cases++;
   }
   assert.equal(cases, 400);
+});
+
+test('kernels up to 7x7, strides of 1 and 2 each way and padding give the GEMM\'s bits too (nn4.small2\'s and MobileFaceNet\'s first convs)', () => {
+  const r = rng(2718);
+  let cases = 0;
+  for (let i = 0; i < 400; i++) {
+    const n = 1 + Math.floor(r() * 3);
+    const inH = 1 + Math.floor(r() * 40);
+    const inW = 1 + Math.floor(r() * (i % 4 === 0 ? 9 : 60));
+    const win = randomWindow(r, inH, inW);
+    if (!win) continue;
+    const cOut = 1 + Math.floor(r() * 40);
+    const activation = Math.floor(r() * 3) as 0 | 1 | 2;
+    const chunk = r() < 0.4 ? 16 + 8 * Math.floor(r() * 12) : undefined;
+    const p = plan(n, inH, inW, cOut, activation, chunk, win);
+    const cuts = r() < 0.3 ? [Math.floor(r() * convTaskCount(p))] : [];
+    compare(`case ${i}: ${n}x3x${inH}x${inW} -> ${cOut} ${JSON.stringify(win)} act ${activation} chunk ${p.chunk} cuts ${cuts}`, p, r, r() < 0.7, cuts);
+    cases++;
+  }
+  assert.ok(cases > 300, `${cases} cases`);
+  compare('nn4.small2 2x3x96x96 -> 64, 7x7 stride 2 pad 3', plan(2, 96, 96, 64, 1, undefined, { kH: 7, kW: 7, strideH: 2, strideW: 2, padH: 3, padW: 3 }), r, true);
+  compare('MobileFaceNet 2x3x112x112 -> 64, 3x3 stride 2 pad 1', plan(2, 112, 112, 64, 2, undefined, { kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }), r, true);
 });
 
 test('the direct first conv gives the same bits whatever share of the tasks each call takes', () => {
@@ -102,14 +149,17 @@ test('the MTCNN first convs (P-Net on a frame, R-Net and O-Net batches) and spec
   }
 });
 
-test('convTasks sends only 3 -> n, 3x3, stride 1, unpadded, dense SIMD convs to the direct kernel', () => {
+test('convTasks sends only dense 3 -> n SIMD convs up to 7x7 with strides 1 and 2 to the direct kernel', () => {
   const p = plan(1, 10, 10, 8, 0);
   assert.equal(simdFirstConvFits(p), dispatched);
+  assert.equal(simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }), dispatched);
+  assert.equal(simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }), dispatched);
+  assert.equal(simdFirstConvFits({ ...p, kH: 7, kW: 7, outH: 4, outW: 4 }), dispatched);
   assert.ok(!simdFirstConvFits({ ...p, simd: false }));
-  assert.ok(!simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }));
-  assert.ok(!simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }));
   assert.ok(!simdFirstConvFits({ ...p, cIn: 4 }));
-  assert.ok(!simdFirstConvFits({ ...p, kH: 5, kW: 5, outH: 6, outW: 6 }));
+  assert.ok(!simdFirstConvFits({ ...p, kH: 9, kW: 9, outH: 2, outW: 2 }));
+  assert.ok(!simdFirstConvFits({ ...p, strideH: 3, strideW: 3, outH: 3, outW: 3 }));
+  assert.ok(!simdFirstConvFits({ ...p, groups: 3, cOut: 9 }));
 });
 
 const one = new CpuBackend({ threads: 1 });

@@ -1,15 +1,19 @@
-// The first convolution of the MTCNN nets (3 input channels, 3x3, stride 1, no padding) as a
-// direct WebAssembly SIMD kernel. Through im2col + GEMM (simdConv.ts) its reduction is only
-// K = 27 long, and im2col writes and rereads 27 floats for every output pixel, with the GEMM's
-// per-tile overhead spread over few multiplications. Here the kernel reads the input rows
-// where they lie: four adjacent output pixels of one row are four adjacent input floats at
-// every tap, so each tap is one unaligned vector load per 4 pixels, and the weights are
-// splatted from the packed layout.
+// The first convolution of a net (3 input channels: MTCNN's 3x3, nn4.small2's 7x7 stride 2,
+// MobileFaceNet's 3x3 stride 2) as a direct WebAssembly SIMD kernel. Through im2col + GEMM
+// (simdConv.ts) its reduction is short (27 to 147), and im2col writes and rereads that many
+// floats for every output pixel, with the GEMM's per-tile overhead spread over few
+// multiplications. Here the kernel reads the input rows where they lie: four adjacent output
+// pixels of one row are four adjacent floats at every tap, so each tap is one unaligned vector
+// load per 4 pixels, and the weights are splatted from the packed layout. For that, the input
+// rows are staged in the kernel's memory with their padding, and with a stride of 2 across
+// (stride 2 along x), each row as its even columns followed by its odd ones: output pixel x at
+// tap kx then reads column x + floor(kx / 2) of the half kx % 2 picks.
 //
 // The results are the GEMM's bit for bit: each output lane starts at +0 and adds
 // weight * input for k = (c, ky, kx) in the same order with separate float32 multiplies and
-// adds, then the same bias add and the same values of max(y, 0) + alpha * min(y, 0)
-// (test/simd-first-conv.test.ts checks Object.is on every element). TSFACE_FIRSTCONV=0 turns it off.
+// adds (padding's zeros included, as im2col writes them), then the same bias add and the same
+// values of max(y, 0) + alpha * min(y, 0) (test/simd-first-conv.test.ts checks Object.is on
+// every element). TSFACE_FIRSTCONV=0 turns it off.
 
 import { env } from '../../platform/index.ts';
 import { convSizes, convTask, MR, type ConvPlan } from './convPlan.ts';
@@ -17,15 +21,17 @@ import { maxPoolInputRows, maxPoolRun, POOL_SLACK } from './simdPool.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from './wasm.ts';
 
 const CIN = 3;
-const KH = 3;
-const KW = 3;
-const TAPS = CIN * KH * KW;
+/** The largest kernel side taken (nn4.small2's 7x7): its 147 taps' table stays small. */
+const MAX_K = 7;
 
-/** Whether a conv takes this kernel: dense, 3 -> any, 3x3, stride 1, no padding, on the SIMD GEMM path. */
+/**
+ * Whether a conv takes this kernel: dense, 3 -> any, kernels up to 7x7, stride 1 or 2 each way,
+ * any padding, on the SIMD GEMM path.
+ */
 export function simdFirstConvFits(p: ConvPlan): boolean {
-  return p.simd && !p.winograd && p.groups === 1 && p.cIn === CIN && p.kH === KH && p.kW === KW
-    && p.strideH === 1 && p.strideW === 1 && p.padTop === 0 && p.padLeft === 0
-    && p.outH === p.inH - KH + 1 && p.outW === p.inW - KW + 1 && firstConvEnabled() && firstConvSupported();
+  return p.simd && !p.winograd && p.groups === 1 && p.cIn === CIN && p.kH <= MAX_K && p.kW <= MAX_K
+    && (p.strideH === 1 || p.strideH === 2) && (p.strideW === 1 || p.strideW === 2)
+    && firstConvEnabled() && firstConvSupported();
 }
 
 let enabled: boolean | undefined;
@@ -47,15 +53,16 @@ const pmax = [0xfd, ...uleb(0xeb)];
 // the block's packed weights ([k][4] floats), its biases and slopes, whether to apply the
 // slopes, the input at (first row, x = 0) of channel 0, the tile at (first row, x = 0) of the
 // block's first channel, the tile's channel stride and the input's row stride in bytes, the
-// table of the 27 taps' byte offsets (c, ky, kx order) from a window's first input float, how
-// many output rows, where the first row starts and the last row ends (pixels), and the output
-// width. Output pixel (i, x) of channel m goes to out + m * ldc + 4 * (i * outW + x).
-const [W, BIAS, ALPHA, ACT, IN, OUT, LDC, ROW, TAPTABLE, ROWS, X0, XLAST, OUTW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+// table of the taps' byte offsets (c, ky, kx order) from a window's first input float, how
+// many output rows, where the first row starts and the last row ends (pixels), the output
+// width and the taps table's end. Output pixel (i, x) of channel m goes to
+// out + m * ldc + 4 * (i * outW + x); its window starts at in + i * row + 4 * x.
+const [W, BIAS, ALPHA, ACT, IN, OUT, LDC, ROW, TAPTABLE, ROWS, X0, XLAST, OUTW, TEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+const PARAMS = TEND + 1;
 // i32 locals: row index, x, end of this row's span, the step's input and output addresses,
-// a scratch address (one tap's input, one channel's tile row), the tap and weight pointers
-// and the table's end.
-const [I, X, XE, P, Q, QM, TP, WP, TEND] = [13, 14, 15, 16, 17, 18, 19, 20, 21];
-const I32_LOCALS = TEND + 1 - I;
+// a scratch address (one tap's input, one channel's tile row), the tap and weight pointers.
+const [I, X, XE, P, Q, QM, TP, WP] = [14, 15, 16, 17, 18, 19, 20, 21];
+const I32_LOCALS = WP + 1 - I;
 // v128 locals: input lanes, a splatted weight, accumulators.
 const V128_BASE = I + I32_LOCALS;
 const IV = (v: number) => V128_BASE + v;
@@ -64,7 +71,7 @@ const ACC = (m: number, v: number) => V128_BASE + 3 + m * 2 + v;
 
 /**
  * One step: `width` vectors of 4 pixels for m channels, at input P and tile Q. The taps are a
- * loop, not unrolled: in straight-line code V8 schedules all 27 taps' loads ahead of the
+ * loop, not unrolled: in straight-line code V8 schedules all of MTCNN's 27 taps' loads ahead of the
  * arithmetic and spills them; the loop keeps one tap's loads and the accumulators in registers.
  */
 function step(m: number, width: 1 | 2): number[] {
@@ -113,7 +120,6 @@ function step(m: number, width: 1 | 2): number[] {
  */
 function convFunction(m: number): WasmFunction {
   const body: number[] = [
-    ...op.get(TAPTABLE), ...op.i32(4 * TAPS), ...op.add, ...op.set(TEND),
     ...op.i32(0), ...op.set(I),
     ...op.loop, // over rows
     // x = i == 0 ? x0 : 0; xe = i == rows - 1 ? xLast : outW
@@ -129,7 +135,7 @@ function convFunction(m: number): WasmFunction {
     ...op.get(I), ...op.i32(1), ...op.add, ...op.set(I),
     ...op.get(I), ...op.get(ROWS), ...op.ltU, ...op.brIf(0), ...op.end,
   ];
-  return { name: `conv${m}`, params: 13, locals: [[I32_LOCALS, I32], [3 + 2 * MR, V128]], body };
+  return { name: `conv${m}`, params: PARAMS, locals: [[I32_LOCALS, I32], [3 + 2 * MR, V128]], body };
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -157,6 +163,29 @@ function firstConvInstance(): { memory: WebAssembly.Memory; kernels: Kernel[] } 
 
 const align = (n: number) => Math.ceil(n / 4) * 4;
 
+/** Floats read past a staged band's last row by a step's unwanted lanes (8 pixels, a 7-tap reach). */
+const STAGE_SLACK = 16;
+
+/**
+ * How input rows lie in the kernel's memory: each padded row `row` floats long, the columns the
+ * windows cover; with stride 2 across, its even columns first and its odd ones `half` floats on.
+ */
+interface Staging {
+  half: number;
+  row: number;
+}
+
+function stagingOf(p: ConvPlan): Staging {
+  const covered = (p.outW - 1) * p.strideW + p.kW;
+  const half = Math.ceil(covered / p.strideW);
+  return { half, row: p.strideW * half };
+}
+
+/** Padded rows [0, n) of the input that output rows [oy0, oy1) read start at oy0 * strideH. */
+function paddedRows(p: ConvPlan, oy0: number, oy1: number): [number, number] {
+  return [oy0 * p.strideH, (oy1 - 1) * p.strideH + p.kH];
+}
+
 /**
  * The kernel's memory for one call: packed weights from byte 0, then biases and slopes per packed
  * row and the taps' table, all written here; `after` bytes from `freeAt` are the caller's (who
@@ -169,7 +198,7 @@ function loadedKernel(p: ConvPlan, packed: Float32Array, bias: Float32Array | nu
   const biasAt = 4 * align(rows * K);
   const alphaAt = biasAt + 4 * rows;
   const tapsAt = alphaAt + 4 * rows;
-  const freeAt = tapsAt + 4 * align(TAPS);
+  const freeAt = tapsAt + 4 * align(K);
   ensureBytes(memory, freeAt + after);
   const heap = new Float32Array(memory.buffer);
   heap.set(packed.subarray(0, rows * K), 0);
@@ -177,17 +206,22 @@ function loadedKernel(p: ConvPlan, packed: Float32Array, bias: Float32Array | nu
     heap[biasAt / 4 + c] = c < p.cOut && bias ? bias[c] : 0;
     heap[alphaAt / 4 + c] = c < p.cOut && p.activation === 2 ? alpha![c] : 0;
   }
-  /** The taps' offsets for input planes `band` floats apart. */
+  const st = stagingOf(p);
+  /** The taps' offsets for staged planes `band` floats apart. */
   const setTaps = (band: number) => {
     // A view made now: the caller may have grown the memory since.
-    const taps = new Int32Array(memory.buffer, tapsAt, TAPS);
+    const taps = new Int32Array(memory.buffer, tapsAt, K);
     let i = 0;
-    for (let c = 0; c < CIN; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) taps[i++] = 4 * (c * band + ky * p.inW + kx);
+    for (let c = 0; c < CIN; c++) {
+      for (let ky = 0; ky < p.kH; ky++) {
+        for (let kx = 0; kx < p.kW; kx++) taps[i++] = 4 * (c * band + ky * st.row + (kx % p.strideW) * st.half + Math.floor(kx / p.strideW));
+      }
+    }
   };
   /**
-   * Output pixels [j0, j1) of every channel (rows oy0 = j0 / outW ...) from input rows at
-   * `inAt`, the band's row oy0, into the tile at `tileAt`, channels `ldc` floats apart, its
-   * first float pixel j0.
+   * Output pixels [j0, j1) of every channel (rows oy0 = j0 / outW ...) from the staged row of
+   * output row oy0 at `inAt`, into the tile at `tileAt`, channels `ldc` floats apart, its first
+   * float pixel j0.
    */
   const convolve = (inAt: number, tileAt: number, ldc: number, j0: number, j1: number) => {
     const { outW } = p;
@@ -200,19 +234,47 @@ function loadedKernel(p: ConvPlan, packed: Float32Array, bias: Float32Array | nu
     const act = p.activation !== 0 ? 1 : 0;
     for (let b = 0; b < blocks; b++) {
       const m = Math.min(MR, p.cOut - b * MR);
-      kernels[m - 1](4 * b * K * MR, biasAt + 16 * b, alphaAt + 16 * b, act, inAt, (outAt + 16 * b * ldc) | 0, 4 * ldc, 4 * p.inW, tapsAt, oyL - oy0 + 1, x0, xLast, outW);
+      kernels[m - 1](4 * b * K * MR, biasAt + 16 * b, alphaAt + 16 * b, act, inAt, (outAt + 16 * b * ldc) | 0, 4 * ldc, 4 * p.strideH * st.row, tapsAt, oyL - oy0 + 1, x0, xLast, outW, tapsAt + 4 * K);
     }
   };
-  return { memory, freeAt, setTaps, convolve };
+  return { memory, freeAt, st, setTaps, convolve };
 }
 
-/** Input rows [top, bottom) of batch item `item`'s three planes into the kernel's memory at `at` (bytes), planes (bottom - top) rows apart. */
-function copyInputRows(p: ConvPlan, x: Float32Array, heap: Float32Array, at: number, item: number, top: number, bottom: number): void {
-  const plane = p.inH * p.inW;
-  const band = (bottom - top) * p.inW;
+/**
+ * Padded rows [py0, py1) of batch item `item`'s three planes staged in the kernel's memory at
+ * `at` (bytes), planes (py1 - py0) staged rows apart; returns that plane stride in floats.
+ */
+function stageRows(p: ConvPlan, st: Staging, x: Float32Array, heap: Float32Array, at: number, item: number, py0: number, py1: number): number {
+  const { inH, inW, padTop, padLeft, strideW } = p;
+  const plane = inH * inW;
+  const band = (py1 - py0) * st.row;
   const src = item * CIN * plane;
-  if (band === plane) heap.set(x.subarray(src, src + CIN * plane), at / 4);
-  else for (let c = 0; c < CIN; c++) heap.set(x.subarray(src + c * plane + top * p.inW, src + c * plane + bottom * p.inW), at / 4 + c * band);
+  const base = at / 4;
+  if (strideW === 1 && padLeft === 0 && st.row === inW && py0 >= padTop && py1 - padTop <= inH) {
+    // The rows lie as in the input (MTCNN's unpadded convs): copied whole.
+    const top = py0 - padTop;
+    if (band === plane) heap.set(x.subarray(src, src + CIN * plane), base);
+    else for (let c = 0; c < CIN; c++) heap.set(x.subarray(src + c * plane + top * inW, src + c * plane + top * inW + band), base + c * band);
+    return band;
+  }
+  heap.fill(0, base, base + CIN * band);
+  // Input columns [0, cols) land in the covered padded columns.
+  const cols = Math.min(inW, st.row - padLeft);
+  for (let c = 0; c < CIN; c++) {
+    for (let py = Math.max(py0, padTop); py < Math.min(py1, inH + padTop); py++) {
+      const from = src + c * plane + (py - padTop) * inW;
+      const to = base + c * band + (py - py0) * st.row;
+      if (strideW === 1) {
+        heap.set(x.subarray(from, from + cols), to + padLeft);
+        continue;
+      }
+      for (let ix = 0; ix < cols; ix++) {
+        const pc = ix + padLeft;
+        heap[to + (pc & 1) * st.half + (pc >> 1)] = x[from + ix];
+      }
+    }
+  }
+  return band;
 }
 
 /**
@@ -230,13 +292,14 @@ export function simdFirstConvTasks(
     return;
   }
   const { blocks, hw } = convSizes(p);
-  const { inH, inW, outW, cOut } = p;
-  const plane = inH * inW;
+  const { outW, cOut } = p;
   const cols = Math.min(p.chunk, hw);
   // Tile rows: the chunk plus slack for the last step's unwanted lanes, 16-byte aligned.
   const ldc = Math.ceil(cols / 4) * 4 + 8;
   const tileFloats = blocks * MR * ldc;
-  const kernel = loadedKernel(p, packed, bias, alpha, 4 * (tileFloats + CIN * plane + 16));
+  const [, allRows] = paddedRows(p, 0, p.outH);
+  const kernel = loadedKernel(p, packed, bias, alpha, 4 * (tileFloats + CIN * allRows * stagingOf(p).row + STAGE_SLACK));
+  const { st } = kernel;
   const tileAt = kernel.freeAt;
   const inputAt = tileAt + 4 * tileFloats;
   const heap = new Float32Array(kernel.memory.buffer);
@@ -244,16 +307,15 @@ export function simdFirstConvTasks(
   const tileRows = Array.from({ length: cOut }, (_, m) => tile.subarray(m * ldc, m * ldc + cols));
   const chunks = Math.ceil(hw / p.chunk);
   for (let t = from; t < to; ) {
-    // The rows this share of the item's tasks reads, copied once.
+    // The rows this share of the item's tasks reads, staged once.
     const item = Math.floor(t / chunks);
     const end = Math.min(to, (item + 1) * chunks);
     const top = Math.floor(convTask(p, t).j0 / outW);
-    const bottom = Math.min(inH, Math.floor((convTask(p, end - 1).j1 - 1) / outW) + KH);
-    copyInputRows(p, x, heap, inputAt, item, top, bottom);
-    kernel.setTaps((bottom - top) * inW);
+    const [py0, py1] = paddedRows(p, top, Math.floor((convTask(p, end - 1).j1 - 1) / outW) + 1);
+    kernel.setTaps(stageRows(p, st, x, heap, inputAt, item, py0, py1));
     for (; t < end; t++) {
       const { j0, j1 } = convTask(p, t);
-      kernel.convolve(inputAt + 4 * (Math.floor(j0 / outW) - top) * inW, tileAt, ldc, j0, j1);
+      kernel.convolve(inputAt + 4 * (Math.floor(j0 / outW) * p.strideH - py0) * st.row, tileAt, ldc, j0, j1);
       const n = j1 - j0;
       const dst = item * cOut * hw + j0;
       for (let c = 0; c < cOut; c++) out.set(n === cols ? tileRows[c] : tile.subarray(c * ldc, c * ldc + n), dst + c * hw);
@@ -288,7 +350,7 @@ function pooledTasks(
 ): void {
   const g = p.pool!;
   const { blocks } = convSizes(p);
-  const { inW, outW, cOut } = p;
+  const { outW, cOut } = p;
   const bandRows = pooledBandRows(p);
   const bands = Math.ceil(g.outH / bandRows);
   // The most conv rows a band reads (a first band clipped by padding may read fewer).
@@ -298,7 +360,8 @@ function pooledTasks(
   const ldc = align(convRows * outW) + 8;
   const tileFloats = blocks * MR * ldc;
   const outFloats = cOut * bandRows * g.outW;
-  const inFloats = CIN * (convRows + KH - 1) * inW + 16;
+  const [, stagedRows] = paddedRows(p, 0, convRows);
+  const inFloats = CIN * stagedRows * stagingOf(p).row + STAGE_SLACK;
   const kernel = loadedKernel(p, packed, bias, alpha, 0);
   const pooling = maxPoolRun(g, kernel.memory, kernel.freeAt);
   const tileAt = kernel.freeAt + pooling.scratchBytes;
@@ -312,8 +375,8 @@ function pooledTasks(
     const oy0 = (t % bands) * bandRows;
     const rows = Math.min(bandRows, g.outH - oy0);
     const [y0, y1] = maxPoolInputRows(g, oy0, rows);
-    copyInputRows(p, x, heap, inputAt, item, y0, y1 + KH - 1);
-    kernel.setTaps((y1 + KH - 1 - y0) * inW);
+    const [py0, py1] = paddedRows(p, y0, y1);
+    kernel.setTaps(stageRows(p, kernel.st, x, heap, inputAt, item, py0, py1));
     kernel.convolve(inputAt, tileAt, ldc, y0 * outW, y1 * outW);
     pooling.run(tileAt, 4 * ldc, cOut, y0, oy0, rows, outAt);
     const n = rows * g.outW;

@@ -27,18 +27,32 @@ export const WINOGRAD_MIN_COUT = 8;
 /** Input channels from which a Winograd conv may take 4x4 blocks (winogradTileFor). */
 export const WINOGRAD4_MIN_CIN = 32;
 
+/** Output maps of at most this many pixels take 2x2 blocks whatever their channels (winogradTileFor). */
+export const WINOGRAD4_MAX_SMALL_MAP = 36;
+
 /**
  * The block side a Winograd conv runs with when the backend allows up to `largest`: 4 from
- * WINOGRAD4_MIN_CIN input channels, else 2. The narrower convs are MTCNN's P-Net and R-Net:
- * R-Net's is no faster as F(4x4) (x1.02), and P-Net's passes are cut into tiles, row bands and
- * tracking windows that must round as the whole level does. F(2x2) blocks do that even where a
- * part ends inside a block: a block's first output row and column never read its last input
- * row and column (A^T's first row and B^T's first three rows leave them out), where F(4x4)'s
- * transforms mix all 6 inputs into every output. Depends on the channels alone, so a
- * layer runs the same way at every map size, batch size and part.
+ * WINOGRAD4_MIN_CIN input channels on output maps larger than 6x6, else 2.
+ *
+ * The narrower convs are MTCNN's P-Net and R-Net: R-Net's is no faster as F(4x4) (x1.02), and
+ * P-Net's passes are cut into tiles, row bands and tracking windows that must round as the
+ * whole level does. F(2x2) blocks do that even where a part ends inside a block: a block's
+ * first output row and column never read its last input row and column (A^T's first row and
+ * B^T's first three rows leave them out), where F(4x4)'s transforms mix all 6 inputs into every
+ * output. That rule depends on the channels alone, so those layers run the same way at every map
+ * size, batch size and part.
+ *
+ * The small maps are nn4.small2's inception 4 and 5 (6x6 and 3x3): there a conv's weights are
+ * streamed for few outputs, and F(4x4)'s 36 transformed weights per channel pair (against
+ * F(2x2)'s 16) cost more than its multiplications save, as its blocks are mostly padding
+ * (64 outputs computed for 36, 16 for 9). With F(2x2) there one face took x0.93 of its time on
+ * one thread and x0.94 on two, and 32 faces x0.99 (a scratch A/B in turns, 150 and 14 turns).
+ * Where the map is not known (a recorded pass judged before its input: CpuBackend.takesLargeBlocks)
+ * a conv is taken to be on a large map.
  */
-export function winogradTileFor(p: Pick<ConvPlan, 'cIn'>, largest: 2 | 4): 2 | 4 {
-  return largest === 4 && p.cIn >= WINOGRAD4_MIN_CIN ? 4 : 2;
+export function winogradTileFor(p: Pick<ConvPlan, 'cIn'> & Partial<Pick<ConvPlan, 'outH' | 'outW'>>, largest: 2 | 4): 2 | 4 {
+  const smallMap = p.outH !== undefined && p.outW !== undefined && p.outH * p.outW <= WINOGRAD4_MAX_SMALL_MAP;
+  return largest === 4 && p.cIn >= WINOGRAD4_MIN_CIN && !smallMap ? 4 : 2;
 }
 
 /** Output block side m of a Winograd conv (ConvPlan.winogradTile, 2 where absent). */
