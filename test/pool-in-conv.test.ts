@@ -5,6 +5,7 @@
 // MTCNN nets, whose Sequential now hands conv, PReLU and pooling over as one op.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { Nn4Small2 } from '../src/nets/facenet.ts';
 import { loadMtcnn } from '../src/nets/weights.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import { chunkFor, convReduction, convTaskCount, packConvWeights, type ConvPlan } from '../src/tensor/cpu/conv2d.ts';
@@ -13,6 +14,7 @@ import { simdMaxPool2d } from '../src/tensor/cpu/simdPool.ts';
 import { windowGeometry, type Pool2dOptions } from '../src/tensor/geometry.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { rng, values } from './helpers/xorshift.ts';
+import { seededNet } from './helpers/sameBits.ts';
 import { seeded } from './helpers/seeded.ts';
 
 /** Some inputs with -0, infinities, NaN, tiny and huge values in random places. */
@@ -30,10 +32,12 @@ function sameBits(name: string, want: Float32Array, got: Float32Array): void {
 
 const enabled = process.env.TSFACE_FIRSTCONV !== '0';
 
-function convPlan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2): ConvPlan {
+/** A conv of 3 channels: 3x3, stride 1, unpadded (MTCNN's), or side k with `stride` and `pad` (nn4.small2's 7x7 stride 2). */
+function convPlan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, k = 3, stride = 1, pad = 0): ConvPlan {
   const p: ConvPlan = {
-    n, cIn: 3, inH, inW, cOut, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0,
-    outH: inH - 2, outW: inW - 2, groups: 1, chunk: 0, activation, simd: true,
+    n, cIn: 3, inH, inW, cOut, kH: k, kW: k, strideH: stride, strideW: stride, padTop: pad, padLeft: pad,
+    outH: Math.floor((inH + 2 * pad - k) / stride) + 1, outW: Math.floor((inW + 2 * pad - k) / stride) + 1,
+    groups: 1, chunk: 0, activation, simd: true,
   };
   p.chunk = chunkFor(convReduction(p));
   return p;
@@ -44,7 +48,7 @@ function compare(name: string, p: ConvPlan, pool: Pool2dOptions, r: () => number
   const g = windowGeometry('maxPool2d', [p.n, p.cOut, p.outH, p.outW], typeof pool.kernel === 'number' ? [pool.kernel, pool.kernel] : [pool.kernel[0], pool.kernel[1]], pool.stride, pool.padding, pool.ceilMode ?? false);
   const x = values(p.n * 3 * p.inH * p.inW, r, 2);
   if (r() < 0.3) sprinkle(x, r);
-  const w = values(p.cOut * 27, r);
+  const w = values(p.cOut * 3 * p.kH * p.kW, r);
   const bias = r() < 0.7 ? values(p.cOut, r) : null;
   const alpha = p.activation === 2 ? values(p.cOut, r, 0.5) : null;
   const packed = packConvWeights(p, w);
@@ -85,6 +89,9 @@ test('outputs larger than one band (P-Net on a frame, wide rows, many channels) 
   compare('2x3x131x517 -> 40, 3/2 ceil, split', convPlan(2, 131, 517, 40, 2), { kernel: 3, stride: 2, ceilMode: true }, r, [0.3, 0.5, 0.77]);
   compare('1x3x90x700 -> 64, 3/1 pad 1', convPlan(1, 90, 700, 64, 1), { kernel: 3, stride: 1, padding: 1 }, r, [0.5]);
   compare('1x3x101x333 -> 24, 3/3 floor', convPlan(1, 101, 333, 24, 0), { kernel: 3, stride: 3, ceilMode: false }, r);
+  // nn4.small2's first conv and pooling: 7x7 stride 2 padded by 3, then 3x3 stride 2 padded by 1.
+  compare('nn4.small2 3x3x96x96 -> 64 7x7/2 pad 3, 3/2 pad 1, split', convPlan(3, 96, 96, 64, 1, 7, 2, 3), { kernel: 3, stride: 2, padding: 1 }, r, [0.2, 0.5]);
+  compare('2x3x53x71 -> 20 5x5/2 pad 2, 2/2 ceil', convPlan(2, 53, 71, 20, 2, 5, 2, 2), { kernel: 2, stride: 2, ceilMode: true }, r);
 });
 
 const fused = new CpuBackend({ threads: 1 });
@@ -129,12 +136,13 @@ test('Conv2dOptions.maxPool through the backend: one and two threads give the bi
   sameBits('5 -> 8 channels, padded', want.data, (await fused.conv2d(x, w, null, { padding: 1, maxPool })).data);
 });
 
-test('the MTCNN nets give the same bits with the pooling in their first convs and after them, on one and two threads', async () => {
+test('the MTCNN nets and nn4.small2 give the same bits with the pooling in their first convs and after them, on one and two threads', async () => {
   const nets = loadMtcnn();
   for (const [name, net, x] of [
     ['pnet', nets.pnet, seeded([1, 3, 211, 283], 1)],
     ['rnet', nets.rnet, seeded([40, 3, 24, 24], 2)],
     ['onet', nets.onet, seeded([24, 3, 48, 48], 3)],
+    ['nn4.small2 (seeded weights)', seededNet(Nn4Small2(), 4), seeded([3, 3, 96, 96], 5)],
   ] as const) {
     const want = await net.forward(apart, x);
     for (const [label, backend] of [['1 thread', fused], ['2 threads', fusedTwo]] as const) {

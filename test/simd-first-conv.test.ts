@@ -74,43 +74,40 @@ function compare(name: string, p: ConvPlan, r: () => number, withBias: boolean, 
   assertSameBits(name, want, got);
 }
 
-test('the direct first conv equals im2col + SIMD GEMM bit for bit on random shapes (widths < 4, odd widths, batches, bias, none/ReLU/PReLU)', () => {
-  const r = rng(12345);
+/**
+ * 400 random cases (widths under 4, odd widths, batches, bias or none, none/ReLU/PReLU, small
+ * chunks: tasks that start and end mid-row, several per row), MTCNN's window or random ones.
+ * Returns how many cases ran (random windows skip inputs smaller than the window).
+ */
+function randomCases(seed: number, windows: 'mtcnn' | 'random'): number {
+  const r = rng(seed);
   let cases = 0;
   for (let i = 0; i < 400; i++) {
     const n = 1 + Math.floor(r() * 3);
-    const inH = 3 + Math.floor(r() * 48);
-    const inW = 3 + Math.floor(r() * (i % 4 === 0 ? 5 : 60));
-    const cOut = 1 + Math.floor(r() * 40);
-    const activation = Math.floor(r() * 3) as 0 | 1 | 2;
-    const withBias = r() < 0.7;
-    // Small chunks too: tasks that start and end mid-row, several per row.
-    const chunk = r() < 0.4 ? 16 + 8 * Math.floor(r() * 12) : undefined;
-    const p = plan(n, inH, inW, cOut, activation, chunk);
-    compare(`case ${i}: ${n}x3x${inH}x${inW} -> ${cOut} act ${activation} bias ${withBias} chunk ${p.chunk}`, p, r, withBias);
-    cases++;
-  }
-  assert.equal(cases, 400);
-});
-
-test('kernels up to 7x7, strides of 1 and 2 each way and padding give the GEMM\'s bits too (nn4.small2\'s and MobileFaceNet\'s first convs)', () => {
-  const r = rng(2718);
-  let cases = 0;
-  for (let i = 0; i < 400; i++) {
-    const n = 1 + Math.floor(r() * 3);
-    const inH = 1 + Math.floor(r() * 40);
-    const inW = 1 + Math.floor(r() * (i % 4 === 0 ? 9 : 60));
-    const win = randomWindow(r, inH, inW);
+    const inH = (windows === 'mtcnn' ? 3 : 1) + Math.floor(r() * (windows === 'mtcnn' ? 48 : 40));
+    const inW = (windows === 'mtcnn' ? 3 : 1) + Math.floor(r() * (i % 4 === 0 ? (windows === 'mtcnn' ? 5 : 9) : 60));
+    const win = windows === 'mtcnn' ? MTCNN : randomWindow(r, inH, inW);
     if (!win) continue;
     const cOut = 1 + Math.floor(r() * 40);
     const activation = Math.floor(r() * 3) as 0 | 1 | 2;
+    const withBias = r() < 0.7;
     const chunk = r() < 0.4 ? 16 + 8 * Math.floor(r() * 12) : undefined;
     const p = plan(n, inH, inW, cOut, activation, chunk, win);
-    const cuts = r() < 0.3 ? [Math.floor(r() * convTaskCount(p))] : [];
-    compare(`case ${i}: ${n}x3x${inH}x${inW} -> ${cOut} ${JSON.stringify(win)} act ${activation} chunk ${p.chunk} cuts ${cuts}`, p, r, r() < 0.7, cuts);
+    const cuts = windows === 'random' && r() < 0.3 ? [Math.floor(r() * convTaskCount(p))] : [];
+    compare(`case ${i}: ${n}x3x${inH}x${inW} -> ${cOut} ${JSON.stringify(win)} act ${activation} bias ${withBias} chunk ${p.chunk} cuts ${cuts}`, p, r, withBias, cuts);
     cases++;
   }
+  return cases;
+}
+
+test('the direct first conv equals im2col + SIMD GEMM bit for bit on random shapes (widths < 4, odd widths, batches, bias, none/ReLU/PReLU)', () => {
+  assert.equal(randomCases(12345, 'mtcnn'), 400);
+});
+
+test('kernels up to 7x7, strides of 1 and 2 each way and padding give the GEMM\'s bits too (nn4.small2\'s and MobileFaceNet\'s first convs)', () => {
+  const cases = randomCases(2718, 'random');
   assert.ok(cases > 300, `${cases} cases`);
+  const r = rng(2719);
   compare('nn4.small2 2x3x96x96 -> 64, 7x7 stride 2 pad 3', plan(2, 96, 96, 64, 1, undefined, { kH: 7, kW: 7, strideH: 2, strideW: 2, padH: 3, padW: 3 }), r, true);
   compare('MobileFaceNet 2x3x112x112 -> 64, 3x3 stride 2 pad 1', plan(2, 112, 112, 64, 2, undefined, { kH: 3, kW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }), r, true);
 });

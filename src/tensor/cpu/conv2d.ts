@@ -49,7 +49,7 @@ export function convTasks(
   to: number,
 ): void {
   if (p.simd) {
-    // 3 -> n, 3x3 stride 1 (MTCNN's first convs): a direct kernel, the same bits as the GEMM.
+    // 3 -> n up to 7x7, strides 1 and 2 (every net's first conv): a direct kernel, the GEMM's bits.
     if (simdFirstConvFits(p)) simdFirstConvTasks(p, x, packed, bias, out, alpha, from, to);
     else simdConvTasks(p, x, packed, bias, out, alpha, from, to);
     return;
