@@ -30,8 +30,6 @@ function sameBits(name: string, want: Float32Array, got: Float32Array): void {
   }
 }
 
-const enabled = process.env.TSFACE_FIRSTCONV !== '0';
-
 /** A conv of 3 channels: 3x3, stride 1, unpadded (MTCNN's), or side k with `stride` and `pad` (nn4.small2's 7x7 stride 2). */
 function convPlan(n: number, inH: number, inW: number, cOut: number, activation: 0 | 1 | 2, k = 3, stride = 1, pad = 0): ConvPlan {
   const p: ConvPlan = {
@@ -64,7 +62,7 @@ function compare(name: string, p: ConvPlan, pool: Pool2dOptions, r: () => number
   sameBits(name, want, got);
 }
 
-test('a first conv that pools its output gives conv-then-pooling bits on random shapes, windows, strides, padding and ceil mode', { skip: !enabled && 'TSFACE_FIRSTCONV=0' }, () => {
+test('a first conv that pools its output gives conv-then-pooling bits on random shapes, windows, strides, padding and ceil mode', () => {
   const r = rng(2024);
   for (let i = 0; i < 300; i++) {
     const n = 1 + Math.floor(r() * 3);
@@ -83,7 +81,7 @@ test('a first conv that pools its output gives conv-then-pooling bits on random 
   }
 });
 
-test('outputs larger than one band (P-Net on a frame, wide rows, many channels) pool band by band with the same bits', { skip: !enabled && 'TSFACE_FIRSTCONV=0' }, () => {
+test('outputs larger than one band (P-Net on a frame, wide rows, many channels) pool band by band with the same bits', () => {
   const r = rng(31);
   compare('pnet 1x3x240x320 -> 10, 2/2 ceil', convPlan(1, 240, 320, 10, 2), { kernel: 2, stride: 2, ceilMode: true }, r);
   compare('2x3x131x517 -> 40, 3/2 ceil, split', convPlan(2, 131, 517, 40, 2), { kernel: 3, stride: 2, ceilMode: true }, r, [0.3, 0.5, 0.77]);
@@ -154,6 +152,7 @@ test('the MTCNN nets and nn4.small2 give the same bits with the pooling in their
 
 test('simdFirstConvFits still decides which convs may pool in place', () => {
   const p = convPlan(1, 10, 10, 8, 0);
-  assert.equal(simdFirstConvFits(p), enabled);
+  assert.ok(simdFirstConvFits(p));
   assert.ok(!simdFirstConvFits({ ...p, cIn: 4 }));
+  assert.ok(!simdFirstConvFits({ ...p, firstConv: false }));
 });

@@ -11,10 +11,6 @@ import { simdFirstConvFits, simdFirstConvTasks } from '../src/tensor/cpu/simdFir
 import { Tensor } from '../src/tensor/tensor.ts';
 import { rng, values } from './helpers/xorshift.ts';
 
-// TSFACE_FIRSTCONV=0 takes these convs off the direct kernel in convTasks; it is still called
-// directly here.
-const dispatched = process.env.TSFACE_FIRSTCONV !== '0';
-
 /** A window's geometry: kernel sides, strides and padding on each side (3x3, stride 1, none by default). */
 interface Window {
   kH: number;
@@ -58,7 +54,7 @@ function assertSameBits(name: string, want: Float32Array, got: Float32Array): vo
 
 /** Both kernels on one case; the direct one with its tasks split at `cuts` (shares of a thread pool). */
 function compare(name: string, p: ConvPlan, r: () => number, withBias: boolean, cuts: number[] = []): void {
-  assert.equal(simdFirstConvFits(p), dispatched, `${name} fits`);
+  assert.ok(simdFirstConvFits(p), `${name} fits`);
   const x = values(p.n * 3 * p.inH * p.inW, r, 2);
   const w = values(p.cOut * 3 * p.kH * p.kW, r);
   const bias = withBias ? values(p.cOut, r) : null;
@@ -148,10 +144,11 @@ test('the MTCNN first convs (P-Net on a frame, R-Net and O-Net batches) and spec
 
 test('convTasks sends only dense 3 -> n SIMD convs up to 7x7 with strides 1 and 2 to the direct kernel', () => {
   const p = plan(1, 10, 10, 8, 0);
-  assert.equal(simdFirstConvFits(p), dispatched);
-  assert.equal(simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }), dispatched);
-  assert.equal(simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }), dispatched);
-  assert.equal(simdFirstConvFits({ ...p, kH: 7, kW: 7, outH: 4, outW: 4 }), dispatched);
+  assert.ok(simdFirstConvFits(p));
+  assert.ok(simdFirstConvFits({ ...p, padTop: 1, padLeft: 1, outH: 10, outW: 10 }));
+  assert.ok(simdFirstConvFits({ ...p, strideH: 2, strideW: 2, outH: 4, outW: 4 }));
+  assert.ok(simdFirstConvFits({ ...p, kH: 7, kW: 7, outH: 4, outW: 4 }));
+  assert.ok(!simdFirstConvFits({ ...p, firstConv: false }), 'CpuBackendOptions.firstConv: false');
   assert.ok(!simdFirstConvFits({ ...p, simd: false }));
   assert.ok(!simdFirstConvFits({ ...p, cIn: 4 }));
   assert.ok(!simdFirstConvFits({ ...p, kH: 9, kW: 9, outH: 2, outW: 2 }));
@@ -161,9 +158,11 @@ test('convTasks sends only dense 3 -> n SIMD convs up to 7x7 with strides 1 and 
 
 const one = new CpuBackend({ threads: 1 });
 const two = new CpuBackend({ threads: 2, shareOpsFromMacs: 1_500_000 });
+const gemm = new CpuBackend({ threads: 1, firstConv: false });
 after(async () => {
   await one.dispose();
   await two.dispose();
+  await gemm.dispose();
 });
 
 test('through the backend, one and two threads give the GEMM\'s bits (frames and batches above the threading threshold)', async () => {
@@ -181,5 +180,24 @@ test('through the backend, one and two threads give the GEMM\'s bits (frames and
     simdConvTasks(p, x.data, packed, bias.data, want, alpha.data, 0, convTaskCount(p));
     assertSameBits(`${shape} -> ${cOut}, 1 thread`, want, (await one.conv2d(x, w, bias, options)).data);
     assertSameBits(`${shape} -> ${cOut}, 2 threads`, want, (await two.conv2d(x, w, bias, options)).data);
+  }
+});
+
+test('firstConv: false (TSFACE_FIRSTCONV=0) keeps im2col + GEMM, with the same bits for nn4.small2\'s and MobileFaceNet\'s first convs', async () => {
+  assert.equal(one.firstConv, process.env.TSFACE_FIRSTCONV !== '0');
+  assert.equal(gemm.firstConv, false);
+  const r = rng(4243);
+  for (const [shape, cOut, k, stride, padding] of [[[4, 3, 96, 96], 64, 7, 2, 3], [[3, 3, 112, 112], 64, 3, 2, 1]] as [number[], number, number, number, number][]) {
+    const [n, , inH, inW] = shape;
+    const x = new Tensor(shape, values(n * 3 * inH * inW, r, 2));
+    const w = new Tensor([cOut, 3, k, k], values(cOut * 3 * k * k, r));
+    const bias = new Tensor([cOut], values(cOut, r));
+    const options = { stride, padding, activation: { kind: 'relu' as const } };
+    const want = await gemm.conv2d(x, w, bias, options);
+    assertSameBits(`${shape} -> ${cOut} ${k}x${k}/${stride}, 1 thread`, want.data, (await one.conv2d(x, w, bias, options)).data);
+    assertSameBits(`${shape} -> ${cOut} ${k}x${k}/${stride}, 2 threads`, want.data, (await two.conv2d(x, w, bias, options)).data);
+    const maxPool = { kernel: 3, stride: 2, padding: 1 };
+    const pooled = await gemm.maxPool2d(want, maxPool);
+    assertSameBits(`${shape} -> ${cOut} ${k}x${k}/${stride} pooled`, pooled.data, (await one.conv2d(x, w, bias, { ...options, maxPool })).data);
   }
 });

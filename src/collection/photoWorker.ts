@@ -12,7 +12,7 @@ import { formatLine } from './jsonl.ts';
  * The CPU backend's kernel choices, so a photo thread computes the bits the main thread would,
  * and the released memory it keeps for reuse (which changes no bits).
  */
-export type PhotoBackendOptions = Pick<CpuBackendOptions, 'simd' | 'winograd' | 'winogradTile' | 'fma' | 'poolInConv' | 'spareBytes'>;
+export type PhotoBackendOptions = Pick<CpuBackendOptions, 'simd' | 'winograd' | 'winogradTile' | 'fma' | 'poolInConv' | 'firstConv' | 'spareBytes'>;
 
 export type PhotoRequest =
   | { kind: 'init'; settings: ScanSettings; backend: PhotoBackendOptions }

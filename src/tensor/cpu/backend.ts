@@ -81,6 +81,13 @@ export interface CpuBackendOptions {
    */
   poolInConv?: boolean;
   /**
+   * Whether convs of 3 input channels (every net's first: MTCNN's 3x3, nn4.small2's 7x7 stride 2,
+   * MobileFaceNet's 3x3 stride 2) run as the direct kernel of simdFirstConv.ts, which reads the
+   * input rows where they lie, rather than im2col + GEMM. Same bits either way. Default: true
+   * unless TSFACE_FIRSTCONV=0. Off, the pooling after them runs apart too (poolInConv).
+   */
+  firstConv?: boolean;
+  /**
    * How an op's share reaches a worker (threadPool.ts): 'spin', through a mailbox on shared
    * memory that the worker watches, a few microseconds; 'message', by postMessage, about 0.1 ms
    * each way. Whole passes go by message either way. Results are the same bits either way.
@@ -215,6 +222,8 @@ export class CpuBackend implements Backend {
   readonly fma: boolean;
   /** Whether first convs pool their output in place (see CpuBackendOptions.poolInConv). */
   readonly poolInConv: boolean;
+  /** Whether 3-channel convs run as the direct kernel (see CpuBackendOptions.firstConv). */
+  readonly firstConv: boolean;
   /** How ops' shares reach the workers (see CpuBackendOptions.handoff). */
   readonly handoff: Handoff;
   private workers: ThreadPool | null = null;
@@ -258,6 +267,7 @@ export class CpuBackend implements Backend {
     this.fma = fmaWanted && simdGemmSupported(true) && (!this.winograd || simdWinogradSupported(true, this.winogradTile));
     this.residentWeights = options.residentWeights ?? env('TSFACE_RESIDENT_WEIGHTS') !== '0';
     this.poolInConv = options.poolInConv ?? env('TSFACE_POOL_IN_CONV') !== '0';
+    this.firstConv = options.firstConv ?? env('TSFACE_FIRSTCONV') !== '0';
     this.fallback = wanted && !this.simd ? 'asked for the wasm SIMD kernels, this engine has no WebAssembly SIMD: every op runs in TypeScript'
       : fmaWanted && !this.fma ? 'asked for fused multiply-adds, this engine has no WebAssembly relaxed SIMD: separate multiply and add' : undefined;
   }
@@ -585,7 +595,7 @@ export class CpuBackend implements Backend {
   private async remotePass(pool: ThreadPool, w: number, tape: PassTape, x: Float32Array, shape: number[], copy = true): Promise<Record<string, Tensor>> {
     if (!tape.sentTo.has(w)) {
       pool.send(w, {
-        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, winogradTile: this.winogradTile, fma: this.fma, poolInConv: this.poolInConv,
+        kind: 'tape', tapeId: tape.id, tape: tape.tape, simd: this.simd, winograd: this.winograd, winogradTile: this.winogradTile, fma: this.fma, poolInConv: this.poolInConv, firstConv: this.firstConv,
         constants: tape.constants.map((c) => ({ shape: c.shape, data: c.data })),
       });
       tape.sentTo.add(w);
@@ -634,7 +644,7 @@ export class CpuBackend implements Backend {
     const g = windowGeometry('conv2d', x.shape, [kH, kW], options.stride, options.padding, false);
     const plan: ConvPlan = {
       n, cIn, inH: g.inH, inW: g.inW, cOut, kH, kW, strideH: g.strideH, strideW: g.strideW,
-      padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0, simd: this.simd, fma: this.fma,
+      padTop: g.padTop, padLeft: g.padLeft, outH: g.outH, outW: g.outW, groups, chunk: 0, simd: this.simd, fma: this.fma, firstConv: this.firstConv,
       activation: !options.activation ? 0 : options.activation.kind === 'relu' ? 1 : 2,
     };
     let alpha: Float32Array | null = null;

@@ -38,6 +38,8 @@ export interface ConvPlan extends ConvGeometry {
    * pooled rows). Its geometry's input is the conv's output.
    */
   pool?: Window2d;
+  /** False: 3-channel convs stay on im2col + GEMM (CpuBackendOptions.firstConv); absent or true, simdFirstConvFits decides. */
+  firstConv?: boolean;
 }
 
 /** Rows of the weight matrix handled together by the micro-kernel. */

@@ -90,6 +90,7 @@ export interface TapeMessage {
   winogradTile: 2 | 4;
   fma: boolean;
   poolInConv: boolean;
+  firstConv: boolean;
 }
 
 /**

@@ -13,9 +13,8 @@
 // weight * input for k = (c, ky, kx) in the same order with separate float32 multiplies and
 // adds (padding's zeros included, as im2col writes them), then the same bias add and the same
 // values of max(y, 0) + alpha * min(y, 0) (test/simd-first-conv.test.ts checks Object.is on
-// every element). TSFACE_FIRSTCONV=0 turns it off.
+// every element). CpuBackendOptions.firstConv (TSFACE_FIRSTCONV=0) turns it off.
 
-import { env } from '../../platform/index.ts';
 import { convSizes, convTask, MR, type ConvPlan } from './convPlan.ts';
 import { maxPoolInputRows, maxPoolRun, POOL_SLACK } from './simdPool.ts';
 import { compileModule, ensureBytes, I32, instantiate, op, uleb, V128, type WasmFunction } from './wasm.ts';
@@ -29,16 +28,9 @@ const MAX_K = 7;
  * any padding, on the SIMD GEMM path.
  */
 export function simdFirstConvFits(p: ConvPlan): boolean {
-  return p.simd && !p.winograd && p.groups === 1 && p.cIn === CIN && p.kH <= MAX_K && p.kW <= MAX_K
+  return p.simd && p.firstConv !== false && !p.winograd && p.groups === 1 && p.cIn === CIN && p.kH <= MAX_K && p.kW <= MAX_K
     && (p.strideH === 1 || p.strideH === 2) && (p.strideW === 1 || p.strideW === 2)
-    && firstConvEnabled() && firstConvSupported();
-}
-
-let enabled: boolean | undefined;
-/** TSFACE_FIRSTCONV=0 keeps these convs on im2col + GEMM (for A/B timing; the bits are the same). */
-function firstConvEnabled(): boolean {
-  enabled ??= env('TSFACE_FIRSTCONV') !== '0';
-  return enabled;
+    && firstConvSupported();
 }
 
 // Instructions not in wasm.ts's table: i32.eqz, select, and f32x4.pmin / pmax, the "pseudo"

@@ -102,7 +102,7 @@ port?.onMessage((message) => {
   if (m.kind === 'tape') {
     // The worker keeps a smaller pool of released buffers than the calling thread: it holds one
     // pass's working set at a time, and its pool adds to the process's peak memory.
-    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd, winogradTile: m.winogradTile, fma: m.fma, poolInConv: m.poolInConv, spareBytes: WORKER_SPARE_BYTES });
+    passBackend ??= new CpuBackend({ threads: 1, simd: m.simd, winograd: m.winograd, winogradTile: m.winogradTile, fma: m.fma, poolInConv: m.poolInConv, firstConv: m.firstConv, spareBytes: WORKER_SPARE_BYTES });
     tapes.set(m.tapeId, { tape: m.tape, constants: m.constants.map((c) => new Tensor(c.shape, c.data)) });
     return;
   }
