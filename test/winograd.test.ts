@@ -8,7 +8,7 @@ import { Tape } from '../src/autograd/tape.ts';
 import { Nn4Small2 } from '../src/nets/facenet.ts';
 import { CpuBackend } from '../src/tensor/cpu/backend.ts';
 import type { Conv2dOptions } from '../src/tensor/geometry.ts';
-import { winogradTileFor } from '../src/tensor/cpu/winograd.ts';
+import { WINOGRAD4_MIN_CIN, winogradTileFor } from '../src/tensor/cpu/winograd.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { convMagnitude } from './helpers/convMagnitude.ts';
 import { seededNet } from './helpers/sameBits.ts';
@@ -109,7 +109,7 @@ test('allowed 4x4 blocks, convs from 32 input channels on maps over 6x6 round di
       large++;
       assert.notDeepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}: F(4x4) gave F(2x2)'s bits`);
     } else {
-      if (shape[1] >= 32) small++;
+      if (shape[1] >= WINOGRAD4_MIN_CIN) small++;
       assert.deepEqual(four.outputs[k].data, two.outputs[k].data, `${shape} w${cOut}`);
     }
   });

@@ -173,9 +173,14 @@ function stagingOf(p: ConvPlan): Staging {
   return { half, row: p.strideW * half };
 }
 
-/** Padded rows [0, n) of the input that output rows [oy0, oy1) read start at oy0 * strideH. */
+/** The padded input rows [first, end) that output rows [oy0, oy1) read. */
 function paddedRows(p: ConvPlan, oy0: number, oy1: number): [number, number] {
   return [oy0 * p.strideH, (oy1 - 1) * p.strideH + p.kH];
+}
+
+/** Floats of kernel memory the staged rows of `outRows` output rows take, slack included. */
+function stagedFloats(p: ConvPlan, outRows: number): number {
+  return CIN * paddedRows(p, 0, outRows)[1] * stagingOf(p).row + STAGE_SLACK;
 }
 
 /**
@@ -289,8 +294,7 @@ export function simdFirstConvTasks(
   // Tile rows: the chunk plus slack for the last step's unwanted lanes, 16-byte aligned.
   const ldc = Math.ceil(cols / 4) * 4 + 8;
   const tileFloats = blocks * MR * ldc;
-  const [, allRows] = paddedRows(p, 0, p.outH);
-  const kernel = loadedKernel(p, packed, bias, alpha, 4 * (tileFloats + CIN * allRows * stagingOf(p).row + STAGE_SLACK));
+  const kernel = loadedKernel(p, packed, bias, alpha, 4 * (tileFloats + stagedFloats(p, p.outH)));
   const { st } = kernel;
   const tileAt = kernel.freeAt;
   const inputAt = tileAt + 4 * tileFloats;
@@ -352,8 +356,7 @@ function pooledTasks(
   const ldc = align(convRows * outW) + 8;
   const tileFloats = blocks * MR * ldc;
   const outFloats = cOut * bandRows * g.outW;
-  const [, stagedRows] = paddedRows(p, 0, convRows);
-  const inFloats = CIN * stagedRows * stagingOf(p).row + STAGE_SLACK;
+  const inFloats = stagedFloats(p, convRows);
   const kernel = loadedKernel(p, packed, bias, alpha, 0);
   const pooling = maxPoolRun(g, kernel.memory, kernel.freeAt);
   const tileAt = kernel.freeAt + pooling.scratchBytes;
