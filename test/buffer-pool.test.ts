@@ -89,3 +89,22 @@ test('after a pass the pool keeps at most what the largest of the last passes wa
   pool.take(MB / 8 + 1, false);
   assert.equal(pool.freshBytes - before, MB / 2 + 4);
 });
+
+test('a buffer adopted from another thread counts as handed out: the pass keeps room for it and for its own', () => {
+  const pool = new BufferPool(64 * MB);
+  const pass = () => {
+    const mark = pool.startPass();
+    // A buffer of the pass's own released midway (an unpooled conv output), then a worker's
+    // output arriving and released once joined.
+    pool.give(pool.take(MB / 4, false));
+    const moved = new Float32Array(new ArrayBuffer(MB / 2));
+    pool.adopt(moved);
+    pool.give(moved);
+    pool.endPass(mark);
+  };
+  pass();
+  const before = pool.freshBytes;
+  for (let i = 0; i < 3; i++) pass();
+  // Uncounted, the arrival filled the pass's room and pushed its own buffer out every time.
+  assert.equal(pool.freshBytes - before, 0);
+});

@@ -107,6 +107,13 @@ export interface CpuBackendOptions {
    * that must see a split whatever the machine set 0.
    */
   splitBatchesFromMs?: number;
+  /**
+   * Pieces a split batch is cut into per thread, taken in turn by the free threads (default 1:
+   * each thread one even share). More pieces let a slower thread take fewer, but each item runs
+   * slower in a smaller batch: on one thread O-Net took 14% longer a crop in batches of 6 than
+   * of 24, R-Net 46% (`npm run bench:ab -- onet-b64 --option piecesPerLane=4 --threads 2`).
+   */
+  piecesPerLane?: number;
   /** The same for a single large pass of a fully convolutional net cut into bands of rows (default 12 ms). */
   splitRowsFromMs?: number;
   /** Bytes of released buffers kept for reuse (default 256 MiB: MobileFaceNet's working set on 32 faces). */
@@ -160,10 +167,10 @@ function defaultHandoff(): Handoff {
 const SPARE_BYTES = 256 * 2 ** 20;
 /** Batches whose pass takes at least this long on one thread are split between threads (runGraph). */
 const PASS_SPLIT_MIN_MS = 4;
-/** A split batch is cut into up to this many pieces per thread, taken in turn by the free threads... */
-const PIECES_PER_LANE = 4;
+/** A split batch is cut into this many pieces per thread by default (CpuBackendOptions.piecesPerLane)... */
+const PIECES_PER_LANE = 1;
 /**
- * ...each worth at least this long on one thread: a piece on a worker costs a message each way
+ * ...each worth at least this long on one thread where there are more: a piece on a worker costs a message each way
  * and a copy of its input, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch row), so a few percent of it.
  */
 const PIECE_MIN_MS = 4;
@@ -257,6 +264,7 @@ export class CpuBackend implements Backend {
     this.shareFromMacs = options.shareOpsFromMacs ?? (this.handoff === 'spin' ? SPIN_THREADING_MIN_MACS : THREADING_MIN_MACS);
     this.depthwiseWork = this.handoff === 'spin' ? DEPTHWISE_WORK : 1;
     this.splitBatchesFromMs = options.splitBatchesFromMs ?? PASS_SPLIT_MIN_MS;
+    this.piecesPerLane = Math.max(1, Math.floor(options.piecesPerLane ?? PIECES_PER_LANE));
     this.splitRowsFromMs = options.splitRowsFromMs ?? ROW_SPLIT_MIN_MS;
     const wanted = options.simd ?? env('TSFACE_SIMD') !== '0';
     this.simd = wanted && simdGemmSupported() && simdMaxPoolSupported();
@@ -278,6 +286,7 @@ export class CpuBackend implements Backend {
   /** What a depthwise multiply-add counts for against shareFromMacs (1 with messages, as before the spin hand-off). */
   private readonly depthwiseWork: number;
   private readonly splitBatchesFromMs: number;
+  private readonly piecesPerLane: number;
   private readonly splitRowsFromMs: number;
 
   get capabilities(): BackendCapabilities {
@@ -419,41 +428,41 @@ export class CpuBackend implements Backend {
     if (taken.length === 0) return this.timedLocal(tape, forward, x);
     try {
       if (whole) return await this.remotePass(pool, taken[0], tape, x.data, [...x.shape]);
-      // The batch is cut into pieces that the lanes (the workers taken and this thread) take in
-      // turn as each finishes its last: a lane that runs slower (a busy core of the host) takes
-      // fewer pieces instead of keeping the other waiting at the end.
-      const lanes = taken.length + 1;
-      const parts = Math.max(lanes, Math.min(n, lanes * PIECES_PER_LANE, Math.floor((n * tape.msPerItem) / PIECE_MIN_MS)));
-      const per = x.size / n;
-      const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.round((k * n) / parts));
-      const slice = (k: number) => x.data.subarray(bounds[k] * per, bounds[k + 1] * per);
-      const itemsOf = (k: number) => [bounds[k + 1] - bounds[k], ...x.shape.slice(1)];
-      const results: Record<string, Tensor>[] = new Array(parts);
-      const local = new Set<number>();
-      let next = 0;
-      const lane = async (w: number | null) => {
-        for (let k = next++; k < parts; k = next++) {
-          if (w !== null) results[k] = await this.remotePass(pool, w, tape, slice(k), itemsOf(k));
-          else {
-            results[k] = await this.timedLocal(tape, forward, new Tensor(itemsOf(k), slice(k)));
-            local.add(k);
+      // The split is one pass for the pool: its pieces, their inputs and the joined outputs
+      // are what a repeat of it needs (bufferPool.ts).
+      return await this.inPass(async () => {
+        // The batch is cut into pieces that the lanes (the workers taken and this thread) take in
+        // turn as each finishes its last: one each by default; with more (piecesPerLane), a lane
+        // that runs slower (a busy core of the host) takes fewer.
+        const lanes = taken.length + 1;
+        const parts = Math.max(lanes, Math.min(n, lanes * this.piecesPerLane, Math.floor((n * tape.msPerItem) / PIECE_MIN_MS)));
+        const per = x.size / n;
+        const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.round((k * n) / parts));
+        const slice = (k: number) => x.data.subarray(bounds[k] * per, bounds[k + 1] * per);
+        const itemsOf = (k: number) => [bounds[k + 1] - bounds[k], ...x.shape.slice(1)];
+        const results: Record<string, Tensor>[] = new Array(parts);
+        let next = 0;
+        const lane = async (w: number | null) => {
+          for (let k = next++; k < parts; k = next++) {
+            if (w !== null) results[k] = await this.remotePass(pool, w, tape, slice(k), itemsOf(k));
+            else results[k] = await this.timedLocal(tape, forward, new Tensor(itemsOf(k), slice(k)));
           }
+        };
+        await Promise.all([...taken.map((w) => lane(w)), lane(null)]);
+        const out: Record<string, Tensor> = {};
+        for (const name of Object.keys(results[0])) {
+          const itemShape = results[0][name].shape.slice(1);
+          const joined = this.alloc([n, ...itemShape]);
+          let at = 0;
+          for (const r of results) {
+            joined.data.set(r[name].data, at);
+            at += r[name].size;
+          }
+          out[name] = joined;
         }
-      };
-      await Promise.all([...taken.map((w) => lane(w)), lane(null)]);
-      const out: Record<string, Tensor> = {};
-      for (const name of Object.keys(results[0])) {
-        const itemShape = results[0][name].shape.slice(1);
-        const joined = this.alloc([n, ...itemShape]);
-        let at = 0;
-        for (const r of results) {
-          joined.data.set(r[name].data, at);
-          at += r[name].size;
-        }
-        out[name] = joined;
-      }
-      for (const k of local) for (const t of Object.values(results[k])) this.release(t);
-      return out;
+        for (const r of results) for (const t of Object.values(r)) this.release(t);
+        return out;
+      });
     } finally {
       for (const w of taken) pool.giveBack(w);
     }
@@ -553,6 +562,11 @@ export class CpuBackend implements Backend {
   private remotePasses = 0;
   /** Whole passes (or parts of a batch) run on workers so far, for tests and reports. */
   workerPasses = 0;
+
+  /** Bytes of fresh buffers this thread's pool has made so far (the rest were reused), for tests and reports. */
+  get freshBytes(): number {
+    return this.pool.freshBytes;
+  }
 
   /** Ops whose shares were offered to workers so far, for tests and reports. */
   get sharedOps(): number {

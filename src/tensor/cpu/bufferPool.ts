@@ -77,9 +77,14 @@ export class BufferPool {
     this.bytes += buffer.byteLength;
   }
 
-  /** Lets give() take back `a` later although take() did not hand it out (a worker's output, moved here). */
+  /**
+   * Lets give() take back `a` later although take() did not hand it out (a worker's output, moved
+   * here); it counts as handed out, so the pass that adopts it keeps room for it (endPass).
+   */
   adopt(a: Float32Array): void {
-    if (a.byteOffset === 0) this.issued.set(a.buffer, a.length);
+    if (a.byteOffset !== 0) return;
+    this.issued.set(a.buffer, a.length);
+    this.handedOut += a.buffer.byteLength;
   }
 
   /**
