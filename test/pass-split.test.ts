@@ -55,20 +55,26 @@ test('a batch split between threads as whole passes equals one thread bit for bi
   }
 });
 
-test('a split batch, repeated, takes every buffer of this thread from the pool: its pieces, their inputs, the workers\' outputs, the joined result', async () => {
-  const { onet } = loadMtcnn();
-  const x = seeded([24, 3, 48, 48], 550);
-  const pass = async () => {
-    const out = await onet.forward(two, x);
-    for (const t of Object.values(out)) two.release(t);
-  };
-  for (let run = 0; run < 3; run++) await pass();
-  const before = two.freshBytes;
-  const passes = await workerPasses(two, async () => {
+test('a split batch or a banded pass, repeated, takes every buffer of this thread from the pool: pieces, their inputs, the workers\' outputs, the joined result', async () => {
+  const { onet, pnet } = loadMtcnn();
+  const cases: [Net, number[]][] = [
+    [onet, [24, 3, 48, 48]],
+    [pnet, [1, 3, 240, 320]],
+  ];
+  for (const [k, [net, shape]] of cases.entries()) {
+    const x = seeded(shape, 550 + k);
+    const pass = async () => {
+      const out = await net.forward(two, x);
+      for (const t of Object.values(out)) two.release(t);
+    };
     for (let run = 0; run < 3; run++) await pass();
-  });
-  assert.ok(passes >= 3, 'the batch was not split');
-  assert.equal(two.freshBytes - before, 0, 'a repeat of the same split made fresh buffers');
+    const before = two.freshBytes;
+    const passes = await workerPasses(two, async () => {
+      for (let run = 0; run < 3; run++) await pass();
+    });
+    assert.ok(passes >= 3, `${net.name} ${shape.join('x')}: not split`);
+    assert.equal(two.freshBytes - before, 0, `${net.name} ${shape.join('x')}: a repeat of the same split made fresh buffers`);
+  }
 });
 
 test('single passes given concurrently go to a free worker and give the same bits (P-Net levels)', async () => {

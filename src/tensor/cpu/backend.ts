@@ -503,30 +503,41 @@ export class CpuBackend implements Backend {
     }
     if (taken.length === 0) return null;
     try {
-      const parts = taken.length + 1;
-      const first = Array.from({ length: parts }, (_, k) => ROW_ALIGN * Math.round((k * outRows) / parts / ROW_ALIGN));
-      const band = (k: number): Tensor => {
-        const r0 = rows.stride * first[k];
-        const r1 = k + 1 < parts ? rows.stride * (first[k + 1] - 1) + rows.field : h;
-        const data = new Float32Array(c * (r1 - r0) * w);
-        for (let ch = 0; ch < c; ch++) data.set(x.data.subarray((ch * h + r0) * w, (ch * h + r1) * w), ch * (r1 - r0) * w);
-        return new Tensor([1, c, r1 - r0, w], data);
-      };
-      const remote = taken.map((wk, k) => {
-        const b = band(k);
-        return this.remotePass(pool, wk, tape, b.data, [...b.shape], false);
-      });
-      const here = await this.timedLocal(tape, forward, band(parts - 1));
-      const results = [...(await Promise.all(remote)), here];
-      const out: Record<string, Tensor> = {};
-      for (const name of Object.keys(here)) {
-        results.slice(0, -1).forEach((r, k) => {
-          if (r[name].shape[2] !== first[k + 1] - first[k]) throw new Error(`row bands: ${name} of band ${k} has ${r[name].shape[2]} rows, not ${first[k + 1] - first[k]}; the net's RowGeometry does not describe it`);
+      // The bands are one pass for the pool, as a split batch's pieces are (runGraph).
+      return await this.inPass(async () => {
+        const parts = taken.length + 1;
+        const first = Array.from({ length: parts }, (_, k) => ROW_ALIGN * Math.round((k * outRows) / parts / ROW_ALIGN));
+        const band = (k: number): Tensor => {
+          const r0 = rows.stride * first[k];
+          const r1 = k + 1 < parts ? rows.stride * (first[k + 1] - 1) + rows.field : h;
+          const b = this.alloc([1, c, r1 - r0, w]);
+          for (let ch = 0; ch < c; ch++) b.data.set(x.data.subarray((ch * h + r0) * w, (ch * h + r1) * w), ch * (r1 - r0) * w);
+          return b;
+        };
+        const remote = taken.map(async (wk, k) => {
+          const b = band(k);
+          try {
+            return await this.remotePass(pool, wk, tape, b.data, [...b.shape], false);
+          } finally {
+            // Moved to the worker and back into the pool already, or (where this thread keeps
+            // its buffers attached) copied into shared memory and still ours.
+            this.release(b);
+          }
         });
-        out[name] = this.joinRows(results.map((r) => r[name]));
-      }
-      for (const t of Object.values(here)) this.release(t);
-      return out;
+        const lastBand = band(parts - 1);
+        const here = await this.timedLocal(tape, forward, lastBand);
+        this.release(lastBand);
+        const results = [...(await Promise.all(remote)), here];
+        const out: Record<string, Tensor> = {};
+        for (const name of Object.keys(here)) {
+          results.slice(0, -1).forEach((r, k) => {
+            if (r[name].shape[2] !== first[k + 1] - first[k]) throw new Error(`row bands: ${name} of band ${k} has ${r[name].shape[2]} rows, not ${first[k + 1] - first[k]}; the net's RowGeometry does not describe it`);
+          });
+          out[name] = this.joinRows(results.map((r) => r[name]));
+        }
+        for (const r of results) for (const t of Object.values(r)) this.release(t);
+        return out;
+      });
     } finally {
       for (const wk of taken) pool.giveBack(wk);
     }
