@@ -108,3 +108,21 @@ test('a buffer adopted from another thread counts as handed out: the pass keeps 
   // Uncounted, the arrival filled the pass's room and pushed its own buffer out every time.
   assert.equal(pool.freshBytes - before, 0);
 });
+
+test('what is handed out between passes counts toward the next one: a batch input made before its pass and given back after stays', () => {
+  const pool = new BufferPool(64 * MB);
+  const batch = () => {
+    const input = pool.take(MB / 8, false); // made between passes (the crops of a batch)
+    const mark = pool.startPass();
+    pool.give(pool.take(MB / 4, false)); // an intermediate of the pass, released midway
+    const output = pool.take(MB / 64, false);
+    pool.endPass(mark);
+    pool.give(input);
+    pool.give(output);
+  };
+  batch();
+  const before = pool.freshBytes;
+  for (let i = 0; i < 3; i++) batch();
+  // Counted from the pass's start only, the input's return pushed the intermediate out every time.
+  assert.equal(pool.freshBytes - before, 0);
+});

@@ -923,7 +923,8 @@ export class CpuBackend implements Backend {
   }
 
   async resizeArea(image: { width: number; height: number; data: Uint8Array }, regions: readonly Region[], outH: number, outW: number): Promise<Tensor> {
-    const out = new Tensor([regions.length, 3, outH, outW]);
+    // Every value is written, so a pooled buffer serves (the caller releases it after the net's pass).
+    const out = this.alloc([regions.length, 3, outH, outW]);
     regions.forEach((r, k) => areaResizeNormalized(image, r, outH, outW, out.data, k * 3 * outH * outW));
     return out;
   }

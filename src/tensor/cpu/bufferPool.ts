@@ -33,6 +33,8 @@ export class BufferPool {
   /** Bytes of the buffers handed out so far, fresh or reused. */
   private handedOut = 0;
   private readonly recent: number[] = [];
+  /** handedOut when the last pass ended. */
+  private lastEnd = 0;
   /** Marks of the passes running now: while one runs, the pool keeps what it has been handed so far too. */
   private readonly open: PassMark[] = [];
   /** Floats of the view handed out over each buffer: only that view (or a whole buffer) comes back. */
@@ -112,10 +114,15 @@ export class BufferPool {
     return this.handedOut;
   }
 
-  /** Ends the pass begun at `mark`: the pool keeps at most what the largest recent pass was handed. */
+  /**
+   * Ends the pass begun at `mark`: the pool keeps at most what the largest recent pass was handed,
+   * counting what was handed out since the pass before ended (a batch's input, made between
+   * passes and given back after this one, is part of what a repeat needs).
+   */
   endPass(mark: PassMark): void {
     this.open.splice(this.open.indexOf(mark), 1);
-    this.recent.push(this.handedOut - mark);
+    this.recent.push(this.handedOut - Math.min(mark, this.lastEnd));
+    this.lastEnd = this.handedOut;
     if (this.recent.length > RECENT_PASSES) this.recent.shift();
     this.limit = Math.min(this.ceiling, Math.max(...this.recent));
     this.drop(0);
