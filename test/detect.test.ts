@@ -38,6 +38,32 @@ test('raw RGB, raw RGBA and encoded input give the same faces; a batch equals si
   assert.deepEqual(batch[2].faces, a.faces);
 });
 
+test('R-Net and O-Net take their crops in even batches of at most 64, every crop once', async () => {
+  const sizes: Record<'rnet' | 'onet', number[]> = { rnet: [], onet: [] };
+  const own = new FaceDetector();
+  try {
+    for (const name of ['rnet', 'onet'] as const) {
+      const net = own.nets[name];
+      const forward = net.forward.bind(net);
+      net.forward = (backend, x, trace) => {
+        sizes[name].push(x.shape[0]);
+        return forward(backend, x, trace);
+      };
+    }
+    // The example's 12 px pyramid gives more candidates than one batch holds.
+    const { report } = await own.detect(EXAMPLE, { minFaceSize: 12 });
+    for (const name of ['rnet', 'onet'] as const) {
+      const got = sizes[name];
+      const crops = report.counts[name === 'rnet' ? 'rnetInput' : 'onetInput'];
+      assert.equal(got.reduce((a, b) => a + b, 0), crops, `${name}: every crop once`);
+      assert.ok(Math.max(...got) <= 64 && Math.max(...got) - Math.min(...got) <= 1, `${name}: batches ${got.join(', ')}`);
+    }
+    assert.ok(sizes.rnet.length >= 2, `R-Net ran ${sizes.rnet.length} batch(es) of ${report.counts.rnetInput} crops: the case does not test the cut`);
+  } finally {
+    await own.dispose();
+  }
+});
+
 test('selection and limits', async () => {
   const all = (await detector.detect(EXAMPLE, { thresholds: [0.3, 0.3, 0.3] })).faces;
   const largest = (await detector.detect(EXAMPLE, { thresholds: [0.3, 0.3, 0.3], selection: 'largest' })).faces;

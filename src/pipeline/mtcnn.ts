@@ -349,15 +349,18 @@ export class FaceDetector {
   }
 
   /**
-   * The net's heads over every crop, REFINE_BATCH crops at a time: a photo can give thousands of
-   * candidates, and one batch of them all would hold every crop's activations at once (R-Net's
-   * first layer alone is 54 KB a crop). Items of a batch never mix, so the heads are the same
-   * bits whatever the batch size.
+   * The net's heads over every crop, in batches of at most REFINE_BATCH crops: a photo can give
+   * thousands of candidates, and one batch of them all would hold every crop's activations at
+   * once (R-Net's first layer alone is 54 KB a crop). The batches are of even size (92 crops as
+   * 46 + 46, not 64 + 28), so that each is long enough to split between threads. Items of a
+   * batch never mix, so the heads are the same bits whatever the batch size.
    */
   private async refineBatches(images: RgbImage[], valid: Candidate[], regions: Region[], size: 24 | 48, net: 'rnet' | 'onet'): Promise<Record<string, { data: Float32Array }>> {
     const heads: Record<string, { data: Float32Array }> = {};
-    for (let k0 = 0; k0 < valid.length; k0 += REFINE_BATCH) {
-      const k1 = Math.min(valid.length, k0 + REFINE_BATCH);
+    const batches = Math.ceil(valid.length / REFINE_BATCH);
+    for (let b = 0; b < batches; b++) {
+      const k0 = Math.round((b * valid.length) / batches);
+      const k1 = Math.round(((b + 1) * valid.length) / batches);
       // One resize call per image (a batch of its crops), stacked in candidate order.
       const parts: Tensor[] = [];
       for (let i = 0; i < images.length; i++) {
