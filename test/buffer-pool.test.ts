@@ -90,9 +90,17 @@ test('after a pass the pool keeps at most what the largest of the last passes wa
   assert.equal(pool.freshBytes - before, MB / 2 + 4);
 });
 
+/** Fresh bytes `pool` makes over three repeats of `round`, run once before to fill it. */
+function freshOverRepeats(pool: BufferPool, round: () => void): number {
+  round();
+  const before = pool.freshBytes;
+  for (let i = 0; i < 3; i++) round();
+  return pool.freshBytes - before;
+}
+
 test('a buffer adopted from another thread counts as handed out: the pass keeps room for it and for its own', () => {
   const pool = new BufferPool(64 * MB);
-  const pass = () => {
+  const fresh = freshOverRepeats(pool, () => {
     const mark = pool.startPass();
     // A buffer of the pass's own released midway (an unpooled conv output), then a worker's
     // output arriving and released once joined.
@@ -101,17 +109,14 @@ test('a buffer adopted from another thread counts as handed out: the pass keeps 
     pool.adopt(moved);
     pool.give(moved);
     pool.endPass(mark);
-  };
-  pass();
-  const before = pool.freshBytes;
-  for (let i = 0; i < 3; i++) pass();
+  });
   // Uncounted, the arrival filled the pass's room and pushed its own buffer out every time.
-  assert.equal(pool.freshBytes - before, 0);
+  assert.equal(fresh, 0);
 });
 
 test('what is handed out between passes counts toward the next one: a batch input made before its pass and given back after stays', () => {
   const pool = new BufferPool(64 * MB);
-  const batch = () => {
+  const fresh = freshOverRepeats(pool, () => {
     const input = pool.take(MB / 8, false); // made between passes (the crops of a batch)
     const mark = pool.startPass();
     pool.give(pool.take(MB / 4, false)); // an intermediate of the pass, released midway
@@ -119,10 +124,7 @@ test('what is handed out between passes counts toward the next one: a batch inpu
     pool.endPass(mark);
     pool.give(input);
     pool.give(output);
-  };
-  batch();
-  const before = pool.freshBytes;
-  for (let i = 0; i < 3; i++) batch();
+  });
   // Counted from the pass's start only, the input's return pushed the intermediate out every time.
-  assert.equal(pool.freshBytes - before, 0);
+  assert.equal(fresh, 0);
 });
