@@ -110,8 +110,8 @@ export interface CpuBackendOptions {
   /**
    * Pieces a split batch is cut into per thread, taken in turn by the free threads (default 1:
    * each thread one even share). More pieces let a slower thread take fewer, but each item runs
-   * slower in a smaller batch: on one thread O-Net took 14% longer a crop in batches of 6 than
-   * of 24, R-Net 46% (`npm run bench:ab -- onet-b64 --option piecesPerLane=4 --threads 2`).
+   * slower in a smaller batch: four pieces a thread took onet-b64 x1.16 as long on two threads,
+   * rnet-b256 x1.20 (`npm run bench:ab -- onet-b64 --option piecesPerLane=4 --threads 2`).
    */
   piecesPerLane?: number;
   /** The same for a single large pass of a fully convolutional net cut into bands of rows (default 12 ms). */
@@ -170,8 +170,9 @@ const PASS_SPLIT_MIN_MS = 4;
 /** A split batch is cut into this many pieces per thread by default (CpuBackendOptions.piecesPerLane)... */
 const PIECES_PER_LANE = 1;
 /**
- * ...each worth at least this long on one thread where there are more: a piece on a worker costs a message each way
- * and a copy of its input, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch row), so a few percent of it.
+ * ...each worth at least this long on one thread where there are more: a piece on a worker costs
+ * a message each way and a copy of its input, 0.1 to 0.2 ms (`npm run bench`'s pool-dispatch
+ * row), so a few percent of it.
  */
 const PIECE_MIN_MS = 4;
 /**
